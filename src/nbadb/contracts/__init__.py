@@ -1,0 +1,1 @@
+"""pandera contracts at every boundary: what a source file must hold before it reaches raw."""

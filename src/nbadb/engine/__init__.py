@@ -1,0 +1,1 @@
+"""The runtime every processor goes through: spec, run lifecycle, signatures, ledger, events, policies."""

@@ -1,0 +1,36 @@
+"""The processor graph derived from declared inputs and outputs, checked when it is loaded."""
+
+from __future__ import annotations
+
+from graphlib import CycleError, TopologicalSorter
+
+from nbadb.engine.spec import ProcessorSpec
+from nbadb.errors import SpecError
+
+
+class ProcessorGraph:
+    """Processors keyed by name, in an order where every producer precedes its consumers."""
+
+    def __init__(self, specs: list[ProcessorSpec], source_tables: frozenset[str]) -> None:
+        self.specs: dict[str, ProcessorSpec] = {}
+        for spec in specs:
+            if spec.name in self.specs:
+                raise SpecError(f"two processors write {spec.name}")
+            self.specs[spec.name] = spec
+        for spec in specs:
+            for table in spec.input_tables:
+                if table not in self.specs and table not in source_tables:
+                    raise SpecError(
+                        f"{spec.name} reads {table}, which no processor writes and no source provides"
+                    )
+        graph = {s.name: {t for t in s.input_tables if t in self.specs} for s in specs}
+        try:
+            self.order: list[str] = list(TopologicalSorter(graph).static_order())
+        except CycleError as exc:
+            raise SpecError(f"processor inputs form a cycle: {' -> '.join(exc.args[1])}") from exc
+
+    def consumers_of(self, table: str) -> list[ProcessorSpec]:
+        return [self.specs[n] for n in self.order if table in self.specs[n].input_tables]
+
+    def in_phases(self, phases: set[int]) -> list[ProcessorSpec]:
+        return [self.specs[n] for n in self.order if self.specs[n].phase in phases]

@@ -1,0 +1,77 @@
+"""The canonical run request every processor run starts from, and the typed result it ends with."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Literal
+
+RunMode = Literal["incremental", "full", "backfill"]
+ProcessingMode = Literal["entity", "date"]
+Status = Literal["success", "skipped", "failed", "partial"]
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Why a run happens: the source table (or 'manual'/'schedule'), the events, the chain."""
+
+    source: str = "manual"
+    event_ids: tuple[str, ...] = ()
+    chain: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    @property
+    def all_sources(self) -> tuple[str, ...]:
+        return self.sources or (self.source,)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    processor: str
+    start_date: date
+    end_date: date
+    trigger: Trigger = field(default_factory=Trigger)
+    mode: RunMode = "incremental"
+    processing_mode: ProcessingMode | None = None
+    entity_ids: tuple[str, ...] | None = None
+    force: bool = False
+    run_as_of_ts: datetime = field(default_factory=utc_now)
+    run_id: str = field(default_factory=new_run_id)
+
+
+@dataclass
+class RunMetrics:
+    entities_in_scope: int = 0
+    entities_changed: int = 0
+    entities_processed: int = 0
+    rows_written: int = 0
+
+    @property
+    def waste_pct(self) -> float | None:
+        if not self.entities_processed:
+            return None
+        return 100.0 * (self.entities_processed - self.entities_changed) / self.entities_processed
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    processor: str
+    status: Status
+    skip_reason: str | None = None
+    processing_mode: ProcessingMode | None = None
+    metrics: RunMetrics = field(default_factory=RunMetrics)
+    error: str | None = None
+    decisions: list[str] = field(default_factory=list)
+    changed_entities: list[tuple[str, date]] = field(default_factory=list)
+    event_id: str | None = None
+    duration_ms: float = 0.0

@@ -1,0 +1,252 @@
+"""The run lifecycle, identical for every processor: prechecks, change detection, transform,
+contract, and one transaction for output, signatures, ledger row and outbox event."""
+
+from __future__ import annotations
+
+import duckdb
+
+from nbadb.config import Settings, get_settings
+from nbadb.engine import events, ledger, signatures
+from nbadb.engine.context import RunContext
+from nbadb.engine.policies import PRECHECKS, Precheck
+from nbadb.engine.request import RunRequest, RunResult
+from nbadb.engine.spec import ProcessorSpec
+from nbadb.errors import SpecError
+from nbadb.warehouse.connection import execute
+from nbadb.warehouse.hashing import row_hash_sql
+
+LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at")
+
+
+class ContractViolation(Exception):
+    """Transform output broke its processor's contract; the run fails and nothing is written."""
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name],
+    ).fetchall()
+    if not rows:
+        raise SpecError(f"output table {table} does not exist in the warehouse")
+    return [(c, t) for c, t in rows if c not in LINEAGE_COLUMNS]
+
+
+
+class Engine:
+    """Runs processors through the lifecycle. Holds no state between runs but the connection."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        specs: dict[str, ProcessorSpec],
+        settings: Settings | None = None,
+        prechecks: tuple[Precheck, ...] = PRECHECKS,
+    ) -> None:
+        self.con = con
+        self.specs = specs
+        self.settings = settings or get_settings()
+        self.prechecks = prechecks
+        self._columns: dict[str, list[tuple[str, str]]] = {}
+
+    def content_columns(self, table: str) -> list[tuple[str, str]]:
+        """The output table's columns that its row hash covers (cached per engine)."""
+        if table not in self._columns:
+            self._columns[table] = _table_columns(self.con, table)
+        return self._columns[table]
+
+    def run(self, request: RunRequest) -> RunResult:
+        spec = self.specs.get(request.processor)
+        if spec is None:
+            raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
+        ctx = RunContext(self.con, spec, request)
+        ledger.record_started(self.con, request)
+        try:
+            return self._execute(ctx)
+        except Exception as exc:  # recorded as failed with its message, never turned into a bool
+            result = RunResult(request.run_id, spec.name, "failed", error=f"{type(exc).__name__}: {exc}")
+            result.decisions = ctx.decisions
+            return self._finish(ctx, result, write_output=False)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _execute(self, ctx: RunContext) -> RunResult:
+        spec, request = ctx.spec, ctx.request
+        for check in self.prechecks:
+            with ctx.timed(check.__name__):
+                reason = check(ctx)
+            if reason:
+                return self._finish(ctx, self._result(ctx, "skipped", skip_reason=reason), write_output=False)
+
+        signatures.prepare_entity_filter(self.con, request)
+        with ctx.timed("change_detection"):
+            if spec.signature_sql is None:
+                self._transform_source_fed(ctx)
+                signatures.current_signatures_from_output(self.con, spec)
+            else:
+                signatures.current_signatures_from_inputs(self.con, spec, request)
+            signatures.compare_with_stored(self.con, spec, request)
+            in_scope, changed = self.con.execute(
+                "SELECT (SELECT count(*) FROM _sig_cur) + (SELECT count(*) FROM _changes WHERE change = 'gone'),"
+                " (SELECT count(*) FROM _changes)"
+            ).fetchall()[0]
+        if request.force:
+            ctx.decisions.append("forced: every entity in scope is reprocessed")
+            self.con.execute(
+                "INSERT INTO _changes SELECT entity_id, game_date, signature, 'forced' FROM _sig_cur "
+                "WHERE (entity_id, game_date) NOT IN (SELECT (entity_id, game_date) FROM _changes)"
+            )
+        elif changed == 0:
+            ctx.optimizations.append("change_detection")
+            ctx.decisions.append(f"all {in_scope} entities match their stored signatures")
+            result = self._result(ctx, "skipped", skip_reason="no_changes")
+            result.metrics.entities_in_scope = in_scope
+            return self._finish(ctx, result, write_output=False)
+
+        mode = self._choose_mode(ctx, in_scope, changed)
+        self._build_scope(mode)
+        with ctx.timed("transform"):
+            if spec.signature_sql is None:
+                self.con.execute(
+                    f'DELETE FROM _out WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
+                    "NOT IN (SELECT (entity_id, game_date) FROM _scope)"
+                )
+            else:
+                self._transform(ctx)
+        with ctx.timed("contract"):
+            self._validate(ctx)
+
+        result = self._result(ctx, "success")
+        result.processing_mode = mode
+        m = result.metrics
+        m.entities_in_scope = in_scope
+        m.entities_changed, m.entities_processed, m.rows_written = self.con.execute(
+            "SELECT (SELECT count(*) FROM _changes), (SELECT count(*) FROM _scope), (SELECT count(*) FROM _out)"
+        ).fetchall()[0]
+        result.changed_entities = [
+            (e, d) for e, d in self.con.execute("SELECT entity_id, game_date FROM _changes ORDER BY ALL").fetchall()
+        ]
+        if mode == "entity":
+            ctx.optimizations.append("entity_level_processing")
+        return self._finish(ctx, result, write_output=True)
+
+    def _choose_mode(self, ctx: RunContext, in_scope: int, changed: int) -> str:
+        requested = ctx.request.processing_mode
+        if requested:
+            ctx.decisions.append(f"{requested} mode: requested")
+            return requested
+        share = changed / max(in_scope, 1)
+        if self.settings.default_mode == "date":
+            ctx.decisions.append("date mode: configured default")
+            return "date"
+        if share > self.settings.date_mode_threshold:
+            ctx.decisions.append(
+                f"date mode: {changed}/{in_scope} entities changed (> {self.settings.date_mode_threshold:.0%}),"
+                " whole dates are as cheap"
+            )
+            return "date"
+        ctx.decisions.append(f"entity mode: {changed}/{in_scope} entities changed")
+        return "entity"
+
+    def _build_scope(self, mode: str) -> None:
+        if mode == "entity":
+            self.con.execute("CREATE OR REPLACE TEMP TABLE _scope AS SELECT DISTINCT entity_id, game_date FROM _changes")
+        else:
+            self.con.execute(
+                """CREATE OR REPLACE TEMP TABLE _scope AS
+                SELECT entity_id, game_date FROM _sig_cur WHERE game_date IN (SELECT game_date FROM _changes)
+                UNION SELECT entity_id, game_date FROM _changes"""
+            )
+
+    def _hashed_select(self, ctx: RunContext, source_sql: str) -> str:
+        columns = self.content_columns(ctx.spec.output_table)
+        names = ", ".join(f'"{c}"' for c, _ in columns)
+        return f"SELECT {names}, {row_hash_sql(columns)} AS row_hash FROM ({source_sql}) t"
+
+    def _check_columns(self, ctx: RunContext, table: str) -> None:
+        got = {r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()}
+        want = {c for c, _ in self.content_columns(ctx.spec.output_table)}
+        if got != want:
+            raise ContractViolation(
+                f"{ctx.spec.name} transform columns differ from {ctx.spec.output_table}: "
+                f"missing {sorted(want - got)}, unexpected {sorted(got - want)}"
+            )
+
+    def _transform(self, ctx: RunContext) -> None:
+        params = {"start": ctx.request.start_date, "end": ctx.request.end_date}
+        execute(self.con, f"CREATE OR REPLACE TEMP TABLE _raw_out AS {ctx.spec.transform_sql}", params)
+        self._check_columns(ctx, "_raw_out")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE _out AS {self._hashed_select(ctx, 'SELECT * FROM _raw_out')}")
+
+    def _transform_source_fed(self, ctx: RunContext) -> None:
+        spec, request = ctx.spec, ctx.request
+        params = {"start": request.start_date, "end": request.end_date}
+        execute(self.con, f"CREATE OR REPLACE TEMP TABLE _raw_out AS {spec.transform_sql}", params)
+        self._check_columns(ctx, "_raw_out")
+        where = f'"{spec.date_column}" BETWEEN $start AND $end'
+        if request.entity_ids is not None:
+            where += f' AND cast("{spec.entity_key}" AS VARCHAR) IN (SELECT entity_id FROM _entity_filter)'
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _out AS {self._hashed_select(ctx, f'SELECT * FROM _raw_out WHERE {where}')}",
+            params,
+        )
+
+    def _validate(self, ctx: RunContext) -> None:
+        spec = ctx.spec
+        outside = self.con.execute(
+            f'SELECT count(*) FROM _out WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
+            "NOT IN (SELECT (entity_id, game_date) FROM _scope)"
+        ).fetchall()[0][0]
+        if outside:
+            raise ContractViolation(f"{spec.name} produced {outside} rows outside the entities it was asked for")
+        if not spec.checks:
+            return
+        counts = ", ".join(f"count(*) FILTER (WHERE {c.violation_sql})" for c in spec.checks)
+        row = self.con.execute(f"SELECT {counts} FROM _out").fetchall()[0]
+        broken = [f"{c.name} ({n} rows)" for c, n in zip(spec.checks, row) if n]
+        if broken:
+            raise ContractViolation(f"{spec.name} output breaks its contract: {'; '.join(broken)}")
+
+    # -- terminal state --------------------------------------------------------------------
+
+    def _result(self, ctx: RunContext, status: str, skip_reason: str | None = None) -> RunResult:
+        return RunResult(ctx.request.run_id, ctx.spec.name, status, skip_reason=skip_reason, decisions=ctx.decisions)
+
+    def _finish(self, ctx: RunContext, result: RunResult, *, write_output: bool) -> RunResult:
+        """One transaction: output rows, signatures, ledger row, outbox event, consumed triggers."""
+        spec, request = ctx.spec, ctx.request
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            if write_output:
+                with ctx.timed("write"):
+                    con.execute(
+                        f'DELETE FROM {spec.output_table} t USING _scope s '
+                        f'WHERE cast(t."{spec.entity_key}" AS VARCHAR) = s.entity_id '
+                        f'AND t."{spec.date_column}" = s.game_date'
+                    )
+                    con.execute(
+                        f"INSERT INTO {spec.output_table} BY NAME "
+                        f"SELECT *, $run_id AS run_id, now()::TIMESTAMP AS ingested_at FROM _out",
+                        {"run_id": request.run_id},
+                    )
+                    signatures.store_signatures(con, spec, request.run_id)
+                    if result.changed_entities:
+                        chain = list(request.trigger.chain) + [spec.name]
+                        result.event_id = events.append_event(
+                            con, spec.name, request.run_id, result.changed_entities, chain
+                        )
+            if result.status != "failed":
+                events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
+            result.duration_ms = ctx.elapsed_ms()
+            ledger.write_terminal(
+                con, spec, request, result,
+                started_at=ctx.started_at, timings=ctx.timings, optimizations=ctx.optimizations,
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        return result

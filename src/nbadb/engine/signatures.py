@@ -1,0 +1,85 @@
+"""Per-entity change detection: signatures of the current inputs against the last stored ones.
+
+A signature is md5 over the sorted part hashes an entity depends on, plus the processor's code
+version and the signature-scheme version, so a code change invalidates every entity.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from nbadb.engine.request import RunRequest
+from nbadb.engine.spec import ProcessorSpec
+from nbadb.warehouse.hashing import SCHEME_VERSION, combine_hashes_sql
+
+
+def _entity_filter_sql(request: RunRequest, column: str = "entity_id") -> str:
+    return f" AND {column} IN (SELECT entity_id FROM _entity_filter)" if request.entity_ids is not None else ""
+
+
+def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _entity_filter (entity_id VARCHAR)")
+    if request.entity_ids:
+        con.executemany("INSERT INTO _entity_filter VALUES (?)", [[e] for e in request.entity_ids])
+
+
+def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
+    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies."""
+    salt = f"{spec.code_version}:{SCHEME_VERSION}"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
+        SELECT cast(entity_id AS VARCHAR) AS entity_id, game_date,
+               md5({combine_hashes_sql('part_hash')} || '{salt}') AS signature
+        FROM ({spec.signature_sql}) deps
+        WHERE game_date BETWEEN $start AND $end {_entity_filter_sql(request, 'cast(entity_id AS VARCHAR)')}
+        GROUP BY ALL""",
+        {"start": request.start_date, "end": request.end_date},
+    )
+
+
+def current_signatures_from_output(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec) -> None:
+    """Fill _sig_cur from already-hashed transform output in _out (source-fed processors)."""
+    salt = f"{spec.code_version}:{SCHEME_VERSION}"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
+        SELECT cast("{spec.entity_key}" AS VARCHAR) AS entity_id, "{spec.date_column}" AS game_date,
+               md5({combine_hashes_sql('row_hash')} || '{salt}') AS signature
+        FROM _out GROUP BY ALL"""
+    )
+
+
+def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
+    """Fill _changes(entity_id, game_date, signature, change) with new, changed and gone entities."""
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _changes AS
+        WITH stored AS (
+            SELECT entity_id, game_date, signature FROM ops.entity_signatures
+            WHERE processor = $processor AND game_date BETWEEN $start AND $end
+            {_entity_filter_sql(request)}
+        )
+        SELECT coalesce(c.entity_id, s.entity_id) AS entity_id,
+               coalesce(c.game_date, s.game_date) AS game_date,
+               c.signature,
+               CASE WHEN s.signature IS NULL THEN 'new'
+                    WHEN c.signature IS NULL THEN 'gone'
+                    ELSE 'changed' END AS change
+        FROM _sig_cur c FULL OUTER JOIN stored s
+          ON c.entity_id = s.entity_id AND c.game_date = s.game_date
+        WHERE c.signature IS DISTINCT FROM s.signature""",
+        {"processor": spec.name, "start": request.start_date, "end": request.end_date},
+    )
+
+
+def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, run_id: str) -> None:
+    """Inside the write transaction: replace signatures of the processed entities."""
+    con.execute(
+        """DELETE FROM ops.entity_signatures s USING _scope p
+        WHERE s.processor = $processor AND s.entity_id = p.entity_id AND s.game_date = p.game_date""",
+        {"processor": spec.name},
+    )
+    con.execute(
+        """INSERT INTO ops.entity_signatures
+        SELECT $processor, c.entity_id, c.game_date, c.signature, $code, $scheme, $run_id, now()::TIMESTAMP
+        FROM _sig_cur c JOIN _scope p USING (entity_id, game_date)""",
+        {"processor": spec.name, "code": spec.code_version, "scheme": SCHEME_VERSION, "run_id": run_id},
+    )

@@ -1,0 +1,1 @@
+"""Drivers that decide which runs happen: ingest, daily pipeline, replay, backfill."""

@@ -1,0 +1,81 @@
+"""Publish what a source released for some dates into the raw tables, through the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+
+from nbadb.engine.request import RunRequest, RunResult, Trigger
+from nbadb.engine.runner import Engine
+from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
+from nbadb.sources.archive import ArchiveSource, StageReport
+
+
+@dataclass
+class IngestOutcome:
+    start: date
+    end: date
+    stage: StageReport
+    results: list[RunResult] = field(default_factory=list)
+    prop_match: tuple[int, int] = (0, 0)
+    skipped_processors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[RunResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+
+def persist_quarantine(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
+    """Copy the source's quarantine rows for the dates into ops.quarantine, once each."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        n = con.execute(
+            """INSERT INTO ops.quarantine
+            SELECT DISTINCT q.*, now()::TIMESTAMP FROM src_quarantine q
+            WHERE (q.record_date BETWEEN $start AND $end OR q.record_date IS NULL)
+              AND NOT EXISTS (SELECT 1 FROM ops.quarantine o WHERE o.table_name = q.table_name
+                  AND o.record_key IS NOT DISTINCT FROM q.record_key AND o.reason = q.reason)""",
+            {"start": start, "end": end},
+        ).fetchall()[0][0]
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return n
+
+
+def ingest(
+    engine: Engine,
+    source: ArchiveSource,
+    start: date,
+    end: date,
+    *,
+    game_ids: list[str] | None = None,
+    trigger_source: str = "archive",
+    run_mode: str = "incremental",
+) -> IngestOutcome:
+    """Stage [start, end] from the source and run every raw processor whose files exist."""
+    report = source.stage(start, end, game_ids)
+    outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
+    persist_quarantine(engine.con, start, end)
+    for spec in RAW_PROCESSORS:
+        kinds = SOURCE_KIND_OF[spec.name]
+        rejected = [source.rejection(k) for k in kinds if source.rejection(k)]
+        if not any(source.available(k) for k in kinds):
+            outcome.skipped_processors[spec.name] = str(rejected[0]) if rejected else f"no {'/'.join(kinds)} file in the archive"
+            continue
+        filtered = game_ids is not None and spec.entity_key == "game_id"
+        if game_ids is not None and not filtered:
+            continue  # a partial publication concerns games only
+        request = RunRequest(
+            processor=spec.name,
+            start_date=start,
+            end_date=end,
+            trigger=Trigger(source=trigger_source, chain=(f"source:{trigger_source}",)),
+            mode=run_mode,  # type: ignore[arg-type]
+            entity_ids=tuple(game_ids) if filtered else None,
+        )
+        outcome.results.append(engine.run(request))
+    return outcome

@@ -1,0 +1,1 @@
+"""The processors as declarations, one module per phase; `registry` assembles the graph."""

@@ -1,0 +1,15 @@
+"""Every processor nbadb runs, assembled into one checked graph."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from nbadb.engine.dag import ProcessorGraph
+from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_TABLES
+
+
+@lru_cache(maxsize=1)
+def build_graph() -> ProcessorGraph:
+    from nbadb.pipeline.analytics import ANALYTICS_PROCESSORS
+
+    return ProcessorGraph([*RAW_PROCESSORS, *ANALYTICS_PROCESSORS], SOURCE_TABLES)

@@ -1,0 +1,1 @@
+"""Phase 1 adapters: what a source published, staged for the raw processors to read."""

@@ -1,0 +1,35 @@
+"""Where an archive folder keeps each kind of file (documented glob patterns)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbadb.errors import ArchiveMissingError
+
+
+@dataclass(frozen=True)
+class FileKind:
+    kind: str
+    pattern: str
+    raw_table: str
+    feeds: str
+
+
+FILE_KINDS: tuple[FileKind, ...] = (
+    FileKind("player_logs", "player_game_logs*.parquet", "raw.player_boxscores", "player box scores"),
+    FileKind("team_logs", "team_game_logs*.parquet", "raw.team_boxscores", "team box scores, derived schedules"),
+    FileKind("boxscores", "boxscores_traditional_v2*.parquet", "raw.boxscore_players", "DNP-aware box scores"),
+    FileKind("schedule", "schedule_*.parquet", "raw.schedule", "published schedules with tip times"),
+    FileKind("injuries", "injuries/injury_transactions*.parquet", "raw.injuries", "injured-list moves"),
+    FileKind("props", "props/*.parquet", "raw.prop_lines", "sportsbook player-prop lines"),
+    FileKind("players", "nba_api_payloads/commonallplayers*.json", "", "player directory for name matching"),
+)
+KINDS = {k.kind: k for k in FILE_KINDS}
+
+
+def discover(folder: Path) -> dict[str, list[Path]]:
+    """Files of each kind in `folder`; kinds with no file map to an empty list."""
+    if not folder.is_dir():
+        raise ArchiveMissingError(f"archive folder {folder} does not exist. Pass --archive DIR or set NBADB_ARCHIVE_DIR.")
+    return {k.kind: sorted(folder.glob(k.pattern)) for k in FILE_KINDS}

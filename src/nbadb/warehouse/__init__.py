@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: connections, versioned migrations and canonical row hashing."""

@@ -1,0 +1,62 @@
+"""Open the warehouse file, apply pending migrations, refuse databases newer than this code."""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from nbadb.errors import WarehouseError
+from nbadb.warehouse.migrations import apply_migrations
+
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _connect_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """DuckDB lets one process write a file at a time; wait politely for the other one."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                raise WarehouseError(
+                    f"cannot open warehouse {path}: {exc}. Is another nbadb process still writing it?"
+                ) from exc
+            time.sleep(0.05)
+
+
+def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the warehouse at `path`, migrated to this code's schema."""
+    if read_only and not path.exists():
+        raise WarehouseError(f"no warehouse at {path}. Run `nbadb ingest` first (or set NBADB_DATA_DIR).")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = _connect_with_retry(path, read_only)
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        apply_migrations(con, path)
+    return con
+
+
+@contextmanager
+def warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_warehouse(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+_PARAM = re.compile(r"\$([A-Za-z_]\w*)")
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+    """Run SQL with only the named parameters it references (DuckDB rejects unused ones)."""
+    if not params:
+        return con.execute(sql)
+    used = set(_PARAM.findall(sql))
+    return con.execute(sql, {k: v for k, v in params.items() if k in used})

@@ -1,0 +1,133 @@
+"""Versioned schema migrations, each applied once and recorded in ops.schema_migrations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from nbadb.errors import WarehouseError
+
+LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
+BOX_STATS = """
+    minutes DOUBLE, fgm INTEGER, fga INTEGER, fg_pct DOUBLE, fg3m INTEGER, fg3a INTEGER,
+    fg3_pct DOUBLE, ftm INTEGER, fta INTEGER, ft_pct DOUBLE, oreb INTEGER, dreb INTEGER,
+    reb INTEGER, ast INTEGER, stl INTEGER, blk INTEGER, tov INTEGER, pf INTEGER, pts INTEGER"""
+GAME_KEYS = "game_id VARCHAR NOT NULL, game_date DATE NOT NULL, season VARCHAR, season_type VARCHAR"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "schemas and ops bookkeeping", (
+        "CREATE SCHEMA IF NOT EXISTS raw",
+        "CREATE SCHEMA IF NOT EXISTS analytics",
+        "CREATE SCHEMA IF NOT EXISTS precompute",
+        "CREATE SCHEMA IF NOT EXISTS predictions",
+        """CREATE TABLE ops.quarantine (
+            table_name VARCHAR NOT NULL, record_key VARCHAR, column_name VARCHAR,
+            reason VARCHAR NOT NULL, source_file VARCHAR, record_date DATE,
+            ingested_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.entity_signatures (
+            processor VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, game_date DATE NOT NULL,
+            signature VARCHAR NOT NULL, code_version VARCHAR NOT NULL,
+            scheme_version INTEGER NOT NULL, run_id VARCHAR NOT NULL, updated_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.processor_runs (
+            run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, phase INTEGER NOT NULL,
+            start_date DATE, end_date DATE, status VARCHAR NOT NULL, skip_reason VARCHAR,
+            processing_mode VARCHAR, trigger_source VARCHAR, run_mode VARCHAR,
+            entities_in_scope INTEGER, entities_changed INTEGER, entities_processed INTEGER,
+            waste_pct DOUBLE, rows_written INTEGER, duration_ms DOUBLE, timings JSON,
+            trigger_chain JSON, decisions_made JSON, optimizations_used JSON,
+            change_signature VARCHAR, error VARCHAR, code_version VARCHAR,
+            run_as_of_ts TIMESTAMP, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.run_events (
+            run_id VARCHAR NOT NULL, processor VARCHAR NOT NULL, event VARCHAR NOT NULL,
+            status VARCHAR, event_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.events (
+            event_id VARCHAR NOT NULL, producer VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+            game_dates DATE[] NOT NULL, entity_ids VARCHAR[] NOT NULL, trigger_chain JSON,
+            created_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.event_consumption (
+            event_id VARCHAR NOT NULL, consumer VARCHAR NOT NULL, run_id VARCHAR NOT NULL,
+            consumed_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.source_corrections (
+            correction_id VARCHAR NOT NULL, game_id VARCHAR NOT NULL, player_id BIGINT NOT NULL,
+            stat VARCHAR NOT NULL, value DOUBLE NOT NULL, published_at TIMESTAMP NOT NULL)""",
+    )),
+    Migration(2, "raw phase tables", (
+        f"""CREATE TABLE raw.schedule ({GAME_KEYS}, home_team_id BIGINT, away_team_id BIGINT,
+            home_team_abbr VARCHAR, away_team_abbr VARCHAR, tip_time_utc TIMESTAMP,
+            schedule_source VARCHAR, {LINEAGE})""",
+        f"""CREATE TABLE raw.player_boxscores ({GAME_KEYS}, player_id BIGINT NOT NULL,
+            player_name VARCHAR, team_id BIGINT NOT NULL, team_abbr VARCHAR, opponent_team_id BIGINT,
+            is_home BOOLEAN, wl VARCHAR, {BOX_STATS}, plus_minus DOUBLE, {LINEAGE})""",
+        f"""CREATE TABLE raw.boxscore_players ({GAME_KEYS}, player_id BIGINT NOT NULL,
+            player_name VARCHAR, team_id BIGINT NOT NULL, team_abbr VARCHAR, start_position VARCHAR,
+            is_starter BOOLEAN, availability VARCHAR, comment VARCHAR, {BOX_STATS},
+            plus_minus DOUBLE, {LINEAGE})""",
+        f"""CREATE TABLE raw.team_boxscores ({GAME_KEYS}, team_id BIGINT NOT NULL,
+            team_abbr VARCHAR, team_name VARCHAR, opponent_team_id BIGINT, is_home BOOLEAN,
+            wl VARCHAR, {BOX_STATS}, plus_minus DOUBLE, {LINEAGE})""",
+        f"""CREATE TABLE raw.injuries (move_date DATE NOT NULL, team_name VARCHAR,
+            player_key VARCHAR NOT NULL, player_name VARCHAR, player_id BIGINT, action VARCHAR,
+            status VARCHAR, notes VARCHAR, estimated_days_out DOUBLE, {LINEAGE})""",
+        f"""CREATE TABLE raw.prop_lines (snapshot_date DATE NOT NULL, snapshot_ts TIMESTAMP,
+            game_date DATE NOT NULL, tip_time_utc TIMESTAMP, event_id VARCHAR NOT NULL,
+            home_team_name VARCHAR, away_team_name VARCHAR, player_name VARCHAR,
+            player_id BIGINT, market VARCHAR NOT NULL, bookmaker VARCHAR, line DOUBLE,
+            over_odds DOUBLE, under_odds DOUBLE, feed VARCHAR, {LINEAGE})""",
+    )),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables "
+        "WHERE table_schema = 'ops' AND table_name = 'schema_migrations'"
+    ).fetchall()[0][0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM ops.schema_migrations").fetchall()[0][0]
+
+
+def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehouse") -> list[int]:
+    """Apply every migration newer than the database, each in its own transaction."""
+    version = current_version(con)
+    if version > LATEST_VERSION:
+        raise WarehouseError(
+            f"{path} has schema version {version}, newer than this nbadb understands "
+            f"({LATEST_VERSION}). Upgrade nbadb, or point NBADB_DATA_DIR at another warehouse."
+        )
+    if version == 0:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS ops.schema_migrations "
+            "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version <= version:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for statement in migration.statements:
+                con.execute(statement)
+            con.execute(
+                "INSERT INTO ops.schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                [migration.version, migration.name],
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(migration.version)
+    return applied
