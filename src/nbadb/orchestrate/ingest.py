@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
@@ -11,6 +12,9 @@ from nbadb.engine.request import RunRequest, RunResult, Trigger
 from nbadb.engine.runner import Engine
 from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
 from nbadb.sources.archive import ArchiveSource, StageReport
+
+if TYPE_CHECKING:
+    from nbadb.orchestrate.workspace import Workspace
 
 
 @dataclass
@@ -25,6 +29,26 @@ class IngestOutcome:
     @property
     def failed(self) -> list[RunResult]:
         return [r for r in self.results if r.status == "failed"]
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "start": str(self.start),
+            "end": str(self.end),
+            "runs": [
+                {
+                    "processor": r.processor, "run_id": r.run_id, "status": r.status, "skip_reason": r.skip_reason,
+                    "error": r.error, "entities_changed": r.metrics.entities_changed,
+                    "rows_written": r.metrics.rows_written, "duration_ms": r.duration_ms,
+                }
+                for r in self.results
+            ],
+            "staged_rows": self.stage.rows,
+            "missing_files": self.stage.missing,
+            "rejected_files": self.stage.rejected,
+            "not_run": self.skipped_processors,
+            "quarantined": self.stage.quarantined,
+            "prop_match": list(self.prop_match),
+        }
 
 
 def persist_quarantine(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
@@ -46,7 +70,7 @@ def persist_quarantine(con: duckdb.DuckDBPyConnection, start: date, end: date) -
     return n
 
 
-def ingest(
+def publish(
     engine: Engine,
     source: ArchiveSource,
     start: date,
@@ -55,6 +79,7 @@ def ingest(
     game_ids: list[str] | None = None,
     trigger_source: str = "archive",
     run_mode: str = "incremental",
+    on_run: Callable[[RunResult], None] | None = None,
 ) -> IngestOutcome:
     """Stage [start, end] from the source and run every raw processor whose files exist."""
     report = source.stage(start, end, game_ids)
@@ -78,4 +103,19 @@ def ingest(
             entity_ids=tuple(game_ids) if filtered else None,
         )
         outcome.results.append(engine.run(request))
+        if on_run:
+            on_run(outcome.results[-1])
     return outcome
+
+
+def ingest_dates(
+    ws: Workspace, start: date, end: date, *, game_ids: list[str] | None = None, progress: bool = False
+) -> IngestOutcome:
+    """Publish [start, end] from the workspace's archive, with a progress bar when asked."""
+    if not progress:
+        return publish(ws.engine, ws.source, start, end, game_ids=game_ids)
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"ingest {start}..{end}", total=len(RAW_PROCESSORS))
+        return publish(ws.engine, ws.source, start, end, game_ids=game_ids, on_run=lambda _: bar.advance(task))

@@ -1,0 +1,1 @@
+"""The `nbadb` command line: parse, call a service, render. Nothing imports this package."""

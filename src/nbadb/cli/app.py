@@ -1,0 +1,39 @@
+"""Entry point: the typer app, global options and the mapping of errors to exit codes."""
+
+from __future__ import annotations
+
+import typer
+
+from nbadb import __version__
+from nbadb.cli import data_cmds, ledger_cmds, pipeline_cmds
+
+app = typer.Typer(
+    name="nbadb",
+    help="Local-first NBA data pipeline: ingest real box scores, injuries and prop lines, build "
+    "analytics, rolling form, features and prop predictions, and never redo unchanged work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"nbadb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version and exit."),
+) -> None:
+    """Settings come from NBADB_* environment variables (NBADB_DATA_DIR, NBADB_ARCHIVE_DIR, ...)."""
+
+
+data_cmds.register(app)
+pipeline_cmds.register(app)
+ledger_cmds.register(app)
+
+
+def main() -> None:
+    app()

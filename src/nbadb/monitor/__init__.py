@@ -1,0 +1,1 @@
+"""Read-only views over the warehouse: status, ledger queries, decision reports."""

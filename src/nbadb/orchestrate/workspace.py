@@ -1,0 +1,48 @@
+"""One open warehouse with its engine, processor graph and archive source, for a command's life."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from nbadb.config import Settings, get_settings
+from nbadb.engine.dag import ProcessorGraph
+from nbadb.engine.runner import Engine
+from nbadb.pipeline.registry import build_graph
+from nbadb.sources.archive import ArchiveSource
+from nbadb.warehouse.connection import open_warehouse
+
+
+@dataclass
+class Workspace:
+    con: duckdb.DuckDBPyConnection
+    settings: Settings
+    graph: ProcessorGraph
+    engine: Engine
+    archive_dir: Path
+    _source: ArchiveSource | None = field(default=None, repr=False)
+
+    @property
+    def source(self) -> ArchiveSource:
+        if self._source is None:
+            self._source = ArchiveSource(self.archive_dir, self.con)
+        return self._source
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_workspace(archive: Path | None = None, *, settings: Settings | None = None, read_only: bool = False) -> Workspace:
+    settings = settings or get_settings()
+    con = open_warehouse(settings.database_path, read_only=read_only)
+    graph = build_graph()
+    engine = Engine(con, graph.specs, settings)
+    return Workspace(con, settings, graph, engine, archive or settings.archive_dir)
