@@ -48,6 +48,7 @@ class ArchiveSource:
         self.files = discover(folder)
         self._loaded: set[str] = set()
         self._rejected: dict[str, ArchiveFileError] = {}
+        self._players_staged = False
         con.execute(
             "CREATE OR REPLACE TEMP TABLE src_quarantine (table_name VARCHAR, record_key VARCHAR, "
             "column_name VARCHAR, reason VARCHAR, source_file VARCHAR, record_date DATE)"
@@ -144,7 +145,7 @@ class ArchiveSource:
     def game_dates(self, start: date, end: date, regular_season_only: bool = False) -> list[date]:
         """Dates in [start, end] on which the schedule or the logs show a game."""
         self.stage(start, end)
-        where = " WHERE season_type = 'Regular Season'" if regular_season_only else ""
+        where = " WHERE substr(game_id, 3, 1) = '2'" if regular_season_only else ""  # 002… = regular season
         return [r[0] for r in self.con.execute(f"SELECT DISTINCT game_date FROM stage_schedule{where} ORDER BY 1").fetchall()]
 
     # -- staging ---------------------------------------------------------------------------
@@ -272,6 +273,12 @@ class ArchiveSource:
         if not self.available("props"):
             self._empty("stage_props", "_missing BOOLEAN")
             return
+        if not self.con.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM src_props WHERE SNAPSHOT_DATE BETWEEN $start AND $end LIMIT 1)", params
+        ).fetchall()[0][0]:
+            self.con.execute("CREATE OR REPLACE TEMP TABLE stage_props AS SELECT *, NULL::BIGINT AS matched_player_id "
+                             "FROM src_props WHERE false")
+            return
         rows = "(SELECT * FROM src_props WHERE SNAPSHOT_DATE BETWEEN $start AND $end) AS p"
         hint = "r.GAME LIKE '%' || d.team_name || '%'"
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_props AS {match_players_sql(rows, 'PLAYER', hint)}", params)
@@ -296,7 +303,10 @@ class ArchiveSource:
         return self.con.execute("SELECT count(matched_player_id), count(*) FROM stage_props").fetchall()[0]
 
     def _stage_players(self) -> None:
-        """The directory for name matching: every (player, team, season) the archive knows."""
+        """The directory for name matching: every (player, team, season) the archive knows (built once)."""
+        if self._players_staged:
+            return
+        self._players_staged = True
         parts = []
         if self.available("player_logs"):
             parts.append("SELECT DISTINCT PLAYER_ID, PLAYER_NAME, TEAM_NAME, SEASON FROM src_player_logs")

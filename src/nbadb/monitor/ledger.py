@@ -1,0 +1,63 @@
+"""Ledger look-ups: recent runs with filters, and one run explained."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from nbadb.errors import UnknownRunError
+
+RUN_COLUMNS = (
+    "run_id", "processor", "phase", "start_date", "end_date", "status", "skip_reason", "processing_mode",
+    "trigger_source", "entities_in_scope", "entities_changed", "entities_processed", "waste_pct",
+    "rows_written", "duration_ms", "finished_at",
+)
+
+
+def recent_runs(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    processor: str | None = None,
+    status: str | None = None,
+    since: date | None = None,
+    limit: int = 50,
+) -> list[dict[str, Any]]:
+    rows = con.execute(
+        f"""SELECT {', '.join(RUN_COLUMNS)} FROM ops.processor_runs
+        WHERE ($processor IS NULL OR processor = $processor) AND ($status IS NULL OR status = $status)
+          AND ($since IS NULL OR end_date >= $since)
+        ORDER BY finished_at DESC, run_id LIMIT $limit""",
+        {"processor": processor, "status": status, "since": since, "limit": limit},
+    ).fetchall()
+    return [dict(zip(RUN_COLUMNS, r)) for r in rows]
+
+
+def explain_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
+    cur = con.execute("SELECT * FROM ops.processor_runs WHERE run_id = ?", [run_id])
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    if not rows:
+        raise UnknownRunError(f"no run {run_id!r} in the ledger; list runs with `nbadb runs`")
+    run = dict(zip(names, rows[0]))
+    for key in ("timings", "trigger_chain", "decisions_made", "optimizations_used"):
+        run[key] = json.loads(run[key]) if run[key] else None
+    run["events"] = [
+        {"event": e, "status": s, "at": str(at)}
+        for e, s, at in con.execute(
+            "SELECT event, status, event_at FROM ops.run_events WHERE run_id = ? ORDER BY event_at", [run_id]
+        ).fetchall()
+    ]
+    run["consumed_events"] = [
+        {"event_id": e, "producer": p, "game_dates": [str(d) for d in ds], "entities": len(ids)}
+        for e, p, ds, ids in con.execute(
+            """SELECT e.event_id, e.producer, e.game_dates, e.entity_ids FROM ops.event_consumption c
+            JOIN ops.events e USING (event_id) WHERE c.run_id = ?""",
+            [run_id],
+        ).fetchall()
+    ]
+    produced = con.execute("SELECT event_id, len(entity_ids) FROM ops.events WHERE run_id = ?", [run_id]).fetchall()
+    run["produced_event"] = {"event_id": produced[0][0], "entities": produced[0][1]} if produced else None
+    return run
