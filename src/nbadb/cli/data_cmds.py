@@ -94,6 +94,59 @@ def status(as_json: bool = JsonOption) -> None:
     console.print(table)
 
 
+def crosscheck(
+    season: str = typer.Option(..., "--season", help="Season to compare, e.g. 2021-22."),
+    examples: int = typer.Option(10, "--examples", min=0, help="How many example rows to show per difference."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Compare game logs (raw.player_boxscores) with played box-score rows (raw.boxscore_players)."""
+    import re
+
+    from nbadb.monitor.crosscheck import COMPARED_STATS, crosscheck_season
+    from nbadb.orchestrate.workspace import open_workspace
+
+    if not re.fullmatch(r"\d{4}-\d{2}", season):
+        raise ConfigError(f"--season {season!r} is not a season label; use the form 2021-22")
+    with open_workspace(read_only=True) as ws:
+        report = crosscheck_season(ws.con, season, examples=examples)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    table = Table(title=f"crosscheck {season}: game logs vs box scores (played rows)")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for label, value in (
+        ("game-log rows", report.game_log_rows),
+        ("box-score played rows", report.boxscore_played_rows),
+        ("box-score rows not played (DNP/DND/NWT/...)", report.boxscore_other_rows),
+        ("(game, player) on both sides", report.in_both),
+        ("matched (all stats equal)", report.matched),
+        ("only in game logs", report.only_in_game_logs),
+        ("only in box scores", report.only_in_boxscores),
+        ("rows with a stat mismatch", report.stat_mismatch_rows),
+        ("games in game logs / box scores", f"{report.game_log_games} / {report.boxscore_games}"),
+        ("minute differences > 1 (info)", report.minute_diffs_over_tolerance),
+    ):
+        table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
+    console.print(table)
+    console.print(f"compared stats: {', '.join(COMPARED_STATS)}")
+    if report.stat_mismatches:
+        console.print("mismatches per stat: " + ", ".join(f"{s} {n:,}" for s, n in report.stat_mismatches.items()))
+    for kind, rows in report.examples.items():
+        console.print(f"[bold]examples: {kind}[/]")
+        for row in rows:
+            console.print(f"  {row}")
+    for note in report.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    if not (report.game_log_rows or report.boxscore_played_rows):
+        console.print("[bold]nothing to compare[/]")
+    else:
+        verdict = "identical" if report.identical else "DIFFERENCES FOUND"
+        total = report.in_both + report.only_in_game_logs + report.only_in_boxscores
+        console.print(f"[bold]{verdict}[/]: {report.matched:,} of {total:,} (game, player) rows match")
+
+
 def register(app: typer.Typer) -> None:
     command(app, ingest)
     command(app, status)
+    command(app, crosscheck)

@@ -64,31 +64,67 @@ def split_valid(frame: pl.DataFrame, contract: SourceContract, path: Path) -> tu
                 .alias("reason"),
             )
         )
-    key = list(contract.key)
     failed_rows = pl.concat(reasons)["_row"] if reasons else pl.Series("_row", [], pl.UInt32)
     survivors = frame.filter(~pl.col("_row").is_in(failed_rows.implode()))
-    dupes = survivors.filter(pl.struct(key).is_duplicated())
+    dupes = duplicate_reasons(survivors, contract.key, ignore=("_row",))
     if dupes.height:
-        reasons.append(
-            dupes.select(
-                "_row",
-                pl.lit(",".join(key)).alias("column_name"),
-                pl.lit(f"duplicate key ({', '.join(key)})").alias("reason"),
-            )
-        )
+        reasons.append(dupes)
     if not reasons:
-        return frame.drop("_row"), pl.DataFrame(schema={c: pl.String for c in QUARANTINE_COLUMNS})
-    bad = pl.concat(reasons).unique(["_row", "reason"], maintain_order=True)
+        return frame.drop("_row"), _no_quarantine()
+    return _split(frame, pl.concat(reasons), contract, pl.lit(path.name))
+
+
+def duplicate_reasons(frame: pl.DataFrame, key: tuple[str, ...], *, ignore: tuple[str, ...], where: str = "") -> pl.DataFrame:
+    """(_row, column_name, reason) for rows sharing a key. Identical copies of a row are one fact:
+    the first copy stays valid and the extra copies are quarantined. When rows of a key disagree,
+    nothing says which is right, so every row of that key is quarantined."""
+    empty = pl.DataFrame(schema={"_row": pl.UInt32, "column_name": pl.String, "reason": pl.String})
+    shared = frame.filter(pl.struct(list(key)).is_duplicated())
+    if not shared.height:
+        return empty
+    content = pl.struct([c for c in shared.columns if c not in ignore])
+    extra_copies = shared.filter(~content.is_first_distinct())
+    conflicting = shared.filter(content.is_first_distinct()).filter(pl.struct(list(key)).is_duplicated())
+    names = ", ".join(key)
+    return pl.concat([
+        extra_copies.select("_row", pl.lit(",".join(key)).alias("column_name"),
+                            pl.lit(f"exact duplicate row{where} (one copy kept)").alias("reason")),
+        conflicting.select("_row", pl.lit(",".join(key)).alias("column_name"),
+                           pl.lit(f"duplicate key ({names}){where} with different values").alias("reason")),
+    ]).cast(empty.schema)
+
+
+def split_across_files(frame: pl.DataFrame, contract: SourceContract) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Check the key over the valid rows of several files (column `_source_file`) together."""
+    if not contract.unique_across_files:
+        return frame, _no_quarantine()
+    frame = frame.with_row_index("_row")
+    reasons = duplicate_reasons(frame, contract.key, ignore=("_row", "_source_file"), where=" across files")
+    if not reasons.height:
+        return frame.drop("_row"), _no_quarantine()
+    return _split(frame, reasons, contract, pl.col("_source_file"))
+
+
+def _no_quarantine() -> pl.DataFrame:
+    return pl.DataFrame(schema={c: pl.String for c in QUARANTINE_COLUMNS})
+
+
+def _split(frame: pl.DataFrame, reasons: pl.DataFrame, contract: SourceContract,
+           source_file: pl.Expr) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Drop the rows named in `reasons` from `frame` and describe them as quarantine rows."""
+    bad = reasons.unique(["_row", "reason"], maintain_order=True)
     valid = frame.filter(~pl.col("_row").is_in(bad["_row"].implode())).drop("_row")
-    key_expr = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in key], separator="|")
+    key_expr = pl.concat_str([pl.col(k).cast(pl.String).fill_null("") for k in contract.key], separator="|")
     date_expr = (
         pl.col(contract.date_column).cast(pl.String) if contract.date_column in frame.columns else pl.lit(None, pl.String)
     )
-    described = bad.join(frame.select("_row", key_expr.alias("record_key"), date_expr.alias("record_date")), on="_row")
+    described = bad.join(
+        frame.select("_row", key_expr.alias("record_key"), date_expr.alias("record_date"),
+                     source_file.alias("source_file")),
+        on="_row",
+    )
     quarantine = described.select(
         pl.lit(contract.kind).alias("table_name"),
-        "record_key", "column_name", "reason",
-        pl.lit(path.name).alias("source_file"),
-        "record_date",
+        "record_key", "column_name", "reason", "source_file", "record_date",
     )
     return valid, quarantine

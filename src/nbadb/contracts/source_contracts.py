@@ -31,6 +31,9 @@ class SourceContract:
     schema: pa.DataFrameSchema
     key: tuple[str, ...]
     date_column: str
+    # False when files of this kind are separate observations (e.g. prop snapshots from two feeds)
+    # whose rows may legitimately share a key; the key is then only checked within each file.
+    unique_across_files: bool = True
 
 
 def _counting(*names: str) -> dict[str, pa.Column]:
@@ -150,8 +153,11 @@ PROPS = SourceContract(
          "LINE": pa.Column(pl.Float64, pa.Check.ge(0, error="LINE must not be negative"), nullable=True)},
         strict=False,
     ),
-    key=("PLAYER", "MARKET", "BOOKMAKER", "GAME"),
+    # One line per snapshot day: books quote alternate lines for the same player and market, and
+    # the daily files repeat a game's market on every day they were taken.
+    key=("SNAPSHOT_DATE", "PLAYER", "MARKET", "BOOKMAKER", "GAME", "LINE"),
     date_column="SNAPSHOT_DATE",
+    unique_across_files=False,
 )
 
 CONTRACTS = {c.kind: c for c in (PLAYER_LOGS, TEAM_LOGS, BOXSCORES, SCHEDULE, INJURIES, PROPS)}

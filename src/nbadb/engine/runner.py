@@ -122,12 +122,16 @@ class Engine:
         result.processing_mode = mode
         m = result.metrics
         m.entities_in_scope = in_scope
-        m.entities_changed, m.entities_processed, m.rows_written = self.con.execute(
-            "SELECT (SELECT count(*) FROM _changes), (SELECT count(*) FROM _scope), (SELECT count(*) FROM _out)"
+        m.entities_processed, m.rows_written = self.con.execute(
+            "SELECT (SELECT count(*) FROM _scope), (SELECT count(*) FROM _out)"
         ).fetchall()[0]
-        result.changed_entities = [
-            (e, d) for e, d in self.con.execute("SELECT entity_id, game_date FROM _changes ORDER BY ALL").fetchall()
+        result.changed_entities = [  # forced re-runs of unchanged entities are work, not change
+            (e, d)
+            for e, d in self.con.execute(
+                "SELECT entity_id, game_date FROM _changes WHERE change <> 'forced' ORDER BY ALL"
+            ).fetchall()
         ]
+        m.entities_changed = len(result.changed_entities)
         if mode == "entity":
             ctx.optimizations.append("entity_level_processing")
         return self._finish(ctx, result, write_output=True)
@@ -161,9 +165,10 @@ class Engine:
             )
 
     def _hashed_select(self, ctx: RunContext, source_sql: str) -> str:
+        """Cast to the stored types first, so the hash is of what will be stored, not of how it was computed."""
         columns = self.content_columns(ctx.spec.output_table)
-        names = ", ".join(f'"{c}"' for c, _ in columns)
-        return f"SELECT {names}, {row_hash_sql(columns)} AS row_hash FROM ({source_sql}) t"
+        typed = ", ".join(f'cast("{c}" AS {t}) AS "{c}"' for c, t in columns)
+        return f"SELECT *, {row_hash_sql(columns)} AS row_hash FROM (SELECT {typed} FROM ({source_sql}) t) typed"
 
     def _check_columns(self, ctx: RunContext, table: str) -> None:
         got = {r[0] for r in self.con.execute(f"DESCRIBE {table}").fetchall()}

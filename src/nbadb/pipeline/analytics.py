@@ -1,5 +1,215 @@
-"""Phase 3: per-game analytics (filled in by the engine issue)."""
+"""Phase 3: per-game analytics over the raw box scores, one row per player-game / team-game.
+
+Each processor declares its change signature as exactly the inputs its rows read:
+
+- player_game_summary [player_id, game_date]: the player's own raw box row, the handful of team
+  totals his usage and possessions use (minutes, fga, fta, oreb, tov — not the team's points, so a
+  correction to a teammate's points leaves him alone), and his previous game date in the season
+  (so a late-arriving earlier game recomputes the next game's rest days).
+- team_offense / team_defense_game_summary [team_id, game_date]: both team rows of the game.
+"""
 
 from __future__ import annotations
 
-ANALYTICS_PROCESSORS: tuple = ()
+from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.warehouse.hashing import row_hash_sql
+
+_PLAYER_BOX = InputSpec("raw.player_boxscores")
+_TEAM_BOX = InputSpec("raw.team_boxscores")
+
+_COUNTS = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
+_BOX = ("minutes", *_COUNTS[:2], "fg_pct", *_COUNTS[2:4], "fg3_pct", *_COUNTS[4:6], "ft_pct", *_COUNTS[6:])
+_BOX_TYPED = tuple((c, "DOUBLE" if c == "minutes" or c.endswith("_pct") else "INTEGER") for c in _BOX)
+_GAME_TYPED = (("game_id", "VARCHAR"), ("season", "VARCHAR"), ("season_type", "VARCHAR"))
+_SIDE_TYPED = (("team_abbr", "VARCHAR"), ("opponent_team_id", "BIGINT"), ("is_home", "BOOLEAN"), ("wl", "VARCHAR"))
+
+# The raw columns each processor reads, typed as stored. Part hashes are computed over these stored
+# values rather than taken from the raw tables' row_hash: those are hashed before the values are
+# cast to the table's types, so a staged correction (which turns a stat into DOUBLE for every row
+# of the re-published game) changes the row_hash of rows whose stored values did not change.
+_PLAYER_ROW = (*_GAME_TYPED, ("player_name", "VARCHAR"), ("team_id", "BIGINT"), *_SIDE_TYPED, *_BOX_TYPED,
+               ("plus_minus", "DOUBLE"))
+_TEAM_ROW = (*_GAME_TYPED, ("team_id", "BIGINT"), *_SIDE_TYPED, *_BOX_TYPED, ("plus_minus", "DOUBLE"))
+# Team totals a player's row reads (not the team's points, so a teammate's correction leaves him alone).
+_TEAM_CONTEXT = (("minutes", "DOUBLE"), ("fga", "INTEGER"), ("fta", "INTEGER"), ("oreb", "INTEGER"), ("tov", "INTEGER"))
+
+
+def _possessions(t: str) -> str:
+    """Estimated possessions of a team row alias: fga + 0.44·fta − oreb + tov."""
+    return f"cast({t}.fga + 0.44 * {t}.fta - {t}.oreb + {t}.tov AS DOUBLE)"
+
+
+def _previous_game_sql(where: str) -> str:
+    """Each player row with the date of the player's previous game in the same season."""
+    return f"""SELECT *, lag(game_date) OVER (PARTITION BY player_id, season ORDER BY game_date) AS prev_game_date
+        FROM raw.player_boxscores WHERE {where}"""
+
+
+def _in_scope(alias: str, entity: str) -> str:
+    return f"JOIN _scope s ON cast({alias}.{entity} AS VARCHAR) = s.entity_id AND {alias}.game_date = s.game_date"
+
+
+# -- analytics.player_game_summary --------------------------------------------------------------
+
+# One part per player-game over everything its row reads: his own box row, his previous game
+# date in the season and his team's context totals (NULLs while the team row is missing).
+_PLAYER_SIGNATURE = f"""
+    WITH history AS ({_previous_game_sql(
+        "game_date <= $end AND season IN "
+        "(SELECT DISTINCT season FROM raw.player_boxscores WHERE game_date BETWEEN $start AND $end)")}),
+    games AS (
+        SELECT h.*, {', '.join(f't.{c} AS team_{c}' for c, _ in _TEAM_CONTEXT)}
+        FROM history h
+        LEFT JOIN raw.team_boxscores t ON t.game_id = h.game_id AND t.team_id = h.team_id
+        WHERE h.game_date BETWEEN $start AND $end)
+    SELECT player_id AS entity_id, game_date,
+           {row_hash_sql([*_PLAYER_ROW, ("prev_game_date", "DATE"), *((f"team_{c}", k) for c, k in _TEAM_CONTEXT)])}
+           AS part_hash
+    FROM games"""
+
+_PLAYER_TRANSFORM = f"""
+    WITH scoped AS (SELECT p.* FROM raw.player_boxscores p {_in_scope('p', 'player_id')}),
+    history AS ({_previous_game_sql(
+        "game_date <= $end AND cast(player_id AS VARCHAR) IN (SELECT entity_id FROM _scope) "
+        "AND season IN (SELECT DISTINCT season FROM scoped)")})
+    SELECT p.game_id, p.game_date, p.season, p.season_type, p.player_id, p.player_name, p.team_id,
+           p.team_abbr, p.opponent_team_id, p.is_home, p.wl = 'W' AS win,
+           {', '.join(f'p.{c}' for c in _BOX)}, p.plus_minus,
+           CASE WHEN p.fga + 0.44 * p.fta > 0 THEN p.pts / (2 * (p.fga + 0.44 * p.fta)) END AS ts_pct,
+           CASE WHEN p.fga > 0 THEN (p.fgm + 0.5 * p.fg3m) / p.fga END AS efg_pct,
+           CASE WHEN p.minutes > 0 THEN
+                100 * ((p.fga + 0.44 * p.fta + p.tov) * (t.minutes / 5))
+                / nullif(p.minutes * (t.fga + 0.44 * t.fta + t.tov), 0) END AS usage_rate,
+           t.minutes AS team_minutes,
+           {_possessions('t')} AS possessions,
+           cast(date_diff('day', h.prev_game_date, p.game_date) AS INTEGER) AS rest_days,
+           date_diff('day', h.prev_game_date, p.game_date) = 1 AS back_to_back
+    FROM scoped p
+    LEFT JOIN history h ON h.player_id = p.player_id AND h.game_date = p.game_date
+    LEFT JOIN raw.team_boxscores t ON t.game_id = p.game_id AND t.team_id = p.team_id"""
+
+PLAYER_GAME_SUMMARY = ProcessorSpec(
+    name="analytics.player_game_summary",
+    phase=3,
+    inputs=(_PLAYER_BOX, _TEAM_BOX),
+    entity_key="player_id",
+    propagation="following_dates",
+    description="Player box score per game with shooting efficiency, usage, team possessions and rest.",
+    signature_sql=_PLAYER_SIGNATURE,
+    transform_sql=_PLAYER_TRANSFORM,
+    checks=(
+        OutputCheck("minutes are never negative", "minutes < 0"),
+        OutputCheck("counting stats are never negative", f"least({', '.join(_COUNTS)}) < 0"),
+        OutputCheck("made shots never exceed attempts", "fgm > fga OR fg3m > fg3a OR ftm > fta OR fg3m > fgm"),
+        OutputCheck("ts_pct within 0..1.5", "ts_pct < 0 OR ts_pct > 1.5"),
+        OutputCheck("efg_pct within 0..1.5", "efg_pct < 0 OR efg_pct > 1.5"),
+        OutputCheck("usage_rate is never negative", "usage_rate < 0"),
+        OutputCheck("rest_days at least one day", "rest_days < 1"),
+        OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM (rest_days = 1)"),
+    ),
+)
+
+# -- team summaries ---------------------------------------------------------------------------------
+
+# A team's row reads its own box row and its opponent's: one part over both (NULL while the
+# opponent's row is missing).
+_TEAM_SIGNATURE = f"""
+    WITH team_rows AS (
+        SELECT game_id, game_date, team_id, opponent_team_id, {row_hash_sql(list(_TEAM_ROW))} AS team_row
+        FROM raw.team_boxscores WHERE game_date BETWEEN $start AND $end)
+    SELECT t.team_id AS entity_id, t.game_date, md5(t.team_row || ':' || coalesce(o.team_row, '-')) AS part_hash
+    FROM team_rows t LEFT JOIN team_rows o ON o.game_id = t.game_id AND o.team_id = t.opponent_team_id"""
+
+_TEAM_FROM = f"""
+    FROM raw.team_boxscores t {_in_scope('t', 'team_id')}
+    LEFT JOIN raw.team_boxscores o ON o.game_id = t.game_id AND o.team_id = t.opponent_team_id"""
+
+_TEAM_KEYS = """t.game_id, t.game_date, t.season, t.season_type, t.team_id, t.team_abbr, t.opponent_team_id,
+           t.is_home, t.wl = 'W' AS win, t.minutes"""
+_PACE = f"48 * ({_possessions('t')} + {_possessions('o')}) / nullif(2 * (t.minutes / 5), 0)"
+_DEF_RATING = f"100 * o.pts / nullif({_possessions('o')}, 0)"
+
+_TEAM_OFFENSE_TRANSFORM = f"""
+    SELECT {_TEAM_KEYS}, {', '.join(f't.{c}' for c in _BOX[1:])}, t.plus_minus,
+           {_possessions('t')} AS possessions,
+           o.pts AS opp_pts,
+           {_possessions('o')} AS opp_possessions,
+           100 * t.pts / nullif({_possessions('t')}, 0) AS offensive_rating,
+           {_DEF_RATING} AS defensive_rating,
+           100 * t.pts / nullif({_possessions('t')}, 0) - {_DEF_RATING} AS net_rating,
+           {_PACE} AS pace,
+           CASE WHEN t.fga > 0 THEN (t.fgm + 0.5 * t.fg3m) / t.fga END AS efg_pct,
+           CASE WHEN t.fga + 0.44 * t.fta > 0 THEN t.pts / (2 * (t.fga + 0.44 * t.fta)) END AS ts_pct,
+           t.tov / nullif({_possessions('t')}, 0) AS tov_pct,
+           t.oreb / nullif(t.oreb + o.dreb, 0) AS oreb_pct,
+           t.fta / nullif(t.fga, 0) AS ft_rate,
+           t.ast / nullif(t.fgm, 0) AS ast_pct
+    {_TEAM_FROM}"""
+
+_TEAM_DEFENSE_TRANSFORM = f"""
+    SELECT {_TEAM_KEYS},
+           o.pts AS opp_pts, o.fgm AS opp_fgm, o.fga AS opp_fga, o.fg_pct AS opp_fg_pct,
+           o.fg3m AS opp_fg3m, o.fg3a AS opp_fg3a, o.fg3_pct AS opp_fg3_pct,
+           o.ftm AS opp_ftm, o.fta AS opp_fta, o.ft_pct AS opp_ft_pct,
+           o.oreb AS opp_oreb, o.dreb AS opp_dreb, o.reb AS opp_reb, o.ast AS opp_ast,
+           o.tov AS opp_tov, o.pf AS opp_pf,
+           {_possessions('t')} AS possessions,
+           {_possessions('o')} AS opp_possessions,
+           {_DEF_RATING} AS defensive_rating,
+           {_PACE} AS pace,
+           CASE WHEN o.fga > 0 THEN (o.fgm + 0.5 * o.fg3m) / o.fga END AS opp_efg_pct,
+           CASE WHEN o.fga + 0.44 * o.fta > 0 THEN o.pts / (2 * (o.fga + 0.44 * o.fta)) END AS opp_ts_pct,
+           o.tov / nullif({_possessions('o')}, 0) AS opp_tov_pct,
+           o.fta / nullif(o.fga, 0) AS opp_ft_rate,
+           t.dreb, t.dreb / nullif(t.dreb + o.oreb, 0) AS dreb_pct,
+           t.stl, t.blk, t.pf,
+           t.stl / nullif({_possessions('o')}, 0) AS stl_pct,
+           t.blk / nullif(o.fga - o.fg3a, 0) AS blk_pct
+    {_TEAM_FROM}"""
+
+_TEAM_CHECKS = (
+    OutputCheck("minutes are positive", "minutes <= 0"),
+    OutputCheck("possessions are positive", "possessions <= 0 OR opp_possessions <= 0"),
+    OutputCheck("ratings are never negative", "defensive_rating < 0"),
+    OutputCheck("pace is positive", "pace <= 0"),
+)
+
+TEAM_OFFENSE_GAME_SUMMARY = ProcessorSpec(
+    name="analytics.team_offense_game_summary",
+    phase=3,
+    inputs=(_TEAM_BOX,),
+    entity_key="team_id",
+    description="Team box score per game with possessions, offensive/defensive/net rating and pace.",
+    signature_sql=_TEAM_SIGNATURE,
+    transform_sql=_TEAM_OFFENSE_TRANSFORM,
+    checks=(
+        *_TEAM_CHECKS,
+        OutputCheck("counting stats are never negative", f"least({', '.join(_COUNTS)}, opp_pts) < 0"),
+        OutputCheck("offensive_rating is never negative", "offensive_rating < 0"),
+        OutputCheck("efficiency within 0..1.5", "ts_pct < 0 OR ts_pct > 1.5 OR efg_pct < 0 OR efg_pct > 1.5"),
+    ),
+)
+
+TEAM_DEFENSE_GAME_SUMMARY = ProcessorSpec(
+    name="analytics.team_defense_game_summary",
+    phase=3,
+    inputs=(_TEAM_BOX,),
+    entity_key="team_id",
+    description="What a team allowed per game: opponent box score, possessions, defensive rating, stops.",
+    signature_sql=_TEAM_SIGNATURE,
+    transform_sql=_TEAM_DEFENSE_TRANSFORM,
+    checks=(
+        *_TEAM_CHECKS,
+        OutputCheck(
+            "counting stats are never negative",
+            "least(opp_pts, opp_fgm, opp_fga, opp_fta, opp_oreb, opp_dreb, opp_tov, dreb, stl, blk) < 0",
+        ),
+        OutputCheck("dreb_pct within 0..1", "dreb_pct < 0 OR dreb_pct > 1"),
+    ),
+)
+
+ANALYTICS_PROCESSORS: tuple[ProcessorSpec, ...] = (
+    PLAYER_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    TEAM_DEFENSE_GAME_SUMMARY,
+)

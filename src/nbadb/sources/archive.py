@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from nbadb.contracts.quarantine import QUARANTINE_COLUMNS, split_valid
+from nbadb.contracts.quarantine import QUARANTINE_COLUMNS, split_across_files, split_valid
 from nbadb.contracts.source_contracts import CONTRACTS
 from nbadb.errors import ArchiveFileError, ConfigError
 from nbadb.sources.files import KINDS, discover
@@ -100,6 +100,10 @@ class ArchiveSource:
             valid, quarantine = split_valid(frame, contract, path)
             valid_frames.append(valid.with_columns(pl.lit(path.name).alias("_source_file")))
             quarantine_frames.append(quarantine)
+        valid = pl.concat(valid_frames, how="diagonal_relaxed")
+        if len(valid_frames) > 1:  # a key may repeat across files (overlapping exports of one season)
+            valid, across = split_across_files(valid, contract)
+            quarantine_frames.append(across)
         quarantine = pl.concat(quarantine_frames, how="diagonal_relaxed")
         if quarantine.height:
             quarantine = quarantine.with_columns(pl.lit(KINDS[kind].raw_table).alias("table_name"))
@@ -107,7 +111,7 @@ class ArchiveSource:
             self.con.execute("INSERT INTO src_quarantine SELECT table_name, record_key, column_name, reason, "
                              "source_file, try_cast(record_date AS DATE) FROM _q")
             self.con.unregister("_q")
-        return pl.concat(valid_frames, how="diagonal_relaxed")
+        return valid
 
     def _load_players(self) -> pl.DataFrame:
         rows = []

@@ -84,6 +84,28 @@ MIGRATIONS: tuple[Migration, ...] = (
             player_id BIGINT, market VARCHAR NOT NULL, bookmaker VARCHAR, line DOUBLE,
             over_odds DOUBLE, under_odds DOUBLE, feed VARCHAR, {LINEAGE})""",
     )),
+    Migration(3, "analytics phase tables", (
+        f"""CREATE TABLE analytics.player_game_summary ({GAME_KEYS}, player_id BIGINT NOT NULL,
+            player_name VARCHAR, team_id BIGINT NOT NULL, team_abbr VARCHAR, opponent_team_id BIGINT,
+            is_home BOOLEAN, win BOOLEAN, {BOX_STATS}, plus_minus DOUBLE, ts_pct DOUBLE, efg_pct DOUBLE,
+            usage_rate DOUBLE, team_minutes DOUBLE, possessions DOUBLE, rest_days INTEGER,
+            back_to_back BOOLEAN, {LINEAGE})""",
+        f"""CREATE TABLE analytics.team_offense_game_summary ({GAME_KEYS}, team_id BIGINT NOT NULL,
+            team_abbr VARCHAR, opponent_team_id BIGINT, is_home BOOLEAN, win BOOLEAN, {BOX_STATS},
+            plus_minus DOUBLE, possessions DOUBLE, opp_pts INTEGER, opp_possessions DOUBLE,
+            offensive_rating DOUBLE, defensive_rating DOUBLE, net_rating DOUBLE, pace DOUBLE,
+            efg_pct DOUBLE, ts_pct DOUBLE, tov_pct DOUBLE, oreb_pct DOUBLE, ft_rate DOUBLE,
+            ast_pct DOUBLE, {LINEAGE})""",
+        f"""CREATE TABLE analytics.team_defense_game_summary ({GAME_KEYS}, team_id BIGINT NOT NULL,
+            team_abbr VARCHAR, opponent_team_id BIGINT, is_home BOOLEAN, win BOOLEAN, minutes DOUBLE,
+            opp_pts INTEGER, opp_fgm INTEGER, opp_fga INTEGER, opp_fg_pct DOUBLE, opp_fg3m INTEGER,
+            opp_fg3a INTEGER, opp_fg3_pct DOUBLE, opp_ftm INTEGER, opp_fta INTEGER, opp_ft_pct DOUBLE,
+            opp_oreb INTEGER, opp_dreb INTEGER, opp_reb INTEGER, opp_ast INTEGER, opp_tov INTEGER,
+            opp_pf INTEGER, possessions DOUBLE, opp_possessions DOUBLE, defensive_rating DOUBLE,
+            pace DOUBLE, opp_efg_pct DOUBLE, opp_ts_pct DOUBLE, opp_tov_pct DOUBLE, opp_ft_rate DOUBLE,
+            dreb INTEGER, dreb_pct DOUBLE, stl INTEGER, blk INTEGER, pf INTEGER, stl_pct DOUBLE,
+            blk_pct DOUBLE, {LINEAGE})""",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,150 @@
+"""Shared fixtures: the bundled real archive, warehouses ingested through the real services, and
+a runner for the real CLI with its own data directory.
+
+Conventions for every test file:
+- never rely on NBADB_DATA_DIR from the environment: build `Settings(data_dir=tmp_path)` (see
+  `make_settings`) or call the CLI through `run_cli`, which sets it and clears the settings cache;
+- the session warehouses (`warehouse_2023_24`) are shared: open them read-only (`db`) or copy
+  them first (`copy_warehouse`) before changing anything;
+- close every DuckDB connection you open: one process cannot hold the same file open both
+  read-only and read-write.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner, Result
+
+from nbadb.config import BUNDLED_ARCHIVE, Settings, get_settings
+from nbadb.orchestrate.ingest import IngestOutcome, ingest_dates
+from nbadb.orchestrate.workspace import open_workspace
+
+DATABASE_NAME = "nba.duckdb"
+
+
+# -- plain helpers (also exposed as fixtures below) ----------------------------------------------
+
+
+def make_settings(data_dir: Path, archive: Path | None = None) -> Settings:
+    """Settings for a warehouse in `data_dir`, independent of the caller's NBADB_* environment."""
+    return Settings(data_dir=data_dir, archive_dir=archive or BUNDLED_ARCHIVE, database_name=DATABASE_NAME)
+
+
+def ingest(
+    data_dir: Path,
+    start: date | None = None,
+    end: date | None = None,
+    *,
+    season: str | None = None,
+    archive: Path | None = None,
+    game_ids: list[str] | None = None,
+) -> IngestOutcome:
+    """Ingest dates (or a whole season) from an archive through the real services."""
+    settings = make_settings(data_dir, archive)
+    with open_workspace(archive or BUNDLED_ARCHIVE, settings=settings) as ws:
+        if season is not None:
+            start, end = ws.source.season_range(season)
+        assert start is not None and end is not None, "give start and end, or season"
+        return ingest_dates(ws, start, end, game_ids=game_ids)
+
+
+def run_cli(args: Sequence[str], data_dir: Path, *, archive: Path | None = None) -> Result:
+    """Invoke the real `nbadb` app in-process with NBADB_DATA_DIR set to `data_dir`."""
+    from nbadb.cli.app import app
+
+    env = {"NBADB_DATA_DIR": str(data_dir), "NBADB_ARCHIVE_DIR": str(archive or BUNDLED_ARCHIVE)}
+    get_settings.cache_clear()  # settings are cached per process; this call must see its own env
+    try:
+        return CliRunner().invoke(app, list(args), env=env)
+    finally:
+        get_settings.cache_clear()
+
+
+@contextmanager
+def db(data_dir: Path, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to the warehouse in `data_dir`, closed on exit."""
+    con = duckdb.connect(str(data_dir / DATABASE_NAME), read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def copy_warehouse(src_data_dir: Path, dst_data_dir: Path) -> Path:
+    """Copy a warehouse so a test can change it without touching the shared one."""
+    dst_data_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src_data_dir / DATABASE_NAME, dst_data_dir / DATABASE_NAME)
+    return dst_data_dir
+
+
+def no_traceback(result: Result) -> bool:
+    """True when the CLI ended through its own error handling, not an uncaught exception."""
+    text = result.output + result.stderr
+    return "Traceback" not in text and (result.exception is None or isinstance(result.exception, SystemExit))
+
+
+# -- fixtures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IngestedWarehouse:
+    data_dir: Path
+    outcome: IngestOutcome
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / DATABASE_NAME
+
+
+@pytest.fixture(scope="session")
+def archive_dir() -> Path:
+    """The bundled real archive (data/archive)."""
+    assert (BUNDLED_ARCHIVE / "player_game_logs.parquet").is_file(), f"bundled archive missing at {BUNDLED_ARCHIVE}"
+    return BUNDLED_ARCHIVE
+
+
+@pytest.fixture(scope="session")
+def warehouse_2023_24(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path) -> IngestedWarehouse:
+    """A warehouse with the whole 2023-24 season ingested from the bundled archive. Shared: read only."""
+    data_dir = tmp_path_factory.mktemp("wh_2023_24")
+    outcome = ingest(data_dir, season="2023-24", archive=archive_dir)
+    assert not outcome.failed, [r.error for r in outcome.failed]
+    return IngestedWarehouse(data_dir, outcome)
+
+
+@pytest.fixture(scope="session", name="run_cli")
+def run_cli_fixture() -> Callable[..., Result]:
+    """`run_cli(args, data_dir, archive=None)`: the real CLI with its own data directory."""
+    return run_cli
+
+
+@pytest.fixture(scope="session", name="ingest")
+def ingest_fixture() -> Callable[..., IngestOutcome]:
+    """`ingest(data_dir, start, end, season=..., archive=..., game_ids=...)` through the services."""
+    return ingest
+
+
+@pytest.fixture(scope="session", name="db")
+def db_fixture() -> Callable[..., object]:
+    """`with db(data_dir) as con:` a read-only connection (read_only=False to write)."""
+    return db
+
+
+@pytest.fixture(scope="session", name="copy_warehouse")
+def copy_warehouse_fixture() -> Callable[[Path, Path], Path]:
+    """`copy_warehouse(src_data_dir, dst_data_dir)`: a private copy of a (shared) warehouse."""
+    return copy_warehouse
+
+
+@pytest.fixture(scope="session", name="no_traceback")
+def no_traceback_fixture() -> Callable[[Result], bool]:
+    """`no_traceback(result)`: the CLI ended through its error handling, no uncaught exception."""
+    return no_traceback

@@ -1,0 +1,172 @@
+"""The engine through real runs on real data: skips, failures, crash safety, the waste report."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from nbadb.config import BUNDLED_ARCHIVE, Settings
+from nbadb.engine.request import RunRequest
+from nbadb.engine.runner import Engine
+from nbadb.engine.spec import ProcessorSpec
+from nbadb.monitor.waste import recommend, waste_report
+from nbadb.orchestrate.ingest import publish
+from nbadb.orchestrate.workspace import open_workspace
+
+START, END = date(2023, 10, 24), date(2023, 10, 31)
+
+
+def _workspace(path: Path):
+    return open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=path))
+
+
+def _table(con, table: str) -> list[tuple]:
+    return con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_rerun_without_upstream_change_skips_and_rewrites_nothing(tmp_path: Path) -> None:
+    with _workspace(tmp_path) as ws:
+        first = publish(ws.engine, ws.source, START, END)
+        assert {r.status for r in first.results} <= {"success", "skipped"}
+        before = ws.con.execute("SELECT row_hash, run_id FROM raw.player_boxscores ORDER BY ALL").fetchall()
+        second = publish(ws.engine, ws.source, START, END)
+        ran = [r for r in second.results if r.skip_reason != "missing_dependency"]
+        assert ran and all(r.status == "skipped" and r.skip_reason == "no_changes" for r in ran)
+        after = ws.con.execute("SELECT row_hash, run_id FROM raw.player_boxscores ORDER BY ALL").fetchall()
+        assert before == after  # same hashes and the same writing runs: nothing rewritten
+        ledger = ws.con.execute(
+            "SELECT status, skip_reason, rows_written FROM ops.processor_runs WHERE run_id IN "
+            f"({','.join(repr(r.run_id) for r in ran)})"
+        ).fetchall()
+        assert all(s == "skipped" and why == "no_changes" and rows == 0 for s, why, rows in ledger)
+
+
+def test_a_transform_that_raises_is_recorded_failed_with_its_message(tmp_path: Path) -> None:
+    with _workspace(tmp_path) as ws:
+        publish(ws.engine, ws.source, START, START)
+        good = ws.graph.specs["raw.team_boxscores"]
+        broken = replace(good, transform_sql="SELECT error('upstream feed sent garbage') AS game_id")
+        engine = Engine(ws.con, {**ws.graph.specs, good.name: broken}, ws.settings)
+        before = _table(ws.con, "raw.team_boxscores")
+        result = engine.run(RunRequest(processor=good.name, start_date=START, end_date=START, force=True))
+        assert result.status == "failed"
+        assert "upstream feed sent garbage" in result.error
+        status, error = ws.con.execute(
+            "SELECT status, error FROM ops.processor_runs WHERE run_id = ?", [result.run_id]
+        ).fetchall()[0]
+        assert status == "failed" and "upstream feed sent garbage" in error
+        assert _table(ws.con, "raw.team_boxscores") == before
+
+
+def test_unknown_input_or_cycle_is_rejected_at_load_time() -> None:
+    from nbadb.engine.dag import ProcessorGraph
+    from nbadb.engine.spec import InputSpec
+    from nbadb.errors import SpecError
+
+    a = ProcessorSpec(name="analytics.a", phase=3, inputs=(InputSpec("analytics.b"),), entity_key="x", transform_sql="")
+    b = ProcessorSpec(name="analytics.b", phase=3, inputs=(InputSpec("analytics.a"),), entity_key="x", transform_sql="")
+    with pytest.raises(SpecError, match="cycle"):
+        ProcessorGraph([a, b], frozenset())
+    c = ProcessorSpec(name="analytics.c", phase=3, inputs=(InputSpec("raw.nowhere"),), entity_key="x", transform_sql="")
+    with pytest.raises(SpecError, match="raw.nowhere"):
+        ProcessorGraph([c], frozenset())
+
+
+CRASHING_RUN = textwrap.dedent(
+    """
+    import os, sys, threading
+    from datetime import date
+    from pathlib import Path
+    from nbadb.config import BUNDLED_ARCHIVE, Settings
+    from nbadb.engine import ledger
+    from nbadb.orchestrate.ingest import publish
+    from nbadb.orchestrate.workspace import open_workspace
+
+    where, delay = sys.argv[2], float(sys.argv[3])
+    if where == "before_commit":
+        original = ledger.write_terminal
+        def write_then_die(*args, **kwargs):
+            original(*args, **kwargs)          # output, signatures and ledger row are written, not committed
+            if args[1].name == "raw.player_boxscores":
+                os.kill(os.getpid(), 9)
+        ledger.write_terminal = write_then_die
+    else:
+        threading.Timer(delay, lambda: os.kill(os.getpid(), 9)).start()
+    ws = open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=Path(sys.argv[1])))
+    publish(ws.engine, ws.source, date(2023, 10, 24), date(2024, 1, 31))
+    """
+)
+
+
+@pytest.mark.parametrize("where,delay", [("before_commit", 0.0), ("timer", 1.2), ("timer", 1.6)])
+def test_kill_9_mid_run_leaves_a_consistent_warehouse(tmp_path: Path, where: str, delay: float) -> None:
+    crashed = tmp_path / "crashed"
+    proc = subprocess.run(
+        [sys.executable, "-c", CRASHING_RUN, str(crashed), where, str(delay)], capture_output=True, text=True
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with _workspace(crashed) as ws:
+        orphans = ws.con.execute(
+            """SELECT run_id, processor FROM ops.run_events GROUP BY ALL
+            HAVING count(*) FILTER (WHERE event = 'finished') = 0"""
+        ).fetchall()
+        if where == "before_commit":
+            assert [p for _, p in orphans] == ["raw.player_boxscores"]
+            assert ws.con.execute("SELECT count(*) FROM raw.player_boxscores").fetchall()[0][0] == 0
+        # every committed run is whole: ledger rows, signatures and output agree
+        for run_id, in ws.con.execute("SELECT run_id FROM ops.processor_runs WHERE status = 'success'").fetchall():
+            assert ws.con.execute("SELECT count(*) FROM ops.run_events WHERE run_id = ? AND event = 'finished'",
+                                  [run_id]).fetchall()[0][0] == 1
+        resumed = publish(ws.engine, ws.source, date(2023, 10, 24), date(2024, 1, 31))
+        assert not resumed.failed
+        crashed_tables = {t: _table(ws.con, t) for t in ("raw.player_boxscores", "raw.team_boxscores", "raw.schedule")}
+    with _workspace(tmp_path / "clean") as clean:
+        publish(clean.engine, clean.source, date(2023, 10, 24), date(2024, 1, 31))
+        for table, rows in crashed_tables.items():
+            assert rows == _table(clean.con, table), table
+
+
+def test_waste_report_recomputed_from_raw_ledger_rows(tmp_path: Path) -> None:
+    with _workspace(tmp_path) as ws:
+        publish(ws.engine, ws.source, START, END, )
+        for mode in ("date", "entity"):
+            ws.engine.run(RunRequest(processor="raw.schedule", start_date=START, end_date=END, force=True,
+                                     processing_mode=mode))
+        report = {(r.processor, r.processing_mode): r for r in waste_report(ws.con, None)}
+        rows = ws.con.execute(
+            """SELECT processor, processing_mode, entities_processed, entities_changed, duration_ms, start_date, end_date
+            FROM ops.processor_runs WHERE status = 'success' AND entities_processed > 0"""
+        ).fetchall()
+    assert report
+    groups: dict[tuple[str, str], list[tuple]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[1]), []).append(row)
+    assert set(groups) == set(report)
+    for key, runs in groups.items():
+        wastes = [100.0 * (p - c) / p for _, _, p, c, _, _, _ in runs]
+        wasted_h = sum(d * w / 100 for (_, _, _, _, d, _, _), w in zip(runs, wastes)) / 3.6e6
+        weeks = max((max(r[6] for r in runs) - min(r[5] for r in runs)).days / 7, 1.0)
+        got = report[key]
+        assert got.runs == len(runs)
+        assert got.avg_waste_pct == pytest.approx(sum(wastes) / len(wastes), abs=0.01)
+        assert got.wasted_hours == pytest.approx(wasted_h)
+        assert got.weeks == pytest.approx(weeks, abs=0.01)
+        per_week = wasted_h / weeks
+        assert got.recommendation == recommend(sum(wastes) / len(wastes), per_week, len(runs),
+                                               15 / per_week if per_week else None)
+
+
+def test_recommendation_rules() -> None:
+    assert recommend(35, 2.5, 11, 6) == "implement entity-level"
+    assert recommend(35, 2.5, 10, 6) == "monitor closely"
+    assert recommend(25, 1.5, 50, 10) == "monitor closely"
+    assert recommend(25, 0.5, 50, 30) == "date-level sufficient"
