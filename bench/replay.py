@@ -76,7 +76,7 @@ def main() -> int:
         overhead = skip_overhead_ms(ws, day)
         picks = ws.con.execute(
             """SELECT game_id, player_id, pts + 1 FROM raw.player_boxscores
-            WHERE game_date < $d - INTERVAL 20 DAY ORDER BY hash(game_id || player_id::VARCHAR) LIMIT 10""",
+            WHERE game_date < $d ORDER BY md5(game_id || player_id::VARCHAR) LIMIT 10""",
             {"d": day},
         ).fetchall()
         entity_ms = correction_ms(ws, "entity", picks[:5])

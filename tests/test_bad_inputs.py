@@ -217,19 +217,13 @@ def test_bad_row_is_quarantined_and_other_rows_stay(
     # the team logs were not touched at all
     for table in ("raw.team_boxscores", "raw.schedule"):
         assert after[table] == before[table]
-    # the run that wrote the damaged game says so in the ledger
+    # the damaged game keeps its stored version, so nothing is rewritten; the ledger says why
     runs = {r["processor"]: r for r in payload["runs"]}
-    assert runs["raw.player_boxscores"]["status"] == "success"
-    assert runs["raw.player_boxscores"]["entities_changed"] == 1
+    assert runs["raw.player_boxscores"]["status"] == "skipped"
+    assert runs["raw.player_boxscores"]["skip_reason"] == "no_changes"
+    assert content(players[bad_key]) == content(before["raw.player_boxscores"][bad_key])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: when a newer copy of a file brings a bad version of a row the warehouse already "
-    "holds, the row is quarantined but the game is re-published without it, so the previously good row is "
-    "deleted (source-fed processors treat the missing row as gone). ARCHITECTURE: 'what was in the "
-    "warehouse before stays'.",
-)
 @pytest.mark.parametrize("case", ["negative_pts", "conflicting_duplicate"])
 def test_quarantined_row_keeps_the_previous_good_row(
     case, warehouse, good_archive, player_logs, target, run_cli, tmp_path

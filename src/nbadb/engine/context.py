@@ -22,6 +22,7 @@ class RunContext:
     optimizations: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started_at: object = field(default_factory=utc_now)
+    started_logged: bool = False
     t0: float = field(default_factory=time.perf_counter)
 
     @contextmanager

@@ -13,7 +13,11 @@ from nbadb.engine.spec import ProcessorSpec
 
 
 def record_started(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
-    """Autocommitted before any work, so a crash leaves an orphaned 'started' behind."""
+    """Autocommitted before a run writes anything, so a crash leaves an orphaned 'started' behind.
+
+    Runs that end in a pre-check or change detection write nothing but their terminal
+    transaction, which carries both events; a crash before it leaves no trace because no work
+    had been done."""
     con.execute(
         "INSERT INTO ops.run_events VALUES (?, ?, 'started', NULL, now()::TIMESTAMP)",
         [request.run_id, request.processor],
@@ -36,6 +40,7 @@ def write_terminal(
     started_at: datetime,
     timings: dict[str, float],
     optimizations: list[str],
+    started_logged: bool,
 ) -> None:
     """Write the ledger row and the 'finished' event. Call inside the run's transaction."""
     m = result.metrics
@@ -52,6 +57,8 @@ def write_terminal(
             spec.code_version, request.run_as_of_ts, started_at,
         ],
     )
+    if not started_logged:
+        record_started(con, request)
     con.execute(
         "INSERT INTO ops.run_events VALUES (?, ?, 'finished', ?, now()::TIMESTAMP)",
         [result.run_id, spec.name, result.status],

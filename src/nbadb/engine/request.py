@@ -43,6 +43,8 @@ class RunRequest:
     mode: RunMode = "incremental"
     processing_mode: ProcessingMode | None = None
     entity_ids: tuple[str, ...] | None = None
+    # Entities the source published incompletely (some rows quarantined): keep the stored version.
+    hold_entity_ids: tuple[str, ...] = ()
     force: bool = False
     run_as_of_ts: datetime = field(default_factory=utc_now)
     run_id: str = field(default_factory=new_run_id)

@@ -62,7 +62,6 @@ class Engine:
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
         ctx = RunContext(self.con, spec, request)
-        ledger.record_started(self.con, request)
         try:
             return self._execute(ctx)
         except Exception as exc:  # recorded as failed with its message, never turned into a bool
@@ -88,6 +87,11 @@ class Engine:
             else:
                 signatures.current_signatures_from_inputs(self.con, spec, request)
             signatures.compare_with_stored(self.con, spec, request)
+            held = signatures.hold_incomplete(self.con, request)
+            if held:
+                ctx.decisions.append(
+                    f"kept the stored version of {held} entities whose new source rows were partly quarantined"
+                )
             in_scope, changed = self.con.execute(
                 "SELECT (SELECT count(*) FROM _sig_cur) + (SELECT count(*) FROM _changes WHERE change = 'gone'),"
                 " (SELECT count(*) FROM _changes)"
@@ -105,6 +109,9 @@ class Engine:
             result.metrics.entities_in_scope = in_scope
             return self._finish(ctx, result, write_output=False)
 
+        # From here on the run does work: a crash must leave this 'started' without a 'finished'.
+        ledger.record_started(self.con, request)
+        ctx.started_logged = True
         mode = self._choose_mode(ctx, in_scope, changed)
         self._build_scope(mode)
         with ctx.timed("transform"):
@@ -249,6 +256,7 @@ class Engine:
             ledger.write_terminal(
                 con, spec, request, result,
                 started_at=ctx.started_at, timings=ctx.timings, optimizations=ctx.optimizations,
+                started_logged=ctx.started_logged,
             )
             con.execute("COMMIT")
         except Exception:

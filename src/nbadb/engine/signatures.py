@@ -18,9 +18,10 @@ def _entity_filter_sql(request: RunRequest, column: str = "entity_id") -> str:
 
 
 def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
-    con.execute("CREATE OR REPLACE TEMP TABLE _entity_filter (entity_id VARCHAR)")
-    if request.entity_ids:
-        con.executemany("INSERT INTO _entity_filter VALUES (?)", [[e] for e in request.entity_ids])
+    if request.entity_ids is not None:
+        con.execute("CREATE OR REPLACE TEMP TABLE _entity_filter (entity_id VARCHAR)")
+        if request.entity_ids:
+            con.executemany("INSERT INTO _entity_filter VALUES (?)", [[e] for e in request.entity_ids])
 
 
 def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
@@ -83,3 +84,13 @@ def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, run_id
         FROM _sig_cur c JOIN _scope p USING (entity_id, game_date)""",
         {"processor": spec.name, "code": spec.code_version, "scheme": SCHEME_VERSION, "run_id": run_id},
     )
+
+
+def hold_incomplete(con: duckdb.DuckDBPyConnection, request: RunRequest) -> int:
+    """Drop changes to already-stored entities the source published incompletely; returns how many."""
+    if not request.hold_entity_ids:
+        return 0
+    return con.execute(
+        "DELETE FROM _changes WHERE change <> 'new' AND list_contains($held, entity_id)",
+        {"held": list(request.hold_entity_ids)},
+    ).fetchall()[0][0]

@@ -101,6 +101,7 @@ def publish(
             trigger=Trigger(source=trigger_source, chain=(f"source:{trigger_source}",)),
             mode=run_mode,  # type: ignore[arg-type]
             entity_ids=tuple(game_ids) if filtered else None,
+            hold_entity_ids=source.incomplete_games(spec.name) if spec.entity_key == "game_id" else (),
         )
         outcome.results.append(engine.run(request))
         if on_run:

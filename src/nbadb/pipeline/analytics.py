@@ -19,17 +19,6 @@ _TEAM_BOX = InputSpec("raw.team_boxscores")
 
 _COUNTS = ("fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts")
 _BOX = ("minutes", *_COUNTS[:2], "fg_pct", *_COUNTS[2:4], "fg3_pct", *_COUNTS[4:6], "ft_pct", *_COUNTS[6:])
-_BOX_TYPED = tuple((c, "DOUBLE" if c == "minutes" or c.endswith("_pct") else "INTEGER") for c in _BOX)
-_GAME_TYPED = (("game_id", "VARCHAR"), ("season", "VARCHAR"), ("season_type", "VARCHAR"))
-_SIDE_TYPED = (("team_abbr", "VARCHAR"), ("opponent_team_id", "BIGINT"), ("is_home", "BOOLEAN"), ("wl", "VARCHAR"))
-
-# The raw columns each processor reads, typed as stored. Part hashes are computed over these stored
-# values rather than taken from the raw tables' row_hash: those are hashed before the values are
-# cast to the table's types, so a staged correction (which turns a stat into DOUBLE for every row
-# of the re-published game) changes the row_hash of rows whose stored values did not change.
-_PLAYER_ROW = (*_GAME_TYPED, ("player_name", "VARCHAR"), ("team_id", "BIGINT"), *_SIDE_TYPED, *_BOX_TYPED,
-               ("plus_minus", "DOUBLE"))
-_TEAM_ROW = (*_GAME_TYPED, ("team_id", "BIGINT"), *_SIDE_TYPED, *_BOX_TYPED, ("plus_minus", "DOUBLE"))
 # Team totals a player's row reads (not the team's points, so a teammate's correction leaves him alone).
 _TEAM_CONTEXT = (("minutes", "DOUBLE"), ("fga", "INTEGER"), ("fta", "INTEGER"), ("oreb", "INTEGER"), ("tov", "INTEGER"))
 
@@ -39,10 +28,12 @@ def _possessions(t: str) -> str:
     return f"cast({t}.fga + 0.44 * {t}.fta - {t}.oreb + {t}.tov AS DOUBLE)"
 
 
-def _previous_game_sql(where: str) -> str:
-    """Each player row with the date of the player's previous game in the same season."""
-    return f"""SELECT *, lag(game_date) OVER (PARTITION BY player_id, season ORDER BY game_date) AS prev_game_date
-        FROM raw.player_boxscores WHERE {where}"""
+def _with_previous_game(rows: str) -> str:
+    """`rows` (aliased p) with `prev_game_date`: the player's previous game in the same season."""
+    return f"""{rows}
+        ASOF LEFT JOIN (SELECT player_id, season, game_date AS prev_game_date FROM raw.player_boxscores
+                        WHERE game_date BETWEEN $start - INTERVAL 366 DAY AND $end) h
+          ON h.player_id = p.player_id AND h.season = p.season AND p.game_date > h.prev_game_date"""
 
 
 def _in_scope(alias: str, entity: str) -> str:
@@ -51,27 +42,18 @@ def _in_scope(alias: str, entity: str) -> str:
 
 # -- analytics.player_game_summary --------------------------------------------------------------
 
-# One part per player-game over everything its row reads: his own box row, his previous game
-# date in the season and his team's context totals (NULLs while the team row is missing).
+# One part per player-game over everything its row reads: his own stored box row (its row_hash),
+# his previous game date in the season and his team's context totals (NULLs while the team row
+# is missing).
 _PLAYER_SIGNATURE = f"""
-    WITH history AS ({_previous_game_sql(
-        "game_date <= $end AND season IN "
-        "(SELECT DISTINCT season FROM raw.player_boxscores WHERE game_date BETWEEN $start AND $end)")}),
-    games AS (
-        SELECT h.*, {', '.join(f't.{c} AS team_{c}' for c, _ in _TEAM_CONTEXT)}
-        FROM history h
-        LEFT JOIN raw.team_boxscores t ON t.game_id = h.game_id AND t.team_id = h.team_id
-        WHERE h.game_date BETWEEN $start AND $end)
-    SELECT player_id AS entity_id, game_date,
-           {row_hash_sql([*_PLAYER_ROW, ("prev_game_date", "DATE"), *((f"team_{c}", k) for c, k in _TEAM_CONTEXT)])}
-           AS part_hash
-    FROM games"""
+    SELECT p.player_id AS entity_id, p.game_date,
+           md5(p.row_hash || '|' || coalesce(strftime(h.prev_game_date, '%Y-%m-%d'), '-') || '|'
+               || coalesce(t.context, '-')) AS part_hash
+    FROM {_with_previous_game("(SELECT * FROM raw.player_boxscores WHERE game_date BETWEEN $start AND $end) p")}
+    LEFT JOIN (SELECT game_id, team_id, {row_hash_sql(list(_TEAM_CONTEXT))} AS context FROM raw.team_boxscores
+               WHERE game_date BETWEEN $start AND $end) t ON t.game_id = p.game_id AND t.team_id = p.team_id"""
 
 _PLAYER_TRANSFORM = f"""
-    WITH scoped AS (SELECT p.* FROM raw.player_boxscores p {_in_scope('p', 'player_id')}),
-    history AS ({_previous_game_sql(
-        "game_date <= $end AND cast(player_id AS VARCHAR) IN (SELECT entity_id FROM _scope) "
-        "AND season IN (SELECT DISTINCT season FROM scoped)")})
     SELECT p.game_id, p.game_date, p.season, p.season_type, p.player_id, p.player_name, p.team_id,
            p.team_abbr, p.opponent_team_id, p.is_home, p.wl = 'W' AS win,
            {', '.join(f'p.{c}' for c in _BOX)}, p.plus_minus,
@@ -84,8 +66,7 @@ _PLAYER_TRANSFORM = f"""
            {_possessions('t')} AS possessions,
            cast(date_diff('day', h.prev_game_date, p.game_date) AS INTEGER) AS rest_days,
            date_diff('day', h.prev_game_date, p.game_date) = 1 AS back_to_back
-    FROM scoped p
-    LEFT JOIN history h ON h.player_id = p.player_id AND h.game_date = p.game_date
+    FROM {_with_previous_game(f"(SELECT p.* FROM raw.player_boxscores p {_in_scope('p', 'player_id')}) p")}
     LEFT JOIN raw.team_boxscores t ON t.game_id = p.game_id AND t.team_id = p.team_id"""
 
 PLAYER_GAME_SUMMARY = ProcessorSpec(
@@ -113,11 +94,9 @@ PLAYER_GAME_SUMMARY = ProcessorSpec(
 
 # A team's row reads its own box row and its opponent's: one part over both (NULL while the
 # opponent's row is missing).
-_TEAM_SIGNATURE = f"""
-    WITH team_rows AS (
-        SELECT game_id, game_date, team_id, opponent_team_id, {row_hash_sql(list(_TEAM_ROW))} AS team_row
-        FROM raw.team_boxscores WHERE game_date BETWEEN $start AND $end)
-    SELECT t.team_id AS entity_id, t.game_date, md5(t.team_row || ':' || coalesce(o.team_row, '-')) AS part_hash
+_TEAM_SIGNATURE = """
+    WITH team_rows AS (SELECT * FROM raw.team_boxscores WHERE game_date BETWEEN $start AND $end)
+    SELECT t.team_id AS entity_id, t.game_date, md5(t.row_hash || ':' || coalesce(o.row_hash, '-')) AS part_hash
     FROM team_rows t LEFT JOIN team_rows o ON o.game_id = t.game_id AND o.team_id = t.opponent_team_id"""
 
 _TEAM_FROM = f"""

@@ -300,6 +300,16 @@ class ArchiveSource:
             hint = "d.team_name LIKE '%' || r.TEAM"
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_injuries AS {match_players_sql(rows, 'PLAYER', hint)}")
 
+    def incomplete_games(self, raw_table: str) -> tuple[str, ...]:
+        """Games some of whose rows for `raw_table` were quarantined (an exact duplicate does not count)."""
+        rows = self.con.execute(
+            """SELECT DISTINCT split_part(record_key, '|', 1) FROM src_quarantine
+            WHERE table_name = ? AND reason NOT LIKE 'exact duplicate%'
+              AND regexp_matches(split_part(record_key, '|', 1), '^[0-9]{10}$')""",
+            [raw_table],
+        ).fetchall()
+        return tuple(sorted(g for (g,) in rows))
+
     def prop_match_rate(self) -> tuple[int, int]:
         """(matched, total) prop lines among those staged."""
         if not self.available("props"):
