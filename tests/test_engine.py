@@ -54,7 +54,9 @@ def test_a_transform_that_raises_is_recorded_failed_with_its_message(tmp_path: P
     with _workspace(tmp_path) as ws:
         publish(ws.engine, ws.source, START, START)
         good = ws.graph.specs["raw.team_boxscores"]
-        broken = replace(good, transform_sql="SELECT error('upstream feed sent garbage') AS game_id")
+        broken = replace(good, transform_sql=(
+            "SELECT * REPLACE (CASE WHEN pts >= 0 THEN error('upstream feed sent garbage') END AS team_name) "
+            f"FROM ({good.transform_sql}) t"))
         engine = Engine(ws.con, {**ws.graph.specs, good.name: broken}, ws.settings)
         before = _table(ws.con, "raw.team_boxscores")
         result = engine.run(RunRequest(processor=good.name, start_date=START, end_date=START, force=True))
