@@ -14,8 +14,9 @@ from rich.console import Console
 
 from nbadb.errors import ConfigError, NbadbError
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output (CI logs, `| less`) gets a wide fixed width instead of rich's 80-column default.
+console = Console() if sys.stdout.isatty() else Console(width=160)
+err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 F = TypeVar("F", bound=Callable[..., Any])
 
 ArchiveOption = typer.Option(None, "--archive", help="Archive folder (default: bundled data/archive or NBADB_ARCHIVE_DIR).")

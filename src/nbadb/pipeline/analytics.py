@@ -153,32 +153,36 @@ _TEAM_CHECKS = (
     OutputCheck("pace is positive", "pace <= 0"),
 )
 
-TEAM_OFFENSE_GAME_SUMMARY = ProcessorSpec(
-    name="analytics.team_offense_game_summary",
-    phase=3,
-    inputs=(_TEAM_BOX,),
-    entity_key="team_id",
-    description="Team box score per game with possessions, offensive/defensive/net rating and pace.",
-    signature_sql=_TEAM_SIGNATURE,
-    transform_sql=_TEAM_OFFENSE_TRANSFORM,
-    checks=(
-        *_TEAM_CHECKS,
+def _team_summary(name: str, description: str, transform_sql: str, checks: tuple[OutputCheck, ...]) -> ProcessorSpec:
+    """A team-game summary: both team rows of the game are its inputs (see _TEAM_SIGNATURE)."""
+    return ProcessorSpec(
+        name=name,
+        phase=3,
+        inputs=(_TEAM_BOX,),
+        entity_key="team_id",
+        description=description,
+        signature_sql=_TEAM_SIGNATURE,
+        transform_sql=transform_sql,
+        checks=(*_TEAM_CHECKS, *checks),
+    )
+
+
+TEAM_OFFENSE_GAME_SUMMARY = _team_summary(
+    "analytics.team_offense_game_summary",
+    "Team box score per game with possessions, offensive/defensive/net rating and pace.",
+    _TEAM_OFFENSE_TRANSFORM,
+    (
         OutputCheck("counting stats are never negative", f"least({', '.join(_COUNTS)}, opp_pts) < 0"),
         OutputCheck("offensive_rating is never negative", "offensive_rating < 0"),
         OutputCheck("efficiency within 0..1.5", "ts_pct < 0 OR ts_pct > 1.5 OR efg_pct < 0 OR efg_pct > 1.5"),
     ),
 )
 
-TEAM_DEFENSE_GAME_SUMMARY = ProcessorSpec(
-    name="analytics.team_defense_game_summary",
-    phase=3,
-    inputs=(_TEAM_BOX,),
-    entity_key="team_id",
-    description="What a team allowed per game: opponent box score, possessions, defensive rating, stops.",
-    signature_sql=_TEAM_SIGNATURE,
-    transform_sql=_TEAM_DEFENSE_TRANSFORM,
-    checks=(
-        *_TEAM_CHECKS,
+TEAM_DEFENSE_GAME_SUMMARY = _team_summary(
+    "analytics.team_defense_game_summary",
+    "What a team allowed per game: opponent box score, possessions, defensive rating, stops.",
+    _TEAM_DEFENSE_TRANSFORM,
+    (
         OutputCheck(
             "counting stats are never negative",
             "least(opp_pts, opp_fgm, opp_fga, opp_fta, opp_oreb, opp_dreb, opp_tov, dreb, stl, blk) < 0",
