@@ -23,8 +23,6 @@ class Settings(BaseSettings):
     default_mode: str = "entity"
     # Runs whose changed share of entities exceeds this go date mode (cheaper set-based work).
     date_mode_threshold: float = 0.6
-    # Inputs older than this (hours, by their newest ingested row) are reported stale.
-    stale_input_hours: float = 36.0
 
     @property
     def database_path(self) -> Path:

@@ -29,10 +29,6 @@ class Trigger:
     chain: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
 
-    @property
-    def all_sources(self) -> tuple[str, ...]:
-        return self.sources or (self.source,)
-
 
 @dataclass(frozen=True)
 class RunRequest:

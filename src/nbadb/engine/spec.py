@@ -14,14 +14,12 @@ Propagation = Literal["same_date", "following_dates"]
 class InputSpec:
     """One table a processor reads.
 
-    `required`: the run is skipped `missing_dependency` when this input has no rows for the
-    dates. `relevant`: an event from this table is a reason to recompute (smart skip).
+    `required`: the run is skipped `missing_dependency` when this input has no rows for the dates.
     """
 
     table: str
     date_column: str = "game_date"
     required: bool = True
-    relevant: bool = True
 
 
 @dataclass(frozen=True)
@@ -52,17 +50,12 @@ class ProcessorSpec:
     date_column: str = "game_date"
     checks: tuple[OutputCheck, ...] = ()
     propagation: Propagation = "same_date"
-    needs_games: bool = True
     description: str = ""
     settings: tuple[tuple[str, object], ...] = field(default_factory=tuple)
 
     @property
     def output_table(self) -> str:
         return self.name
-
-    @property
-    def relevant_sources(self) -> frozenset[str]:
-        return frozenset(i.table for i in self.inputs if i.relevant)
 
     @property
     def input_tables(self) -> frozenset[str]:

@@ -22,7 +22,6 @@ SCHEDULE = ProcessorSpec(
     phase=2,
     inputs=_source("stage_schedule", "game_date"),
     entity_key="game_id",
-    needs_games=False,
     description="Games scheduled per date (schedule file, else derived from team logs).",
     transform_sql=f"""
         SELECT game_id, game_date, season, coalesce(season_type, {season_type_sql('game_id')}) AS season_type,
@@ -94,7 +93,6 @@ INJURIES = ProcessorSpec(
     inputs=_source("stage_injuries", "DATE"),
     entity_key="player_key",
     date_column="move_date",
-    needs_games=False,
     description="Injured-list moves (placed / activated) with a status read from the notes.",
     transform_sql=f"""
         SELECT DATE AS move_date, TEAM AS team_name, {name_key_sql('PLAYER')} AS player_key,
@@ -114,7 +112,6 @@ PROP_LINES = ProcessorSpec(
     inputs=_source("stage_props", "SNAPSHOT_DATE"),
     entity_key="event_id",
     date_column="snapshot_date",
-    needs_games=False,
     checks=(OutputCheck("every line has a player id", "player_id IS NULL"),),
     description="Sportsbook player-prop lines per snapshot, matched to NBA player ids.",
     transform_sql="""
