@@ -33,16 +33,26 @@ def append_event(
     return event_id
 
 
+_PENDING = """FROM ops.events e
+    WHERE list_contains($producers, e.producer)
+      AND NOT EXISTS (SELECT 1 FROM ops.event_consumption c WHERE c.event_id = e.event_id AND c.consumer = $consumer)"""
+
+
+def has_pending(con: duckdb.DuckDBPyConnection, consumer: str, producers: frozenset[str]) -> bool:
+    """Whether any event from `producers` waits for `consumer`."""
+    if not producers:
+        return False
+    return bool(con.execute(
+        f"SELECT count(*) FROM (SELECT 1 {_PENDING} LIMIT 1)", {"producers": sorted(producers), "consumer": consumer}
+    ).fetchall()[0][0])
+
+
 def pending_events(con: duckdb.DuckDBPyConnection, consumer: str, producers: frozenset[str]) -> list[Event]:
     """Events from the consumer's inputs that it has not consumed yet, oldest first."""
     if not producers:
         return []
     rows = con.execute(
-        """SELECT e.event_id, e.producer, e.game_dates, e.entity_ids, e.trigger_chain
-        FROM ops.events e
-        WHERE list_contains($producers, e.producer)
-          AND NOT EXISTS (SELECT 1 FROM ops.event_consumption c
-                          WHERE c.event_id = e.event_id AND c.consumer = $consumer)
+        f"""SELECT e.event_id, e.producer, e.game_dates, e.entity_ids, e.trigger_chain {_PENDING}
         ORDER BY e.created_at, e.event_id""",
         {"producers": sorted(producers), "consumer": consumer},
     ).fetchall()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Callable
 
 from nbadb.engine.context import RunContext
+from nbadb.engine.events import has_pending
 
 Precheck = Callable[[RunContext], "str | None"]
 
@@ -37,17 +38,14 @@ def upstream_unchanged(ctx: RunContext) -> str | None:
     spec, request = ctx.spec, ctx.request
     if spec.signature_sql is None or request.force or request.trigger.event_ids or request.entity_ids is not None:
         return None
+    if has_pending(ctx.con, spec.name, spec.input_tables):
+        return None
     covering = ctx.con.execute(
         """SELECT run_id FROM ops.processor_runs
         WHERE processor = $p AND code_version = $v AND start_date <= $start AND end_date >= $end
           AND (status = 'success' OR skip_reason = 'no_changes')
-          AND NOT EXISTS (
-              SELECT 1 FROM ops.events e
-              WHERE list_contains($inputs, e.producer)
-                AND NOT EXISTS (SELECT 1 FROM ops.event_consumption c WHERE c.event_id = e.event_id AND c.consumer = $p))
         LIMIT 1""",
-        {"p": spec.name, "v": spec.code_version, "start": request.start_date, "end": request.end_date,
-         "inputs": sorted(spec.input_tables)},
+        {"p": spec.name, "v": spec.code_version, "start": request.start_date, "end": request.end_date},
     ).fetchall()
     if not covering:
         return None

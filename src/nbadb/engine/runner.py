@@ -122,7 +122,7 @@ class Engine:
                     "NOT IN (SELECT (entity_id, game_date) FROM _scope)"
                 )
             else:
-                self._transform(ctx)
+                self._create_out(ctx)
         with ctx.timed("contract"):
             self._validate(ctx)
 
@@ -193,9 +193,6 @@ class Engine:
             self._verified.add(spec.code_version)
         source = f"SELECT * FROM ({spec.transform_sql}) t {where}"
         execute(self.con, f"CREATE OR REPLACE TEMP TABLE _out AS {self._hashed_select(ctx, source)}", params)
-
-    def _transform(self, ctx: RunContext) -> None:
-        self._create_out(ctx)
 
     def _transform_source_fed(self, ctx: RunContext) -> None:
         spec, request = ctx.spec, ctx.request

@@ -49,6 +49,7 @@ class ArchiveSource:
         self._loaded: set[str] = set()
         self._rejected: dict[str, ArchiveFileError] = {}
         self._players_staged = False
+        self._incomplete: dict[str, tuple[str, ...]] = {}
         con.execute(
             "CREATE OR REPLACE TEMP TABLE src_quarantine (table_name VARCHAR, record_key VARCHAR, "
             "column_name VARCHAR, reason VARCHAR, source_file VARCHAR, record_date DATE)"
@@ -105,6 +106,7 @@ class ArchiveSource:
             valid, across = split_across_files(valid, contract)
             quarantine_frames.append(across)
         quarantine = pl.concat(quarantine_frames, how="diagonal_relaxed")
+        self._incomplete.clear()  # game-keyed quarantine only changes when a file loads
         if quarantine.height:
             quarantine = quarantine.with_columns(pl.lit(KINDS[kind].raw_table).alias("table_name"))
             self.con.register("_q", quarantine.select(QUARANTINE_COLUMNS))
@@ -302,6 +304,11 @@ class ArchiveSource:
 
     def incomplete_games(self, raw_table: str) -> tuple[str, ...]:
         """Games some of whose rows for `raw_table` were quarantined (an exact duplicate does not count)."""
+        if raw_table not in self._incomplete:
+            self._incomplete[raw_table] = self._quarantined_games(raw_table)
+        return self._incomplete[raw_table]
+
+    def _quarantined_games(self, raw_table: str) -> tuple[str, ...]:
         rows = self.con.execute(
             """SELECT DISTINCT split_part(record_key, '|', 1) FROM src_quarantine
             WHERE table_name = ? AND reason NOT LIKE 'exact duplicate%'
