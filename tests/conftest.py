@@ -148,3 +148,35 @@ def copy_warehouse_fixture() -> Callable[[Path, Path], Path]:
 def no_traceback_fixture() -> Callable[[Result], bool]:
     """`no_traceback(result)`: the CLI ended through its error handling, no uncaught exception."""
     return no_traceback
+
+
+# -- a replayed window through every phase (point-in-time tests; Phase 5 may reuse it) ------------
+
+# The end of 2022-23 (published and run at once: previous-season rows) and the first three weeks
+# of 2023-24 (replayed day by day, as `nbadb replay` does).
+WINDOW_PREVIOUS = (date(2023, 3, 27), date(2023, 4, 9))
+WINDOW_REPLAYED = (date(2023, 10, 24), date(2023, 11, 14))
+
+
+@dataclass(frozen=True)
+class ReplayedWindow:
+    data_dir: Path
+    previous: tuple[date, date] = WINDOW_PREVIOUS
+    replayed: tuple[date, date] = WINDOW_REPLAYED
+
+
+@pytest.fixture(scope="session")
+def replayed_window(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path) -> ReplayedWindow:
+    """WINDOW_PREVIOUS published and run, then WINDOW_REPLAYED replayed day by day, through the real
+    services. Shared: open it read-only (`db`) or copy it first (`copy_warehouse`)."""
+    from nbadb.orchestrate.daily import run_pipeline
+    from nbadb.orchestrate.ingest import publish
+    from nbadb.orchestrate.replay import replay
+
+    data_dir = tmp_path_factory.mktemp("replayed_window")
+    with open_workspace(archive_dir, settings=make_settings(data_dir, archive_dir)) as ws:
+        assert not publish(ws.engine, ws.source, *WINDOW_PREVIOUS).failed
+        failed = [r for r in run_pipeline(ws, WINDOW_PREVIOUS) if r.status == "failed"]
+        assert not failed, [(r.processor, r.error) for r in failed]
+        assert not any(day.failed for day in replay(ws, *WINDOW_REPLAYED))
+    return ReplayedWindow(data_dir)

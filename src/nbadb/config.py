@@ -23,10 +23,38 @@ class Settings(BaseSettings):
     default_mode: str = "entity"
     # Runs whose changed share of entities exceeds this go date mode (cheaper set-based work).
     date_mode_threshold: float = 0.6
+    # Durable circuit breakers (ops.circuit_breakers): consecutive failures that open one,
+    # consecutive half-open successes that close it, first open timeout and its backoff cap.
+    breaker_failures_to_open: int = 3
+    breaker_successes_to_close: int = 2
+    breaker_timeout_seconds: float = 1800.0
+    breaker_max_timeout_seconds: float = 6 * 3600.0
+    # Processing patterns (engine.policies). Each can be switched off; outputs stay identical.
+    early_exit: bool = True
+    smart_skip: bool = True
+    processor_breakers: bool = True
+    idempotency: bool = True
+    data_version_shortcut: bool = True
+    # Triggers for one processor within this many seconds of the first become one run (0: one run each).
+    coalesce_window_seconds: float = 30.0
+    # Processor breakers: an open one lets a probe run through after this long (doubling per failed probe).
+    processor_breaker_timeout_seconds: float = 1800.0
+    # Fault injection: comma-separated processor names whose runs fail (to exercise breakers).
+    fault_processors: str = ""
+    # Fault injection: comma-separated processor part names (e.g. "gbm") that raise when run.
+    fault_systems: str = ""
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / self.database_name
+
+    @property
+    def faulty_processors(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.fault_processors.split(",") if p.strip())
+
+    @property
+    def faulty_parts(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.fault_systems.split(",") if p.strip())
 
 
 @lru_cache(maxsize=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nbadb import __version__
-from nbadb.cli import data_cmds, ledger_cmds, pipeline_cmds
+from nbadb.cli import data_cmds, ledger_cmds, ops_cmds, pipeline_cmds
 
 app = typer.Typer(
     name="nbadb",
@@ -33,6 +33,7 @@ def _root(
 data_cmds.register(app)
 pipeline_cmds.register(app)
 ledger_cmds.register(app)
+ops_cmds.register(app)
 
 
 def main() -> None:

@@ -97,6 +97,43 @@ def report_waste(
         render_waste(rows)
 
 
+
+def render_patterns(report) -> None:
+    table = Table(title=f"processing patterns ({report.runs} runs in the ledger)")
+    for col in ("pattern", "fired (runs)", "% of runs", "runs saved", "entities saved"):
+        table.add_column(col)
+    for p in report.patterns:
+        table.add_row(p.pattern, str(p.fired), f"{p.share_of_runs_pct:.1f}",
+                      "-" if p.runs_saved is None else str(p.runs_saved),
+                      "-" if p.entities_saved is None else str(p.entities_saved))
+    console.print(table)
+    rules = Table(title="decision rules")
+    for col in ("rule", "measure", "value", "threshold", "verdict"):
+        rules.add_column(col)
+    for r in report.rules:
+        rules.add_row(r.rule, r.measure, f"{r.value:g}", f"{r.threshold:g}", "[bold]do it[/]" if r.triggered else "not needed")
+    console.print(rules)
+
+
+def report_patterns(
+    since: Optional[str] = typer.Option(None, "--since", help="Only runs for dates on or after this date."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Per pattern (early exit, smart skip, breakers, idempotency, data-version shortcut, change
+    detection, entity-level processing, coalescing, gap repair): runs it fired in, runs and entity
+    processing it saved; then the decision rules (caching, idempotency, backfill automation).
+    Definitions: `nbadb.monitor.patterns`."""
+    from nbadb.monitor.patterns import patterns_report
+    from nbadb.orchestrate.workspace import open_workspace
+
+    with open_workspace() as ws:
+        report = patterns_report(ws.con, ws.graph, parse_date(since, "since"))
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        render_patterns(report)
+
+
 def processors(as_json: bool = JsonOption) -> None:
     """The processor graph: phase, grain, inputs and code version of every processor."""
     from nbadb.pipeline.registry import build_graph
@@ -122,4 +159,5 @@ def register(app: typer.Typer) -> None:
     command(app, runs)
     command(app, explain)
     command(app, processors)
+    command(report_app, report_patterns, "patterns")
     app.add_typer(report_app, name="report")

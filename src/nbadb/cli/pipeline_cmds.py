@@ -46,6 +46,7 @@ def run(
     processor: Optional[str] = typer.Option(None, "--processor", help="Run only this processor (see `nbadb processors`)."),
     force: bool = typer.Option(False, "--force", help="Reprocess every entity even if its inputs did not change."),
     mode: Optional[str] = ModeOption,
+    backfill: bool = typer.Option(False, "--backfill", help="Backfill mode: run dates older than 90 days too (they exit early otherwise); breakers tolerate 10 failures."),
     as_json: bool = JsonOption,
 ) -> None:
     """Run the analytics, precompute and prediction processors for a date, plus whatever changed upstream."""
@@ -57,7 +58,8 @@ def run(
     with open_workspace() as ws:
         if processor and processor not in ws.graph.specs:
             raise ConfigError(f"unknown processor {processor!r}; known: {', '.join(ws.graph.order)}")
-        results = run_pipeline(ws, (day, day), processor=processor, force=force, processing_mode=mode)
+        results = run_pipeline(ws, (day, day), processor=processor, force=force, processing_mode=mode,
+                               mode="backfill" if backfill else "incremental")
     if as_json:
         print_json([_result_row(r) for r in results])
     else:

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Iterator, Literal
 
 import duckdb
 
 from nbadb.engine.request import RunRequest, utc_now
+from nbadb.engine.breakers import Breaker
 from nbadb.engine.spec import ProcessorSpec
+
+
+@dataclass(frozen=True)
+class PartOutcome:
+    """How one part of a processor ended in this run (see engine.parts)."""
+
+    part: str
+    status: Literal["succeeded", "failed", "skipped_open"]
+    rows: int = 0
+    error: str | None = None
 
 
 @dataclass
@@ -23,6 +34,9 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     started_at: object = field(default_factory=utc_now)
     started_logged: bool = False
+    parts: list[PartOutcome] = field(default_factory=list)
+    known_tables: frozenset[str] = frozenset()
+    breaker: Breaker | None = None  # the processor's breaker as the pre-check read it
     t0: float = field(default_factory=time.perf_counter)
 
     @contextmanager
@@ -32,6 +46,10 @@ class RunContext:
             yield
         finally:
             self.timings[step] = round((time.perf_counter() - t) * 1000, 3)
+
+    def drop_consumed_triggers(self, fresh: tuple[str, ...]) -> None:
+        """Keep only the trigger events this processor has not consumed yet."""
+        self.request = replace(self.request, trigger=replace(self.request.trigger, event_ids=fresh))
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.t0) * 1000, 3)

@@ -1,12 +1,16 @@
-"""Turn pending outbox events (plus any requested dates) into one run request per processor.
+"""Turn pending outbox events (plus any requested dates) into run requests per processor.
 
-Several events for the same processor in one dispatch cycle coalesce into one run over the
-union of their dates; the run's signatures then find exactly which entities changed.
+A dispatch cycle reads the pending events of every processor it will consider once, then adds
+the events its own runs publish, so a consumer later in the cycle sees its producers' fresh
+changes without another query. Coalescing: a processor's events created within the configured
+window of the first one become one run over the union of their dates (the run's signatures
+then find exactly which entities changed); a window of 0 gives one run per event. Priority:
+a processor's runs go soonest date first.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 
@@ -15,51 +19,94 @@ from nbadb.engine.request import ProcessingMode, RunMode, RunRequest, Trigger
 from nbadb.engine.spec import ProcessorSpec
 
 
-def _latest_scheduled_date(con: duckdb.DuckDBPyConnection) -> date | None:
-    return con.execute("SELECT max(game_date) FROM raw.schedule").fetchall()[0][0]
+class DispatchCycle:
+    """Pending events per processor for one cycle over `specs` (in graph order)."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        specs: list[ProcessorSpec],
+        producers: frozenset[str],
+        *,
+        window_seconds: float = 30.0,
+    ) -> None:
+        self.con = con
+        self.window = timedelta(seconds=window_seconds)
+        self._inputs = {s.name: s.input_tables & producers for s in specs}
+        self._pending = pending_events(con, self._inputs)
+        self._latest: date | None = None
+
+    def published(self, event: Event | None) -> None:
+        """A run in this cycle published `event`: its consumers in the cycle will see it."""
+        if event is None:
+            return
+        for consumer, tables in self._inputs.items():
+            if event.producer in tables:
+                self._pending[consumer].append(event)
+
+    def latest_scheduled_date(self) -> date | None:
+        if self._latest is None:
+            self._latest = self.con.execute("SELECT max(game_date) FROM raw.schedule").fetchall()[0][0]
+        return self._latest
+
+    def plan(
+        self,
+        spec: ProcessorSpec,
+        requested: tuple[date, date] | None,
+        *,
+        trigger_source: str = "manual",
+        trigger_sources: tuple[str, ...] = (),
+        mode: RunMode = "incremental",
+        processing_mode: ProcessingMode | None = None,
+        force: bool = False,
+        as_of: date | None = None,
+    ) -> list[RunRequest]:
+        """The runs this processor needs now (none when nothing asks for it), soonest date first."""
+        groups = self._coalesce(self._pending.get(spec.name, []))
+        if not groups and requested is None:
+            return []
+        requests = []
+        for n, events in enumerate(groups or [[]]):
+            asked = requested if n == 0 else None  # requested dates ride with the first run
+            starts = [asked[0]] if asked else []
+            ends = [asked[1]] if asked else []
+            if events:
+                event_dates = [d for e in events for d in e.game_dates]
+                starts.append(min(event_dates))
+                ends.append(max(event_dates))
+                if spec.propagation == "following_dates":
+                    latest = self.latest_scheduled_date()
+                    if latest:
+                        ends.append(latest)
+            trigger = _trigger(events, trigger_source, trigger_sources, requested=asked is not None)
+            requests.append(RunRequest(
+                processor=spec.name, start_date=min(starts), end_date=max(ends), trigger=trigger,
+                mode=mode, processing_mode=processing_mode, force=force, as_of=as_of,
+            ))
+        return sorted(requests, key=lambda r: r.start_date)
+
+    def _coalesce(self, events: list[Event]) -> list[list[Event]]:
+        """Split events (oldest first) into windows that start at their first event."""
+        groups: list[list[Event]] = []
+        for event in events:
+            first = groups[-1][0] if groups else None
+            if first is not None and _within(first, event, self.window):
+                groups[-1].append(event)
+            else:
+                groups.append([event])
+        return groups
 
 
-def plan_run(
-    con: duckdb.DuckDBPyConnection,
-    spec: ProcessorSpec,
-    producers: frozenset[str],
-    requested: tuple[date, date] | None,
-    *,
-    trigger_source: str = "manual",
-    mode: RunMode = "incremental",
-    processing_mode: ProcessingMode | None = None,
-    force: bool = False,
-) -> RunRequest | None:
-    """The one run this processor needs now, or None when nothing asks for it."""
-    events = pending_events(con, spec.name, producers & spec.input_tables)
-    if not events and requested is None:
-        return None
-    starts, ends = [], []
-    if requested is not None:
-        starts.append(requested[0])
-        ends.append(requested[1])
-    if events:
-        event_dates = [d for e in events for d in e.game_dates]
-        starts.append(min(event_dates))
-        ends.append(max(event_dates))
-        if spec.propagation == "following_dates":
-            latest = _latest_scheduled_date(con)
-            if latest:
-                ends.append(latest)
-    return RunRequest(
-        processor=spec.name,
-        start_date=min(starts),
-        end_date=max(ends),
-        trigger=_trigger(events, trigger_source),
-        mode=mode,
-        processing_mode=processing_mode,
-        force=force,
-    )
+def _within(first: Event, event: Event, window: timedelta) -> bool:
+    if first.created_at is None or event.created_at is None:
+        return True
+    return event.created_at - first.created_at <= window
 
 
-def _trigger(events: list[Event], fallback: str) -> Trigger:
+def _trigger(events: list[Event], fallback: str, fallback_sources: tuple[str, ...], *, requested: bool) -> Trigger:
     if not events:
-        return Trigger(source=fallback, chain=(fallback,))
+        return Trigger(source=fallback, chain=(fallback,), sources=fallback_sources, requested=requested)
     sources = tuple(dict.fromkeys(e.producer for e in events))
     longest = max((e.trigger_chain for e in events), key=len)
-    return Trigger(source=sources[0], event_ids=tuple(e.event_id for e in events), chain=longest, sources=sources)
+    return Trigger(source=sources[0], event_ids=tuple(e.event_id for e in events), chain=longest, sources=sources,
+                   requested=requested)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
+
+from nbadb.engine.request import utc_now
 
 
 @dataclass(frozen=True)
@@ -17,55 +19,65 @@ class Event:
     game_dates: tuple[date, ...]
     entity_ids: tuple[str, ...]
     trigger_chain: tuple[str, ...]
+    created_at: datetime | None = None
 
 
 def append_event(
     con: duckdb.DuckDBPyConnection, producer: str, run_id: str, changed: list[tuple[str, date]], chain: list[str]
-) -> str:
+) -> Event:
     """Inside the run's transaction: publish which entities on which dates changed."""
-    event_id = uuid.uuid4().hex[:16]
-    dates = sorted({d for _, d in changed})
-    entities = sorted({e for e, _ in changed})
-    con.execute(
-        "INSERT INTO ops.events VALUES (?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [event_id, producer, run_id, dates, entities, json.dumps(chain)],
+    event = Event(
+        event_id=uuid.uuid4().hex[:16],
+        producer=producer,
+        game_dates=tuple(sorted({d for _, d in changed})),
+        entity_ids=tuple(sorted({e for e, _ in changed})),
+        trigger_chain=tuple(chain),
+        created_at=utc_now(),
     )
-    return event_id
+    con.execute(
+        "INSERT INTO ops.events VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [event.event_id, producer, run_id, list(event.game_dates), list(event.entity_ids), json.dumps(chain),
+         event.created_at],
+    )
+    return event
 
 
-_PENDING = """FROM ops.events e
-    WHERE list_contains($producers, e.producer)
-      AND NOT EXISTS (SELECT 1 FROM ops.event_consumption c WHERE c.event_id = e.event_id AND c.consumer = $consumer)"""
+def _unconsumed_by(consumer: str) -> str:
+    """SQL predicate on event alias `e`: the consumer (an SQL expression) has not consumed it."""
+    return (f"NOT EXISTS (SELECT 1 FROM ops.event_consumption c "
+            f"WHERE c.event_id = e.event_id AND c.consumer = {consumer})")
 
 
-def has_pending(con: duckdb.DuckDBPyConnection, consumer: str, producers: frozenset[str]) -> bool:
-    """Whether any event from `producers` waits for `consumer`."""
-    if not producers:
-        return False
-    return bool(con.execute(
-        f"SELECT count(*) FROM (SELECT 1 {_PENDING} LIMIT 1)", {"producers": sorted(producers), "consumer": consumer}
-    ).fetchall()[0][0])
+# A boolean SQL expression: some event from $producers waits for $consumer.
+PENDING_EXISTS_SQL = (
+    f"EXISTS (SELECT 1 FROM ops.events e WHERE list_contains($producers, e.producer) AND {_unconsumed_by('$consumer')})"
+)
 
 
-def pending_events(con: duckdb.DuckDBPyConnection, consumer: str, producers: frozenset[str]) -> list[Event]:
-    """Events from the consumer's inputs that it has not consumed yet, oldest first."""
-    if not producers:
-        return []
+def pending_events(con: duckdb.DuckDBPyConnection, inputs: dict[str, frozenset[str]]) -> dict[str, list[Event]]:
+    """For each consumer (name -> the tables it reads), the events from its inputs it has not consumed
+    yet, oldest first. One query for all consumers."""
+    pairs = [(consumer, producer) for consumer, tables in inputs.items() for producer in sorted(tables)]
+    pending: dict[str, list[Event]] = {consumer: [] for consumer in inputs}
+    if not pairs:
+        return pending
     rows = con.execute(
-        f"""SELECT e.event_id, e.producer, e.game_dates, e.entity_ids, e.trigger_chain {_PENDING}
+        f"""SELECT p.consumer, e.event_id, e.producer, e.game_dates, e.entity_ids, e.trigger_chain, e.created_at
+        FROM ops.events e
+        JOIN (SELECT unnest($consumers) AS consumer, unnest($producers) AS producer) p ON p.producer = e.producer
+        WHERE {_unconsumed_by("p.consumer")}
         ORDER BY e.created_at, e.event_id""",
-        {"producers": sorted(producers), "consumer": consumer},
+        {"consumers": [c for c, _ in pairs], "producers": [p for _, p in pairs]},
     ).fetchall()
-    return [
-        Event(r[0], r[1], tuple(r[2]), tuple(r[3]), tuple(json.loads(r[4]) if r[4] else ()))
-        for r in rows
-    ]
+    for r in rows:
+        pending[r[0]].append(Event(r[1], r[2], tuple(r[3]), tuple(r[4]), tuple(json.loads(r[5]) if r[5] else ()), r[6]))
+    return pending
 
 
 def mark_consumed(con: duckdb.DuckDBPyConnection, consumer: str, event_ids: tuple[str, ...], run_id: str) -> None:
     """Inside the consumer run's transaction, so a crash never loses nor double-counts a trigger."""
     if event_ids:
-        con.executemany(
-            "INSERT INTO ops.event_consumption VALUES (?, ?, ?, now()::TIMESTAMP)",
-            [[e, consumer, run_id] for e in event_ids],
+        con.execute(
+            "INSERT INTO ops.event_consumption SELECT unnest($ids), $consumer, $run_id, now()::TIMESTAMP",
+            {"ids": list(event_ids), "consumer": consumer, "run_id": run_id},
         )

@@ -57,9 +57,11 @@ def write_terminal(
             spec.code_version, request.run_as_of_ts, started_at,
         ],
     )
-    if not started_logged:
-        record_started(con, request)
-    con.execute(
-        "INSERT INTO ops.run_events VALUES (?, ?, 'finished', ?, now()::TIMESTAMP)",
-        [result.run_id, spec.name, result.status],
-    )
+    finished = "(?, ?, 'finished', ?, now()::TIMESTAMP)"
+    if started_logged:
+        con.execute(f"INSERT INTO ops.run_events VALUES {finished}", [result.run_id, spec.name, result.status])
+    else:  # a run that did no work records its start and finish together
+        con.execute(
+            f"INSERT INTO ops.run_events VALUES (?, ?, 'started', NULL, ?), {finished}",
+            [result.run_id, spec.name, started_at, result.run_id, spec.name, result.status],
+        )

@@ -5,7 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from nbadb.engine.events import Event
 
 RunMode = Literal["incremental", "full", "backfill"]
 ProcessingMode = Literal["entity", "date"]
@@ -28,6 +31,8 @@ class Trigger:
     event_ids: tuple[str, ...] = ()
     chain: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    # The dates were asked for (by a user or a schedule), not only implied by events.
+    requested: bool = True
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,8 @@ class RunRequest:
     # Entities the source published incompletely (some rows quarantined): keep the stored version.
     hold_entity_ids: tuple[str, ...] = ()
     force: bool = False
+    # "Today" for early exit (a replay sets the simulated day); None: the latest scheduled date.
+    as_of: date | None = None
     run_as_of_ts: datetime = field(default_factory=utc_now)
     run_id: str = field(default_factory=new_run_id)
 
@@ -71,5 +78,5 @@ class RunResult:
     error: str | None = None
     decisions: list[str] = field(default_factory=list)
     changed_entities: list[tuple[str, date]] = field(default_factory=list)
-    event_id: str | None = None
+    event: Event | None = None  # the outbox event this run published
     duration_ms: float = 0.0

@@ -6,9 +6,8 @@ from __future__ import annotations
 import duckdb
 
 from nbadb.config import Settings, get_settings
-from nbadb.engine import events, ledger, signatures
+from nbadb.engine import breakers, events, ledger, parts, policies, signatures
 from nbadb.engine.context import RunContext
-from nbadb.engine.policies import PRECHECKS, Precheck
 from nbadb.engine.request import RunRequest, RunResult
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.errors import SpecError
@@ -18,8 +17,16 @@ from nbadb.warehouse.hashing import row_hash_sql
 LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at")
 
 
+# Skips that postpone the work rather than find none: their trigger events stay pending.
+DEFERRED_SKIPS = frozenset({"breaker_open", "stale_dependency"})
+
+
 class ContractViolation(Exception):
     """Transform output broke its processor's contract; the run fails and nothing is written."""
+
+
+class InjectedFault(Exception):
+    """Raised in place of a processor's transform named by NBADB_FAULT_PROCESSORS."""
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -43,12 +50,13 @@ class Engine:
         con: duckdb.DuckDBPyConnection,
         specs: dict[str, ProcessorSpec],
         settings: Settings | None = None,
-        prechecks: tuple[Precheck, ...] = PRECHECKS,
+        prechecks: tuple[policies.Precheck, ...] = policies.PRECHECKS,
     ) -> None:
         self.con = con
         self.specs = specs
         self.settings = settings or get_settings()
         self.prechecks = prechecks
+        self.known_tables = frozenset(specs) | {t for s in specs.values() for t in s.input_tables}
         self._columns: dict[str, list[tuple[str, str]]] = {}
         self._verified: set[str] = set()  # code versions whose transform columns were checked
 
@@ -62,7 +70,10 @@ class Engine:
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
-        ctx = RunContext(self.con, spec, request)
+        ctx = RunContext(self.con, spec, request, known_tables=self.known_tables)
+        if len(request.trigger.event_ids) > 1:
+            ctx.decisions.append(f"coalesced {len(request.trigger.event_ids)} triggers into this run")
+            ctx.optimizations.append("coalesced_triggers")
         try:
             return self._execute(ctx)
         except Exception as exc:  # recorded as failed with its message, never turned into a bool
@@ -76,7 +87,7 @@ class Engine:
         spec, request = ctx.spec, ctx.request
         for check in self.prechecks:
             with ctx.timed(check.__name__):
-                reason = check(ctx)
+                reason = check(ctx, self.settings)
             if reason:
                 return self._finish(ctx, self._result(ctx, "skipped", skip_reason=reason), write_output=False)
 
@@ -84,38 +95,43 @@ class Engine:
         with ctx.timed("change_detection"):
             if spec.signature_sql is None:
                 self._transform_source_fed(ctx)
-                signatures.current_signatures_from_output(self.con, spec)
+                current = signatures.current_signatures_from_output(self.con, spec)
             else:
-                signatures.current_signatures_from_inputs(self.con, spec, request)
-            signatures.compare_with_stored(self.con, spec, request)
+                current = signatures.current_signatures_from_inputs(self.con, spec, request)
+            changed = signatures.compare_with_stored(self.con, spec, request)
             held = signatures.hold_incomplete(self.con, request)
             if held:
+                changed -= held
                 ctx.decisions.append(
                     f"kept the stored version of {held} entities whose new source rows were partly quarantined"
                 )
-            in_scope, changed = self.con.execute(
-                "SELECT (SELECT count(*) FROM _sig_cur) + (SELECT count(*) FROM _changes WHERE change = 'gone'),"
-                " (SELECT count(*) FROM _changes)"
-            ).fetchall()[0]
         if request.force:
             ctx.decisions.append("forced: every entity in scope is reprocessed")
-            self.con.execute(
+            changed += self.con.execute(
                 "INSERT INTO _changes SELECT entity_id, game_date, signature, 'forced' FROM _sig_cur "
                 "WHERE (entity_id, game_date) NOT IN (SELECT (entity_id, game_date) FROM _changes)"
-            )
-        elif changed == 0:
+            ).fetchall()[0][0]
+        if changed == 0:
             ctx.optimizations.append("change_detection")
-            ctx.decisions.append(f"all {in_scope} entities match their stored signatures")
+            ctx.decisions.append(f"all {current} entities match their stored signatures")
             result = self._result(ctx, "skipped", skip_reason="no_changes")
-            result.metrics.entities_in_scope = in_scope
+            result.metrics.entities_in_scope = current
             return self._finish(ctx, result, write_output=False)
+        changes = self.con.execute("SELECT entity_id, game_date, change FROM _changes ORDER BY ALL").fetchall()
+        in_scope = current + sum(change == "gone" for _, _, change in changes)
 
         # From here on the run does work: a crash must leave this 'started' without a 'finished'.
         ledger.record_started(self.con, request)
         ctx.started_logged = True
-        mode = self._choose_mode(ctx, in_scope, changed)
-        self._build_scope(mode)
+        mode = self._choose_mode(ctx, in_scope, len(changes))
+        processed = self._build_scope(mode, len(changes))
+        if spec.parts:  # independent parts behind their own breakers feed the transform
+            reason = parts.run_parts(ctx, self.settings)
+            if reason:
+                return self._finish(ctx, self._result(ctx, "skipped", skip_reason=reason), write_output=False)
         with ctx.timed("transform"):
+            if spec.name in self.settings.faulty_processors:
+                raise InjectedFault(f"fault injected into {spec.name} (NBADB_FAULT_PROCESSORS)")
             if spec.signature_sql is None:
                 self.con.execute(
                     f'DELETE FROM _out WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
@@ -124,21 +140,14 @@ class Engine:
             else:
                 self._create_out(ctx)
         with ctx.timed("contract"):
-            self._validate(ctx)
+            rows_written = self._validate(ctx)
 
-        result = self._result(ctx, "success")
+        result = self._result(ctx, parts.status(ctx))
         result.processing_mode = mode
+        # forced re-runs of unchanged entities are work, not change
+        result.changed_entities = [(e, d) for e, d, change in changes if change != "forced"]
         m = result.metrics
-        m.entities_in_scope = in_scope
-        m.entities_processed, m.rows_written = self.con.execute(
-            "SELECT (SELECT count(*) FROM _scope), (SELECT count(*) FROM _out)"
-        ).fetchall()[0]
-        result.changed_entities = [  # forced re-runs of unchanged entities are work, not change
-            (e, d)
-            for e, d in self.con.execute(
-                "SELECT entity_id, game_date FROM _changes WHERE change <> 'forced' ORDER BY ALL"
-            ).fetchall()
-        ]
+        m.entities_in_scope, m.entities_processed, m.rows_written = in_scope, processed, rows_written
         m.entities_changed = len(result.changed_entities)
         if mode == "entity":
             ctx.optimizations.append("entity_level_processing")
@@ -162,15 +171,18 @@ class Engine:
         ctx.decisions.append(f"entity mode: {changed}/{in_scope} entities changed")
         return "entity"
 
-    def _build_scope(self, mode: str) -> None:
-        if mode == "entity":
-            self.con.execute("CREATE OR REPLACE TEMP TABLE _scope AS SELECT DISTINCT entity_id, game_date FROM _changes")
-        else:
-            self.con.execute(
-                """CREATE OR REPLACE TEMP TABLE _scope AS
-                SELECT entity_id, game_date FROM _sig_cur WHERE game_date IN (SELECT game_date FROM _changes)
-                UNION SELECT entity_id, game_date FROM _changes"""
-            )
+    def _build_scope(self, mode: str, changed: int) -> int:
+        """Point the `_scope` view at the entities to (re)compute; returns how many there are."""
+        if mode == "entity":  # _changes holds each (entity, date) once
+            self.con.execute("CREATE OR REPLACE TEMP VIEW _scope AS SELECT entity_id, game_date FROM _changes")
+            return changed
+        processed = self.con.execute(
+            """CREATE OR REPLACE TEMP TABLE _date_scope AS
+            SELECT entity_id, game_date FROM _sig_cur WHERE game_date IN (SELECT game_date FROM _changes)
+            UNION SELECT entity_id, game_date FROM _changes"""
+        ).fetchall()[0][0]
+        self.con.execute("CREATE OR REPLACE TEMP VIEW _scope AS SELECT entity_id, game_date FROM _date_scope")
+        return processed
 
     def _hashed_select(self, ctx: RunContext, source_sql: str) -> str:
         """Cast to the stored types first, so the hash is of what will be stored, not of how it was computed."""
@@ -201,25 +213,46 @@ class Engine:
             where += f' AND cast("{spec.entity_key}" AS VARCHAR) IN (SELECT entity_id FROM _entity_filter)'
         self._create_out(ctx, where)
 
-    def _validate(self, ctx: RunContext) -> None:
-        """Every output row belongs to a scoped entity and passes the declared checks (one query)."""
+    def _validate(self, ctx: RunContext) -> int:
+        """Every output row belongs to a scoped entity and passes the declared checks (one query).
+        Returns the number of output rows."""
         spec = ctx.spec
         in_scope = (
             f'(cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") IN (SELECT (entity_id, game_date) FROM _scope)'
         )
-        counts = ", ".join([f"count(*) FILTER (WHERE NOT {in_scope})"]
+        counts = ", ".join(["count(*)", f"count(*) FILTER (WHERE NOT {in_scope})"]
                            + [f"count(*) FILTER (WHERE {c.violation_sql})" for c in spec.checks])
-        outside, *row = self.con.execute(f"SELECT {counts} FROM _out").fetchall()[0]
+        total, outside, *row = self.con.execute(f"SELECT {counts} FROM _out").fetchall()[0]
         if outside:
             raise ContractViolation(f"{spec.name} produced {outside} rows outside the entities it was asked for")
         broken = [f"{c.name} ({n} rows)" for c, n in zip(spec.checks, row) if n]
         if broken:
             raise ContractViolation(f"{spec.name} output breaks its contract: {'; '.join(broken)}")
+        return total
 
     # -- terminal state --------------------------------------------------------------------
 
     def _result(self, ctx: RunContext, status: str, skip_reason: str | None = None) -> RunResult:
         return RunResult(ctx.request.run_id, ctx.spec.name, status, skip_reason=skip_reason, decisions=ctx.decisions)
+
+    def _record_breaker(self, ctx: RunContext, result: RunResult) -> None:
+        """Inside the run's transaction: a failure counts on the processor's breaker; a success resets
+        it (written only when the breaker the pre-check read was not already clean)."""
+        if not self.settings.processor_breakers or result.status == "skipped":
+            return
+        seen = ctx.breaker
+        if result.status != "failed" and (seen is None or (seen.state == "CLOSED" and not seen.consecutive_failures)):
+            return
+        transition = breakers.record(
+            self.con, ctx.spec.name, policies.breaker_policy(ctx, self.settings),
+            ok=result.status != "failed", error=result.error, kind="processor",
+        )
+        if transition.opened:
+            result.decisions.append(
+                f"circuit breaker opened after {transition.after.consecutive_failures} consecutive failures"
+            )
+        elif transition.closed:
+            result.decisions.append("circuit breaker closed: the probe succeeded")
 
     def _finish(self, ctx: RunContext, result: RunResult, *, write_output: bool) -> RunResult:
         """One transaction: output rows, signatures, ledger row, outbox event, consumed triggers."""
@@ -242,14 +275,17 @@ class Engine:
                         f"SELECT *, $run_id AS run_id, now()::TIMESTAMP AS ingested_at FROM _out",
                         {"run_id": request.run_id},
                     )
-                    signatures.store_signatures(con, spec, request)
+                    if result.status == "success":  # a partial entity stays unsigned: the next run redoes it
+                        signatures.store_signatures(con, spec, request)
                     if result.changed_entities:
                         chain = list(request.trigger.chain) + [spec.name]
-                        result.event_id = events.append_event(
+                        result.event = events.append_event(
                             con, spec.name, request.run_id, result.changed_entities, chain
                         )
-            if result.status != "failed":
+            if result.status != "failed" and result.skip_reason not in DEFERRED_SKIPS:
                 events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
+            parts.record(con, ctx, result, self.settings)
+            self._record_breaker(ctx, result)
             result.duration_ms = ctx.elapsed_ms()
             ledger.write_terminal(
                 con, spec, request, result,

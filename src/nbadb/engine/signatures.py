@@ -24,10 +24,10 @@ def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -
             con.executemany("INSERT INTO _entity_filter VALUES (?)", [[e] for e in request.entity_ids])
 
 
-def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
-    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies."""
+def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> int:
+    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies; returns its size."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
-    con.execute(
+    return con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
         SELECT cast(entity_id AS VARCHAR) AS entity_id, game_date,
                md5({combine_hashes_sql('part_hash')} || '{salt}') AS signature
@@ -35,23 +35,24 @@ def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: Process
         WHERE game_date BETWEEN $start AND $end {_entity_filter_sql(request, 'cast(entity_id AS VARCHAR)')}
         GROUP BY ALL""",
         {"start": request.start_date, "end": request.end_date},
-    )
+    ).fetchall()[0][0]
 
 
-def current_signatures_from_output(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec) -> None:
-    """Fill _sig_cur from already-hashed transform output in _out (source-fed processors)."""
+def current_signatures_from_output(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec) -> int:
+    """Fill _sig_cur from already-hashed transform output in _out (source-fed processors); returns its size."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
-    con.execute(
+    return con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
         SELECT cast("{spec.entity_key}" AS VARCHAR) AS entity_id, "{spec.date_column}" AS game_date,
                md5({combine_hashes_sql('row_hash')} || '{salt}') AS signature
         FROM _out GROUP BY ALL"""
-    )
+    ).fetchall()[0][0]
 
 
-def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
-    """Fill _changes(entity_id, game_date, signature, change) with new, changed and gone entities."""
-    con.execute(
+def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> int:
+    """Fill _changes(entity_id, game_date, signature, change) with new, changed and gone entities; returns
+    how many."""
+    return con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _changes AS
         WITH stored AS (
             SELECT entity_id, game_date, signature FROM ops.entity_signatures
@@ -68,7 +69,7 @@ def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, req
           ON c.entity_id = s.entity_id AND c.game_date = s.game_date
         WHERE c.signature IS DISTINCT FROM s.signature""",
         {"processor": spec.name, "start": request.start_date, "end": request.end_date},
-    )
+    ).fetchall()[0][0]
 
 
 def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:

@@ -5,21 +5,52 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import TYPE_CHECKING, Callable, Literal, Mapping
+
+if TYPE_CHECKING:
+    import polars as pl
 
 Propagation = Literal["same_date", "following_dates"]
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """One table a processor reads.
+    """One table a processor reads, with its dependency rules (engine.policies.dependencies).
 
-    `required`: the run is skipped `missing_dependency` when this input has no rows for the dates.
+    `required`: the run is skipped `missing_dependency` when this input has fewer than `min_rows`
+    rows for the dates. Freshness (age = now − newest `ingested_at` of those rows): older than
+    `max_age_warn_hours` → a warning in decisions_made; older than `max_age_fail_hours` →
+    skipped `stale_dependency`.
     """
 
     table: str
     date_column: str = "game_date"
     required: bool = True
+    min_rows: int = 1
+    max_age_warn_hours: float | None = None
+    max_age_fail_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class Patterns:
+    """How the engine's patterns treat a processor (engine.policies). They save work and never
+    change results, so they are not part of the code version.
+
+    `relevant_sources`: tables whose triggers concern it (None: its input tables); a trigger only
+    from other known tables is skipped `irrelevant_source`. `needs_games`: exit early on dates
+    without scheduled games. `needs_results`: exit early on dates after the run's today.
+    `max_days_back`: exit early on dates older than that outside backfill mode.
+    `failures_to_open` (`backfill_failures_to_open` in backfill mode): consecutive failed runs
+    that open the processor's durable breaker.
+    """
+
+    relevant_sources: frozenset[str] | None = None
+    needs_games: bool = False
+    needs_results: bool = False
+    max_days_back: int | None = None
+    failures_to_open: int = 5
+    backfill_failures_to_open: int = 10
+
 
 
 @dataclass(frozen=True)
@@ -28,6 +59,32 @@ class OutputCheck:
 
     name: str
     violation_sql: str
+
+
+@dataclass(frozen=True)
+class PartSpec:
+    """An independent piece of a processor's work, guarded by its own durable breaker.
+
+    The engine runs each part before the transform (see engine.parts): it executes the `reads`
+    queries (`(frame name, SQL)`; the SQL may use `$start`, `$end` and `_scope`), calls the pure
+    `compute(frames) -> frame`, and stores the result as temp table `_part_<name>` with `columns`
+    for the transform_sql to read. A part that raises, or whose breaker is open, leaves that table
+    empty and makes the run `partial`. `version` names the compute code (it is part of the
+    processor's code version); `failures_to_open` / `successes_to_close` override the configured
+    breaker thresholds for this part.
+    """
+
+    name: str
+    compute: Callable[[Mapping[str, pl.DataFrame]], pl.DataFrame] = field(compare=False, repr=False)
+    reads: tuple[tuple[str, str], ...]
+    columns: tuple[tuple[str, str], ...]
+    version: str
+    failures_to_open: int | None = None
+    successes_to_close: int | None = None
+
+    @property
+    def table(self) -> str:
+        return f"_part_{self.name}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +109,8 @@ class ProcessorSpec:
     propagation: Propagation = "same_date"
     description: str = ""
     settings: tuple[tuple[str, object], ...] = field(default_factory=tuple)
+    parts: tuple[PartSpec, ...] = ()
+    patterns: Patterns = Patterns()
 
     @property
     def output_table(self) -> str:
@@ -60,6 +119,10 @@ class ProcessorSpec:
     @property
     def input_tables(self) -> frozenset[str]:
         return frozenset(i.table for i in self.inputs)
+
+    @property
+    def relevant_sources(self) -> frozenset[str]:
+        return self.patterns.relevant_sources if self.patterns.relevant_sources is not None else self.input_tables
 
     @cached_property
     def code_version(self) -> str:
@@ -72,6 +135,7 @@ class ProcessorSpec:
                 self.date_column,
                 repr(self.checks),
                 repr(self.settings),
+                *([repr(self.parts)] if self.parts else []),  # processors without parts keep their version
             ]
         )
         return hashlib.md5(text.encode()).hexdigest()[:12]

@@ -13,6 +13,9 @@ from datetime import date
 import duckdb
 
 ROI_HOURS = 15.0
+# Weeks spanned by the game dates of a group of ledger rows (at least one): the time base of the
+# decision reports, so a replayed season counts as the weeks it simulates.
+SPAN_WEEKS_SQL = "greatest(date_diff('day', min(start_date), max(end_date)) / 7.0, 1.0)"
 
 
 @dataclass
@@ -41,9 +44,9 @@ def recommend(avg_waste_pct: float, wasted_per_week: float, runs: int, weeks_to_
 
 def waste_report(con: duckdb.DuckDBPyConnection, since: date | None) -> list[WasteRow]:
     rows = con.execute(
-        """SELECT processor, processing_mode, count(*) AS runs, avg(waste_pct),
+        f"""SELECT processor, processing_mode, count(*) AS runs, avg(waste_pct),
                   sum(duration_ms * waste_pct / 100.0) / 3600000.0,
-                  greatest(date_diff('day', min(start_date), max(end_date)) / 7.0, 1.0)
+                  {SPAN_WEEKS_SQL}
         FROM ops.processor_runs
         WHERE status IN ('success', 'partial') AND entities_processed > 0
           AND ($since IS NULL OR start_date >= $since)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from nbadb.engine.dispatch import plan_run
+from nbadb.engine.dispatch import DispatchCycle
 from nbadb.engine.request import ProcessingMode, RunMode, RunResult
 from nbadb.orchestrate.workspace import Workspace
 
@@ -21,22 +21,24 @@ def run_pipeline(
     processing_mode: ProcessingMode | None = None,
     mode: RunMode = "incremental",
     trigger_source: str = "manual",
+    trigger_sources: tuple[str, ...] = (),
+    as_of: date | None = None,
     on_run: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
-    """Run each downstream processor once: for the requested dates and for whatever changed upstream."""
-    producers = frozenset(ws.graph.specs)
+    """Run the downstream processors in graph order: for the requested dates and for whatever changed
+    upstream. `trigger_sources` names the tables whose publication asked for the requested dates
+    (smart skip reads them); `as_of` is "today" for early exit (a replay's simulated day)."""
+    specs = [s for s in ws.graph.in_phases(DOWNSTREAM_PHASES) if not processor or s.name == processor]
+    cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), window_seconds=ws.settings.coalesce_window_seconds)
     results = []
-    for spec in ws.graph.in_phases(DOWNSTREAM_PHASES):
-        if processor and spec.name != processor:
-            continue
-        request = plan_run(
-            ws.con, spec, producers, requested,
-            trigger_source=trigger_source, mode=mode, processing_mode=processing_mode, force=force,
-        )
-        if request is None:
-            continue
-        result = ws.engine.run(request)
-        results.append(result)
-        if on_run:
-            on_run(result)
+    for spec in specs:
+        for request in cycle.plan(
+            spec, requested, trigger_source=trigger_source, trigger_sources=trigger_sources, mode=mode,
+            processing_mode=processing_mode, force=force, as_of=as_of,
+        ):
+            result = ws.engine.run(request)
+            cycle.published(result.event)
+            results.append(result)
+            if on_run:
+                on_run(result)
     return results

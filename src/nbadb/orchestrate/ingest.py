@@ -80,12 +80,19 @@ def publish(
     trigger_source: str = "archive",
     run_mode: str = "incremental",
     on_run: Callable[[RunResult], None] | None = None,
+    processors: frozenset[str] | None = None,
+    staged: StageReport | None = None,
 ) -> IngestOutcome:
-    """Stage [start, end] from the source and run every raw processor whose files exist."""
-    report = source.stage(start, end, game_ids)
+    """Stage [start, end] from the source (unless `staged` says it already is) and run every raw
+    processor whose files exist (only `processors` when given)."""
+    report = staged
+    if report is None:
+        report = source.stage(start, end, game_ids)
+        persist_quarantine(engine.con, start, end)
     outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
-    persist_quarantine(engine.con, start, end)
     for spec in RAW_PROCESSORS:
+        if processors is not None and spec.name not in processors:
+            continue
         kinds = SOURCE_KIND_OF[spec.name]
         rejected = [source.rejection(k) for k in kinds if source.rejection(k)]
         if not any(source.available(k) for k in kinds):

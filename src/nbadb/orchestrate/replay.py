@@ -1,4 +1,11 @@
-"""Replay a season day by day: each day, publish what the archive released, then run the pipeline."""
+"""Replay a season day by day, as the day happened.
+
+Morning: the schedule, injury moves and prop lines published that day go in, and the pipeline
+runs for the day's games before tip-off (upcoming context, form, features, predictions), told
+which tables were just published (smart skip reads that). Night: the box scores of the day's
+finished games go in and the pipeline runs on the events they caused. "Today" for every run is
+the simulated day.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +16,18 @@ from typing import Callable
 
 from nbadb.engine.request import ProcessingMode, RunResult
 from nbadb.orchestrate.daily import run_pipeline
-from nbadb.orchestrate.ingest import publish
+from nbadb.orchestrate.ingest import persist_quarantine, publish
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.warehouse.connection import duckdb_threads
+
+
+# Published before tip-off / once the day's games are final.
+MORNING_TABLES = frozenset({"raw.schedule", "raw.injuries", "raw.prop_lines"})
+NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores"})
+
+
+def _changed(results: list[RunResult]) -> tuple[str, ...]:
+    return tuple(r.processor for r in results if r.metrics.entities_changed)
 
 
 @dataclass
@@ -41,16 +58,35 @@ def replay(
     processing_mode: ProcessingMode | None = None,
     on_day: Callable[[DayOutcome], None] | None = None,
 ) -> list[DayOutcome]:
+    with duckdb_threads(ws.con, 1):  # each day's statements are small
+        return _replay_days(ws, start, end, processing_mode, on_day)
+
+
+def _replay_days(
+    ws: Workspace,
+    start: date,
+    end: date,
+    processing_mode: ProcessingMode | None,
+    on_day: Callable[[DayOutcome], None] | None,
+) -> list[DayOutcome]:
     outcomes = []
     day = start
     while day <= end:
         t0 = time.perf_counter()
-        published = publish(ws.engine, ws.source, day, day)
-        downstream = run_pipeline(ws, (day, day), trigger_source="schedule", processing_mode=processing_mode)
-        results: list[RunResult] = published.results + downstream
+        staged = ws.source.stage(day, day)
+        persist_quarantine(ws.con, day, day)
+        morning = publish(ws.engine, ws.source, day, day, processors=MORNING_TABLES, staged=staged)
+        before_tip = run_pipeline(
+            ws, (day, day), trigger_source="schedule", trigger_sources=_changed(morning.results),
+            processing_mode=processing_mode, as_of=day,
+        )
+        night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=staged)
+        after_games = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day)
+        downstream = before_tip + after_games
+        results: list[RunResult] = morning.results + night.results + downstream
         outcome = DayOutcome(
             day=day,
-            games=published.stage.rows.get("stage_schedule", 0),
+            games=staged.rows.get("stage_schedule", 0),
             runs=sum(r.status in ("success", "partial") for r in results),
             skips=sum(r.status == "skipped" for r in results),
             failed=sum(r.status == "failed" for r in results),

@@ -12,6 +12,7 @@ Each processor declares its change signature as exactly the inputs its rows read
 from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.pipeline.common import RESULTS_PATTERNS
 from nbadb.warehouse.hashing import row_hash_sql
 
 _PLAYER_BOX = InputSpec("raw.player_boxscores")
@@ -75,6 +76,7 @@ PLAYER_GAME_SUMMARY = ProcessorSpec(
     inputs=(_PLAYER_BOX, _TEAM_BOX),
     entity_key="player_id",
     propagation="following_dates",
+    patterns=RESULTS_PATTERNS,
     description="Player box score per game with shooting efficiency, usage, team possessions and rest.",
     signature_sql=_PLAYER_SIGNATURE,
     transform_sql=_PLAYER_TRANSFORM,
@@ -160,6 +162,7 @@ def _team_summary(name: str, description: str, transform_sql: str, checks: tuple
         phase=3,
         inputs=(_TEAM_BOX,),
         entity_key="team_id",
+        patterns=RESULTS_PATTERNS,
         description=description,
         signature_sql=_TEAM_SIGNATURE,
         transform_sql=transform_sql,

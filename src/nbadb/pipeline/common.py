@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from nbadb.engine.spec import Patterns
+
+# Processors about games scheduled on a date (upcoming context, features, predictions).
+GAME_DAY_PATTERNS = Patterns(needs_games=True, max_days_back=90)
+# Processors about finished games: nothing to do for dates after today either.
+RESULTS_PATTERNS = Patterns(needs_games=True, needs_results=True, max_days_back=90)
+
 
 def season_type_sql(game_id: str) -> str:
     """Season type from the GAME_ID prefix (the third digit)."""

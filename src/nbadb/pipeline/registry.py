@@ -11,5 +11,11 @@ from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_TABLES
 @lru_cache(maxsize=1)
 def build_graph() -> ProcessorGraph:
     from nbadb.pipeline.analytics import ANALYTICS_PROCESSORS
+    from nbadb.pipeline.features import ML_FEATURE_STORE
+    from nbadb.pipeline.precompute import PRECOMPUTE_PROCESSORS
+    from nbadb.pipeline.upcoming import UPCOMING_PROCESSORS
 
-    return ProcessorGraph([*RAW_PROCESSORS, *ANALYTICS_PROCESSORS], SOURCE_TABLES)
+    return ProcessorGraph(
+        [*RAW_PROCESSORS, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE],
+        SOURCE_TABLES,
+    )

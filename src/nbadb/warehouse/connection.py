@@ -51,6 +51,18 @@ def warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBP
         con.close()
 
 
+@contextmanager
+def duckdb_threads(con: duckdb.DuckDBPyConnection, threads: int) -> Iterator[None]:
+    """Run a block with `threads` DuckDB worker threads. Day-sized statements finish sooner on one
+    thread (no hand-off between workers); whole-archive loads want them all."""
+    before = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute(f"SET threads = {int(threads)}")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(before)}")
+
+
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 

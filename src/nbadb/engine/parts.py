@@ -1,0 +1,159 @@
+"""Processors made of independent parts (e.g. prediction systems), each behind its own breaker.
+
+The runner calls `run_parts` before the transform: every part whose durable breaker allows it
+runs its pure compute over the frames its queries read (a query shared by several parts runs
+once); its output becomes temp table `_part_<name>`. A part that raises — or is named in
+NBADB_FAULT_SYSTEMS — is caught, its message kept; a part whose breaker is OPEN is skipped. Either
+way its table is left empty, the other parts go on, and the run ends `partial`. When no part
+succeeds the run fails (or, when every part was skipped by an open breaker, is skipped
+`breaker_open`).
+
+`record` runs inside the run's terminal transaction (success or failure): it moves each part's
+breaker and writes the run's `ops.prediction_worker_runs` row, so breakers, worker row and ledger
+row commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING
+
+import duckdb
+
+from nbadb.config import Settings
+from nbadb.engine import breakers
+from nbadb.engine.context import PartOutcome, RunContext
+from nbadb.engine.request import RunResult, utc_now
+from nbadb.engine.spec import PartSpec, ProcessorSpec
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+class InjectedFault(RuntimeError):
+    """Raised inside a part named in NBADB_FAULT_SYSTEMS (fault injection for drills and tests)."""
+
+
+class PartOutputError(RuntimeError):
+    """A part's compute returned a frame whose columns differ from its declaration."""
+
+
+class PartsFailed(RuntimeError):
+    """Every part that ran failed: the run has nothing to write."""
+
+
+def breaker_key(spec: ProcessorSpec, part: PartSpec) -> str:
+    return f"{spec.name}:{part.name}"
+
+
+def policy(part: PartSpec, settings: Settings) -> breakers.BreakerPolicy:
+    return breakers.BreakerPolicy.from_settings(
+        settings, failures_to_open=part.failures_to_open, successes_to_close=part.successes_to_close
+    )
+
+
+def run_parts(ctx: RunContext, settings: Settings) -> str | None:
+    """Run every part into its temp table, recording outcomes on ctx.parts.
+
+    Returns a skip reason when every part was skipped by an open breaker; raises PartsFailed
+    when parts ran and all of them failed."""
+    con, spec = ctx.con, ctx.spec
+    params = {"start": ctx.request.start_date, "end": ctx.request.end_date}
+    frames: dict[str, pl.DataFrame] = {}  # query text -> frame, shared by the parts of this run
+    now = utc_now()
+    for part in spec.parts:
+        _store(con, part, None)
+        breaker = breakers.read(con, breaker_key(spec, part))
+        if not breaker.allows(now):
+            ctx.parts.append(PartOutcome(part.name, "skipped_open"))
+            ctx.decisions.append(
+                f"part {part.name} skipped: breaker {breaker.key} is OPEN until {breaker.retry_at:%Y-%m-%d %H:%M:%S} UTC"
+            )
+            continue
+        with ctx.timed(f"part:{part.name}"):
+            try:
+                if part.name in settings.faulty_parts:
+                    raise InjectedFault(f"fault injected into part {part.name} by NBADB_FAULT_SYSTEMS")
+                inputs = {name: _frame(con, sql, params, frames) for name, sql in part.reads}
+                rows = _store(con, part, part.compute(inputs))
+            except Exception as exc:  # the part fails, the processor goes on with the others
+                message = f"{type(exc).__name__}: {exc}"
+                ctx.parts.append(PartOutcome(part.name, "failed", error=message))
+                ctx.decisions.append(f"part {part.name} failed: {message}")
+                continue
+        ctx.parts.append(PartOutcome(part.name, "succeeded", rows=rows))
+    if any(o.status == "succeeded" for o in ctx.parts):
+        return None
+    failed = [f"{o.part}: {o.error}" for o in ctx.parts if o.status == "failed"]
+    if failed:
+        raise PartsFailed("every part that ran failed: " + "; ".join(failed))
+    return "breaker_open"
+
+
+def status(ctx: RunContext) -> str:
+    """`partial` when some part failed or was skipped, else `success`."""
+    incomplete = [o.part for o in ctx.parts if o.status != "succeeded"]
+    if not incomplete:
+        return "success"
+    ctx.decisions.append(f"partial: {len(ctx.parts) - len(incomplete)} of {len(ctx.parts)} parts succeeded; "
+                         f"missing {', '.join(incomplete)}")
+    return "partial"
+
+
+def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, settings: Settings) -> None:
+    """Inside the run's transaction: move each part's breaker, write the worker-runs row."""
+    if not ctx.parts:
+        return
+    specs = {p.name: p for p in ctx.spec.parts}
+    now = utc_now()
+    opened = []
+    for outcome in ctx.parts:
+        if outcome.status == "skipped_open":
+            continue
+        part = specs[outcome.part]
+        key = breaker_key(ctx.spec, part)
+        t = breakers.record(con, key, policy(part, settings), ok=outcome.status == "succeeded",
+                            error=outcome.error, now=now)
+        if t.opened:
+            opened.append(part.name)
+            ctx.decisions.append(f"breaker {key} opened after {t.after.consecutive_failures} consecutive failures; "
+                                 f"retry at {t.after.retry_at:%Y-%m-%d %H:%M:%S} UTC")
+        elif t.closed:
+            ctx.decisions.append(f"breaker {key} closed after {t.after.consecutive_successes} successful probes")
+    by_status = {s: [o.part for o in ctx.parts if o.status == s] for s in ("succeeded", "failed", "skipped_open")}
+    con.execute(
+        "INSERT INTO ops.prediction_worker_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        [
+            result.run_id, ctx.spec.name, ctx.request.start_date, ctx.request.end_date, result.status,
+            [o.part for o in ctx.parts if o.status != "skipped_open"], by_status["succeeded"], by_status["failed"],
+            by_status["skipped_open"], opened,
+            json.dumps({o.part: o.error for o in ctx.parts if o.error}),
+        ],
+    )
+
+
+def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], cache: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The query's rows as a polars frame (read once per run), passing only the $params it uses."""
+    if sql not in cache:
+        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+        cache[sql] = con.sql(sql, params=used).pl()
+    return cache[sql]
+
+
+def _store(con: duckdb.DuckDBPyConnection, part: PartSpec, frame: pl.DataFrame | None) -> int:
+    """Write `frame` as the part's temp table with its declared columns (None: an empty table)."""
+    typed = ", ".join(f'cast("{c}" AS {t}) AS "{c}"' for c, t in part.columns)
+    if frame is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {part.table} AS SELECT {typed} FROM (SELECT "
+                    + ", ".join(f'NULL AS "{c}"' for c, _ in part.columns) + ") WHERE false")
+        return 0
+    want = [c for c, _ in part.columns]
+    if sorted(frame.columns) != sorted(want):
+        raise PartOutputError(f"part {part.name} returned columns {sorted(frame.columns)}, declared {sorted(want)}")
+    con.register("_part_frame", frame)
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {part.table} AS SELECT {typed} FROM _part_frame")
+    finally:
+        con.unregister("_part_frame")
+    return frame.height

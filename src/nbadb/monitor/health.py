@@ -1,0 +1,171 @@
+"""Pipeline health: what needs an operator now, from the breakers table, the ledger and the tables.
+
+Checks (each finding is a `problem` or a `warning`; the pipeline is healthy without problems):
+
+- breakers: every breaker whose state, as seen now, is not CLOSED (OPEN, or HALF_OPEN once its
+  retry time passed) is a problem;
+- latest run failed: a processor whose most recent run failed is a problem;
+- recent failures: failed runs in the last 24 h are a warning (a later success means the
+  processor recovered; a failure that is still the latest run is also a problem above);
+- freshness: a table's rule is the strictest `max_age_fail_hours` / `max_age_warn_hours` any
+  consumer declares on it (InputSpec); its age is now − max(ingested_at). Older than the fail
+  rule is a problem, older than the warn rule a warning, no rows at all a warning;
+- skipping: a processor that skipped more than 80 % of its runs in the last 7 days for reasons
+  other than "nothing to do" (`no_changes`, `duplicate_trigger` — the patterns working) is
+  possibly misconfigured: a warning;
+- never ran: a processor of the graph without any ledger row is a warning.
+
+Time is UTC wall clock (the ledger's finished_at and every ingested_at are UTC).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+import duckdb
+
+from nbadb.engine import breakers
+from nbadb.engine.dag import ProcessorGraph
+from nbadb.engine.request import utc_now
+
+FAILURE_WINDOW = timedelta(hours=24)
+SKIP_WINDOW = timedelta(days=7)
+SKIP_SHARE_WARNING = 0.8
+# Skip reasons that mean "nothing to do": a processor skipping for these is working as designed.
+NOTHING_TO_DO = ("no_changes", "duplicate_trigger")
+
+Severity = Literal["problem", "warning"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    severity: Severity
+    subject: str
+    detail: str
+
+
+@dataclass
+class HealthReport:
+    checked_at: datetime
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not any(f.severity == "problem" for f in self.findings)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"healthy": self.healthy, "checked_at": str(self.checked_at),
+                "findings": [asdict(f) for f in self.findings]}
+
+
+def _breakers(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
+    out = []
+    for b in breakers.list_breakers(con):
+        state = b.state_at(now)
+        if state != "CLOSED":
+            retry = f"; probe allowed from {b.retry_at:%Y-%m-%d %H:%M:%S} UTC" if b.retry_at else ""
+            out.append(Finding("breaker", "problem", b.key,
+                               f"{state} ({b.kind}, {b.consecutive_failures} consecutive failures{retry}); "
+                               f"last error: {b.last_error or '-'}"))
+    return out
+
+
+def _failures(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
+    """Failed latest runs (problems) and failures in the last 24 h (warnings), one query."""
+    rows = con.execute(
+        """WITH latest AS (
+            SELECT processor, arg_max(struct_pack(run_id := run_id, status := status, error := error,
+                                                  finished_at := finished_at), finished_at) AS run
+            FROM ops.processor_runs GROUP BY processor),
+        recent AS (
+            SELECT processor, count(*) AS failures, max(finished_at) AS last_failure
+            FROM ops.processor_runs WHERE status = 'failed' AND finished_at >= $since GROUP BY processor)
+        SELECT l.processor, l.run.run_id, l.run.status, l.run.error, l.run.finished_at,
+               coalesce(r.failures, 0), r.last_failure
+        FROM latest l LEFT JOIN recent r USING (processor)
+        WHERE l.run.status = 'failed' OR r.failures > 0
+        ORDER BY l.processor""",
+        {"since": now - FAILURE_WINDOW},
+    ).fetchall()
+    out = []
+    for processor, run_id, status, error, finished_at, failures, last_failure in rows:
+        if status == "failed":
+            out.append(Finding("latest run failed", "problem", processor,
+                               f"run {run_id} at {finished_at:%Y-%m-%d %H:%M:%S} UTC: {error}"))
+        if failures:
+            since = "still failing" if status == "failed" else f"recovered: latest run {run_id} ended {status}"
+            out.append(Finding("failures in the last 24 h", "warning", processor,
+                               f"{failures} failed runs, last at {last_failure:%Y-%m-%d %H:%M:%S} UTC; {since}"))
+    return out
+
+
+def freshness_rules(graph: ProcessorGraph) -> dict[str, tuple[float | None, float | None]]:
+    """Per table any consumer declares an age rule on: (strictest warn hours, strictest fail hours)."""
+    rules: dict[str, tuple[float | None, float | None]] = {}
+    for spec in graph.specs.values():
+        for i in spec.inputs:
+            if i.max_age_warn_hours is None and i.max_age_fail_hours is None:
+                continue
+            warn, fail = rules.get(i.table, (None, None))
+            rules[i.table] = (_strictest(warn, i.max_age_warn_hours), _strictest(fail, i.max_age_fail_hours))
+    return rules
+
+
+def _strictest(a: float | None, b: float | None) -> float | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _freshness(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datetime) -> list[Finding]:
+    rules = freshness_rules(graph)
+    if not rules:
+        return []
+    newest = dict(con.execute(
+        " UNION ALL ".join(f"SELECT '{t}', max(ingested_at) FROM {t}" for t in sorted(rules))
+    ).fetchall())
+    out = []
+    for table, (warn, fail) in sorted(rules.items()):
+        if newest[table] is None:
+            out.append(Finding("freshness", "warning", table, "no rows yet"))
+            continue
+        age = (now - newest[table]).total_seconds() / 3600
+        rule = f"newest row {age:.1f} h old"
+        if fail is not None and age > fail:
+            out.append(Finding("freshness", "problem", table, f"{rule} (> {fail:g} h allowed)"))
+        elif warn is not None and age > warn:
+            out.append(Finding("freshness", "warning", table, f"{rule} (> {warn:g} h warning)"))
+    return out
+
+
+def _skipping(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
+    rows = con.execute(
+        """SELECT processor, count(*) AS runs,
+                  count(*) FILTER (WHERE status = 'skipped' AND NOT list_contains($nothing, skip_reason)) AS skips,
+                  histogram(skip_reason) FILTER (WHERE status = 'skipped' AND NOT list_contains($nothing, skip_reason))
+        FROM ops.processor_runs WHERE finished_at >= $since
+        GROUP BY processor HAVING skips > $share * runs ORDER BY processor""",
+        {"since": now - SKIP_WINDOW, "nothing": list(NOTHING_TO_DO), "share": SKIP_SHARE_WARNING},
+    ).fetchall()
+    return [
+        Finding("skipping most runs", "warning", processor,
+                f"{skips} of {runs} runs in the last 7 days skipped "
+                f"({', '.join(f'{r} {n}' for r, n in sorted(reasons.items(), key=lambda x: -x[1]))}); "
+                "possibly misconfigured")
+        for processor, runs, skips, reasons in rows
+    ]
+
+
+def _never_ran(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> list[Finding]:
+    ran = {r[0] for r in con.execute("SELECT DISTINCT processor FROM ops.processor_runs").fetchall()}
+    return [Finding("never ran", "warning", name, "no run in the ledger") for name in graph.order if name not in ran]
+
+
+def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datetime | None = None) -> HealthReport:
+    """Every check above, problems first."""
+    now = now or utc_now()
+    findings = [*_breakers(con, now), *_failures(con, now), *_freshness(con, graph, now), *_skipping(con, now),
+                *_never_ran(con, graph)]
+    findings.sort(key=lambda f: f.severity != "problem")  # stable: checks keep their order
+    return HealthReport(now, findings)

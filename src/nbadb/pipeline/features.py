@@ -1,0 +1,127 @@
+"""Phase 4: precompute.ml_feature_store, the versioned feature rows prediction systems read.
+
+One row per upcoming player-game (analytics.upcoming_player_game_context), joining the player's
+form (precompute.player_daily_cache) and composite factors (precompute.player_composite_factors)
+for the same as-of date, so every feature inherits their point-in-time guarantee.
+
+- feature_version names the feature list; bump FEATURE_VERSION whenever FEATURES changes.
+- feature_quality: {"<feature>": {"source": "<table>", "quality": "ok" | "partial" | "missing"}}.
+  missing = null; partial = computed from less than its window (fewer prior games than the
+  window, a 7-day load window the box scores do not fully cover, a team or opponent with fewer
+  than 5 games this season, an injury status without a current injury feed); ok otherwise.
+- usable_for_training is false when the row is too incomplete to learn from: fewer than 3
+  prior games this season and no previous season.
+Signature per (player, D): the row hashes of its three input rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.pipeline.point_in_time import scoped
+from nbadb.pipeline.precompute import FORM_STATS, PLAYER_COMPOSITE_FACTORS, PLAYER_DAILY_CACHE
+from nbadb.pipeline.upcoming import PROP_MARKETS, UPCOMING_PLAYER_GAME_CONTEXT
+
+FEATURE_VERSION = "v1"
+MIN_TRAINING_GAMES = 3
+SMALL_TEAM_SAMPLE = 5  # team games this season below which pace and defence factors are partial
+
+_SOURCES = {
+    "c": UPCOMING_PLAYER_GAME_CONTEXT.name,
+    "k": PLAYER_DAILY_CACHE.name,
+    "f": PLAYER_COMPOSITE_FACTORS.name,
+}
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One feature column: read from input alias `source` (c, k or f); `partial_when` is SQL over the aliases."""
+
+    name: str
+    source: str
+    partial_when: str = "false"
+
+    @property
+    def table(self) -> str:
+        return _SOURCES[self.source]
+
+    def quality_code_sql(self) -> str:
+        """One character: m(issing), p(artial) or o(k)."""
+        return f"CASE WHEN {self.source}.{self.name} IS NULL THEN 'm' WHEN {self.partial_when} THEN 'p' ELSE 'o' END"
+
+
+def _fewer_games(n: int) -> str:
+    return f"k.games_played_season < {n}"
+
+
+_LOAD_PARTIAL = "NOT c.window_7_complete"
+_SMALL_OPPONENT = f"f.opponent_games_before < {SMALL_TEAM_SAMPLE}"
+
+FEATURES: tuple[Feature, ...] = (
+    *(Feature(f"{s}_avg_last_{n}", "k", _fewer_games(n)) for s in FORM_STATS for n in (5, 10)),
+    *(Feature(f"{s}_avg_season", "k", _fewer_games(10)) for s in FORM_STATS),
+    *(Feature(f"{s}_avg_prev_season", "k", "k.games_played_prev_season < 10") for s in FORM_STATS),
+    Feature("pts_std_last_10", "k", _fewer_games(10)),
+    Feature("usage_rate_avg_last_10", "k", _fewer_games(10)),
+    Feature("ts_pct_avg_last_10", "k", _fewer_games(10)),
+    Feature("games_played_season", "k"),
+    Feature("rest_days", "c"),
+    Feature("back_to_back", "c", "c.rest_days IS NULL"),
+    Feature("games_last_7_days", "c", _LOAD_PARTIAL),
+    Feature("minutes_last_7_days", "c", _LOAD_PARTIAL),
+    Feature("fatigue_score", "f", _LOAD_PARTIAL),
+    Feature("pace_factor", "f", f"f.team_games_before < {SMALL_TEAM_SAMPLE} OR {_SMALL_OPPONENT}"),
+    Feature("usage_spike", "f", _fewer_games(5)),
+    Feature("opponent_defense", "f", _SMALL_OPPONENT),
+    Feature("injury_status", "c", "NOT c.injury_feed_current"),
+    *(Feature(f"line_{s}", "c") for s in PROP_MARKETS),
+)
+
+# feature_quality is built once per distinct quality pattern, not per row: each row gets a key with
+# one quality character per feature (in FEATURES order), and each distinct key becomes its JSON.
+_QUALITY_KEY = " || ".join(f.quality_code_sql() for f in FEATURES)
+_QUALITY_OF_KEY = "json_object(" + ", ".join(
+    f"'{f.name}', json_object('source', '{f.table}', 'quality', "
+    f"CASE substr(quality_key, {i}, 1) WHEN 'o' THEN 'ok' WHEN 'p' THEN 'partial' ELSE 'missing' END)"
+    for i, f in enumerate(FEATURES, 1)
+) + ")"
+
+_FEATURE_SIGNATURE = f"""
+    SELECT c.player_id AS entity_id, c.game_date,
+           md5(c.row_hash || '|' || coalesce(k.row_hash, '-') || '|' || coalesce(f.row_hash, '-')) AS part_hash
+    FROM {_SOURCES['c']} c
+    LEFT JOIN {_SOURCES['k']} k ON k.player_id = c.player_id AND k.game_date = c.game_date AND k.game_date BETWEEN $start AND $end
+    LEFT JOIN {_SOURCES['f']} f ON f.player_id = c.player_id AND f.game_date = c.game_date AND f.game_date BETWEEN $start AND $end
+    WHERE c.game_date BETWEEN $start AND $end"""
+
+_FEATURE_TRANSFORM = f"""
+    WITH features AS (
+        SELECT c.player_id, c.game_date, c.game_id, c.season, c.team_id, c.opponent_team_id, c.is_home,
+               '{FEATURE_VERSION}' AS feature_version,
+               {', '.join(f'{f.source}.{f.name}' for f in FEATURES)},
+               coalesce(k.calculation_quality, 'no_prior_games') AS calculation_quality,
+               coalesce(k.games_played_season, 0) >= {MIN_TRAINING_GAMES} OR k.pts_avg_prev_season IS NOT NULL
+                   AS usable_for_training,
+               {_QUALITY_KEY} AS quality_key
+        FROM {scoped(f"SELECT * FROM {_SOURCES['c']} WHERE game_date BETWEEN $start AND $end", 'player_id')} c
+        LEFT JOIN {_SOURCES['k']} k ON k.player_id = c.player_id AND k.game_date = c.game_date
+        LEFT JOIN {_SOURCES['f']} f ON f.player_id = c.player_id AND f.game_date = c.game_date
+    ),
+    patterns AS (SELECT quality_key, {_QUALITY_OF_KEY} AS feature_quality FROM (SELECT DISTINCT quality_key FROM features))
+    SELECT features.* EXCLUDE (quality_key), patterns.feature_quality FROM features JOIN patterns USING (quality_key)"""
+
+ML_FEATURE_STORE = ProcessorSpec(
+    name="precompute.ml_feature_store",
+    phase=4,
+    inputs=tuple(InputSpec(table) for table in _SOURCES.values()),
+    entity_key="player_id",
+    description="One versioned feature row per upcoming player-game, each feature with its source and quality.",
+    signature_sql=_FEATURE_SIGNATURE,
+    transform_sql=_FEATURE_TRANSFORM,
+    checks=(
+        OutputCheck("feature_version is the current one", f"feature_version <> '{FEATURE_VERSION}'"),
+        OutputCheck("usable rows have some history", "usable_for_training AND games_played_season = 0 "
+                    "AND pts_avg_prev_season IS NULL"),
+    ),
+)

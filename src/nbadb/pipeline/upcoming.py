@@ -1,0 +1,355 @@
+"""Phase 3, upcoming games: what is known about each game on date D before tip-off.
+
+- analytics.upcoming_team_game_context [team_id, game_date]: one row per team and game on D.
+- analytics.upcoming_player_game_context [player_id, game_date]: one row per player expected in a
+  game on D.
+
+Point in time: a row for D reads box scores of games strictly before D, injury moves strictly
+before D (a move dated D may come after tip-off) and prop-line snapshots taken on or before D.
+Windows: "last N days" are the N days before D, [D-N, D-1]; rest_days = days since the previous
+counted game (every game but pre-season and All-Star), looked for in the 365 days before D
+(null without one); back_to_back = rest_days = 1.
+
+Which games are on D: the games raw.schedule lists for D (pre-season and All-Star games left
+out). When raw.schedule has no row at all for D but prop lines exist for games on D (the
+bundled 2025-26 lines: that season has no schedule nor box scores in the archive), the games are
+derived from the lines: the "Away Team @ Home Team" names are matched to team ids by nickname
+(the last word: "LA Clippers" and "Los Angeles Clippers" are both "clippers") through the team
+names raw.team_boxscores knows. A derived game is labelled game_source = 'prop_lines', has
+game_id "YYYYMMDD/AWYHOM" (the NBA game-code shape, never a 10-digit NBA id), the season of its
+date and no season type; its windows are never marked complete, since no schedule says which
+games its teams played before.
+
+Who plays on D (the roster rule): every player whose most recent game strictly before D, within
+the 365 days before D, was for one of the game's teams; plus every player with a prop line for a
+game on D. A player with lines for a game other than his roster-rule game (he was traded) is put
+in the game of his lines. His team is the team of his latest game (however long ago) when that
+team plays in the game, else unknown (team_id, opponent_team_id and is_home null): the lines do
+not say which side a player is on. Players with no game in the lookback and no lines (injured
+all year, unsigned) are not expected anywhere.
+
+Injury status as of D: the status of the player's latest injury move strictly before D within
+the 365 days before D ('available' after an activation, 'day_to_day', 'out', 'out_for_season'),
+'none' without one; when a day holds several moves the most severe counts.
+injury_feed_current says whether the injury feed has any move league-wide in the 14 days before
+D, so 'none' can be told from "no feed".
+
+Prop lines as of D, per market (pts, reb, ast, fg3m): each book's main line from its latest
+snapshot on or before D (among a book's alternate lines, the one whose over and under prices
+imply the closest probabilities); line_<market> = median of the books' main lines,
+books_<market> = number of books, prop_lines_by_book = {"pts": {"book": line, ...}, ...}.
+
+Completeness: window_N_complete is true when every game raw.schedule lists for the team in the
+N days before D has its box score (raw.team_boxscores); a player's flags are his team's.
+
+Change detection: both processors sign each row by the canonical hash of the facts it is built
+from (see point_in_time.facts_signature), so a correction that changes no fact (points, for
+these rows that read only dates and minutes) leaves the rows alone.
+"""
+
+from __future__ import annotations
+
+from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.pipeline.point_in_time import (
+    LOOKBACK_DAYS,
+    TEAM_DIRECTORY,
+    Columns,
+    counted_games,
+    facts_signature,
+    nickname_sql,
+    scoped,
+    season_of_date_sql,
+)
+
+WINDOWS = (7, 14)
+# Prop markets by the stat they are about (raw.prop_lines.market).
+PROP_MARKETS = {"pts": "player_points", "reb": "player_rebounds", "ast": "player_assists", "fg3m": "player_threes"}
+INJURY_STATUSES = ("none", "available", "day_to_day", "out", "out_for_season")
+_SEVERITY = "CASE status WHEN 'out_for_season' THEN 4 WHEN 'out' THEN 3 WHEN 'day_to_day' THEN 2 ELSE 1 END"
+
+_GAME_COLUMNS: Columns = (
+    ("game_id", "VARCHAR"), ("game_date", "DATE"), ("season", "VARCHAR"), ("season_type", "VARCHAR"),
+)
+_LOAD_COLUMNS: Columns = (
+    ("last_game_date", "DATE"), ("rest_days", "INTEGER"), ("back_to_back", "BOOLEAN"),
+    *((c, t) for n in WINDOWS for c, t in ((f"games_last_{n}_days", "INTEGER"), (f"minutes_last_{n}_days", "DOUBLE"))),
+    *((f"window_{n}_complete", "BOOLEAN") for n in WINDOWS),
+)
+TEAM_CONTEXT_COLUMNS: Columns = (
+    *_GAME_COLUMNS, ("team_id", "BIGINT"), ("team_abbr", "VARCHAR"), ("team_name", "VARCHAR"),
+    ("opponent_team_id", "BIGINT"), ("is_home", "BOOLEAN"), ("tip_time_utc", "TIMESTAMP"), ("game_source", "VARCHAR"),
+    *_LOAD_COLUMNS,
+)
+PLAYER_CONTEXT_COLUMNS: Columns = (
+    *_GAME_COLUMNS, ("player_id", "BIGINT"), ("player_name", "VARCHAR"), ("team_id", "BIGINT"),
+    ("opponent_team_id", "BIGINT"), ("is_home", "BOOLEAN"), ("tip_time_utc", "TIMESTAMP"), ("game_source", "VARCHAR"),
+    ("roster_source", "VARCHAR"), *_LOAD_COLUMNS,
+    ("injury_status", "VARCHAR"), ("injury_move_date", "DATE"), ("injury_notes", "VARCHAR"),
+    ("injury_feed_current", "BOOLEAN"),
+    *((c, t) for s in PROP_MARKETS for c, t in ((f"line_{s}", "DOUBLE"), (f"books_{s}", "INTEGER"))),
+    ("prop_lines_by_book", "JSON"),
+)
+
+
+def _load_sql(played: str, day: str) -> str:
+    """Games and minutes of `played` rows in each window before `day` (an aggregate over them)."""
+    return ", ".join(
+        f"count(*) FILTER (WHERE {played}.game_date >= {day} - {n}) AS games_last_{n}_days, "
+        f"coalesce(sum({played}.minutes) FILTER (WHERE {played}.game_date >= {day} - {n}), 0) AS minutes_last_{n}_days"
+        for n in WINDOWS
+    )
+
+
+def _load_select(load: str, last_game: str, day: str, flags: str) -> str:
+    """The load columns of an output row: rest from `last_game`, windows from `load`, flags from `flags`."""
+    rest = f"date_diff('day', {last_game}, {day})"
+    windows = ", ".join(
+        f"coalesce({load}.games_last_{n}_days, 0) AS games_last_{n}_days, "
+        f"coalesce({load}.minutes_last_{n}_days, 0) AS minutes_last_{n}_days"
+        for n in WINDOWS
+    )
+    complete = ", ".join(f"coalesce({flags.format(n=n)}, false) AS window_{n}_complete" for n in WINDOWS)
+    return f"{last_game} AS last_game_date, {rest} AS rest_days, coalesce({rest} = 1, false) AS back_to_back, {windows}, {complete}"
+
+
+def _load_checks() -> tuple[OutputCheck, ...]:
+    return (
+        OutputCheck("rest_days at least one day", "rest_days < 1"),
+        OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM coalesce(rest_days = 1, false)"),
+        OutputCheck(
+            "load is never negative and the 7-day window sits inside the 14-day one",
+            "least(games_last_7_days, minutes_last_7_days) < 0 "
+            "OR games_last_7_days > games_last_14_days OR minutes_last_7_days > minutes_last_14_days",
+        ),
+        OutputCheck("only scheduled games have complete windows",
+                    "(window_7_complete OR window_14_complete) AND game_source <> 'schedule'"),
+        OutputCheck("a complete 14-day window has a complete 7-day window", "window_14_complete AND NOT window_7_complete"),
+    )
+
+
+# -- analytics.upcoming_team_game_context ------------------------------------------------------
+
+_TEAM_FACTS = f"""
+    WITH teams AS {TEAM_DIRECTORY},
+    scheduled AS (
+        SELECT game_id, game_date, season, season_type, home_team_id, away_team_id, tip_time_utc,
+               'schedule' AS game_source
+        FROM raw.schedule WHERE game_date BETWEEN $start AND $end AND {counted_games()}
+    ),
+    from_props AS (  -- dates the schedule does not cover: the games of the prop lines taken by then
+        SELECT strftime(p.game_date, '%Y%m%d') || '/' || a.team_abbr || h.team_abbr AS game_id, p.game_date,
+               {season_of_date_sql('p.game_date')} AS season, NULL AS season_type,
+               h.team_id AS home_team_id, a.team_id AS away_team_id, min(p.tip_time_utc) AS tip_time_utc,
+               'prop_lines' AS game_source
+        FROM raw.prop_lines p
+        JOIN teams h ON h.nickname = {nickname_sql('p.home_team_name')}
+        JOIN teams a ON a.nickname = {nickname_sql('p.away_team_name')}
+        WHERE p.game_date BETWEEN $start AND $end AND p.snapshot_date <= p.game_date
+          AND p.game_date NOT IN (SELECT game_date FROM raw.schedule WHERE game_date BETWEEN $start AND $end)
+        GROUP BY p.game_date, h.team_id, a.team_id, h.team_abbr, a.team_abbr
+    ),
+    games AS (SELECT * FROM scheduled UNION ALL SELECT * FROM from_props),
+    sides AS (
+        SELECT game_id, game_date, season, season_type, home_team_id AS team_id, away_team_id AS opponent_team_id,
+               true AS is_home, tip_time_utc, game_source FROM games
+        UNION ALL
+        SELECT game_id, game_date, season, season_type, away_team_id, home_team_id, false, tip_time_utc, game_source
+        FROM games
+    ),
+    played AS (
+        SELECT team_id, game_date, minutes FROM raw.team_boxscores
+        WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end AND {counted_games()}
+    ),
+    load AS (
+        SELECT s.team_id, s.game_date, max(p.game_date) AS last_game_date, {_load_sql('p', 's.game_date')}
+        FROM sides s JOIN played p ON p.team_id = s.team_id AND p.game_date < s.game_date
+                                  AND p.game_date >= s.game_date - {LOOKBACK_DAYS}
+        GROUP BY ALL
+    ),
+    listed AS (  -- each team's scheduled games in the longest window before the range
+        SELECT game_id, game_date, unnest([home_team_id, away_team_id]) AS team_id FROM raw.schedule
+        WHERE game_date BETWEEN $start - {max(WINDOWS)} AND $end AND {counted_games()}
+    ),
+    gaps AS (  -- scheduled games in each window whose box score is not in
+        SELECT s.team_id, s.game_date,
+               {', '.join(f"count(*) FILTER (WHERE b.game_id IS NULL AND l.game_date >= s.game_date - {n}) AS missing_{n}"
+                          for n in WINDOWS)}
+        FROM sides s
+        JOIN listed l ON l.team_id = s.team_id AND l.game_date < s.game_date AND l.game_date >= s.game_date - {max(WINDOWS)}
+        LEFT JOIN raw.team_boxscores b ON b.game_id = l.game_id AND b.team_id = l.team_id
+                                      AND b.game_date BETWEEN $start - {max(WINDOWS)} AND $end
+        GROUP BY ALL
+    )
+    SELECT s.game_id, s.game_date, s.season, s.season_type, s.team_id, t.team_abbr, t.team_name, s.opponent_team_id,
+           s.is_home, s.tip_time_utc, s.game_source,
+           {_load_select('l', 'l.last_game_date', 's.game_date', "s.game_source = 'schedule' AND coalesce(g.missing_{n}, 0) = 0")}
+    FROM sides s
+    LEFT JOIN teams t ON t.team_id = s.team_id
+    LEFT JOIN load l ON l.team_id = s.team_id AND l.game_date = s.game_date
+    LEFT JOIN gaps g ON g.team_id = s.team_id AND g.game_date = s.game_date
+    QUALIFY row_number() OVER (PARTITION BY s.team_id, s.game_date ORDER BY s.game_id) = 1"""
+
+UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
+    name="analytics.upcoming_team_game_context",
+    phase=3,
+    inputs=(
+        InputSpec("raw.schedule", required=False),
+        InputSpec("raw.team_boxscores", required=False),
+        InputSpec("raw.prop_lines", date_column="game_date", required=False),
+    ),
+    entity_key="team_id",
+    propagation="following_dates",
+    description="Each team's game on D as known before tip-off: opponent, home, rest, recent load, window completeness.",
+    signature_sql=facts_signature(_TEAM_FACTS, "team_id", TEAM_CONTEXT_COLUMNS),
+    transform_sql=f"SELECT * FROM {scoped(_TEAM_FACTS, 'team_id')}",
+    checks=(
+        *_load_checks(),
+        OutputCheck("every team row names its team and opponent", "team_id IS NULL OR opponent_team_id IS NULL"),
+        OutputCheck("game source is a known label", "game_source NOT IN ('schedule', 'prop_lines')"),
+    ),
+)
+
+# -- analytics.upcoming_player_game_context ----------------------------------------------------
+
+
+def _implied_probability(odds: str) -> str:
+    """The probability an American price implies (-110 -> 0.524, +120 -> 0.455)."""
+    return f"CASE WHEN {odds} < 0 THEN -{odds} / (100.0 - {odds}) ELSE 100.0 / ({odds} + 100.0) END"
+
+
+def _by_book_json() -> str:
+    """{"pts": {"book": line, ...}, ...} over book_lines rows (null inside for a market without lines)."""
+    def market(m: str) -> str:
+        where = f"FILTER (WHERE market = '{m}')"
+        return f"to_json(map(list(bookmaker ORDER BY bookmaker) {where}, list(line ORDER BY bookmaker) {where}))"
+    return "json_object(" + ", ".join(f"'{s}', {market(m)}" for s, m in PROP_MARKETS.items()) + ")"
+
+
+_PLAYER_FACTS = f"""
+    WITH tc AS (SELECT * FROM analytics.upcoming_team_game_context WHERE game_date BETWEEN $start AND $end),
+    days AS (SELECT DISTINCT game_date FROM tc),
+    played AS (  -- box scores in the lookback, each with the player's next game date (far future for none)
+        SELECT player_id, player_name, team_id, game_date, minutes,
+               coalesce(lead(game_date) OVER (PARTITION BY player_id ORDER BY game_date), DATE '9999-12-31') AS next_game_date
+        FROM raw.player_boxscores WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end
+    ),
+    recent AS (  -- each player's most recent game in the lookback before D: the one whose next game is D or later
+        SELECT d.game_date, p.player_id, p.game_date AS last_game_date, p.team_id AS last_team_id, p.player_name
+        FROM days d JOIN played p ON p.game_date < d.game_date AND p.next_game_date >= d.game_date
+                                 AND p.game_date >= d.game_date - {LOOKBACK_DAYS}
+    ),
+    roster AS (  -- the roster rule: the team of his most recent game plays on D
+        SELECT r.*, t.game_id FROM recent r JOIN tc t ON t.game_date = r.game_date AND t.team_id = r.last_team_id
+    ),
+    lines AS (  -- prop lines taken by D for games on D, each with its game (the home side's context row)
+        SELECT p.*, t.game_id FROM raw.prop_lines p
+        JOIN tc t ON t.game_date = p.game_date AND t.is_home
+                 AND {nickname_sql('t.team_name')} = {nickname_sql('p.home_team_name')}
+        WHERE p.game_date BETWEEN $start AND $end AND p.snapshot_date <= p.game_date
+    ),
+    prop_games AS (SELECT game_date, player_id, game_id, min(player_name) AS player_name FROM lines GROUP BY ALL),
+    options AS (
+        SELECT coalesce(r.game_date, g.game_date) AS game_date, coalesce(r.player_id, g.player_id) AS player_id,
+               coalesce(r.game_id, g.game_id) AS game_id, r.last_game_date, r.last_team_id,
+               coalesce(r.player_name, g.player_name) AS player_name,
+               CASE WHEN r.game_id IS NULL THEN 'prop_line' ELSE 'last_game' END AS roster_source,
+               CASE WHEN r.game_id IS NOT NULL AND g.game_id IS NOT NULL THEN 0 WHEN g.game_id IS NOT NULL THEN 1 ELSE 2 END
+                   AS preference
+        FROM roster r FULL JOIN prop_games g
+          ON g.player_id = r.player_id AND g.game_date = r.game_date AND g.game_id = r.game_id
+    ),
+    candidates AS (  -- one game per player and date: a game he has lines for wins over the roster rule alone
+        SELECT DISTINCT ON (player_id, game_date) * FROM options ORDER BY player_id, game_date, preference, game_id
+    ),
+    returners AS (  -- players placed by their lines alone: their most recent game before D, however long ago
+        SELECT c.player_id, c.game_date, max(b.game_date) AS last_game_date, arg_max(b.team_id, b.game_date) AS last_team_id,
+               arg_max(b.player_name, b.game_date) AS player_name
+        FROM candidates c JOIN raw.player_boxscores b ON b.player_id = c.player_id AND b.game_date < c.game_date
+        WHERE c.roster_source = 'prop_line'
+        GROUP BY ALL
+    ),
+    placed AS (
+        SELECT c.game_id, c.game_date, c.player_id, c.roster_source,
+               coalesce(b.player_name, c.player_name) AS player_name,
+               coalesce(b.last_game_date, c.last_game_date) AS last_game_date,
+               coalesce(b.last_team_id, c.last_team_id) AS last_team_id
+        FROM candidates c LEFT JOIN returners b ON b.player_id = c.player_id AND b.game_date = c.game_date
+    ),
+    load AS (
+        SELECT c.player_id, c.game_date, {_load_sql('p', 'c.game_date')}
+        FROM candidates c JOIN played p ON p.player_id = c.player_id AND p.game_date < c.game_date
+                                       AND p.game_date >= c.game_date - {max(WINDOWS)}
+        GROUP BY ALL
+    ),
+    injury AS (  -- the latest move before D in the lookback; on a day with several, the most severe
+        SELECT c.player_id, c.game_date,
+               arg_max({{'move_date': m.move_date, 'status': m.status, 'notes': m.notes}},
+                       (m.move_date, {_SEVERITY}, m.notes)) AS move
+        FROM candidates c JOIN raw.injuries m ON m.player_id = c.player_id AND m.move_date < c.game_date
+                                             AND m.move_date >= c.game_date - {LOOKBACK_DAYS}
+        GROUP BY ALL
+    ),
+    feed AS (
+        SELECT d.game_date, count(m.move_date) > 0 AS injury_feed_current
+        FROM days d LEFT JOIN (SELECT DISTINCT move_date FROM raw.injuries WHERE move_date BETWEEN $start - 14 AND $end) m
+          ON m.move_date < d.game_date AND m.move_date >= d.game_date - 14
+        GROUP BY ALL
+    ),
+    book_lines AS (  -- each book's main line per market from its latest snapshot
+        SELECT game_date, player_id, game_id, market, bookmaker,
+               arg_max(line, (snapshot_date, coalesce(snapshot_ts, snapshot_date),
+                              -coalesce(abs({_implied_probability('over_odds')} - {_implied_probability('under_odds')}), 1),
+                              -line)) AS line
+        FROM lines
+        WHERE market IN ({', '.join(f"'{m}'" for m in PROP_MARKETS.values())}) AND line IS NOT NULL
+        GROUP BY ALL
+    ),
+    props AS (
+        SELECT game_date, player_id, game_id,
+               {', '.join(f"median(line) FILTER (WHERE market = '{m}') AS line_{s}, "
+                          f"count(*) FILTER (WHERE market = '{m}') AS books_{s}" for s, m in PROP_MARKETS.items())},
+               {_by_book_json()} AS prop_lines_by_book
+        FROM book_lines GROUP BY ALL
+    )
+    SELECT c.game_id, c.game_date, g.season, g.season_type, c.player_id, c.player_name,
+           mine.team_id, mine.opponent_team_id, mine.is_home, g.tip_time_utc, g.game_source, c.roster_source,
+           {_load_select('l', 'c.last_game_date', 'c.game_date', 'mine.window_{n}_complete')},
+           coalesce(i.move.status, 'none') AS injury_status, i.move.move_date AS injury_move_date,
+           i.move.notes AS injury_notes, f.injury_feed_current,
+           {', '.join(f"pr.line_{s}, coalesce(pr.books_{s}, 0) AS books_{s}" for s in PROP_MARKETS)},
+           pr.prop_lines_by_book
+    FROM placed c
+    JOIN tc g ON g.game_id = c.game_id AND g.is_home
+    LEFT JOIN tc mine ON mine.game_id = c.game_id AND mine.team_id = c.last_team_id
+    LEFT JOIN load l ON l.player_id = c.player_id AND l.game_date = c.game_date
+    LEFT JOIN injury i ON i.player_id = c.player_id AND i.game_date = c.game_date
+    LEFT JOIN feed f ON f.game_date = c.game_date
+    LEFT JOIN props pr ON pr.player_id = c.player_id AND pr.game_date = c.game_date AND pr.game_id = c.game_id"""
+
+UPCOMING_PLAYER_GAME_CONTEXT = ProcessorSpec(
+    name="analytics.upcoming_player_game_context",
+    phase=3,
+    inputs=(
+        InputSpec(UPCOMING_TEAM_GAME_CONTEXT.name),
+        InputSpec("raw.player_boxscores", required=False),
+        InputSpec("raw.injuries", date_column="move_date", required=False),
+        InputSpec("raw.prop_lines", date_column="game_date", required=False),
+    ),
+    entity_key="player_id",
+    propagation="following_dates",
+    description="Each player expected in a game on D as known before tip-off: rest, load, injury status, prop lines.",
+    signature_sql=facts_signature(_PLAYER_FACTS, "player_id", PLAYER_CONTEXT_COLUMNS),
+    transform_sql=f"SELECT * FROM {scoped(_PLAYER_FACTS, 'player_id')}",
+    checks=(
+        *_load_checks(),
+        OutputCheck("injury status is a known label", f"injury_status NOT IN {INJURY_STATUSES}"),
+        OutputCheck("roster source is a known label", "roster_source NOT IN ('last_game', 'prop_line')"),
+        OutputCheck("only prop-line players may lack a team", "team_id IS NULL AND roster_source <> 'prop_line'"),
+        OutputCheck("prop lines are never negative",
+                    f"least({', '.join(f'line_{s}' for s in PROP_MARKETS)}) < 0"),
+        OutputCheck("a consensus line exactly when some book has a line",
+                    " OR ".join(f"(line_{s} IS NULL) <> (books_{s} = 0)" for s in PROP_MARKETS)),
+    ),
+)
+
+UPCOMING_PROCESSORS: tuple[ProcessorSpec, ...] = (UPCOMING_TEAM_GAME_CONTEXT, UPCOMING_PLAYER_GAME_CONTEXT)

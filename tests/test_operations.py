@@ -1,0 +1,296 @@
+"""Operator commands through the real CLI, engine and a real replay: `nbadb gaps [--fill]`,
+`nbadb breakers list|reset|open`, `nbadb health` and `nbadb report patterns`.
+
+One short replay (Thanksgiving week 2023: a no-game day in the middle) is built once; every test
+works on its own copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from nbadb.engine.dag import ProcessorGraph
+from nbadb.monitor.health import health_report
+from nbadb.pipeline.raw import SOURCE_TABLES
+from nbadb.pipeline.registry import build_graph
+
+START, END = date(2023, 11, 21), date(2023, 11, 24)  # 2023-11-23: Thanksgiving, no games
+PROCESSOR = "analytics.player_game_summary"
+GAP_DATES = (date(2023, 11, 21), date(2023, 11, 22), date(2023, 11, 24))
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory: pytest.TempPathFactory, run_cli) -> Path:
+    """START..END replayed day by day through the real pipeline. Shared: copy before changing."""
+    data_dir = tmp_path_factory.mktemp("replayed")
+    result = run_cli(["replay", "--start", str(START), "--end", str(END), "--json"], data_dir)
+    assert result.exit_code == 0, result.output
+    return data_dir
+
+
+@pytest.fixture
+def warehouse(replayed: Path, tmp_path: Path, copy_warehouse) -> Path:
+    return copy_warehouse(replayed, tmp_path / "wh")
+
+
+def _json(run_cli, args: list[str], data_dir: Path, exit_code: int = 0):
+    result = run_cli([*args, "--json"], data_dir)
+    assert result.exit_code == exit_code, (args, result.output)
+    return json.loads(result.stdout)
+
+
+def _delete_runs(db, data_dir: Path, processor: str, dates: tuple[date, ...]) -> int:
+    """Forget that `processor` ever built `dates`: its ledger rows, output rows and signatures."""
+    days = list(dates)
+    with db(data_dir, read_only=False) as con:
+        covering = con.execute(
+            "SELECT count(*) FILTER (WHERE start_date <> end_date) , count(*) FROM ops.processor_runs "
+            "WHERE processor = $p AND list_contains($days, start_date)", {"p": processor, "days": days}
+        ).fetchall()[0]
+        assert covering[0] == 0, "the replay's runs of this processor cover one date each"
+        con.execute("DELETE FROM ops.processor_runs WHERE processor = $p AND list_contains($days, start_date)",
+                    {"p": processor, "days": days})
+        con.execute(f"DELETE FROM {processor} WHERE list_contains($days, game_date)", {"days": days})
+        con.execute("DELETE FROM ops.entity_signatures WHERE processor = $p AND list_contains($days, game_date)",
+                    {"p": processor, "days": days})
+        return covering[1]
+
+
+def _table(db, data_dir: Path, table: str) -> list[tuple]:
+    with db(data_dir) as con:
+        return con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {table} ORDER BY ALL").fetchall()
+
+
+# -- gaps ---------------------------------------------------------------------------------------
+
+
+def test_gaps_finds_deleted_dates_and_fill_rebuilds_them_as_a_clean_replay(warehouse, replayed, run_cli, db) -> None:
+    assert _json(run_cli, ["gaps"], warehouse) == [], "a clean replay has no gaps"
+    assert _delete_runs(db, warehouse, PROCESSOR, GAP_DATES) > 0
+
+    found = _json(run_cli, ["gaps"], warehouse)
+    assert [(g["processor"], g["game_date"]) for g in found] == [(PROCESSOR, str(d)) for d in GAP_DATES]
+    assert {g["reason"] for g in found} == {"no run covers this date"}
+    since = _json(run_cli, ["gaps", "--processor", PROCESSOR, "--since", "2023-11-22"], warehouse)
+    assert [g["game_date"] for g in since] == ["2023-11-22", "2023-11-24"]
+
+    filled = _json(run_cli, ["gaps", "--fill"], warehouse)
+    assert filled["remaining"] == []
+    assert filled["filled"]["outcomes"] == {"success": len(GAP_DATES)}
+    assert [r["game_date"] for r in filled["filled"]["runs"]] == [str(d) for d in GAP_DATES]  # date order
+    assert _json(run_cli, ["gaps"], warehouse) == []
+    assert _table(db, warehouse, PROCESSOR) == _table(db, replayed, PROCESSOR)
+    with db(warehouse) as con:
+        backfill = con.execute(
+            "SELECT start_date, end_date, status FROM ops.processor_runs WHERE run_mode = 'backfill' ORDER BY 1"
+        ).fetchall()
+    assert backfill == [(d, d, "success") for d in GAP_DATES]
+
+
+def test_gaps_reports_a_date_whose_latest_run_failed(warehouse, run_cli, db) -> None:
+    with db(warehouse, read_only=False) as con:  # a later failed run of the same date, as the engine writes it
+        con.execute(
+            """INSERT INTO ops.processor_runs SELECT * REPLACE ('failed-run' AS run_id, 'failed' AS status,
+                   NULL AS skip_reason, 'RuntimeError: boom' AS error, finished_at + INTERVAL 1 SECOND AS finished_at)
+            FROM ops.processor_runs WHERE processor = $p AND start_date = $d AND status = 'success'""",
+            {"p": PROCESSOR, "d": START},
+        )
+    found = _json(run_cli, ["gaps", "--processor", PROCESSOR], warehouse)
+    assert [(g["game_date"], g["reason"], g["latest_run_id"]) for g in found] == [
+        (str(START), "latest run failed", "failed-run")
+    ]
+
+
+def test_gaps_rejects_an_unknown_processor(warehouse, run_cli, no_traceback) -> None:
+    result = run_cli(["gaps", "--processor", "raw.schedule"], warehouse)
+    assert result.exit_code == 2 and no_traceback(result)
+    assert "not a downstream processor" in result.stderr
+
+
+# -- breakers and health ------------------------------------------------------------------------
+
+
+def _breakers_in_new_process(data_dir: Path) -> dict[str, dict]:
+    """`nbadb breakers list --json` in a separate process: what another process sees."""
+    env = {**os.environ, "NBADB_DATA_DIR": str(data_dir)}
+    nbadb = Path(sys.executable).with_name("nbadb")
+    out = subprocess.run([str(nbadb), "breakers", "list", "--json"], env=env, capture_output=True, text=True, check=True)
+    return {b["key"]: b for b in json.loads(out.stdout)}
+
+
+def test_breakers_open_reset_round_trip_survives_a_new_process(warehouse, run_cli, no_traceback) -> None:
+    assert PROCESSOR not in {b["key"] for b in _json(run_cli, ["breakers", "list"], warehouse)}
+
+    opened = _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "30"], warehouse)
+    assert (opened["state"], opened["kind"], opened["times_opened"]) == ("OPEN", "processor", 1)
+    seen = _breakers_in_new_process(warehouse)[PROCESSOR]
+    assert (seen["state"], seen["kind"], seen["times_opened"]) == ("OPEN", "processor", 1)
+    assert seen["retry_at"] == str(opened["retry_at"]).replace("T", " ")
+
+    assert _json(run_cli, ["breakers", "reset", PROCESSOR], warehouse)["state"] == "CLOSED"
+    seen = _breakers_in_new_process(warehouse)[PROCESSOR]
+    assert (seen["state"], seen["consecutive_failures"], seen["times_opened"], seen["retry_at"]) == ("CLOSED", 0, 1, None)
+
+    half = _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "0"], warehouse)
+    assert half["state"] == "HALF_OPEN" and half["times_opened"] == 2  # retry time reached: the next run probes
+
+    for args in (["breakers", "reset", "no.such_breaker"], ["breakers", "open", "no.such_breaker"]):
+        result = run_cli(args, warehouse)
+        assert result.exit_code == 2 and no_traceback(result), result.output
+        assert "no.such_breaker" in result.stderr
+
+
+def test_health_is_unhealthy_while_a_processor_breaker_is_not_closed(warehouse, run_cli) -> None:
+    assert _json(run_cli, ["health"], warehouse)["healthy"] is True
+
+    _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "60"], warehouse)
+    runs = _json(run_cli, ["run", "--date", str(END), "--processor", PROCESSOR], warehouse)
+    assert [(r["status"], r["skip_reason"]) for r in runs] == [("skipped", "breaker_open")]
+    report = _json(run_cli, ["health"], warehouse, exit_code=1)
+    assert report["healthy"] is False
+    assert [(f["check"], f["subject"]) for f in report["findings"] if f["severity"] == "problem"] == [
+        ("breaker", PROCESSOR)
+    ]
+    assert run_cli(["health"], warehouse).exit_code == 1  # the table form exits the same way
+
+    _json(run_cli, ["breakers", "reset", PROCESSOR], warehouse)
+    assert _json(run_cli, ["health"], warehouse)["healthy"] is True
+
+    # Half-open (retry time passed): still unhealthy until a probe run succeeds through the engine.
+    _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "0"], warehouse)
+    _json(run_cli, ["health"], warehouse, exit_code=1)
+    runs = _json(run_cli, ["run", "--date", str(END), "--processor", PROCESSOR, "--force"], warehouse)
+    assert [r["status"] for r in runs] == ["success"]
+    breaker = {b["key"]: b for b in _json(run_cli, ["breakers", "list"], warehouse)}[PROCESSOR]
+    assert breaker["state"] == "CLOSED"
+    assert _json(run_cli, ["health"], warehouse)["healthy"] is True
+
+
+# -- report patterns ----------------------------------------------------------------------------
+
+
+def _recount(db, data_dir: Path, since: date | None, open_gaps: int) -> dict:
+    """The patterns report recomputed in Python from the raw ledger rows."""
+    with db(data_dir) as con:
+        rows = con.execute(
+            """SELECT status, skip_reason, processing_mode, run_mode, start_date, end_date, entities_in_scope,
+                      entities_processed, duration_ms, optimizations_used, decisions_made
+            FROM ops.processor_runs"""
+        ).fetchall()
+    fired, saved, entities = Counter(), Counter(), Counter()
+    triggers = duplicates = repaired = 0
+    slow_ms, days, starts, ends = 0.0, set(), [], []
+    for status, skip, mode, run_mode, start, end, scope, processed, ms, opts, decisions in rows:
+        if since and start < since:
+            continue
+        opts, text = json.loads(opts or "[]"), " ".join(json.loads(decisions or "[]"))
+        merged = re.search(r"coalesced (\d+) triggers", text)
+        ignored = re.search(r"ignored (\d+) duplicate trigger", text)
+        n_triggers, n_dups = int(merged.group(1)) if merged else 1, int(ignored.group(1)) if ignored else 0
+        triggers, duplicates = triggers + n_triggers, duplicates + n_dups
+        days.add(start)
+        starts.append(start)
+        ends.append(end)
+        slow_ms += ms if ms >= 60_000 else 0
+        scope = scope or 0
+        names = {
+            "no_games": "early_exit", "off_season": "early_exit", "too_historical": "early_exit",
+            "future_date": "early_exit", "irrelevant_source": "smart_skip", "breaker_open": "circuit_breaker",
+            "duplicate_trigger": "idempotency",
+            "no_changes": "data_version_shortcut" if "data_version_shortcut" in opts else "change_detection",
+        }
+        if skip in names:
+            fired[names[skip]] += 1
+            saved[names[skip]] += 1
+            entities[names[skip]] += scope
+        elif n_dups:
+            fired["idempotency"] += 1
+        if mode == "entity" and status in ("success", "partial"):
+            fired["entity_level_processing"] += 1
+            entities["entity_level_processing"] += scope - processed if start == end else 0
+        if n_triggers > 1 or "coalesced_triggers" in opts:
+            fired["coalescing"] += 1
+            saved["coalescing"] += max(n_triggers - 1, 0)
+        if run_mode == "backfill":
+            fired["gap_repair"] += 1
+            repaired += status in ("success", "partial")
+    weeks = max((max(ends) - min(starts)).days / 7, 1.0)
+    return {
+        "runs": len(starts),
+        "fired": fired, "saved": saved, "entities": entities,
+        "rules": {
+            "add caching": slow_ms / 60_000 / len(days),
+            "add idempotency": duplicates / triggers,
+            "add backfill automation": (repaired + open_gaps) / weeks,
+        },
+    }
+
+
+def _check_report(report: dict, expected: dict) -> None:
+    assert report["runs"] == expected["runs"]
+    for p in report["patterns"]:
+        name = p["pattern"]
+        assert p["fired"] == expected["fired"][name], name
+        if name != "gap_repair":
+            assert p["runs_saved"] == expected["saved"][name], name
+        if name not in ("coalescing", "gap_repair"):
+            assert p["entities_saved"] == expected["entities"][name], name
+    for r in report["rules"]:
+        assert r["value"] == pytest.approx(expected["rules"][r["rule"]], abs=1e-3), r["rule"]
+        assert r["triggered"] == (r["value"] > r["threshold"])
+
+
+def test_report_patterns_equals_a_recount_of_the_raw_ledger(warehouse, run_cli, db) -> None:
+    # More than the replay alone: an operator breaker stopping a run, a repaired gap, an open gap.
+    _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "60"], warehouse)
+    _json(run_cli, ["run", "--date", str(END), "--processor", PROCESSOR], warehouse)
+    _json(run_cli, ["breakers", "reset", PROCESSOR], warehouse)
+    _delete_runs(db, warehouse, PROCESSOR, (START,))
+    _json(run_cli, ["gaps", "--fill"], warehouse)
+    _delete_runs(db, warehouse, "analytics.team_offense_game_summary", (END,))
+    open_gaps = len(_json(run_cli, ["gaps"], warehouse))
+    assert open_gaps == 1
+
+    report = _json(run_cli, ["report", "patterns"], warehouse)
+    expected = _recount(db, warehouse, None, open_gaps)
+    _check_report(report, expected)
+    by_name = {p["pattern"]: p for p in report["patterns"]}
+    assert by_name["early_exit"]["fired"] >= 3  # the three results processors on Thanksgiving
+    assert by_name["circuit_breaker"]["fired"] == 1 and by_name["gap_repair"]["fired"] == 1
+    assert by_name["change_detection"]["fired"] + by_name["data_version_shortcut"]["fired"] > 0
+
+    since = date(2023, 11, 24)
+    _check_report(_json(run_cli, ["report", "patterns", "--since", str(since)], warehouse),
+                  _recount(db, warehouse, since, open_gaps))
+
+
+def test_health_applies_the_strictest_freshness_rule_any_consumer_declares(warehouse, db) -> None:
+    def with_rule(spec, warn: float | None, fail: float | None):
+        inputs = tuple(replace(i, max_age_warn_hours=warn, max_age_fail_hours=fail) if i.table == "raw.team_boxscores"
+                       else i for i in spec.inputs)
+        return replace(spec, inputs=inputs)
+
+    def freshness(rules: dict[str, tuple[float | None, float | None]]) -> list[tuple[str, str, str]]:
+        specs = [with_rule(s, *rules[s.name]) if s.name in rules else s for s in build_graph().specs.values()]
+        with db(warehouse) as con:
+            report = health_report(con, ProcessorGraph(specs, SOURCE_TABLES))
+        return [(f.severity, f.subject, f.detail) for f in report.findings if f.check == "freshness"]
+
+    offense, defense = "analytics.team_offense_game_summary", "analytics.team_defense_game_summary"
+    lenient = {offense: (12.0, 48.0)}
+    assert freshness(lenient) == [], "rows written by the replay just now are fresh"
+    with db(warehouse, read_only=False) as con:
+        con.execute("UPDATE raw.team_boxscores SET ingested_at = ingested_at - INTERVAL 30 HOUR")
+    [(severity, subject, detail)] = freshness(lenient)
+    assert (severity, subject) == ("warning", "raw.team_boxscores") and "> 12 h warning" in detail
+    [(severity, subject, detail)] = freshness({**lenient, defense: (None, 24.0)})  # the strictest consumer wins
+    assert (severity, subject) == ("problem", "raw.team_boxscores") and "> 24 h allowed" in detail
