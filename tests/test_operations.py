@@ -1,8 +1,8 @@
 """Operator commands through the real CLI, engine and a real replay: `nbadb gaps [--fill]`,
 `nbadb breakers list|reset|open`, `nbadb health` and `nbadb report patterns`.
 
-One short replay (Thanksgiving week 2023: a no-game day in the middle) is built once; every test
-works on its own copy."""
+They work on copies of the session's replayed window (conftest `replayed_window`: 2023-10-24 to
+2023-11-14 day by day, with Election Day 2023-11-07 and its lack of games in the middle)."""
 
 from __future__ import annotations
 
@@ -23,22 +23,21 @@ from nbadb.monitor.health import health_report
 from nbadb.pipeline.raw import SOURCE_TABLES
 from nbadb.pipeline.registry import build_graph
 
-START, END = date(2023, 11, 21), date(2023, 11, 24)  # 2023-11-23: Thanksgiving, no games
 PROCESSOR = "analytics.player_game_summary"
-GAP_DATES = (date(2023, 11, 21), date(2023, 11, 22), date(2023, 11, 24))
+GAP_DATES = (date(2023, 11, 6), date(2023, 11, 8), date(2023, 11, 9))  # 2023-11-07: no games
+LAST_DAY = date(2023, 11, 14)  # the last day the replayed window replays
 
 
-@pytest.fixture(scope="module")
-def replayed(tmp_path_factory: pytest.TempPathFactory, run_cli) -> Path:
-    """START..END replayed day by day through the real pipeline. Shared: copy before changing."""
-    data_dir = tmp_path_factory.mktemp("replayed")
-    result = run_cli(["replay", "--start", str(START), "--end", str(END), "--json"], data_dir)
-    assert result.exit_code == 0, result.output
-    return data_dir
+@pytest.fixture
+def replayed(replayed_window) -> Path:
+    """The shared replayed warehouse: read it, never change it."""
+    assert replayed_window.replayed[0] <= GAP_DATES[0] and replayed_window.replayed[1] == LAST_DAY
+    return replayed_window.data_dir
 
 
 @pytest.fixture
 def warehouse(replayed: Path, tmp_path: Path, copy_warehouse) -> Path:
+    """A private copy of the replayed warehouse."""
     return copy_warehouse(replayed, tmp_path / "wh")
 
 
@@ -53,7 +52,7 @@ def _delete_runs(db, data_dir: Path, processor: str, dates: tuple[date, ...]) ->
     days = list(dates)
     with db(data_dir, read_only=False) as con:
         covering = con.execute(
-            "SELECT count(*) FILTER (WHERE start_date <> end_date) , count(*) FROM ops.processor_runs "
+            "SELECT count(*) FILTER (WHERE start_date <> end_date), count(*) FROM ops.processor_runs "
             "WHERE processor = $p AND list_contains($days, start_date)", {"p": processor, "days": days}
         ).fetchall()[0]
         assert covering[0] == 0, "the replay's runs of this processor cover one date each"
@@ -80,8 +79,8 @@ def test_gaps_finds_deleted_dates_and_fill_rebuilds_them_as_a_clean_replay(wareh
     found = _json(run_cli, ["gaps"], warehouse)
     assert [(g["processor"], g["game_date"]) for g in found] == [(PROCESSOR, str(d)) for d in GAP_DATES]
     assert {g["reason"] for g in found} == {"no run covers this date"}
-    since = _json(run_cli, ["gaps", "--processor", PROCESSOR, "--since", "2023-11-22"], warehouse)
-    assert [g["game_date"] for g in since] == ["2023-11-22", "2023-11-24"]
+    since = _json(run_cli, ["gaps", "--processor", PROCESSOR, "--since", "2023-11-08"], warehouse)
+    assert [g["game_date"] for g in since] == ["2023-11-08", "2023-11-09"]
 
     filled = _json(run_cli, ["gaps", "--fill"], warehouse)
     assert filled["remaining"] == []
@@ -102,11 +101,11 @@ def test_gaps_reports_a_date_whose_latest_run_failed(warehouse, run_cli, db) -> 
             """INSERT INTO ops.processor_runs SELECT * REPLACE ('failed-run' AS run_id, 'failed' AS status,
                    NULL AS skip_reason, 'RuntimeError: boom' AS error, finished_at + INTERVAL 1 SECOND AS finished_at)
             FROM ops.processor_runs WHERE processor = $p AND start_date = $d AND status = 'success'""",
-            {"p": PROCESSOR, "d": START},
+            {"p": PROCESSOR, "d": GAP_DATES[0]},
         )
     found = _json(run_cli, ["gaps", "--processor", PROCESSOR], warehouse)
     assert [(g["game_date"], g["reason"], g["latest_run_id"]) for g in found] == [
-        (str(START), "latest run failed", "failed-run")
+        (str(GAP_DATES[0]), "latest run failed", "failed-run")
     ]
 
 
@@ -153,7 +152,7 @@ def test_health_is_unhealthy_while_a_processor_breaker_is_not_closed(warehouse, 
     assert _json(run_cli, ["health"], warehouse)["healthy"] is True
 
     _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "60"], warehouse)
-    runs = _json(run_cli, ["run", "--date", str(END), "--processor", PROCESSOR], warehouse)
+    runs = _json(run_cli, ["run", "--date", str(LAST_DAY), "--processor", PROCESSOR], warehouse)
     assert [(r["status"], r["skip_reason"]) for r in runs] == [("skipped", "breaker_open")]
     report = _json(run_cli, ["health"], warehouse, exit_code=1)
     assert report["healthy"] is False
@@ -168,7 +167,7 @@ def test_health_is_unhealthy_while_a_processor_breaker_is_not_closed(warehouse, 
     # Half-open (retry time passed): still unhealthy until a probe run succeeds through the engine.
     _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "0"], warehouse)
     _json(run_cli, ["health"], warehouse, exit_code=1)
-    runs = _json(run_cli, ["run", "--date", str(END), "--processor", PROCESSOR, "--force"], warehouse)
+    runs = _json(run_cli, ["run", "--date", str(LAST_DAY), "--processor", PROCESSOR, "--force"], warehouse)
     assert [r["status"] for r in runs] == ["success"]
     breaker = {b["key"]: b for b in _json(run_cli, ["breakers", "list"], warehouse)}[PROCESSOR]
     assert breaker["state"] == "CLOSED"
@@ -252,11 +251,11 @@ def _check_report(report: dict, expected: dict) -> None:
 def test_report_patterns_equals_a_recount_of_the_raw_ledger(warehouse, run_cli, db) -> None:
     # More than the replay alone: an operator breaker stopping a run, a repaired gap, an open gap.
     _json(run_cli, ["breakers", "open", PROCESSOR, "--minutes", "60"], warehouse)
-    _json(run_cli, ["run", "--date", str(END), "--processor", PROCESSOR], warehouse)
+    _json(run_cli, ["run", "--date", str(LAST_DAY), "--processor", PROCESSOR], warehouse)
     _json(run_cli, ["breakers", "reset", PROCESSOR], warehouse)
-    _delete_runs(db, warehouse, PROCESSOR, (START,))
+    _delete_runs(db, warehouse, PROCESSOR, (date(2023, 11, 13),))
     _json(run_cli, ["gaps", "--fill"], warehouse)
-    _delete_runs(db, warehouse, "analytics.team_offense_game_summary", (END,))
+    _delete_runs(db, warehouse, "analytics.team_offense_game_summary", (LAST_DAY,))
     open_gaps = len(_json(run_cli, ["gaps"], warehouse))
     assert open_gaps == 1
 
@@ -264,11 +263,11 @@ def test_report_patterns_equals_a_recount_of_the_raw_ledger(warehouse, run_cli, 
     expected = _recount(db, warehouse, None, open_gaps)
     _check_report(report, expected)
     by_name = {p["pattern"]: p for p in report["patterns"]}
-    assert by_name["early_exit"]["fired"] >= 3  # the three results processors on Thanksgiving
+    assert by_name["early_exit"]["fired"] >= 3  # the three results processors on Election Day
     assert by_name["circuit_breaker"]["fired"] == 1 and by_name["gap_repair"]["fired"] == 1
     assert by_name["change_detection"]["fired"] + by_name["data_version_shortcut"]["fired"] > 0
 
-    since = date(2023, 11, 24)
+    since = LAST_DAY
     _check_report(_json(run_cli, ["report", "patterns", "--since", str(since)], warehouse),
                   _recount(db, warehouse, since, open_gaps))
 

@@ -86,9 +86,10 @@ class Raw:
             self.moves[m["player_id"]].append(m)
         self.team_games = _dicts(con, """
                 SELECT t.team_id, t.season, t.game_date, t.season_type,
-                       (t.fga + 0.44 * t.fta - t.oreb + t.tov)::DOUBLE AS poss, (o.fga + 0.44 * o.fta - o.oreb + o.tov)::DOUBLE AS opp_poss,
-                       t.minutes, o.pts AS opp_pts
-                FROM raw.team_boxscores t JOIN raw.team_boxscores o ON o.game_id = t.game_id AND o.team_id <> t.team_id""")
+                       (t.fga + 0.44 * t.fta - t.oreb + t.tov)::DOUBLE AS poss,
+                       (o.fga + 0.44 * o.fta - o.oreb + o.tov)::DOUBLE AS opp_poss, t.minutes, o.pts AS opp_pts
+                FROM raw.team_boxscores t
+                JOIN raw.team_boxscores o ON o.game_id = t.game_id AND o.team_id <> t.team_id""")
 
     def form(self, player: int, day: date, season: str) -> dict[str, object]:
         """What the cache must say for (player, day): only his games of the season strictly before day."""
@@ -134,8 +135,8 @@ class Raw:
         return max(moves, key=lambda m: (m["move_date"], severity[m["status"]]))["status"]
 
     def _season_before(self, day: date, season: str) -> list[dict]:
-        return [g for g in self.team_games
-                if g["season"] == season and g["game_date"] < day and g["season_type"] not in ("Pre Season", "All Star")]
+        counted = [g for g in self.team_games if g["season_type"] not in ("Pre Season", "All Star")]
+        return [g for g in counted if g["season"] == season and g["game_date"] < day]
 
     def pace_factor(self, team: int, opponent: int, day: date, season: str) -> float | None:
         games = self._season_before(day, season)
@@ -186,8 +187,9 @@ def test_cache_and_features_equal_a_recomputation_from_games_strictly_before_d(w
             if column in cache:
                 assert _same(value, cache[column]), (player, day, column, value, cache[column])
         assert row["injury_status"] == raw.injury_status(player, day)
-        assert row["pace_factor"] == pytest.approx(raw.pace_factor(row["team_id"], row["opponent_team_id"], day, row["season"]))
-        assert row["opponent_defense"] == pytest.approx(raw.opponent_defense(row["opponent_team_id"], day, row["season"]))
+        team, opponent, season = row["team_id"], row["opponent_team_id"], row["season"]
+        assert row["pace_factor"] == pytest.approx(raw.pace_factor(team, opponent, day, season))
+        assert row["opponent_defense"] == pytest.approx(raw.opponent_defense(opponent, day, season))
         checked += 1
     assert checked == 90
 
@@ -208,7 +210,8 @@ def test_changing_games_on_or_after_d_never_changes_what_was_computed_for_d(wind
         "SELECT game_id, player_id, pts, fga FROM raw.player_boxscores WHERE game_date = ? "
         "ORDER BY pts DESC, player_id LIMIT 1", [day]).fetchall()[0]
     later_game, reb = con.execute(
-        "SELECT game_id, reb FROM raw.player_boxscores WHERE player_id = ? AND game_date > ? ORDER BY game_date LIMIT 1",
+        "SELECT game_id, reb FROM raw.player_boxscores WHERE player_id = ? AND game_date > ? "
+        "ORDER BY game_date LIMIT 1",
         [player, day]).fetchall()[0]
     path = copy_warehouse(w.data_dir, tmp_path / "changed")
     with _ws(path) as ws:
@@ -282,7 +285,8 @@ def test_early_season_rows_carry_the_right_calculation_quality(window) -> None:
     rows = _dicts(con, f"SELECT player_id, game_date, season, calculation_quality, games_played_season, "
                        f"pts_avg_prev_season FROM {CACHE} WHERE game_date >= ?", [w.replayed[0]])
     for row in rows:
-        games = sum(1 for g in raw.games[row["player_id"]] if g["season"] == row["season"] and g["game_date"] < row["game_date"])
+        games = sum(1 for g in raw.games[row["player_id"]]
+                    if g["season"] == row["season"] and g["game_date"] < row["game_date"])
         assert (row["games_played_season"], row["calculation_quality"]) == (games, _label(games)), row
     labels = {r["calculation_quality"] for r in rows}
     assert {"no_prior_games", "complete"} <= labels
@@ -308,7 +312,8 @@ _MEMORY = duckdb.connect()  # evaluates the fatigue formula alone, on made-up lo
 
 
 def _fatigue(back_to_back: bool, games: int, minutes: float) -> float:
-    sql = f"SELECT {precompute._FATIGUE} FROM (SELECT ? AS back_to_back, ? AS games_last_7_days, ? AS minutes_last_7_days)"
+    sql = (f"SELECT {precompute.FATIGUE_SQL} "
+           "FROM (SELECT ? AS back_to_back, ? AS games_last_7_days, ? AS minutes_last_7_days)")
     return _MEMORY.execute(sql, [back_to_back, games, minutes]).fetchall()[0][0]
 
 
@@ -329,7 +334,8 @@ def test_fatigue_on_real_rows_follows_the_documented_formula(window) -> None:
         expected = 100 - 15 * r["back_to_back"] - 8 * max(0, r["games_last_7_days"] - 3) \
             - 0.25 * max(0, r["minutes_last_7_days"] - 120)
         assert r["fatigue_score"] == pytest.approx(max(0, expected))
-    rested = [r for r in rows if not r["back_to_back"] and r["games_last_7_days"] <= 3 and r["minutes_last_7_days"] <= 120]
+    rested = [r for r in rows
+              if not r["back_to_back"] and r["games_last_7_days"] <= 3 and r["minutes_last_7_days"] <= 120]
     assert rested and all(r["fatigue_score"] == 100 for r in rested)
     assert all(r["fatigue_score"] < 100 for r in rows if r["back_to_back"])
 
@@ -366,8 +372,8 @@ def test_prop_only_dates_get_their_games_and_lines_from_the_lines(window, copy_w
                             "WHERE game_date = ?", [PROP_DATE]).fetchall()[0][0]
         teams = _dicts(con, f"SELECT * FROM {TEAM_CTX} WHERE game_date = ?", [PROP_DATE])
         assert len(teams) == 2 * games > 0
-        assert all(t["game_source"] == "prop_lines" and t["game_id"].startswith("20251105/") and t["season"] == "2025-26"
-                   and not t["window_7_complete"] for t in teams)
+        assert all(t["game_source"] == "prop_lines" and t["game_id"].startswith("20251105/")
+                   and t["season"] == "2025-26" and not t["window_7_complete"] for t in teams)
         players = _dicts(con, f"SELECT * FROM {PLAYER_CTX} WHERE game_date = ? AND line_pts IS NOT NULL", [PROP_DATE])
         assert len(players) > 100
         lines = _dicts(con, "SELECT * FROM raw.prop_lines WHERE game_date = ? AND market = 'player_points' "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from nbadb import __version__
-from nbadb.cli import data_cmds, ledger_cmds, ops_cmds, pipeline_cmds
+from nbadb.cli import data_cmds, ledger_cmds, ops_cmds, pipeline_cmds, prediction_cmds
 
 app = typer.Typer(
     name="nbadb",
@@ -34,6 +34,7 @@ data_cmds.register(app)
 pipeline_cmds.register(app)
 ledger_cmds.register(app)
 ops_cmds.register(app)
+prediction_cmds.register(app)
 
 
 def main() -> None:

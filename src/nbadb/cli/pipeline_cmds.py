@@ -149,6 +149,8 @@ def main(
     from datetime import timedelta
 
     from nbadb.cli.ledger_cmds import render_waste
+    from nbadb.cli.prediction_cmds import render_prediction_report
+    from nbadb.monitor.predictions import prediction_report
     from nbadb.monitor.waste import waste_report
     from nbadb.orchestrate.replay import regular_season_window
     from nbadb.orchestrate.workspace import open_workspace
@@ -160,6 +162,7 @@ def main(
             start = hi - timedelta(days=last_days - 1)
         replay_window(ws, season, start, None, None, quiet=False)
         render_waste(waste_report(ws.con, None))
+        render_prediction_report(prediction_report(ws.con, season))
 
 
 def register(app: typer.Typer) -> None:

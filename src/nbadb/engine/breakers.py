@@ -40,13 +40,11 @@ class BreakerPolicy:
     max_timeout_seconds: float
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, *, failures_to_open: int | None = None, successes_to_close: int | None = None
-    ) -> BreakerPolicy:
-        """The configured policy, with per-breaker threshold overrides where given."""
+    def from_settings(cls, settings: Settings) -> BreakerPolicy:
+        """The configured policy (NBADB_BREAKER_*)."""
         return cls(
-            failures_to_open=failures_to_open or settings.breaker_failures_to_open,
-            successes_to_close=successes_to_close or settings.breaker_successes_to_close,
+            failures_to_open=settings.breaker_failures_to_open,
+            successes_to_close=settings.breaker_successes_to_close,
             timeout_seconds=settings.breaker_timeout_seconds,
             max_timeout_seconds=settings.breaker_max_timeout_seconds,
         )
@@ -165,13 +163,16 @@ def record(
     kind: Kind = "system",
     now: datetime | None = None,
 ) -> Transition:
-    """Record one outcome: read the row fresh, apply the state machine, upsert it.
+    """Record one outcome: read the row fresh, apply the state machine, upsert it. A success on a
+    recorded CLOSED breaker without failures writes nothing: there is nothing to remember.
 
     Call inside the caller's transaction (the run's terminal transaction), so the breaker moves
     exactly when the run's ledger row is written."""
     now = now or utc_now()
-    transition = next_state(read(con, key, kind), policy, ok=ok, error=error, now=now)
-    _upsert(con, transition.after)
+    current = read(con, key, kind)
+    transition = next_state(current, policy, ok=ok, error=error, now=now)
+    if not (ok and current.updated_at is not None and current.state == "CLOSED" and not current.consecutive_failures):
+        _upsert(con, transition.after)
     return transition
 
 

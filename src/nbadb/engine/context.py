@@ -20,7 +20,6 @@ class PartOutcome:
 
     part: str
     status: Literal["succeeded", "failed", "skipped_open"]
-    rows: int = 0
     error: str | None = None
 
 

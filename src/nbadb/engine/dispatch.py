@@ -44,10 +44,15 @@ class DispatchCycle:
             if event.producer in tables:
                 self._pending[consumer].append(event)
 
-    def latest_scheduled_date(self) -> date | None:
+    def horizon(self, spec: ProcessorSpec) -> date | None:
+        """The last date a processor's rows can exist for: the latest scheduled date, or its own
+        latest stored date when later (dates known only from prop lines)."""
         if self._latest is None:
             self._latest = self.con.execute("SELECT max(game_date) FROM raw.schedule").fetchall()[0][0]
-        return self._latest
+        own = self.con.execute(
+            "SELECT max(game_date) FROM ops.entity_signatures WHERE processor = ?", [spec.name]
+        ).fetchall()[0][0]
+        return max((d for d in (self._latest, own) if d is not None), default=None)
 
     def plan(
         self,
@@ -65,19 +70,21 @@ class DispatchCycle:
         groups = self._coalesce(self._pending.get(spec.name, []))
         if not groups and requested is None:
             return []
+        lags = {i.table: timedelta(days=i.lag_days) for i in spec.inputs}
+        horizon = self.horizon(spec) if groups else None
         requests = []
         for n, events in enumerate(groups or [[]]):
             asked = requested if n == 0 else None  # requested dates ride with the first run
             starts = [asked[0]] if asked else []
             ends = [asked[1]] if asked else []
             if events:
-                event_dates = [d for e in events for d in e.game_dates]
+                event_dates = [d + lags.get(e.producer, timedelta()) for e in events for d in e.game_dates]
+                if not asked and horizon is not None and min(event_dates) > horizon:
+                    continue  # concerns dates not scheduled yet: the events wait for the run that covers them
                 starts.append(min(event_dates))
                 ends.append(max(event_dates))
-                if spec.propagation == "following_dates":
-                    latest = self.latest_scheduled_date()
-                    if latest:
-                        ends.append(latest)
+                if spec.propagation == "following_dates" and horizon:
+                    ends.append(horizon)
             trigger = _trigger(events, trigger_source, trigger_sources, requested=asked is not None)
             requests.append(RunRequest(
                 processor=spec.name, start_date=min(starts), end_date=max(ends), trigger=trigger,

@@ -2,9 +2,9 @@
 
 The runner calls `run_parts` before the transform: every part whose durable breaker allows it
 runs its pure compute over the frames its queries read (a query shared by several parts runs
-once); its output becomes temp table `_part_<name>`. A part that raises — or is named in
+once); its output becomes temp view `_part_<name>`. A part that raises — or is named in
 NBADB_FAULT_SYSTEMS — is caught, its message kept; a part whose breaker is OPEN is skipped. Either
-way its table is left empty, the other parts go on, and the run ends `partial`. When no part
+way its view is left empty, the other parts go on, and the run ends `partial`. When no part
 succeeds the run fails (or, when every part was skipped by an open breaker, is skipped
 `breaker_open`).
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -24,7 +25,7 @@ import duckdb
 from nbadb.config import Settings
 from nbadb.engine import breakers
 from nbadb.engine.context import PartOutcome, RunContext
-from nbadb.engine.request import RunResult, utc_now
+from nbadb.engine.request import RunRequest, RunResult, utc_now
 from nbadb.engine.spec import PartSpec, ProcessorSpec
 
 if TYPE_CHECKING:
@@ -47,42 +48,44 @@ def breaker_key(spec: ProcessorSpec, part: PartSpec) -> str:
     return f"{spec.name}:{part.name}"
 
 
-def policy(part: PartSpec, settings: Settings) -> breakers.BreakerPolicy:
-    return breakers.BreakerPolicy.from_settings(
-        settings, failures_to_open=part.failures_to_open, successes_to_close=part.successes_to_close
-    )
+def breaker_clock(request: RunRequest) -> datetime:
+    """"Now" for the parts' breakers: noon UTC of the run's simulated day when it has one (a replay,
+    `nbadb predict`), else the wall clock. A replayed season thus sees an open breaker time out and
+    probe again day by day, as the live season would have, instead of staying open for the whole
+    replay because the replay is fast."""
+    return datetime.combine(request.as_of, time(12)) if request.as_of else utc_now()
 
 
 def run_parts(ctx: RunContext, settings: Settings) -> str | None:
-    """Run every part into its temp table, recording outcomes on ctx.parts.
+    """Run every part into its temp view, recording outcomes on ctx.parts.
 
     Returns a skip reason when every part was skipped by an open breaker; raises PartsFailed
     when parts ran and all of them failed."""
     con, spec = ctx.con, ctx.spec
     params = {"start": ctx.request.start_date, "end": ctx.request.end_date}
     frames: dict[str, pl.DataFrame] = {}  # query text -> frame, shared by the parts of this run
-    now = utc_now()
+    now = breaker_clock(ctx.request)
     for part in spec.parts:
-        _store(con, part, None)
         breaker = breakers.read(con, breaker_key(spec, part))
         if not breaker.allows(now):
+            _store(con, part, None)
             ctx.parts.append(PartOutcome(part.name, "skipped_open"))
-            ctx.decisions.append(
-                f"part {part.name} skipped: breaker {breaker.key} is OPEN until {breaker.retry_at:%Y-%m-%d %H:%M:%S} UTC"
-            )
+            ctx.decisions.append(f"part {part.name} skipped: breaker {breaker.key} is OPEN until "
+                                 f"{breaker.retry_at:%Y-%m-%d %H:%M:%S} UTC (last error: {breaker.last_error})")
             continue
         with ctx.timed(f"part:{part.name}"):
             try:
                 if part.name in settings.faulty_parts:
                     raise InjectedFault(f"fault injected into part {part.name} by NBADB_FAULT_SYSTEMS")
                 inputs = {name: _frame(con, sql, params, frames) for name, sql in part.reads}
-                rows = _store(con, part, part.compute(inputs))
+                _store(con, part, part.compute(inputs))
             except Exception as exc:  # the part fails, the processor goes on with the others
                 message = f"{type(exc).__name__}: {exc}"
+                _store(con, part, None)
                 ctx.parts.append(PartOutcome(part.name, "failed", error=message))
                 ctx.decisions.append(f"part {part.name} failed: {message}")
                 continue
-        ctx.parts.append(PartOutcome(part.name, "succeeded", rows=rows))
+        ctx.parts.append(PartOutcome(part.name, "succeeded"))
     if any(o.status == "succeeded" for o in ctx.parts):
         return None
     failed = [f"{o.part}: {o.error}" for o in ctx.parts if o.status == "failed"]
@@ -106,14 +109,14 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
     if not ctx.parts:
         return
     specs = {p.name: p for p in ctx.spec.parts}
-    now = utc_now()
+    now, policy = breaker_clock(ctx.request), breakers.BreakerPolicy.from_settings(settings)
     opened = []
     for outcome in ctx.parts:
         if outcome.status == "skipped_open":
             continue
         part = specs[outcome.part]
         key = breaker_key(ctx.spec, part)
-        t = breakers.record(con, key, policy(part, settings), ok=outcome.status == "succeeded",
+        t = breakers.record(con, key, policy, ok=outcome.status == "succeeded",
                             error=outcome.error, now=now)
         if t.opened:
             opened.append(part.name)
@@ -141,19 +144,16 @@ def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], 
     return cache[sql]
 
 
-def _store(con: duckdb.DuckDBPyConnection, part: PartSpec, frame: pl.DataFrame | None) -> int:
-    """Write `frame` as the part's temp table with its declared columns (None: an empty table)."""
+def _store(con: duckdb.DuckDBPyConnection, part: PartSpec, frame: pl.DataFrame | None) -> None:
+    """Expose `frame` as the part's temp view `_part_<name>` with its declared column types, without
+    copying it (None: an empty view). The frame stays registered until the part's next run."""
     typed = ", ".join(f'cast("{c}" AS {t}) AS "{c}"' for c, t in part.columns)
     if frame is None:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {part.table} AS SELECT {typed} FROM (SELECT "
-                    + ", ".join(f'NULL AS "{c}"' for c, _ in part.columns) + ") WHERE false")
-        return 0
-    want = [c for c, _ in part.columns]
-    if sorted(frame.columns) != sorted(want):
-        raise PartOutputError(f"part {part.name} returned columns {sorted(frame.columns)}, declared {sorted(want)}")
-    con.register("_part_frame", frame)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {part.table} AS SELECT {typed} FROM _part_frame")
-    finally:
-        con.unregister("_part_frame")
-    return frame.height
+        source = "(SELECT " + ", ".join(f'NULL AS "{c}"' for c, _ in part.columns) + ") WHERE false"
+    else:
+        want = sorted(c for c, _ in part.columns)
+        if sorted(frame.columns) != want:
+            raise PartOutputError(f"part {part.name} returned columns {sorted(frame.columns)}, declared {want}")
+        con.register(f"{part.table}_frame", frame)
+        source = f"{part.table}_frame"
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {part.table} AS SELECT {typed} FROM {source}")

@@ -35,13 +35,15 @@ def early_exit(ctx: RunContext, settings: Settings) -> str | None:
     p, request = ctx.spec.patterns, ctx.request
     if not settings.early_exit or not (p.needs_games or p.needs_results or p.max_days_back):
         return None
-    games, before, after, latest = ctx.con.execute(
+    games, before, after, latest = ctx.con.execute(  # stored rows count as games: they may need removing
         """SELECT (SELECT count(*) FROM raw.schedule WHERE game_date BETWEEN $start AND $end)
-                + (SELECT count(*) FROM raw.prop_lines WHERE game_date BETWEEN $start AND $end),
+                + (SELECT count(*) FROM raw.prop_lines WHERE game_date BETWEEN $start AND $end)
+                + (SELECT count(*) FROM ops.entity_signatures
+                   WHERE processor = $p AND game_date BETWEEN $start AND $end),
                   (SELECT max(game_date) FROM raw.schedule WHERE game_date < $start),
                   (SELECT min(game_date) FROM raw.schedule WHERE game_date > $end),
                   (SELECT max(game_date) FROM raw.schedule WHERE game_date <= $now)""",
-        {"start": request.start_date, "end": request.end_date, "now": utc_now().date()},
+        {"start": request.start_date, "end": request.end_date, "now": utc_now().date(), "p": ctx.spec.name},
     ).fetchall()[0]
     today = request.as_of or latest
     if p.needs_results and today is not None and request.start_date > today:

@@ -20,12 +20,14 @@ class InputSpec:
     `required`: the run is skipped `missing_dependency` when this input has fewer than `min_rows`
     rows for the dates. Freshness (age = now − newest `ingested_at` of those rows): older than
     `max_age_warn_hours` → a warning in decisions_made; older than `max_age_fail_hours` →
-    skipped `stale_dependency`.
+    skipped `stale_dependency`. `lag_days`: an event from this input on date d concerns this
+    processor's rows from d + lag_days on (as-of processors read only games before their date).
     """
 
     table: str
     date_column: str = "game_date"
     required: bool = True
+    lag_days: int = 0
     min_rows: int = 1
     max_age_warn_hours: float | None = None
     max_age_fail_hours: float | None = None
@@ -67,11 +69,10 @@ class PartSpec:
 
     The engine runs each part before the transform (see engine.parts): it executes the `reads`
     queries (`(frame name, SQL)`; the SQL may use `$start`, `$end` and `_scope`), calls the pure
-    `compute(frames) -> frame`, and stores the result as temp table `_part_<name>` with `columns`
-    for the transform_sql to read. A part that raises, or whose breaker is open, leaves that table
+    `compute(frames) -> frame`, and exposes the result as temp view `_part_<name>` with `columns`
+    for the transform_sql to read. A part that raises, or whose breaker is open, leaves that view
     empty and makes the run `partial`. `version` names the compute code (it is part of the
-    processor's code version); `failures_to_open` / `successes_to_close` override the configured
-    breaker thresholds for this part.
+    processor's code version). The breakers' thresholds are the configured ones (NBADB_BREAKER_*).
     """
 
     name: str
@@ -79,8 +80,6 @@ class PartSpec:
     reads: tuple[tuple[str, str], ...]
     columns: tuple[tuple[str, str], ...]
     version: str
-    failures_to_open: int | None = None
-    successes_to_close: int | None = None
 
     @property
     def table(self) -> str:

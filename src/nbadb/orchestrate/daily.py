@@ -9,7 +9,7 @@ from nbadb.engine.dispatch import DispatchCycle
 from nbadb.engine.request import ProcessingMode, RunMode, RunResult
 from nbadb.orchestrate.workspace import Workspace
 
-DOWNSTREAM_PHASES = {3, 4, 5}
+DOWNSTREAM_PHASES = frozenset({3, 4, 5})
 
 
 def run_pipeline(
@@ -23,12 +23,13 @@ def run_pipeline(
     trigger_source: str = "manual",
     trigger_sources: tuple[str, ...] = (),
     as_of: date | None = None,
+    phases: frozenset[int] = DOWNSTREAM_PHASES,
     on_run: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
     """Run the downstream processors in graph order: for the requested dates and for whatever changed
     upstream. `trigger_sources` names the tables whose publication asked for the requested dates
     (smart skip reads them); `as_of` is "today" for early exit (a replay's simulated day)."""
-    specs = [s for s in ws.graph.in_phases(DOWNSTREAM_PHASES) if not processor or s.name == processor]
+    specs = [s for s in ws.graph.in_phases(set(phases & DOWNSTREAM_PHASES)) if not processor or s.name == processor]
     cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), window_seconds=ws.settings.coalesce_window_seconds)
     results = []
     for spec in specs:

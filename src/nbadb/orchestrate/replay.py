@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from typing import Callable
 
 from nbadb.engine.request import ProcessingMode, RunResult
-from nbadb.orchestrate.daily import run_pipeline
+from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import persist_quarantine, publish
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.warehouse.connection import duckdb_threads
@@ -57,9 +57,11 @@ def replay(
     *,
     processing_mode: ProcessingMode | None = None,
     on_day: Callable[[DayOutcome], None] | None = None,
+    phases: frozenset[int] = DOWNSTREAM_PHASES,
 ) -> list[DayOutcome]:
+    """Replay [start, end]; `phases` limits the downstream phases run (benchmarks compare them)."""
     with duckdb_threads(ws.con, 1):  # each day's statements are small
-        return _replay_days(ws, start, end, processing_mode, on_day)
+        return _replay_days(ws, start, end, processing_mode, on_day, phases)
 
 
 def _replay_days(
@@ -68,6 +70,7 @@ def _replay_days(
     end: date,
     processing_mode: ProcessingMode | None,
     on_day: Callable[[DayOutcome], None] | None,
+    phases: frozenset[int],
 ) -> list[DayOutcome]:
     outcomes = []
     day = start
@@ -78,10 +81,12 @@ def _replay_days(
         morning = publish(ws.engine, ws.source, day, day, processors=MORNING_TABLES, staged=staged)
         before_tip = run_pipeline(
             ws, (day, day), trigger_source="schedule", trigger_sources=_changed(morning.results),
-            processing_mode=processing_mode, as_of=day,
+            processing_mode=processing_mode, as_of=day, phases=phases,
         )
         night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=staged)
-        after_games = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day)
+        after_games = run_pipeline(
+            ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day, phases=phases
+        )
         downstream = before_tip + after_games
         results: list[RunResult] = morning.results + night.results + downstream
         outcome = DayOutcome(

@@ -7,8 +7,9 @@ for the same as-of date, so every feature inherits their point-in-time guarantee
 - feature_version names the feature list; bump FEATURE_VERSION whenever FEATURES changes.
 - feature_quality: {"<feature>": {"source": "<table>", "quality": "ok" | "partial" | "missing"}}.
   missing = null; partial = computed from less than its window (fewer prior games than the
-  window, a 7-day load window the box scores do not fully cover, a team or opponent with fewer
-  than 5 games this season, an injury status without a current injury feed); ok otherwise.
+  window, a 7-day load window the box scores do not fully cover, no previous game to tell a
+  back-to-back, a team or opponent with fewer than 5 games this season, an injury status without
+  a current injury feed); ok otherwise.
 - usable_for_training is false when the row is too incomplete to learn from: fewer than 3
   prior games this season and no previous season.
 Signature per (player, D): the row hashes of its three input rows.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.pipeline.common import GAME_DAY_PATTERNS
 from nbadb.pipeline.point_in_time import scoped
 from nbadb.pipeline.precompute import FORM_STATS, PLAYER_COMPOSITE_FACTORS, PLAYER_DAILY_CACHE
 from nbadb.pipeline.upcoming import PROP_MARKETS, UPCOMING_PLAYER_GAME_CONTEXT
@@ -79,20 +81,23 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 # feature_quality is built once per distinct quality pattern, not per row: each row gets a key with
-# one quality character per feature (in FEATURES order), and each distinct key becomes its JSON.
-_QUALITY_KEY = " || ".join(f.quality_code_sql() for f in FEATURES)
-_QUALITY_OF_KEY = "json_object(" + ", ".join(
-    f"'{f.name}', json_object('source', '{f.table}', 'quality', "
-    f"CASE substr(quality_key, {i}, 1) WHEN 'o' THEN 'ok' WHEN 'p' THEN 'partial' ELSE 'missing' END)"
-    for i, f in enumerate(FEATURES, 1)
-) + ")"
+# one quality character per feature (in FEATURES order); each distinct key is spelled out against the
+# feature catalogue. Few, flat expressions: this SQL is planned on every run.
+_QUALITY_KEY = "concat(" + ", ".join(f.quality_code_sql() for f in FEATURES) + ")"
+_CATALOGUE = ", ".join(f"({i}, '{f.name}', '{f.table}')" for i, f in enumerate(FEATURES, 1))
+_QUALITY_OF_KEY = """('{' || string_agg(
+        '"' || c.feature || '":{"source":"' || c.source || '","quality":"'
+        || CASE substr(k.quality_key, c.position, 1) WHEN 'o' THEN 'ok' WHEN 'p' THEN 'partial' ELSE 'missing' END
+        || '"}', ',' ORDER BY c.position) || '}')::JSON"""
 
 _FEATURE_SIGNATURE = f"""
     SELECT c.player_id AS entity_id, c.game_date,
            md5(c.row_hash || '|' || coalesce(k.row_hash, '-') || '|' || coalesce(f.row_hash, '-')) AS part_hash
     FROM {_SOURCES['c']} c
-    LEFT JOIN {_SOURCES['k']} k ON k.player_id = c.player_id AND k.game_date = c.game_date AND k.game_date BETWEEN $start AND $end
-    LEFT JOIN {_SOURCES['f']} f ON f.player_id = c.player_id AND f.game_date = c.game_date AND f.game_date BETWEEN $start AND $end
+    LEFT JOIN {_SOURCES['k']} k ON k.player_id = c.player_id AND k.game_date = c.game_date
+                               AND k.game_date BETWEEN $start AND $end
+    LEFT JOIN {_SOURCES['f']} f ON f.player_id = c.player_id AND f.game_date = c.game_date
+                               AND f.game_date BETWEEN $start AND $end
     WHERE c.game_date BETWEEN $start AND $end"""
 
 _FEATURE_TRANSFORM = f"""
@@ -108,7 +113,11 @@ _FEATURE_TRANSFORM = f"""
         LEFT JOIN {_SOURCES['k']} k ON k.player_id = c.player_id AND k.game_date = c.game_date
         LEFT JOIN {_SOURCES['f']} f ON f.player_id = c.player_id AND f.game_date = c.game_date
     ),
-    patterns AS (SELECT quality_key, {_QUALITY_OF_KEY} AS feature_quality FROM (SELECT DISTINCT quality_key FROM features))
+    catalogue(position, feature, source) AS (VALUES {_CATALOGUE}),
+    patterns AS (
+        SELECT k.quality_key, {_QUALITY_OF_KEY} AS feature_quality
+        FROM (SELECT DISTINCT quality_key FROM features) k, catalogue c GROUP BY k.quality_key
+    )
     SELECT features.* EXCLUDE (quality_key), patterns.feature_quality FROM features JOIN patterns USING (quality_key)"""
 
 ML_FEATURE_STORE = ProcessorSpec(
@@ -116,11 +125,15 @@ ML_FEATURE_STORE = ProcessorSpec(
     phase=4,
     inputs=tuple(InputSpec(table) for table in _SOURCES.values()),
     entity_key="player_id",
+    patterns=GAME_DAY_PATTERNS,
     description="One versioned feature row per upcoming player-game, each feature with its source and quality.",
     signature_sql=_FEATURE_SIGNATURE,
     transform_sql=_FEATURE_TRANSFORM,
     checks=(
         OutputCheck("feature_version is the current one", f"feature_version <> '{FEATURE_VERSION}'"),
+        OutputCheck("calculation_quality is a known label",
+                    "calculation_quality NOT IN ('complete', 'no_prior_games') "
+                    "AND NOT regexp_full_match(calculation_quality, 'partial_[1-9]_games')"),
         OutputCheck("usable rows have some history", "usable_for_training AND games_played_season = 0 "
                     "AND pts_avg_prev_season IS NULL"),
     ),

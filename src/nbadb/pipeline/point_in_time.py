@@ -53,7 +53,7 @@ def scoped(rows_sql: str, entity: str) -> str:
         JOIN _scope s ON cast(r.{entity} AS VARCHAR) = s.entity_id AND r.game_date = s.game_date)"""
 
 
-def typed(rows_sql: str, columns: Columns) -> str:
+def _typed(rows_sql: str, columns: Columns) -> str:
     """`rows_sql` projected onto `columns`, each cast to its declared type."""
     casts = ", ".join(f'cast("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
     return f"SELECT {casts} FROM ({rows_sql}) facts"
@@ -64,4 +64,4 @@ def facts_signature(facts_sql: str, entity: str, columns: Columns) -> str:
     (entity, date), the canonical hash of those facts, so a change upstream that alters no fact
     (a points correction, for a row that reads only minutes) leaves the entity unchanged."""
     return f"""SELECT {entity} AS entity_id, game_date, {row_hash_sql(list(columns))} AS part_hash
-        FROM ({typed(facts_sql, columns)}) hashed"""
+        FROM ({_typed(facts_sql, columns)}) hashed"""

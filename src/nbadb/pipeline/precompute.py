@@ -42,6 +42,7 @@ The row also keeps every input of these formulas; its signature is their canonic
 from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.pipeline.common import GAME_DAY_PATTERNS
 from nbadb.pipeline.point_in_time import Columns, counted_games, exact_avg, facts_signature, scoped, season_of_date_sql
 from nbadb.pipeline.upcoming import UPCOMING_PLAYER_GAME_CONTEXT
 from nbadb.warehouse.hashing import combine_hashes_sql
@@ -63,14 +64,17 @@ def _prior_season_games(rows: str) -> str:
 
 
 def _previous_season(rows: str) -> str:
-    """For each context row of `rows` (aliased c): the player's most recent earlier season (aliased p)."""
+    """For each context row of `rows` (aliased c) whose player has one: his most recent season before
+    D's season among the PREVIOUS_SEASONS_BACK before it, with its games' hash and averages (aliased p)."""
+    back = PREVIOUS_SEASONS_BACK * 365
     seasons = f"""SELECT player_id, season, count(*) AS games, {combine_hashes_sql('row_hash')} AS rows_hash,
                {', '.join(f'avg({s}) AS {s}_avg' for s in FORM_STATS)}
         FROM {_SUMMARY}
-        WHERE season >= {season_of_date_sql(f'$start - {PREVIOUS_SEASONS_BACK * 365}')}
+        WHERE season >= {season_of_date_sql(f'$start - {back}')}
           AND player_id IN (SELECT player_id FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end)
         GROUP BY player_id, season"""
-    return f"{rows} c ASOF LEFT JOIN ({seasons}) p ON p.player_id = c.player_id AND c.season > p.season"
+    return f"""{rows} c ASOF JOIN ({seasons}) p ON p.player_id = c.player_id AND c.season > p.season
+        WHERE p.season >= {season_of_date_sql(f'c.game_date - {back}')}"""
 
 
 # -- precompute.player_daily_cache --------------------------------------------------------------
@@ -83,8 +87,7 @@ _CACHE_SIGNATURE = f"""
     UNION ALL
     SELECT c.player_id, c.game_date, g.row_hash FROM {_prior_season_games('c')}
     UNION ALL
-    SELECT c.player_id, c.game_date, 'previous:' || p.season || ':' || p.rows_hash FROM {_previous_season('c')}
-    WHERE p.season IS NOT NULL"""
+    SELECT c.player_id, c.game_date, 'previous:' || p.season || ':' || p.rows_hash FROM {_previous_season('c')}"""
 
 
 def _form_columns() -> str:
@@ -98,7 +101,8 @@ def _form_columns() -> str:
         "sqrt((sum(pts * pts) FILTER (WHERE recency <= 10) - sum(pts) FILTER (WHERE recency <= 10) ^ 2"
         " / count(*) FILTER (WHERE recency <= 10)) / nullif(count(*) FILTER (WHERE recency <= 10) - 1, 0))"
         " AS pts_std_last_10",
-        *(f"{exact_avg('usage_rate')} FILTER (WHERE recency <= {n}) AS usage_rate_avg_last_{n}" for n in RECENT_WINDOWS),
+        *(f"{exact_avg('usage_rate')} FILTER (WHERE recency <= {n}) AS usage_rate_avg_last_{n}"
+          for n in RECENT_WINDOWS),
         f"{exact_avg('usage_rate')} AS usage_rate_avg_season",
         "sum(pts) FILTER (WHERE recency <= 10) / nullif(2 * sum(fga + 0.44 * fta) FILTER (WHERE recency <= 10), 0)"
         " AS ts_pct_avg_last_10",
@@ -136,25 +140,29 @@ _CACHE_TRANSFORM = f"""
     )
     SELECT *, {QUALITY_LABEL_SQL} AS calculation_quality FROM cache"""
 
+_MINUTES_AVERAGES = tuple(f"minutes_avg_{w}" for w in ("last_5", "last_10", "season", "prev_season"))
+
 PLAYER_DAILY_CACHE = ProcessorSpec(
     name="precompute.player_daily_cache",
     phase=4,
-    inputs=(InputSpec(_CONTEXT), InputSpec(_SUMMARY, required=False)),
+    inputs=(InputSpec(_CONTEXT), InputSpec(_SUMMARY, required=False, lag_days=1)),
     entity_key="player_id",
     propagation="following_dates",
+    patterns=GAME_DAY_PATTERNS,
     description="Player form as of D from his games of the season before D, with a previous-season fallback.",
     signature_sql=_CACHE_SIGNATURE,
     transform_sql=_CACHE_TRANSFORM,
     checks=(
         OutputCheck("averages are never negative", f"least({', '.join(_FORM_OUTPUT)}) < 0"),
-        OutputCheck("minutes averages within 0..60",
-                    f"greatest({', '.join(f'minutes_avg_{w}' for w in ('last_5', 'last_10', 'season', 'prev_season'))}) > 60"),
+        OutputCheck("minutes averages within 0..60", f"greatest({', '.join(_MINUTES_AVERAGES)}) > 60"),
         OutputCheck("ts_pct within 0..1.5", "ts_pct_avg_last_10 > 1.5"),
-        OutputCheck("calculation_quality matches the prior games", f"calculation_quality IS DISTINCT FROM ({QUALITY_LABEL_SQL})"),
+        OutputCheck("calculation_quality matches the prior games",
+                    f"calculation_quality IS DISTINCT FROM ({QUALITY_LABEL_SQL})"),
         OutputCheck("no averages without prior games",
                     "games_played_season = 0 AND (pts_avg_season IS NOT NULL OR minutes_avg_last_5 IS NOT NULL)"),
         OutputCheck("previous-season averages exactly when there is a previous season",
-                    "(prev_season IS NULL) <> (pts_avg_prev_season IS NULL) OR (prev_season IS NULL) <> (games_played_prev_season = 0)"),
+                    "(prev_season IS NULL) <> (pts_avg_prev_season IS NULL) "
+                    "OR (prev_season IS NULL) <> (games_played_prev_season = 0)"),
     ),
 )
 
@@ -162,8 +170,10 @@ PLAYER_DAILY_CACHE = ProcessorSpec(
 
 _OFFENSE, _DEFENSE = "analytics.team_offense_game_summary", "analytics.team_defense_game_summary"
 RECENT_PACE_GAMES = 10
-FATIGUE = {"back_to_back": 15, "normal_games_7": 3, "per_extra_game": 8, "normal_minutes_7": 120, "per_extra_minute": 0.25}
-RANGES = {"fatigue_score": (0, 100), "pace_factor": (0.85, 1.15), "usage_spike": (0.5, 2.0), "opponent_defense": (0.8, 1.2)}
+FATIGUE = {"back_to_back": 15, "normal_games_7": 3, "per_extra_game": 8, "normal_minutes_7": 120,
+           "per_extra_minute": 0.25}
+RANGES = {"fatigue_score": (0, 100), "pace_factor": (0.85, 1.15), "usage_spike": (0.5, 2.0),
+          "opponent_defense": (0.8, 1.2)}
 
 COMPOSITE_FACT_COLUMNS: Columns = (
     ("player_id", "BIGINT"), ("game_date", "DATE"), ("team_id", "BIGINT"), ("opponent_team_id", "BIGINT"),
@@ -214,19 +224,22 @@ def _clamped(name: str, value: str) -> str:
     return f"greatest({lo}, least({hi}, {value}))"
 
 
-_FATIGUE = _clamped("fatigue_score", f"""100
+FATIGUE_SQL = _clamped("fatigue_score", f"""100
     - CASE WHEN back_to_back THEN {FATIGUE['back_to_back']} ELSE 0 END
     - {FATIGUE['per_extra_game']} * greatest(0, games_last_7_days - {FATIGUE['normal_games_7']})
     - {FATIGUE['per_extra_minute']} * greatest(0, minutes_last_7_days - {FATIGUE['normal_minutes_7']})""")
 _PACE = _clamped(
-    "pace_factor", "(coalesce(team_pace_last_10, league_pace) + coalesce(opponent_pace_last_10, league_pace)) / 2 / league_pace"
+    "pace_factor",
+    "(coalesce(team_pace_last_10, league_pace) + coalesce(opponent_pace_last_10, league_pace)) / 2 / league_pace",
 )
 _USAGE = _clamped("usage_spike", "usage_rate_avg_last_5 / usage_rate_avg_season")
-_DEFENSE_FACTOR = _clamped("opponent_defense", "coalesce(opponent_defensive_rating, league_defensive_rating) / league_defensive_rating")
+_DEFENSE_FACTOR = _clamped(
+    "opponent_defense", "coalesce(opponent_defensive_rating, league_defensive_rating) / league_defensive_rating"
+)
 
 _COMPOSITE_TRANSFORM = f"""
     SELECT f.*,
-           {_FATIGUE} AS fatigue_score,
+           {FATIGUE_SQL} AS fatigue_score,
            CASE WHEN team_id IS NOT NULL AND league_pace > 0 THEN {_PACE} END AS pace_factor,
            CASE WHEN usage_rate_avg_season > 0 THEN {_USAGE} END AS usage_spike,
            CASE WHEN opponent_team_id IS NOT NULL AND league_defensive_rating > 0 THEN {_DEFENSE_FACTOR} END
@@ -239,16 +252,18 @@ PLAYER_COMPOSITE_FACTORS = ProcessorSpec(
     inputs=(
         InputSpec(_CONTEXT),
         InputSpec(PLAYER_DAILY_CACHE.name),
-        InputSpec(_OFFENSE, required=False),
-        InputSpec(_DEFENSE, required=False),
+        InputSpec(_OFFENSE, required=False, lag_days=1),
+        InputSpec(_DEFENSE, required=False, lag_days=1),
     ),
     entity_key="player_id",
     propagation="following_dates",
+    patterns=GAME_DAY_PATTERNS,
     description="Fatigue, expected pace, usage spike and opponent defence as of D (formulas in the module docstring).",
     signature_sql=facts_signature(_COMPOSITE_FACTS, "player_id", COMPOSITE_FACT_COLUMNS),
     transform_sql=_COMPOSITE_TRANSFORM,
     checks=(
-        *(OutputCheck(f"{name} within {lo}..{hi}", f"{name} < {lo} OR {name} > {hi}") for name, (lo, hi) in RANGES.items()),
+        *(OutputCheck(f"{name} within {lo}..{hi}", f"{name} < {lo} OR {name} > {hi}")
+          for name, (lo, hi) in RANGES.items()),
         OutputCheck("fatigue is always scored", "fatigue_score IS NULL"),
         OutputCheck("a player on normal load is fresh",
                     f"NOT back_to_back AND games_last_7_days <= {FATIGUE['normal_games_7']} "

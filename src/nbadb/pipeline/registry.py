@@ -13,9 +13,11 @@ def build_graph() -> ProcessorGraph:
     from nbadb.pipeline.analytics import ANALYTICS_PROCESSORS
     from nbadb.pipeline.features import ML_FEATURE_STORE
     from nbadb.pipeline.precompute import PRECOMPUTE_PROCESSORS
+    from nbadb.pipeline.predictions import PREDICTION_PROCESSORS
     from nbadb.pipeline.upcoming import UPCOMING_PROCESSORS
 
     return ProcessorGraph(
-        [*RAW_PROCESSORS, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE],
+        [*RAW_PROCESSORS, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE,
+         *PREDICTION_PROCESSORS],
         SOURCE_TABLES,
     )

@@ -50,6 +50,7 @@ these rows that read only dates and minutes) leaves the rows alone.
 from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
+from nbadb.pipeline.common import GAME_DAY_PATTERNS
 from nbadb.pipeline.point_in_time import (
     LOOKBACK_DAYS,
     TEAM_DIRECTORY,
@@ -101,7 +102,8 @@ def _load_sql(played: str, day: str) -> str:
 
 
 def _load_select(load: str, last_game: str, day: str, flags: str) -> str:
-    """The load columns of an output row: rest from `last_game`, windows from `load`, flags from `flags`."""
+    """The load columns of an output row: rest from `last_game`, windows from the `load` alias, and the
+    completeness flags from `flags` (SQL with `{n}` standing for the window length)."""
     rest = f"date_diff('day', {last_game}, {day})"
     windows = ", ".join(
         f"coalesce({load}.games_last_{n}_days, 0) AS games_last_{n}_days, "
@@ -109,25 +111,28 @@ def _load_select(load: str, last_game: str, day: str, flags: str) -> str:
         for n in WINDOWS
     )
     complete = ", ".join(f"coalesce({flags.format(n=n)}, false) AS window_{n}_complete" for n in WINDOWS)
-    return f"{last_game} AS last_game_date, {rest} AS rest_days, coalesce({rest} = 1, false) AS back_to_back, {windows}, {complete}"
+    return (f"{last_game} AS last_game_date, {rest} AS rest_days, coalesce({rest} = 1, false) AS back_to_back, "
+            f"{windows}, {complete}")
 
 
-def _load_checks() -> tuple[OutputCheck, ...]:
-    return (
-        OutputCheck("rest_days at least one day", "rest_days < 1"),
-        OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM coalesce(rest_days = 1, false)"),
-        OutputCheck(
-            "load is never negative and the 7-day window sits inside the 14-day one",
-            "least(games_last_7_days, minutes_last_7_days) < 0 "
-            "OR games_last_7_days > games_last_14_days OR minutes_last_7_days > minutes_last_14_days",
-        ),
-        OutputCheck("only scheduled games have complete windows",
-                    "(window_7_complete OR window_14_complete) AND game_source <> 'schedule'"),
-        OutputCheck("a complete 14-day window has a complete 7-day window", "window_14_complete AND NOT window_7_complete"),
-    )
+_LOAD_CHECKS = (
+    OutputCheck("rest_days at least one day", "rest_days < 1"),
+    OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM coalesce(rest_days = 1, false)"),
+    OutputCheck(
+        "load is never negative and the 7-day window sits inside the 14-day one",
+        "least(games_last_7_days, minutes_last_7_days) < 0 "
+        "OR games_last_7_days > games_last_14_days OR minutes_last_7_days > minutes_last_14_days",
+    ),
+    OutputCheck("only scheduled games have complete windows",
+                "(window_7_complete OR window_14_complete) AND game_source <> 'schedule'"),
+    OutputCheck("a complete 14-day window has a complete 7-day window", "window_14_complete AND NOT window_7_complete"),
+)
 
 
 # -- analytics.upcoming_team_game_context ------------------------------------------------------
+
+# A team's window is complete when its game comes from the schedule and no listed game lacks its box score.
+_TEAM_WINDOW_COMPLETE = "s.game_source = 'schedule' AND coalesce(g.missing_{n}, 0) = 0"
 
 _TEAM_FACTS = f"""
     WITH teams AS {TEAM_DIRECTORY},
@@ -172,17 +177,18 @@ _TEAM_FACTS = f"""
     ),
     gaps AS (  -- scheduled games in each window whose box score is not in
         SELECT s.team_id, s.game_date,
-               {', '.join(f"count(*) FILTER (WHERE b.game_id IS NULL AND l.game_date >= s.game_date - {n}) AS missing_{n}"
-                          for n in WINDOWS)}
+               {', '.join(f"count(*) FILTER (WHERE b.game_id IS NULL AND l.game_date >= s.game_date - {n})"
+                          f" AS missing_{n}" for n in WINDOWS)}
         FROM sides s
-        JOIN listed l ON l.team_id = s.team_id AND l.game_date < s.game_date AND l.game_date >= s.game_date - {max(WINDOWS)}
+        JOIN listed l ON l.team_id = s.team_id AND l.game_date < s.game_date
+                     AND l.game_date >= s.game_date - {max(WINDOWS)}
         LEFT JOIN raw.team_boxscores b ON b.game_id = l.game_id AND b.team_id = l.team_id
                                       AND b.game_date BETWEEN $start - {max(WINDOWS)} AND $end
         GROUP BY ALL
     )
     SELECT s.game_id, s.game_date, s.season, s.season_type, s.team_id, t.team_abbr, t.team_name, s.opponent_team_id,
            s.is_home, s.tip_time_utc, s.game_source,
-           {_load_select('l', 'l.last_game_date', 's.game_date', "s.game_source = 'schedule' AND coalesce(g.missing_{n}, 0) = 0")}
+           {_load_select('l', 'l.last_game_date', 's.game_date', _TEAM_WINDOW_COMPLETE)}
     FROM sides s
     LEFT JOIN teams t ON t.team_id = s.team_id
     LEFT JOIN load l ON l.team_id = s.team_id AND l.game_date = s.game_date
@@ -194,16 +200,17 @@ UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
     phase=3,
     inputs=(
         InputSpec("raw.schedule", required=False),
-        InputSpec("raw.team_boxscores", required=False),
+        InputSpec("raw.team_boxscores", required=False, lag_days=1),
         InputSpec("raw.prop_lines", date_column="game_date", required=False),
     ),
     entity_key="team_id",
     propagation="following_dates",
-    description="Each team's game on D as known before tip-off: opponent, home, rest, recent load, window completeness.",
+    patterns=GAME_DAY_PATTERNS,
+    description="Each team's game on D as known before tip-off: opponent, home, rest, load, window completeness.",
     signature_sql=facts_signature(_TEAM_FACTS, "team_id", TEAM_CONTEXT_COLUMNS),
     transform_sql=f"SELECT * FROM {scoped(_TEAM_FACTS, 'team_id')}",
     checks=(
-        *_load_checks(),
+        *_LOAD_CHECKS,
         OutputCheck("every team row names its team and opponent", "team_id IS NULL OR opponent_team_id IS NULL"),
         OutputCheck("game source is a known label", "game_source NOT IN ('schedule', 'prop_lines')"),
     ),
@@ -215,6 +222,10 @@ UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
 def _implied_probability(odds: str) -> str:
     """The probability an American price implies (-110 -> 0.524, +120 -> 0.455)."""
     return f"CASE WHEN {odds} < 0 THEN -{odds} / (100.0 - {odds}) ELSE 100.0 / ({odds} + 100.0) END"
+
+
+# How far a line's over and under prices are from an even split (null without both prices).
+_PRICE_GAP = f"abs({_implied_probability('over_odds')} - {_implied_probability('under_odds')})"
 
 
 def _by_book_json() -> str:
@@ -230,7 +241,8 @@ _PLAYER_FACTS = f"""
     days AS (SELECT DISTINCT game_date FROM tc),
     played AS (  -- box scores in the lookback, each with the player's next game date (far future for none)
         SELECT player_id, player_name, team_id, game_date, minutes,
-               coalesce(lead(game_date) OVER (PARTITION BY player_id ORDER BY game_date), DATE '9999-12-31') AS next_game_date
+               coalesce(lead(game_date) OVER (PARTITION BY player_id ORDER BY game_date), DATE '9999-12-31')
+                   AS next_game_date
         FROM raw.player_boxscores WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end
     ),
     recent AS (  -- each player's most recent game in the lookback before D: the one whose next game is D or later
@@ -253,8 +265,8 @@ _PLAYER_FACTS = f"""
                coalesce(r.game_id, g.game_id) AS game_id, r.last_game_date, r.last_team_id,
                coalesce(r.player_name, g.player_name) AS player_name,
                CASE WHEN r.game_id IS NULL THEN 'prop_line' ELSE 'last_game' END AS roster_source,
-               CASE WHEN r.game_id IS NOT NULL AND g.game_id IS NOT NULL THEN 0 WHEN g.game_id IS NOT NULL THEN 1 ELSE 2 END
-                   AS preference
+               CASE WHEN r.game_id IS NOT NULL AND g.game_id IS NOT NULL THEN 0
+                    WHEN g.game_id IS NOT NULL THEN 1 ELSE 2 END AS preference
         FROM roster r FULL JOIN prop_games g
           ON g.player_id = r.player_id AND g.game_date = r.game_date AND g.game_id = r.game_id
     ),
@@ -262,8 +274,8 @@ _PLAYER_FACTS = f"""
         SELECT DISTINCT ON (player_id, game_date) * FROM options ORDER BY player_id, game_date, preference, game_id
     ),
     returners AS (  -- players placed by their lines alone: their most recent game before D, however long ago
-        SELECT c.player_id, c.game_date, max(b.game_date) AS last_game_date, arg_max(b.team_id, b.game_date) AS last_team_id,
-               arg_max(b.player_name, b.game_date) AS player_name
+        SELECT c.player_id, c.game_date, max(b.game_date) AS last_game_date,
+               arg_max(b.team_id, b.game_date) AS last_team_id, arg_max(b.player_name, b.game_date) AS player_name
         FROM candidates c JOIN raw.player_boxscores b ON b.player_id = c.player_id AND b.game_date < c.game_date
         WHERE c.roster_source = 'prop_line'
         GROUP BY ALL
@@ -291,15 +303,15 @@ _PLAYER_FACTS = f"""
     ),
     feed AS (
         SELECT d.game_date, count(m.move_date) > 0 AS injury_feed_current
-        FROM days d LEFT JOIN (SELECT DISTINCT move_date FROM raw.injuries WHERE move_date BETWEEN $start - 14 AND $end) m
+        FROM days d
+        LEFT JOIN (SELECT DISTINCT move_date FROM raw.injuries WHERE move_date BETWEEN $start - 14 AND $end) m
           ON m.move_date < d.game_date AND m.move_date >= d.game_date - 14
         GROUP BY ALL
     ),
     book_lines AS (  -- each book's main line per market from its latest snapshot
         SELECT game_date, player_id, game_id, market, bookmaker,
-               arg_max(line, (snapshot_date, coalesce(snapshot_ts, snapshot_date),
-                              -coalesce(abs({_implied_probability('over_odds')} - {_implied_probability('under_odds')}), 1),
-                              -line)) AS line
+               arg_max(line, (snapshot_date, coalesce(snapshot_ts, snapshot_date), -coalesce({_PRICE_GAP}, 1), -line))
+                   AS line
         FROM lines
         WHERE market IN ({', '.join(f"'{m}'" for m in PROP_MARKETS.values())}) AND line IS NOT NULL
         GROUP BY ALL
@@ -331,17 +343,18 @@ UPCOMING_PLAYER_GAME_CONTEXT = ProcessorSpec(
     phase=3,
     inputs=(
         InputSpec(UPCOMING_TEAM_GAME_CONTEXT.name),
-        InputSpec("raw.player_boxscores", required=False),
-        InputSpec("raw.injuries", date_column="move_date", required=False),
+        InputSpec("raw.player_boxscores", required=False, lag_days=1),
+        InputSpec("raw.injuries", date_column="move_date", required=False, lag_days=1),
         InputSpec("raw.prop_lines", date_column="game_date", required=False),
     ),
     entity_key="player_id",
     propagation="following_dates",
+    patterns=GAME_DAY_PATTERNS,
     description="Each player expected in a game on D as known before tip-off: rest, load, injury status, prop lines.",
     signature_sql=facts_signature(_PLAYER_FACTS, "player_id", PLAYER_CONTEXT_COLUMNS),
     transform_sql=f"SELECT * FROM {scoped(_PLAYER_FACTS, 'player_id')}",
     checks=(
-        *_load_checks(),
+        *_LOAD_CHECKS,
         OutputCheck("injury status is a known label", f"injury_status NOT IN {INJURY_STATUSES}"),
         OutputCheck("roster source is a known label", "roster_source NOT IN ('last_game', 'prop_line')"),
         OutputCheck("only prop-line players may lack a team", "team_id IS NULL AND roster_source <> 'prop_line'"),

@@ -25,7 +25,7 @@ def canonical_value_sql(column: str, duckdb_type: str) -> str:
     elif kind == "BOOLEAN":
         rendered = f"CASE WHEN {quoted} THEN 't' ELSE 'f' END"
     elif kind.endswith("[]"):
-        rendered = f"array_to_string(list_transform({quoted}, x -> coalesce(cast(x AS VARCHAR), {NULL_MARKER})), ',')"
+        rendered = f"array_to_string(list_transform({quoted}, lambda x: coalesce(cast(x AS VARCHAR), {NULL_MARKER})), ',')"
     else:
         rendered = f"cast({quoted} AS VARCHAR)"
     return f"coalesce({rendered}, {NULL_MARKER})"

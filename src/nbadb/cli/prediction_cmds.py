@@ -1,0 +1,124 @@
+"""Commands about predictions: `nbadb predict` and `nbadb report predictions`."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from nbadb.cli.common import JsonOption, command, console, parse_date, print_json
+from nbadb.cli.ledger_cmds import report_app
+from nbadb.errors import ConfigError
+
+SYSTEMS = ("ensemble", "moving_average", "similarity", "gbm")
+
+
+def predict(
+    date_: str = typer.Option(..., "--date", help="The game day to predict, YYYY-MM-DD."),
+    system: str = typer.Option("ensemble", "--system", help=f"Whose predictions to show: {', '.join(SYSTEMS)}."),
+    limit: int = typer.Option(40, "--limit", min=1, help="Rows shown in the table (--json prints all)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Publish the day from the archive, run the pipeline for it before tip-off and print the
+    predictions with OVER/UNDER/PASS against the lines (real prop lines where the archive has them)."""
+    from nbadb.orchestrate.predict import predict_date
+    from nbadb.orchestrate.workspace import open_workspace
+
+    if system not in SYSTEMS:
+        raise ConfigError(f"--system {system!r}: use one of {', '.join(SYSTEMS)}")
+    day = parse_date(date_)
+    with open_workspace() as ws:
+        outcome = predict_date(ws, day, system)
+    if as_json:
+        print_json(outcome.as_dict())
+    else:
+        _render_predict(outcome, limit)
+    if any(r.status == "failed" for r in outcome.results):
+        raise typer.Exit(1)
+
+
+def _render_predict(outcome, limit: int) -> None:
+    table = Table(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
+    for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call"):
+        table.add_column(col, justify="right" if col in ("predicted", "line", "edge", "confidence") else "left")
+    for p in outcome.predictions[:limit]:
+        table.add_row(str(p["player_name"] or p["player_id"]), p["game_id"], p["target"], f"{p['predicted']:.1f}",
+                      "-" if p["line"] is None else f"{p['line']:.1f}", p["line_source"] or "-",
+                      "-" if p["edge"] is None else f"{p['edge']:+.1f}",
+                      "-" if p["confidence"] is None else f"{p['confidence']:.2f}", p["recommendation"])
+    console.print(table)
+    real = outcome.count("prop_consensus")
+    console.print(f"{len(outcome.predictions)} predictions; {real} against real prop lines: "
+                  f"{outcome.count('prop_consensus', 'OVER')} OVER, {outcome.count('prop_consensus', 'UNDER')} UNDER, "
+                  f"{outcome.count('prop_consensus', 'PASS')} PASS; {outcome.count('estimated')} against estimated lines")
+    matched, total = outcome.prop_match
+    if total:
+        console.print(f"prop-line names matched to NBA player ids: {matched}/{total} ({100 * matched / total:.1f}%)")
+    else:
+        console.print("no prop lines in the archive for this day: every line is estimated")
+    if outcome.systems:
+        s = outcome.systems
+        console.print(f"systems (run {s['run_id']}, {s['status']}): succeeded {', '.join(s['succeeded']) or '-'}; "
+                      f"failed {', '.join(s['failed']) or '-'}; skipped (breaker open) {', '.join(s['skipped_open']) or '-'}")
+        for part, error in s["errors"].items():
+            console.print(f"  [yellow]{part}:[/] {error}")
+    if not outcome.predictions:
+        console.print("[yellow]no predictions:[/] the feature store has no row for this day's players "
+                      "(ingest or replay the days before it first)")
+
+
+def report_predictions(
+    season: str = typer.Option(..., "--season", help="Season to evaluate, e.g. 2023-24."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Per system and target: MAE, RMSE, bias and the naive baseline on the same rows; calibration of
+    confidence; OVER/UNDER hit rate against real prop lines."""
+    from nbadb.monitor.predictions import prediction_report
+    from nbadb.orchestrate.workspace import open_workspace
+
+    with open_workspace() as ws:
+        report = prediction_report(ws.con, season)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        render_prediction_report(report)
+
+
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def render_prediction_report(report) -> None:
+    """Print the three tables of a PredictionReport (also the end of `nbadb main`)."""
+    if not report.evaluated_rows:
+        console.print(f"prediction report {report.season}: no evaluated predictions (no prediction has a result yet)")
+        return
+    table = Table(title=f"prediction accuracy {report.season} ({report.evaluated_rows:,} evaluated rows)")
+    for col in ("target", "system", "rows", "MAE", "RMSE", "bias", "rows w/ baseline", "MAE same rows",
+                "baseline MAE", "beats baseline"):
+        table.add_column(col, justify="left" if col in ("target", "system") else "right")
+    for a in report.accuracy:
+        verdict = {True: "yes", False: "no", None: "-"}[a.beats_baseline]
+        table.add_row(a.target, a.system, f"{a.rows:,}", _num(a.mae), _num(a.rmse), f"{a.bias:+.3f}",
+                      f"{a.baseline_rows:,}", _num(a.mae_on_baseline_rows), _num(a.baseline_mae), verdict)
+    console.print(table)
+    calibration = Table(title="calibration: outcome on the predicted side of the line, per confidence bucket")
+    for col in ("system", "confidence", "rows", "mean confidence", "side hit rate"):
+        calibration.add_column(col, justify="left" if col == "system" else "right")
+    for c in report.calibration:
+        calibration.add_row(c.system, c.bucket, f"{c.rows:,}", f"{c.mean_confidence:.3f}", f"{c.side_hit_rate:.3f}")
+    console.print(calibration)
+    if not report.real_line_hits:
+        console.print("OVER/UNDER against real prop lines: no recommendation has both a real line and a result "
+                      "(the bundled lines are from 2025-26, whose results are not in the archive)")
+        return
+    hits = Table(title="OVER/UNDER hit rate against real prop lines")
+    for col in ("target", "system", "bets", "hits", "hit rate"):
+        hits.add_column(col, justify="left" if col in ("target", "system") else "right")
+    for h in report.real_line_hits:
+        hits.add_row(h.target, h.system, f"{h.bets:,}", f"{h.hits:,}", f"{h.hit_rate:.3f}")
+    console.print(hits)
+
+
+def register(app: typer.Typer) -> None:
+    command(app, predict)
+    command(report_app, report_predictions, "predictions")

@@ -1,0 +1,71 @@
+"""Predict one date: publish what the archive released that day, run the pipeline for it as of that
+day (upcoming context, form, features, predictions) and collect the predictions with their lines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from nbadb.engine.request import RunResult
+from nbadb.orchestrate.daily import run_pipeline
+from nbadb.orchestrate.ingest import publish
+from nbadb.orchestrate.workspace import Workspace
+from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
+
+_PREDICTIONS = """
+    SELECT p.player_id, c.player_name, p.game_id, p.target, p.system, round(p.predicted_value, 2) AS predicted,
+           p.line_value AS line, p.line_source, round(p.edge, 2) AS edge, round(p.confidence, 3) AS confidence,
+           p.recommendation, p.model_version
+    FROM predictions.player_prop_predictions p
+    LEFT JOIN analytics.upcoming_player_game_context c ON c.player_id = p.player_id AND c.game_date = p.game_date
+    WHERE p.game_date = $day AND p.system = $system
+    ORDER BY p.line_source = 'prop_consensus' DESC, p.recommendation = 'PASS', p.confidence DESC NULLS LAST,
+             c.player_name, p.target"""
+
+
+@dataclass
+class PredictOutcome:
+    day: date
+    system: str
+    prop_match: tuple[int, int]
+    results: list[RunResult] = field(default_factory=list)
+    predictions: list[dict[str, object]] = field(default_factory=list)
+    systems: dict[str, object] = field(default_factory=dict)  # the latest prediction worker run for the day
+
+    def count(self, line_source: str, recommendation: str | None = None) -> int:
+        return sum(p["line_source"] == line_source and recommendation in (None, p["recommendation"])
+                   for p in self.predictions)
+
+    def as_dict(self) -> dict[str, object]:
+        matched, total = self.prop_match
+        return {
+            "day": str(self.day), "system": self.system,
+            "prop_match": {"matched": matched, "total": total, "rate": matched / total if total else None},
+            "runs": [{"processor": r.processor, "status": r.status, "skip_reason": r.skip_reason, "error": r.error}
+                     for r in self.results],
+            "systems": self.systems,
+            "predictions": self.predictions,
+        }
+
+
+def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictOutcome:
+    """Publish `day` from the archive (a no-op for what is already in), run the pipeline for it with
+    `day` as today, and read back its predictions of `system`."""
+    published = publish(ws.engine, ws.source, day, day)
+    results = published.results + run_pipeline(ws, (day, day), as_of=day)
+    cursor = ws.con.execute(_PREDICTIONS, {"day": day, "system": system})
+    names = [d[0] for d in cursor.description]
+    outcome = PredictOutcome(day, system, published.prop_match, results,
+                             [dict(zip(names, row)) for row in cursor.fetchall()])
+    worker = ws.con.execute(
+        """SELECT run_id, status, systems_succeeded, systems_failed, systems_skipped_open, errors
+        FROM ops.prediction_worker_runs WHERE processor = $p AND start_date <= $day AND end_date >= $day
+        ORDER BY recorded_at DESC LIMIT 1""",
+        {"p": PLAYER_PROP_PREDICTIONS.name, "day": day},
+    ).fetchall()
+    if worker:
+        run_id, status, ok, failed, skipped, errors = worker[0]
+        outcome.systems = {"run_id": run_id, "status": status, "succeeded": ok, "failed": failed,
+                           "skipped_open": skipped, "errors": json.loads(errors)}
+    return outcome

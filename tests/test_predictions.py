@@ -1,0 +1,260 @@
+"""Phase 5 through the real engine on the replayed window (conftest.replayed_window): per-system
+breakers with fault injection, gbm's point-in-time training, the evaluation report, `nbadb predict`
+against the bundled 2025-26 prop lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from nbadb.config import BUNDLED_ARCHIVE, Settings
+from nbadb.engine import breakers
+from nbadb.engine.request import RunRequest, utc_now
+from nbadb.monitor.predictions import prediction_report
+from nbadb.orchestrate.workspace import open_workspace
+from nbadb.pipeline import predictions
+from nbadb.pipeline.systems import gbm, similarity
+
+PREDICTIONS = predictions.PLAYER_PROP_PREDICTIONS.name
+GBM_BREAKER = f"{PREDICTIONS}:gbm"
+PROP_DAY = date(2025, 11, 5)  # bundled 2025-26 prop lines; no box score of that season exists
+
+
+def _game_days(data_dir: Path, db, n: int) -> list[date]:
+    with db(data_dir) as con:
+        rows = con.execute(
+            f"SELECT DISTINCT game_date FROM {PREDICTIONS} WHERE game_date >= DATE '2023-10-30' ORDER BY 1 LIMIT $n",
+            {"n": n},
+        ).fetchall()
+    return [d for (d,) in rows]
+
+
+def _predict(ws, day: date):
+    return ws.engine.run(RunRequest(PREDICTIONS, day, day, force=True))
+
+
+def _worker_row(con, run_id: str) -> dict[str, object]:
+    cursor = con.execute("SELECT * FROM ops.prediction_worker_runs WHERE run_id = ?", [run_id])
+    names = [d[0] for d in cursor.description]
+    return dict(zip(names, cursor.fetchall()[0]))
+
+
+def _breaker_in_subprocesses(db_path: Path, count: int) -> list[dict[str, object]]:
+    """The gbm breaker as `count` fresh processes, started together, read it from the file."""
+    code = (
+        "import duckdb, json, sys; from nbadb.engine import breakers;"
+        f"con = duckdb.connect(sys.argv[1], read_only=True); b = breakers.read(con, {GBM_BREAKER!r});"
+        "print(json.dumps({'state': b.state, 'failures': b.consecutive_failures, 'retry_at': str(b.retry_at)}))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stdout=subprocess.PIPE, text=True)
+             for _ in range(count)]
+    return [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+
+
+def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
+    replayed_window, copy_warehouse, db, tmp_path: Path
+) -> None:
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
+    days = _game_days(data_dir, db, 7)
+    base = dict(data_dir=data_dir, archive_dir=BUNDLED_ARCHIVE, breaker_failures_to_open=3,
+                breaker_successes_to_close=2, breaker_timeout_seconds=1.0)
+    faulty = Settings(**base, fault_systems="gbm")
+    with open_workspace(BUNDLED_ARCHIVE, settings=faulty) as ws:
+        failing = [_predict(ws, d) for d in days[:3]]
+        assert [r.status for r in failing] == ["partial"] * 3
+        rows = [_worker_row(ws.con, r.run_id) for r in failing]
+        assert all(r["systems_failed"] == ["gbm"] and r["systems_succeeded"] == ["moving_average", "similarity"]
+                   for r in rows)
+        assert "fault injected into part gbm" in json.loads(rows[0]["errors"])["gbm"]
+        assert [r["breakers_opened"] for r in rows] == [[], [], ["gbm"]]
+        assert breakers.read(ws.con, GBM_BREAKER).state == "OPEN"
+
+        skipped = _predict(ws, days[3])  # open: gbm is not even tried, the others still write
+        assert skipped.status == "partial"
+        assert _worker_row(ws.con, skipped.run_id)["systems_skipped_open"] == ["gbm"]
+        written = dict(ws.con.execute(
+            f"SELECT system, count(*) FROM {PREDICTIONS} WHERE game_date = ? GROUP BY 1", [days[3]]).fetchall())
+        assert "gbm" not in written and written["moving_average"] > 0 and written["similarity"] > 0
+        assert written["ensemble"] == written["moving_average"]  # the ensemble of what succeeded
+        ledger = ws.con.execute("SELECT status, decisions_made FROM ops.processor_runs WHERE run_id = ?",
+                                [failing[2].run_id]).fetchall()[0]
+        assert ledger[0] == "partial" and "breaker predictions.player_prop_predictions:gbm opened" in ledger[1]
+
+    # The state is in the warehouse file: fresh processes, started together, read the same OPEN row.
+    seen = _breaker_in_subprocesses(data_dir / "nba.duckdb", 2)
+    assert seen[0] == seen[1] and seen[0]["state"] == "OPEN" and seen[0]["failures"] == 3
+
+    time.sleep(1.1)  # the open timeout passes; the fault is gone
+    with open_workspace(BUNDLED_ARCHIVE, settings=Settings(**base)) as ws:
+        assert breakers.read(ws.con, GBM_BREAKER).state_at(utc_now()) == "HALF_OPEN"
+        probe = _predict(ws, days[4])
+        assert probe.status == "success"
+        assert breakers.read(ws.con, GBM_BREAKER).state == "HALF_OPEN"  # 1 of 2 successes
+        closing = _predict(ws, days[5])
+        assert closing.status == "success"
+        closed = breakers.read(ws.con, GBM_BREAKER)
+        assert closed.state == "CLOSED" and closed.times_opened == 1
+        assert ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ? AND system = 'gbm'",
+                              [days[5]]).fetchall()[0][0] > 0
+    assert _breaker_in_subprocesses(data_dir / "nba.duckdb", 1)[0]["state"] == "CLOSED"
+
+
+def test_a_run_whose_systems_all_fail_is_failed_and_still_counts_on_every_breaker(
+    replayed_window, copy_warehouse, db, tmp_path: Path
+) -> None:
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
+    day = _game_days(data_dir, db, 1)[0]
+    settings = Settings(data_dir=data_dir, archive_dir=BUNDLED_ARCHIVE, fault_systems="moving_average,similarity,gbm")
+    with open_workspace(BUNDLED_ARCHIVE, settings=settings) as ws:
+        before = ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ?", [day]).fetchall()
+        result = _predict(ws, day)
+        assert result.status == "failed" and "every part that ran failed" in result.error
+        row = _worker_row(ws.con, result.run_id)
+        assert row["status"] == "failed" and sorted(row["systems_failed"]) == ["gbm", "moving_average", "similarity"]
+        assert {b.key: b.consecutive_failures for b in breakers.list_breakers(ws.con, "system")} == {
+            f"{PREDICTIONS}:{s}": 1 for s in ("gbm", "moving_average", "similarity")}
+        assert ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ?", [day]).fetchall() == before
+
+
+def test_a_failed_probe_reopens_with_a_doubled_timeout() -> None:
+    policy = breakers.BreakerPolicy(failures_to_open=2, successes_to_close=2, timeout_seconds=60,
+                                    max_timeout_seconds=150)
+    t = datetime(2024, 1, 1)
+    b = breakers.Breaker("k", "system")
+    for _ in range(2):
+        b = breakers.next_state(b, policy, ok=False, error="x", now=t).after
+    assert b.state == "OPEN" and b.retry_at == t + timedelta(seconds=60)
+    for expected in (120, 150, 150):  # each failed probe doubles the timeout, up to the cap
+        t = b.retry_at
+        transition = breakers.next_state(b, policy, ok=False, error="x", now=t)
+        assert transition.before == "HALF_OPEN" and transition.opened
+        b = transition.after
+        assert b.retry_at - b.opened_at == timedelta(seconds=expected)
+
+
+def _frames(con, day: date) -> dict[str, pl.DataFrame]:
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW _scope AS SELECT cast(player_id AS VARCHAR) AS entity_id, game_date "
+        f"FROM precompute.ml_feature_store WHERE game_date = DATE '{day}'"
+    )
+    params = {"start": day, "end": day}
+    return {"scope": con.sql(predictions._SCOPE_SQL, params=params).pl(),
+            "history": con.sql(predictions._HISTORY_SQL, params=params).pl()}
+
+
+def test_gbm_trains_only_on_games_before_the_date_and_never_falls_back(replayed_window, db) -> None:
+    with db(replayed_window.data_dir) as con:
+        rows = con.execute(
+            f"""SELECT game_date, training_cutoff, any_value(training_rows), count(DISTINCT model_version)
+            FROM {PREDICTIONS} WHERE system = 'gbm' GROUP BY 1, 2 ORDER BY 1"""
+        ).fetchall()
+        assert rows, "gbm predicted nothing in the replayed window"
+        for day, cutoff, training_rows, models in rows:
+            assert cutoff <= day and models == 4  # one model per target
+            training = con.sql(  # independently: usable rows with a result from the 730 days before the cutoff
+                """SELECT f.row_hash, a.row_hash AS actual_row_hash, f.feature_version
+                FROM precompute.ml_feature_store f
+                JOIN analytics.player_game_summary a ON a.player_id = f.player_id AND a.game_id = f.game_id
+                WHERE f.usable_for_training AND f.game_date < $cutoff AND f.game_date >= $cutoff - INTERVAL 730 DAY""",
+                params={"cutoff": cutoff},
+            ).pl()
+            assert training.height < gbm.TRAINING_ROWS_CAP and training_rows == training.height
+            versions = {v for (v,) in con.execute(f"SELECT DISTINCT model_version FROM {PREDICTIONS} "
+                                                  "WHERE system = 'gbm' AND game_date = ?", [day]).fetchall()}
+            digest = gbm.training_digest(training)
+            assert versions == {gbm.model_version(t, cutoff, digest) for t in ("pts", "reb", "ast", "fg3m")}
+
+        # The first window run predicted 2023-03-27 with no earlier game: gbm failed, honestly.
+        worker = con.execute(
+            "SELECT errors FROM ops.prediction_worker_runs WHERE start_date = DATE '2023-03-27'").fetchall()
+        assert "NotEnoughTrainingData" in json.loads(worker[0][0])["gbm"]
+        assert not con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE system = 'gbm' "
+                               "AND game_date BETWEEN DATE '2023-03-27' AND DATE '2023-04-09'").fetchall()[0][0]
+
+        day = rows[-1][0]
+        frames = _frames(con, day)
+    # Rewriting every result on or after the date changes nothing predicted for it (no look-ahead).
+    future = pl.col("game_date") >= day
+    leaked = frames["history"].with_columns([pl.when(future).then(99).otherwise(pl.col(f"actual_{t}")).alias(f"actual_{t}")
+                                             for t in ("pts", "reb", "ast", "fg3m")])
+    for system in (gbm, similarity):
+        assert system.compute(frames).equals(system.compute({**frames, "history": leaked}))
+    with pytest.raises(gbm.NotEnoughTrainingData):
+        gbm.compute({**frames, "history": frames["history"].head(gbm.MIN_TRAINING_ROWS - 1)})
+
+
+def test_the_report_equals_an_independent_recomputation(replayed_window, db, run_cli) -> None:
+    with db(replayed_window.data_dir) as con:
+        report = prediction_report(con, "2023-24")
+        expected = {
+            (s, t): (n, mae, rmse, bias, nb, mae_b, base)
+            for s, t, n, mae, rmse, bias, nb, mae_b, base in con.execute(
+                f"""WITH joined AS (
+                    SELECT p.system, p.target, p.predicted_value AS pred,
+                           CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast
+                                ELSE a.fg3m END AS actual,
+                           CASE p.target WHEN 'pts' THEN f.pts_avg_season WHEN 'reb' THEN f.reb_avg_season
+                                WHEN 'ast' THEN f.ast_avg_season ELSE f.fg3m_avg_season END AS base
+                    FROM {PREDICTIONS} p
+                    JOIN analytics.player_game_summary a ON a.player_id = p.player_id AND a.game_id = p.game_id
+                    JOIN precompute.ml_feature_store f ON f.player_id = p.player_id AND f.game_date = p.game_date
+                    WHERE p.season = '2023-24')
+                SELECT system, target, count(*), avg(abs(pred - actual)), sqrt(avg((pred - actual) ^ 2)),
+                       avg(pred - actual), count(base), avg(abs(pred - actual)) FILTER (WHERE base IS NOT NULL),
+                       avg(abs(base - actual))
+                FROM joined GROUP BY ALL"""
+            ).fetchall()
+        }
+    assert len(report.accuracy) == len(expected) == 16  # 4 systems x 4 targets
+    for a in report.accuracy:
+        want = expected[(a.system, a.target)]
+        got = (a.rows, a.mae, a.rmse, a.bias, a.baseline_rows, a.mae_on_baseline_rows, a.baseline_mae)
+        assert got[0] == want[0] and got[4] == want[4]
+        assert got[1:4] + got[5:] == pytest.approx(want[1:4] + want[5:], rel=1e-9)
+    with db(replayed_window.data_dir) as con:  # calibration, recomputed row by row in Python
+        rows = con.execute(
+            f"""SELECT p.system, p.confidence, p.predicted_value, p.line_value,
+                       CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast ELSE a.fg3m END
+                FROM {PREDICTIONS} p
+                JOIN analytics.player_game_summary a ON a.player_id = p.player_id AND a.game_id = p.game_id
+                WHERE p.season = '2023-24' AND p.line_value IS NOT NULL"""
+        ).fetchall()
+    buckets: dict[tuple[str, str], list[tuple[float, bool]]] = {}
+    for system, confidence, predicted, line, actual in rows:
+        if actual == line or predicted == line:
+            continue
+        low = min(int(confidence * 10 + 1e-9), 9) / 10
+        buckets.setdefault((system, f"{low:.1f}-{low + 0.1:.1f}"), []).append(
+            (confidence, (actual > line) == (predicted > line)))
+    assert {(c.system, c.bucket) for c in report.calibration} == set(buckets)
+    for c in report.calibration:
+        cell = buckets[(c.system, c.bucket)]
+        assert c.rows == len(cell)
+        assert c.mean_confidence == pytest.approx(sum(x for x, _ in cell) / len(cell))
+        assert c.side_hit_rate == pytest.approx(sum(hit for _, hit in cell) / len(cell))
+    result = run_cli(["report", "predictions", "--season", "2023-24", "--json"], replayed_window.data_dir)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["evaluated_rows"] == report.evaluated_rows
+
+
+def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
+    replayed_window, copy_warehouse, run_cli, tmp_path: Path
+) -> None:
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
+    result = run_cli(["predict", "--date", str(PROP_DAY), "--json"], data_dir)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["prop_match"]["total"] > 0 and 0.8 < out["prop_match"]["rate"] <= 1
+    real = [p for p in out["predictions"] if p["line_source"] == "prop_consensus"]
+    assert real and {p["recommendation"] for p in real} <= {"OVER", "UNDER", "PASS"}
+    assert {p["recommendation"] for p in real} & {"OVER", "UNDER"}
+    assert all(p["edge"] == pytest.approx(p["predicted"] - p["line"], abs=0.011) for p in real)
+    table = run_cli(["predict", "--date", str(PROP_DAY)], data_dir)
+    assert table.exit_code == 0 and "prop-line names matched to NBA player ids" in table.output
