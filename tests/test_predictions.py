@@ -13,6 +13,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine import breakers
@@ -20,7 +22,7 @@ from nbadb.engine.request import RunRequest, utc_now
 from nbadb.monitor.predictions import prediction_report
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline import predictions
-from nbadb.pipeline.systems import gbm, similarity
+from nbadb.pipeline.systems import gbm, moving_average, similarity
 
 PREDICTIONS = predictions.PLAYER_PROP_PREDICTIONS.name
 GBM_BREAKER = f"{PREDICTIONS}:gbm"
@@ -182,8 +184,9 @@ def test_gbm_trains_only_on_games_before_the_date_and_never_falls_back(replayed_
         frames = _frames(con, day)
     # Rewriting every result on or after the date changes nothing predicted for it (no look-ahead).
     future = pl.col("game_date") >= day
-    leaked = frames["history"].with_columns([pl.when(future).then(99).otherwise(pl.col(f"actual_{t}")).alias(f"actual_{t}")
-                                             for t in ("pts", "reb", "ast", "fg3m")])
+    leaked = frames["history"].with_columns(
+        [pl.when(future).then(99).otherwise(pl.col(f"actual_{t}")).alias(f"actual_{t}") for t in ("pts", "reb", "ast", "fg3m")]
+    )
     for system in (gbm, similarity):
         assert system.compute(frames).equals(system.compute({**frames, "history": leaked}))
     with pytest.raises(gbm.NotEnoughTrainingData):
@@ -258,3 +261,17 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     assert all(p["edge"] == pytest.approx(p["predicted"] - p["line"], abs=0.011) for p in real)
     table = run_cli(["predict", "--date", str(PROP_DAY)], data_dir)
     assert table.exit_code == 0 and "prop-line names matched to NBA player ids" in table.output
+
+
+@given(
+    form=st.floats(0, 40), fatigue=st.lists(st.floats(0, 100), min_size=2, max_size=2),
+    pace=st.floats(0.85, 1.15), defence=st.floats(0.8, 1.2),
+)
+def test_moving_average_never_predicts_a_tired_player_higher(form, fatigue, pace, defence) -> None:
+    row = {f"{t}_avg_{w}": form for t in ("pts", "reb", "ast", "fg3m") for w in ("last_5", "last_10", "season")}
+    row |= {f"{t}_avg_prev_season": None for t in ("pts", "reb", "ast", "fg3m")}
+    scope = pl.DataFrame([{**row, "player_id": i, "game_date": date(2024, 1, 2), "games_played_season": 20,
+                           "fatigue_score": f, "pace_factor": pace, "opponent_defense": defence}
+                          for i, f in enumerate(sorted(fatigue))])
+    out = moving_average.compute({"scope": scope}).sort("target", "player_id")["predicted_value"].to_list()
+    assert all(tired <= fresh for tired, fresh in zip(out[::2], out[1::2]))  # sorted: player 0 is more tired

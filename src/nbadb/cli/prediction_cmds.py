@@ -46,10 +46,9 @@ def _render_predict(outcome, limit: int) -> None:
                       "-" if p["edge"] is None else f"{p['edge']:+.1f}",
                       "-" if p["confidence"] is None else f"{p['confidence']:.2f}", p["recommendation"])
     console.print(table)
-    real = outcome.count("prop_consensus")
-    console.print(f"{len(outcome.predictions)} predictions; {real} against real prop lines: "
-                  f"{outcome.count('prop_consensus', 'OVER')} OVER, {outcome.count('prop_consensus', 'UNDER')} UNDER, "
-                  f"{outcome.count('prop_consensus', 'PASS')} PASS; {outcome.count('estimated')} against estimated lines")
+    calls = ", ".join(f"{outcome.count('prop_consensus', r)} {r}" for r in ("OVER", "UNDER", "PASS"))
+    console.print(f"{len(outcome.predictions)} predictions; {outcome.count('prop_consensus')} against real prop lines: "
+                  f"{calls}; {outcome.count('estimated')} against estimated lines")
     matched, total = outcome.prop_match
     if total:
         console.print(f"prop-line names matched to NBA player ids: {matched}/{total} ({100 * matched / total:.1f}%)")
@@ -57,8 +56,9 @@ def _render_predict(outcome, limit: int) -> None:
         console.print("no prop lines in the archive for this day: every line is estimated")
     if outcome.systems:
         s = outcome.systems
-        console.print(f"systems (run {s['run_id']}, {s['status']}): succeeded {', '.join(s['succeeded']) or '-'}; "
-                      f"failed {', '.join(s['failed']) or '-'}; skipped (breaker open) {', '.join(s['skipped_open']) or '-'}")
+        listed = {k: ", ".join(s[k]) or "-" for k in ("succeeded", "failed", "skipped_open")}
+        console.print(f"systems (run {s['run_id']}, {s['status']}): succeeded {listed['succeeded']}; "
+                      f"failed {listed['failed']}; skipped (breaker open) {listed['skipped_open']}")
         for part, error in s["errors"].items():
             console.print(f"  [yellow]{part}:[/] {error}")
     if not outcome.predictions:

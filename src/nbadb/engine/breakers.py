@@ -131,7 +131,8 @@ def next_state(
     if before == "CLOSED":
         timeout = policy.timeout_seconds
     else:  # a failed probe (or a call forced through an open breaker): back off
-        previous = (current.retry_at - current.opened_at).total_seconds() if current.opened_at and current.retry_at else 0
+        opened_for = current.retry_at - current.opened_at if current.opened_at and current.retry_at else None
+        previous = opened_for.total_seconds() if opened_for else 0
         timeout = min(max(2 * previous, policy.timeout_seconds), policy.max_timeout_seconds)
     b = replace(b, state="OPEN", times_opened=current.times_opened + 1, opened_at=now,
                 retry_at=now + timedelta(seconds=timeout))

@@ -136,7 +136,9 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
     )
 
 
-def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], cache: dict[str, pl.DataFrame]) -> pl.DataFrame:
+def _frame(
+    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], cache: dict[str, pl.DataFrame]
+) -> pl.DataFrame:
     """The query's rows as a polars frame (read once per run), passing only the $params it uses."""
     if sql not in cache:
         used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}

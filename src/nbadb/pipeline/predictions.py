@@ -15,7 +15,7 @@ book would add so that there is no push); null with neither. edge = predicted �
 Confidence (0.5–1): the probability that the outcome lands on the predicted side of the line
 under a normal error N(predicted, σ²) with σ² = DISPERSION[target] · max(predicted, 1) (variance
 grows with the mean for counting stats; the factors are the squared errors per unit of mean that
-moving_average left on a 2022-23 replay), i.e. Φ(|edge| / σ), computed with the logistic
+moving_average left on 2022-23 games), i.e. Φ(|edge| / σ), computed with the logistic
 approximation Φ(z) ≈ 1 / (1 + e^(−1.702 z)) (error < 0.01).
 Recommendation: OVER when edge > 0 and confidence ≥ MIN_CONFIDENCE, UNDER when edge < 0 and
 confidence ≥ MIN_CONFIDENCE, else PASS (always PASS without a line).

@@ -3,12 +3,13 @@
 Training data for a prediction on date D: usable feature-store rows (usable_for_training) of
 games strictly before the training cutoff, joined to their actual results, from the
 TRAINING_DAYS days before the cutoff, at most the most recent TRAINING_ROWS_CAP rows (whole
-dates; the cap keeps a retrain at a fraction of a second on two cores).
+dates; the cap keeps a fit near 0.15 s on two cores).
+
 Cadence: the cutoff is the latest anchor on or before D, anchors being every other Monday
-(CADENCE_DAYS = 14 days of as-of dates per model; a retrain is four fits of ~0.15 s on two cores,
-the largest share of the system's cost in a replay); while the anchor's set is smaller than MIN_TRAINING_ROWS (the first days of
-a fresh warehouse) the cutoff is D itself, i.e. the model is retrained daily until the anchored
-one has enough rows. Fewer than MIN_TRAINING_ROWS rows before D → the system raises and its breaker
+(CADENCE_DAYS = 14 days of as-of dates per model: retrains are the largest share of the system's
+cost in a replay). While the anchor's set is smaller than MIN_TRAINING_ROWS (the first days of a
+fresh warehouse) the cutoff is D itself, i.e. the model is retrained daily until the anchored one
+has enough rows. Fewer than MIN_TRAINING_ROWS rows before D → the system raises and its breaker
 counts the failure: there is no fallback model, ever.
 
 Features: FEATURES, with injury_status as a severity (none/available 0, day_to_day 1, out 2,
@@ -16,8 +17,9 @@ out_for_season 3) and prior_<stat> = season average so far, else last season's (
 in a season still has a level). No prediction for a player-game without any prior minutes form
 (a rookie's first game), nor for one without a game yet this season unless the training set
 holds MIN_OPENER_ROWS such rows: a model that never saw a season opener reads an opener's empty
-recent-load features as a player back from a long absence and predicts far too low. Missing values are handled natively by the trees; a feature constant or
-missing in the training set is left out of that model.
+recent-load features as a player back from a long absence and predicts far too low. Missing
+values are handled natively by the trees; a feature constant or missing in the training set is
+left out of that model.
 
 The loss is absolute error, so a prediction estimates the median outcome — the quantity that
 decides an over/under bet — rather than the mean. Fitting and predicting run on one thread

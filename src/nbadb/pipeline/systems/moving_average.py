@@ -4,7 +4,7 @@ Base, per target t: 0.2 · t_avg_last_5 + 0.3 · t_avg_last_10 + 0.5 · t_avg_se
 that exist (weights renormalised). Early in a season it is shrunk towards last season's average as
 if that were 3 more games: (n · blend + 3 · prev) / (n + 3) with n = games played this season; with
 no game yet this season it is last season's average. No base → no prediction for that player-game.
-(Weights and the 3 were chosen on a 2022-23 replay, not on the season the report evaluates.)
+(Weights and the 3 were chosen on 2022-23 games, not on the season the report evaluates.)
 
 Adjustments (multiplicative, their product clipped to [0.85, 1.15]):
 - fatigue: × (1 − 0.08 · (100 − fatigue_score) / 100). fatigue_score is 0–100 with 100 = fresh, so
