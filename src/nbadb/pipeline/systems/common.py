@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from datetime import date
 from functools import cache
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import polars as pl
 
@@ -73,3 +73,14 @@ def single_threaded() -> AbstractContextManager[object]:
     two-core machine the default pools thrash as soon as anything else runs (a 1 s tree fit took
     60 s, a 1 ms distance product 30 ms); one thread is both fast and predictable."""
     return _thread_pools().limit(limits=1)
+
+
+def per_game_day(frames: Mapping[str, pl.DataFrame], predict_day: Callable[[pl.DataFrame, pl.DataFrame, date], list[pl.DataFrame]]) -> pl.DataFrame:
+    """Run `predict_day(scope rows of the day, history, day)` for each date in scope, single-threaded,
+    and concatenate the output."""
+    scope, history = frames["scope"], frames["history"]
+    per_day: list[pl.DataFrame] = []
+    with single_threaded():
+        for day in scope["game_date"].unique().sort().to_list():
+            per_day += predict_day(scope.filter(pl.col("game_date") == day), history, day)
+    return output(per_day)

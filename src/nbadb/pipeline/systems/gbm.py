@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 import polars as pl
 
-from nbadb.pipeline.systems.common import FORM_STATS, TARGETS, output, prior_form, single_threaded, with_prior_forms
+from nbadb.pipeline.systems.common import FORM_STATS, TARGETS, per_game_day, prior_form, with_prior_forms
 
 if TYPE_CHECKING:
     from sklearn.ensemble import HistGradientBoostingRegressor
@@ -166,9 +166,4 @@ def _predict_day(query: pl.DataFrame, history: pl.DataFrame, day: date) -> list[
 
 
 def compute(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    scope, history = frames["scope"], frames["history"]
-    per_day = []
-    with single_threaded():
-        for day in scope["game_date"].unique().sort().to_list():
-            per_day += _predict_day(scope.filter(pl.col("game_date") == day), history, day)
-    return output(per_day)
+    return per_game_day(frames, _predict_day)

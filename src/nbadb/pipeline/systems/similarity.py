@@ -23,7 +23,7 @@ from typing import Mapping
 import numpy as np
 import polars as pl
 
-from nbadb.pipeline.systems.common import TARGETS, before, output, single_threaded, with_prior_forms
+from nbadb.pipeline.systems.common import TARGETS, before, per_game_day, with_prior_forms
 
 OWN_NEIGHBOURS = 10
 OWN_WEIGHT = 3
@@ -109,9 +109,4 @@ def _predict_day(query: pl.DataFrame, past: pl.DataFrame) -> list[pl.DataFrame]:
 
 
 def compute(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    scope, history = frames["scope"], frames["history"]
-    per_day = []
-    with single_threaded():
-        for day in scope["game_date"].unique().sort().to_list():
-            per_day += _predict_day(scope.filter(pl.col("game_date") == day), before(history, day))
-    return output(per_day)
+    return per_game_day(frames, lambda scope, history, day: _predict_day(scope, before(history, day)))
