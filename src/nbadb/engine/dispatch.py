@@ -34,7 +34,7 @@ class DispatchCycle:
         self.window = timedelta(seconds=window_seconds)
         self._inputs = {s.name: s.input_tables & producers for s in specs}
         self._pending = pending_events(con, self._inputs)
-        self._latest: date | None = None
+        self._horizons: dict[str, date | None] | None = None
 
     def published(self, event: Event | None) -> None:
         """A run in this cycle published `event`: its consumers in the cycle will see it."""
@@ -46,13 +46,17 @@ class DispatchCycle:
 
     def horizon(self, spec: ProcessorSpec) -> date | None:
         """The last date a processor's rows can exist for: the latest scheduled date, or its own
-        latest stored date when later (dates known only from prop lines)."""
-        if self._latest is None:
-            self._latest = self.con.execute("SELECT max(game_date) FROM raw.schedule").fetchall()[0][0]
-        own = self.con.execute(
-            "SELECT max(game_date) FROM ops.entity_signatures WHERE processor = ?", [spec.name]
-        ).fetchall()[0][0]
-        return max((d for d in (self._latest, own) if d is not None), default=None)
+        latest stored date when later (dates known only from prop lines). Read once per cycle."""
+        if self._horizons is None:
+            rows = self.con.execute(
+                """SELECT processor, greatest(s.latest, (SELECT max(game_date) FROM raw.schedule))
+                FROM (SELECT unnest($names) AS processor) p
+                LEFT JOIN (SELECT processor, max(game_date) AS latest FROM ops.entity_signatures
+                           WHERE list_contains($names, processor) GROUP BY processor) s USING (processor)""",
+                {"names": list(self._inputs)},
+            ).fetchall()
+            self._horizons = dict(rows)
+        return self._horizons.get(spec.name)
 
     def plan(
         self,

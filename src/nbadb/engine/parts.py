@@ -16,7 +16,6 @@ row commit together or not at all.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, time
 from typing import TYPE_CHECKING
 
@@ -27,13 +26,16 @@ from nbadb.engine import breakers
 from nbadb.engine.context import PartOutcome, RunContext
 from nbadb.engine.request import RunRequest, RunResult, utc_now
 from nbadb.engine.spec import PartSpec, ProcessorSpec
+from nbadb.warehouse.connection import used_params
+from nbadb.warehouse.hashing import cast_columns_sql
 
 if TYPE_CHECKING:
     import polars as pl
 
 
 class InjectedFault(RuntimeError):
-    """Raised inside a part named in NBADB_FAULT_SYSTEMS (fault injection for drills and tests)."""
+    """Raised in place of a part named in NBADB_FAULT_SYSTEMS, or of the transform of a processor named
+    in NBADB_FAULT_PROCESSORS (fault injection for drills and tests)."""
 
 
 class PartOutputError(RuntimeError):
@@ -139,17 +141,16 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
 def _frame(
     con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], cache: dict[str, pl.DataFrame]
 ) -> pl.DataFrame:
-    """The query's rows as a polars frame (read once per run), passing only the $params it uses."""
+    """The query's rows as a polars frame (read once per run)."""
     if sql not in cache:
-        used = {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
-        cache[sql] = con.sql(sql, params=used).pl()
+        cache[sql] = con.sql(sql, params=used_params(sql, params)).pl()
     return cache[sql]
 
 
 def _store(con: duckdb.DuckDBPyConnection, part: PartSpec, frame: pl.DataFrame | None) -> None:
     """Expose `frame` as the part's temp view `_part_<name>` with its declared column types, without
     copying it (None: an empty view). The frame stays registered until the part's next run."""
-    typed = ", ".join(f'cast("{c}" AS {t}) AS "{c}"' for c, t in part.columns)
+    typed = cast_columns_sql(part.columns)
     if frame is None:
         source = "(SELECT " + ", ".join(f'NULL AS "{c}"' for c, _ in part.columns) + ") WHERE false"
     else:

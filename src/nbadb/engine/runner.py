@@ -12,7 +12,7 @@ from nbadb.engine.request import RunRequest, RunResult
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.errors import SpecError
 from nbadb.warehouse.connection import execute
-from nbadb.warehouse.hashing import row_hash_sql
+from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 
 LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at")
 
@@ -23,10 +23,6 @@ DEFERRED_SKIPS = frozenset({"breaker_open", "stale_dependency"})
 
 class ContractViolation(Exception):
     """Transform output broke its processor's contract; the run fails and nothing is written."""
-
-
-class InjectedFault(Exception):
-    """Raised in place of a processor's transform named by NBADB_FAULT_PROCESSORS."""
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -131,7 +127,7 @@ class Engine:
                 return self._finish(ctx, self._result(ctx, "skipped", skip_reason=reason), write_output=False)
         with ctx.timed("transform"):
             if spec.name in self.settings.faulty_processors:
-                raise InjectedFault(f"fault injected into {spec.name} (NBADB_FAULT_PROCESSORS)")
+                raise parts.InjectedFault(f"fault injected into {spec.name} (NBADB_FAULT_PROCESSORS)")
             if spec.signature_sql is None:
                 self.con.execute(
                     f'DELETE FROM _out WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
@@ -187,8 +183,8 @@ class Engine:
     def _hashed_select(self, ctx: RunContext, source_sql: str) -> str:
         """Cast to the stored types first, so the hash is of what will be stored, not of how it was computed."""
         columns = self.content_columns(ctx.spec.output_table)
-        typed = ", ".join(f'cast("{c}" AS {t}) AS "{c}"' for c, t in columns)
-        return f"SELECT *, {row_hash_sql(columns)} AS row_hash FROM (SELECT {typed} FROM ({source_sql}) t) typed"
+        return (f"SELECT *, {row_hash_sql(columns)} AS row_hash "
+                f"FROM (SELECT {cast_columns_sql(columns)} FROM ({source_sql}) t) typed")
 
     def _create_out(self, ctx: RunContext, where: str = "") -> None:
         """Run the transform into _out, hashed. Its column set is checked once per spec version."""

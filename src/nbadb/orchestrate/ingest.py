@@ -70,6 +70,15 @@ def persist_quarantine(con: duckdb.DuckDBPyConnection, start: date, end: date) -
     return n
 
 
+def stage(
+    con: duckdb.DuckDBPyConnection, source: ArchiveSource, start: date, end: date, game_ids: list[str] | None = None
+) -> StageReport:
+    """Stage what the source published for [start, end] and keep its quarantined rows."""
+    report = source.stage(start, end, game_ids)
+    persist_quarantine(con, start, end)
+    return report
+
+
 def publish(
     engine: Engine,
     source: ArchiveSource,
@@ -85,10 +94,7 @@ def publish(
 ) -> IngestOutcome:
     """Stage [start, end] from the source (unless `staged` says it already is) and run every raw
     processor whose files exist (only `processors` when given)."""
-    report = staged
-    if report is None:
-        report = source.stage(start, end, game_ids)
-        persist_quarantine(engine.con, start, end)
+    report = staged or stage(engine.con, source, start, end, game_ids)
     outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
     for spec in RAW_PROCESSORS:
         if processors is not None and spec.name not in processors:

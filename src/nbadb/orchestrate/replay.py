@@ -16,7 +16,7 @@ from typing import Callable
 
 from nbadb.engine.request import ProcessingMode, RunResult
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
-from nbadb.orchestrate.ingest import persist_quarantine, publish
+from nbadb.orchestrate.ingest import publish, stage
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.warehouse.connection import duckdb_threads
 
@@ -60,46 +60,40 @@ def replay(
     phases: frozenset[int] = DOWNSTREAM_PHASES,
 ) -> list[DayOutcome]:
     """Replay [start, end]; `phases` limits the downstream phases run (benchmarks compare them)."""
-    with duckdb_threads(ws.con, 1):  # each day's statements are small
-        return _replay_days(ws, start, end, processing_mode, on_day, phases)
-
-
-def _replay_days(
-    ws: Workspace,
-    start: date,
-    end: date,
-    processing_mode: ProcessingMode | None,
-    on_day: Callable[[DayOutcome], None] | None,
-    phases: frozenset[int],
-) -> list[DayOutcome]:
     outcomes = []
-    day = start
-    while day <= end:
-        t0 = time.perf_counter()
-        staged = ws.source.stage(day, day)
-        persist_quarantine(ws.con, day, day)
-        morning = publish(ws.engine, ws.source, day, day, processors=MORNING_TABLES, staged=staged)
-        before_tip = run_pipeline(
-            ws, (day, day), trigger_source="schedule", trigger_sources=_changed(morning.results),
-            processing_mode=processing_mode, as_of=day, phases=phases,
-        )
-        night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=staged)
-        after_games = run_pipeline(
-            ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day, phases=phases
-        )
-        downstream = before_tip + after_games
-        results: list[RunResult] = morning.results + night.results + downstream
-        outcome = DayOutcome(
-            day=day,
-            games=staged.rows.get("stage_schedule", 0),
-            runs=sum(r.status in ("success", "partial") for r in results),
-            skips=sum(r.status == "skipped" for r in results),
-            failed=sum(r.status == "failed" for r in results),
-            entities_changed=sum(r.metrics.entities_changed for r in downstream),
-            seconds=round(time.perf_counter() - t0, 3),
-        )
-        outcomes.append(outcome)
-        if on_day:
-            on_day(outcome)
-        day += timedelta(days=1)
+    with duckdb_threads(ws.con, 1):  # each day's statements are small
+        day = start
+        while day <= end:
+            outcomes.append(_replay_day(ws, day, processing_mode, phases))
+            if on_day:
+                on_day(outcomes[-1])
+            day += timedelta(days=1)
     return outcomes
+
+
+def _replay_day(
+    ws: Workspace, day: date, processing_mode: ProcessingMode | None, phases: frozenset[int]
+) -> DayOutcome:
+    """The morning pass before tip-off, then the night pass once the games are final."""
+    t0 = time.perf_counter()
+    staged = stage(ws.con, ws.source, day, day)
+    morning = publish(ws.engine, ws.source, day, day, processors=MORNING_TABLES, staged=staged)
+    before_tip = run_pipeline(
+        ws, (day, day), trigger_source="schedule", trigger_sources=_changed(morning.results),
+        processing_mode=processing_mode, as_of=day, phases=phases,
+    )
+    night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=staged)
+    after_games = run_pipeline(
+        ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day, phases=phases
+    )
+    downstream = before_tip + after_games
+    results: list[RunResult] = morning.results + night.results + downstream
+    return DayOutcome(
+        day=day,
+        games=staged.rows.get("stage_schedule", 0),
+        runs=sum(r.status in ("success", "partial") for r in results),
+        skips=sum(r.status == "skipped" for r in results),
+        failed=sum(r.status == "failed" for r in results),
+        entities_changed=sum(r.metrics.entities_changed for r in downstream),
+        seconds=round(time.perf_counter() - t0, 3),
+    )

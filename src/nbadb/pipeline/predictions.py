@@ -143,7 +143,7 @@ _PREDICTIONS_TRANSFORM = f"""
 PLAYER_PROP_PREDICTIONS = ProcessorSpec(
     name=PREDICTIONS_TABLE,
     phase=5,
-    inputs=(InputSpec(_FEATURES), InputSpec(_SUMMARY, required=False)),
+    inputs=(InputSpec(_FEATURES), InputSpec(_SUMMARY, required=False, lag_days=1)),
     entity_key="player_id",
     description="Per player-game and target: each system's prediction, the line, edge, confidence and OVER/UNDER/PASS.",
     signature_sql=f"""SELECT player_id AS entity_id, game_date, row_hash AS part_hash FROM {_FEATURES}

@@ -66,9 +66,12 @@ def duckdb_threads(con: duckdb.DuckDBPyConnection, threads: int) -> Iterator[Non
 _PARAM = re.compile(r"\$([A-Za-z_]\w*)")
 
 
-def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
-    """Run SQL with only the named parameters it references (DuckDB rejects unused ones)."""
-    if not params:
-        return con.execute(sql)
+def used_params(sql: str, params: dict[str, object]) -> dict[str, object]:
+    """The named parameters `sql` references (DuckDB rejects unused ones)."""
     used = set(_PARAM.findall(sql))
-    return con.execute(sql, {k: v for k, v in params.items() if k in used})
+    return {k: v for k, v in params.items() if k in used}
+
+
+def execute(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+    """Run SQL with only the named parameters it references."""
+    return con.execute(sql, used_params(sql, params)) if params else con.execute(sql)

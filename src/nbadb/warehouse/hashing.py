@@ -31,6 +31,11 @@ def canonical_value_sql(column: str, duckdb_type: str) -> str:
     return f"coalesce({rendered}, {NULL_MARKER})"
 
 
+def cast_columns_sql(columns: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> str:
+    """SELECT list casting each (name, duckdb type) column to its type under its own name."""
+    return ", ".join(f'cast("{c}" AS {t}) AS "{c}"' for c, t in columns)
+
+
 def row_hash_sql(columns: list[tuple[str, str]]) -> str:
     """SQL expression hashing a row given (name, duckdb type) pairs in a fixed order."""
     parts = ", ".join(canonical_value_sql(name, kind) for name, kind in columns)
