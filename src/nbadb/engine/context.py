@@ -34,7 +34,8 @@ class RunContext:
     started_at: object = field(default_factory=utc_now)
     started_logged: bool = False
     parts: list[PartOutcome] = field(default_factory=list)
-    known_tables: frozenset[str] = frozenset()
+    known_tables: frozenset[str] = frozenset()  # every table of the graph, sources included
+    produced_tables: frozenset[str] = frozenset()  # the tables processors write (each write leaves an event)
     breaker: Breaker | None = None  # the processor's breaker as the pre-check read it
     t0: float = field(default_factory=time.perf_counter)
 

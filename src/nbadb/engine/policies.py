@@ -31,20 +31,26 @@ OFF_SEASON_GAP_DAYS = 14
 
 
 def early_exit(ctx: RunContext, settings: Settings) -> str | None:
-    """Dates the processor has nothing to do for, read from the schedule (one query)."""
+    """Dates the processor has nothing to do for, read from the schedule (one query on game days)."""
     p, request = ctx.spec.patterns, ctx.request
     if not settings.early_exit or not (p.needs_games or p.needs_results or p.max_days_back):
         return None
-    games, before, after, latest = ctx.con.execute(  # stored rows count as games: they may need removing
-        """SELECT (SELECT count(*) FROM raw.schedule WHERE game_date BETWEEN $start AND $end)
-                + (SELECT count(*) FROM raw.prop_lines WHERE game_date BETWEEN $start AND $end)
-                + (SELECT count(*) FROM ops.entity_signatures
-                   WHERE processor = $p AND game_date BETWEEN $start AND $end),
-                  (SELECT max(game_date) FROM raw.schedule WHERE game_date < $start),
-                  (SELECT min(game_date) FROM raw.schedule WHERE game_date > $end),
-                  (SELECT max(game_date) FROM raw.schedule WHERE game_date <= $now)""",
-        {"start": request.start_date, "end": request.end_date, "now": utc_now().date(), "p": ctx.spec.name},
+    params = {"start": request.start_date, "end": request.end_date}
+    games, before, after, latest = ctx.con.execute(  # one pass over the league calendar
+        """SELECT count(*) FILTER (WHERE game_date BETWEEN $start AND $end),
+                  max(game_date) FILTER (WHERE game_date < $start),
+                  min(game_date) FILTER (WHERE game_date > $end),
+                  max(game_date) FILTER (WHERE game_date <= $now)
+        FROM raw.schedule""",
+        {**params, "now": utc_now().date()},
     ).fetchall()[0]
+    if not games and p.needs_games:  # prop lines and stored rows count as games: they may need removing
+        games = ctx.con.execute(
+            """SELECT (SELECT count(*) FROM raw.prop_lines WHERE game_date BETWEEN $start AND $end)
+                    + (SELECT count(*) FROM ops.entity_signatures
+                       WHERE processor = $p AND game_date BETWEEN $start AND $end)""",
+            {**params, "p": ctx.spec.name},
+        ).fetchall()[0][0]
     today = request.as_of or latest
     if p.needs_results and today is not None and request.start_date > today:
         return _exit(ctx, "future_date", f"{request.start_date} is after today ({today}); no results exist yet")
@@ -144,7 +150,7 @@ def upstream_unchanged(ctx: RunContext, settings: Settings) -> str | None:
     its stored signatures are still current and recomputing them would only confirm it.
     """
     spec, request = ctx.spec, ctx.request
-    if (not settings.data_version_shortcut or spec.signature_sql is None or request.force
+    if (not settings.data_version_shortcut or not spec.input_tables <= ctx.produced_tables or request.force
             or request.trigger.event_ids or request.entity_ids is not None):
         return None
     pending, covering = ctx.con.execute(  # one query: this check runs before every run

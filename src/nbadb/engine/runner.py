@@ -66,7 +66,7 @@ class Engine:
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
-        ctx = RunContext(self.con, spec, request, known_tables=self.known_tables)
+        ctx = RunContext(self.con, spec, request, known_tables=self.known_tables, produced_tables=frozenset(self.specs))
         if len(request.trigger.event_ids) > 1:
             ctx.decisions.append(f"coalesced {len(request.trigger.event_ids)} triggers into this run")
             ctx.optimizations.append("coalesced_triggers")
@@ -90,7 +90,7 @@ class Engine:
         signatures.prepare_entity_filter(self.con, request)
         with ctx.timed("change_detection"):
             if spec.signature_sql is None:
-                self._transform_source_fed(ctx)
+                self._transform_whole_dates(ctx)
                 current = signatures.current_signatures_from_output(self.con, spec)
             else:
                 current = signatures.current_signatures_from_inputs(self.con, spec, request)
@@ -120,7 +120,7 @@ class Engine:
         ledger.record_started(self.con, request)
         ctx.started_logged = True
         mode = self._choose_mode(ctx, in_scope, len(changes))
-        processed = self._build_scope(mode, len(changes))
+        processed = self._build_scope(mode, len(changes), in_scope)
         if spec.parts:  # independent parts behind their own breakers feed the transform
             reason = parts.run_parts(ctx, self.settings)
             if reason:
@@ -167,9 +167,9 @@ class Engine:
         ctx.decisions.append(f"entity mode: {changed}/{in_scope} entities changed")
         return "entity"
 
-    def _build_scope(self, mode: str, changed: int) -> int:
+    def _build_scope(self, mode: str, changed: int, in_scope: int) -> int:
         """Point the `_scope` view at the entities to (re)compute; returns how many there are."""
-        if mode == "entity":  # _changes holds each (entity, date) once
+        if mode == "entity" or changed == in_scope:  # _changes holds each (entity, date) once
             self.con.execute("CREATE OR REPLACE TEMP VIEW _scope AS SELECT entity_id, game_date FROM _changes")
             return changed
         processed = self.con.execute(
@@ -202,7 +202,8 @@ class Engine:
         source = f"SELECT * FROM ({spec.transform_sql}) t {where}"
         execute(self.con, f"CREATE OR REPLACE TEMP TABLE _out AS {self._hashed_select(ctx, source)}", params)
 
-    def _transform_source_fed(self, ctx: RunContext) -> None:
+    def _transform_whole_dates(self, ctx: RunContext) -> None:
+        """The transform for every entity of the dates (or of the event's entities): a row is its own signature."""
         spec, request = ctx.spec, ctx.request
         where = f'WHERE "{spec.date_column}" BETWEEN $start AND $end'
         if request.entity_ids is not None:

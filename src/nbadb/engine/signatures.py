@@ -39,7 +39,7 @@ def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: Process
 
 
 def current_signatures_from_output(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec) -> int:
-    """Fill _sig_cur from already-hashed transform output in _out (source-fed processors); returns its size."""
+    """Fill _sig_cur from already-hashed transform output in _out (processors whose rows are their own signature); returns its size."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
     return con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS

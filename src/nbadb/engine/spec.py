@@ -93,8 +93,9 @@ class ProcessorSpec:
     `transform_sql` selects the output columns. It may reference `$start` / `$end` and the temp
     table `_scope(entity_id VARCHAR, game_date DATE)` listing the entities to (re)compute.
     `signature_sql` selects `(entity_id, game_date, part_hash)` rows describing every input an
-    output entity depends on; None means the processor reads a source and its change is detected
-    on its normalised output instead.
+    output entity depends on. None means a row is its own signature: the engine runs the transform
+    for every entity of the dates and detects change on the hashed output (a source's normalised
+    rows, or rows that are exactly the facts they are built from), so the work is never done twice.
     """
 
     name: str

@@ -30,11 +30,13 @@ def _possessions(t: str) -> str:
 
 
 def _with_previous_game(rows: str) -> str:
-    """`rows` (aliased p) with `prev_game_date`: the player's previous game in the same season."""
-    return f"""{rows}
-        ASOF LEFT JOIN (SELECT player_id, season, game_date AS prev_game_date FROM raw.player_boxscores
-                        WHERE game_date BETWEEN $start - INTERVAL 366 DAY AND $end) h
-          ON h.player_id = p.player_id AND h.season = p.season AND p.game_date > h.prev_game_date"""
+    """`rows` (aliased p inside) with `prev_game_date`: the player's previous game in the same season,
+    as a subquery aliased p. (A correlated max: for a day's few hundred rows it is twice as fast as an
+    ASOF join, which sorts the whole lookback.)"""
+    return f"""(SELECT p.*, (SELECT max(h.game_date) FROM raw.player_boxscores h
+                         WHERE h.player_id = p.player_id AND h.season = p.season AND h.game_date < p.game_date
+                           AND h.game_date >= $start - INTERVAL 366 DAY) AS prev_game_date
+        FROM {rows}) p"""
 
 
 def _in_scope(alias: str, entity: str) -> str:
@@ -48,7 +50,7 @@ def _in_scope(alias: str, entity: str) -> str:
 # is missing).
 _PLAYER_SIGNATURE = f"""
     SELECT p.player_id AS entity_id, p.game_date,
-           md5(p.row_hash || '|' || coalesce(strftime(h.prev_game_date, '%Y-%m-%d'), '-') || '|'
+           md5(p.row_hash || '|' || coalesce(strftime(p.prev_game_date, '%Y-%m-%d'), '-') || '|'
                || coalesce(t.context, '-')) AS part_hash
     FROM {_with_previous_game("(SELECT * FROM raw.player_boxscores WHERE game_date BETWEEN $start AND $end) p")}
     LEFT JOIN (SELECT game_id, team_id, {row_hash_sql(list(_TEAM_CONTEXT))} AS context FROM raw.team_boxscores
@@ -65,8 +67,8 @@ _PLAYER_TRANSFORM = f"""
                 / nullif(p.minutes * (t.fga + 0.44 * t.fta + t.tov), 0) END AS usage_rate,
            t.minutes AS team_minutes,
            {_possessions('t')} AS possessions,
-           cast(date_diff('day', h.prev_game_date, p.game_date) AS INTEGER) AS rest_days,
-           date_diff('day', h.prev_game_date, p.game_date) = 1 AS back_to_back
+           cast(date_diff('day', p.prev_game_date, p.game_date) AS INTEGER) AS rest_days,
+           date_diff('day', p.prev_game_date, p.game_date) = 1 AS back_to_back
     FROM {_with_previous_game(f"(SELECT p.* FROM raw.player_boxscores p {_in_scope('p', 'player_id')}) p")}
     LEFT JOIN raw.team_boxscores t ON t.game_id = p.game_id AND t.team_id = p.team_id"""
 

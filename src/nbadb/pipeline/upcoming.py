@@ -42,9 +42,10 @@ books_<market> = number of books, prop_lines_by_book = {"pts": {"book": line, ..
 Completeness: window_N_complete is true when every game raw.schedule lists for the team in the
 N days before D has its box score (raw.team_boxscores); a player's flags are his team's.
 
-Change detection: both processors sign each row by the canonical hash of the facts it is built
-from (see point_in_time.facts_signature), so a correction that changes no fact (points, for
-these rows that read only dates and minutes) leaves the rows alone.
+Change detection: a row is exactly the facts it is built from, so each processor's transform
+runs for every entity of the dates and the engine signs each row by its canonical hash (no
+separate signature query): a correction that changes no fact (points, for these rows that read
+only dates and minutes) leaves the rows alone.
 """
 
 from __future__ import annotations
@@ -56,9 +57,7 @@ from nbadb.pipeline.point_in_time import (
     TEAM_DIRECTORY,
     Columns,
     counted_games,
-    facts_signature,
     nickname_sql,
-    scoped,
     season_of_date_sql,
 )
 
@@ -207,8 +206,7 @@ UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
     description="Each team's game on D as known before tip-off: opponent, home, rest, load, window completeness.",
-    signature_sql=facts_signature(_TEAM_FACTS, "team_id", TEAM_CONTEXT_COLUMNS),
-    transform_sql=f"SELECT * FROM {scoped(_TEAM_FACTS, 'team_id')}",
+    transform_sql=_TEAM_FACTS,  # a row is the facts it is built from: its own signature
     checks=(
         *_LOAD_CHECKS,
         OutputCheck("every team row names its team and opponent", "team_id IS NULL OR opponent_team_id IS NULL"),
@@ -351,8 +349,7 @@ UPCOMING_PLAYER_GAME_CONTEXT = ProcessorSpec(
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
     description="Each player expected in a game on D as known before tip-off: rest, load, injury status, prop lines.",
-    signature_sql=facts_signature(_PLAYER_FACTS, "player_id", PLAYER_CONTEXT_COLUMNS),
-    transform_sql=f"SELECT * FROM {scoped(_PLAYER_FACTS, 'player_id')}",
+    transform_sql=_PLAYER_FACTS,  # a row is the facts it is built from: its own signature
     checks=(
         *_LOAD_CHECKS,
         OutputCheck("injury status is a known label", f"injury_status NOT IN {INJURY_STATUSES}"),
