@@ -69,15 +69,17 @@ def skip_overhead_ms(data_dir: Path, day, repeats: int = 7) -> tuple[float, floa
     return statistics.median(walls), statistics.median(engine)
 
 
-def correction_ms(data_dir: Path, mode: str, picks: list[tuple[str, int, float]]) -> tuple[float, float, int]:
-    """One-player corrections propagated downstream in `mode`: median wall ms, median ms spent
+def correction_ms(
+    data_dir: Path, mode: str, picks: list[tuple[str, int, float]], phases: frozenset[int]
+) -> tuple[float, float, int]:
+    """One-player corrections propagated through `phases` in `mode`: median wall ms, median ms spent
     transforming and writing (ledger timings), median entities processed."""
     walls, work, processed = [], [], []
     with _open(data_dir) as ws:
         for game_id, player_id, pts in picks:
             publish_correction(ws, game_id, player_id, {"pts": pts})
             t0 = time.perf_counter()
-            results = run_pipeline(ws, None, processing_mode=mode)  # type: ignore[arg-type]
+            results = run_pipeline(ws, None, processing_mode=mode, phases=phases)  # type: ignore[arg-type]
             walls.append((time.perf_counter() - t0) * 1000)
             timings = ws.con.execute("SELECT timings FROM ops.processor_runs WHERE list_contains($ids, run_id)",
                                      {"ids": [r.run_id for r in results]}).fetchall()
@@ -86,12 +88,15 @@ def correction_ms(data_dir: Path, mode: str, picks: list[tuple[str, int, float]]
     return statistics.median(walls), statistics.median(work), int(statistics.median(processed))
 
 
-def compare_corrections(root: Path, warehouse: str, picks: list[tuple[str, int, float]]) -> tuple[tuple, tuple]:
-    """The same corrections in entity mode and in date mode, each on its own copy of `warehouse`."""
+def compare_corrections(
+    root: Path, warehouse: str, picks: list[tuple[str, int, float]], phases: frozenset[int]
+) -> tuple[tuple, tuple]:
+    """The same corrections in entity mode and in date mode, each on its own copy of `warehouse`
+    (replayed through `phases`, the phases the corrections then run)."""
     for mode in ("entity", "date"):
         shutil.copytree(root / warehouse, root / f"{warehouse}_{mode}")
-    return (correction_ms(root / f"{warehouse}_entity", "entity", picks),
-            correction_ms(root / f"{warehouse}_date", "date", picks))
+    return (correction_ms(root / f"{warehouse}_entity", "entity", picks, phases),
+            correction_ms(root / f"{warehouse}_date", "date", picks, phases))
 
 
 def main() -> int:
@@ -116,8 +121,8 @@ def main() -> int:
                 ORDER BY md5(game_id || player_id::VARCHAR) LIMIT $n""",
                 {"d": full["end"], "n": args.corrections},
             ).fetchall()
-        corrections = {scope: compare_corrections(root, warehouse, picks)
-                       for scope, warehouse in (("phases 2-3", "e23"), ("phases 2-5", "all"))}
+        corrections = {scope: compare_corrections(root, warehouse, picks, phases) for scope, warehouse, phases in (
+            ("phases 2-3", "e23", RAW_AND_ANALYTICS), ("phases 2-5", "all", ALL_PHASES))}
     print(f"replay of {args.season}: {full['days']} days (morning and night pass each day)")
     print(f"{'run':<20}{'wall s':>9}{'median day ms':>15}{'failed':>8}   seconds per phase (ledger)")
     for name, r in runs.items():

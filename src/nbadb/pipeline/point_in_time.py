@@ -3,13 +3,10 @@
 Every value these processors compute for a date D reads only what was known before tip-off on
 D: games strictly before D, injury moves strictly before D and prop snapshots taken on or
 before D. The helpers here are the pieces several of them need: which games count, the team
-directory used to read sportsbook team names, the season label of a date, the scope join and
-the "facts" signature (a canonical hash of the derived inputs a row is built from).
+directory used to read sportsbook team names, the season label of a date and the scope join.
 """
 
 from __future__ import annotations
-
-from nbadb.warehouse.hashing import row_hash_sql
 
 Columns = tuple[tuple[str, str], ...]
 
@@ -51,17 +48,3 @@ def scoped(rows_sql: str, entity: str) -> str:
     """`rows_sql` restricted to the (entity, game_date) pairs the engine asked for (temp table _scope)."""
     return f"""(SELECT r.* FROM ({rows_sql}) r
         JOIN _scope s ON cast(r.{entity} AS VARCHAR) = s.entity_id AND r.game_date = s.game_date)"""
-
-
-def _typed(rows_sql: str, columns: Columns) -> str:
-    """`rows_sql` projected onto `columns`, each cast to its declared type."""
-    casts = ", ".join(f'cast("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
-    return f"SELECT {casts} FROM ({rows_sql}) facts"
-
-
-def facts_signature(facts_sql: str, entity: str, columns: Columns) -> str:
-    """Signature rows for a processor whose row is a function of derived facts: one part per
-    (entity, date), the canonical hash of those facts, so a change upstream that alters no fact
-    (a points correction, for a row that reads only minutes) leaves the entity unchanged."""
-    return f"""SELECT {entity} AS entity_id, game_date, {row_hash_sql(list(columns))} AS part_hash
-        FROM ({_typed(facts_sql, columns)}) hashed"""

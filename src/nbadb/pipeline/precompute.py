@@ -36,14 +36,15 @@ precompute.player_composite_factors, each clamped to its range:
   before D / the league's mean over every counted team-game of the season before D. > 1: the
   opponent allows more than average (a weaker defence, favourable to the player). An opponent
   without games counts at league average; null without an opponent or league games before D.
-The row also keeps every input of these formulas; its signature is their canonical hash.
+The row also keeps every input of these formulas, so it is its own signature: the engine runs the
+transform for every player of the dates and compares row hashes (the facts are computed once).
 """
 
 from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS
-from nbadb.pipeline.point_in_time import Columns, counted_games, exact_avg, facts_signature, scoped, season_of_date_sql
+from nbadb.pipeline.point_in_time import Columns, counted_games, exact_avg, scoped, season_of_date_sql
 from nbadb.pipeline.upcoming import UPCOMING_PLAYER_GAME_CONTEXT
 from nbadb.warehouse.hashing import combine_hashes_sql
 
@@ -244,7 +245,7 @@ _COMPOSITE_TRANSFORM = f"""
            CASE WHEN usage_rate_avg_season > 0 THEN {_USAGE} END AS usage_spike,
            CASE WHEN opponent_team_id IS NOT NULL AND league_defensive_rating > 0 THEN {_DEFENSE_FACTOR} END
                AS opponent_defense
-    FROM {scoped(_COMPOSITE_FACTS, 'player_id')} f"""
+    FROM ({_COMPOSITE_FACTS}) f"""
 
 PLAYER_COMPOSITE_FACTORS = ProcessorSpec(
     name="precompute.player_composite_factors",
@@ -259,8 +260,7 @@ PLAYER_COMPOSITE_FACTORS = ProcessorSpec(
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
     description="Fatigue, expected pace, usage spike and opponent defence as of D (formulas in the module docstring).",
-    signature_sql=facts_signature(_COMPOSITE_FACTS, "player_id", COMPOSITE_FACT_COLUMNS),
-    transform_sql=_COMPOSITE_TRANSFORM,
+    transform_sql=_COMPOSITE_TRANSFORM,  # the row keeps every fact it is built from: its own signature
     checks=(
         *(OutputCheck(f"{name} within {lo}..{hi}", f"{name} < {lo} OR {name} > {hi}")
           for name, (lo, hi) in RANGES.items()),
