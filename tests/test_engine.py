@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
-from nbadb.engine.request import RunRequest
+from nbadb.engine.request import RunRequest, new_run_id
 from nbadb.engine.runner import Engine
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.monitor.waste import recommend, waste_report
+from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.workspace import open_workspace
 
@@ -67,6 +68,30 @@ def test_a_transform_that_raises_is_recorded_failed_with_its_message(tmp_path: P
         ).fetchall()[0]
         assert status == "failed" and "upstream feed sent garbage" in error
         assert _table(ws.con, "raw.team_boxscores") == before
+
+
+def test_a_transform_that_ignores_its_scope_fails_its_contract(tmp_path: Path) -> None:
+    """A transform must compute only the entities the engine asked for: rows of other entities would
+    overwrite good rows with work nobody asked for. The contract catches them and nothing is written."""
+    scope_join = "JOIN _scope s ON cast(t.team_id AS VARCHAR) = s.entity_id AND t.game_date = s.game_date"
+    with _workspace(tmp_path) as ws:
+        publish(ws.engine, ws.source, START, START)
+        good = ws.graph.specs["analytics.team_offense_game_summary"]
+        assert scope_join in good.transform_sql
+        careless = replace(good, transform_sql=good.transform_sql.replace(scope_join, ""))
+        engine = Engine(ws.con, {**ws.graph.specs, good.name: careless}, ws.settings)
+        request = RunRequest(processor=good.name, start_date=START, end_date=START, processing_mode="entity")
+        assert engine.run(request).status == "success"  # every team is new: all of them are in scope
+        before = _table(ws.con, good.name)
+        game_id, player_id, pts = ws.con.execute(
+            "SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date = ? ORDER BY ALL LIMIT 1",
+            [START],
+        ).fetchall()[0]
+        publish_correction(ws, game_id, player_id, {"pts": pts + 3})  # two teams change, the others do not
+        result = engine.run(replace(request, run_id=new_run_id()))
+        assert result.status == "failed"
+        assert "rows outside the entities it was asked for" in result.error
+        assert _table(ws.con, good.name) == before
 
 
 def test_unknown_input_or_cycle_is_rejected_at_load_time() -> None:

@@ -211,17 +211,19 @@ class Engine:
         self._create_out(ctx, where)
 
     def _validate(self, ctx: RunContext) -> int:
-        """Every output row belongs to a scoped entity and passes the declared checks (one query).
-        Returns the number of output rows."""
+        """Every output row passes the declared checks and, when the transform itself reads `_scope`,
+        belongs to a scoped entity (rows signed by their own output were just cut to the scope by
+        the engine). One query; returns the number of output rows."""
         spec = ctx.spec
-        in_scope = (
-            f'(cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") IN (SELECT (entity_id, game_date) FROM _scope)'
-        )
-        counts = ", ".join(["count(*)", f"count(*) FILTER (WHERE NOT {in_scope})"]
-                           + [f"count(*) FILTER (WHERE {c.violation_sql})" for c in spec.checks])
-        total, outside, *row = self.con.execute(f"SELECT {counts} FROM _out").fetchall()[0]
-        if outside:
-            raise ContractViolation(f"{spec.name} produced {outside} rows outside the entities it was asked for")
+        counts = ["count(*)"] + [f"count(*) FILTER (WHERE {c.violation_sql})" for c in spec.checks]
+        if spec.signature_sql is not None:
+            counts.append(
+                f'count(*) FILTER (WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
+                "NOT IN (SELECT (entity_id, game_date) FROM _scope))"
+            )
+        total, *row = self.con.execute(f"SELECT {', '.join(counts)} FROM _out").fetchall()[0]
+        if spec.signature_sql is not None and row[-1]:
+            raise ContractViolation(f"{spec.name} produced {row[-1]} rows outside the entities it was asked for")
         broken = [f"{c.name} ({n} rows)" for c, n in zip(spec.checks, row) if n]
         if broken:
             raise ContractViolation(f"{spec.name} output breaks its contract: {'; '.join(broken)}")
