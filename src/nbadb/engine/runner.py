@@ -39,7 +39,8 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
 
 
 class Engine:
-    """Runs processors through the lifecycle. Holds no state between runs but the connection."""
+    """Runs processors through the lifecycle. Between runs it keeps only the connection and two
+    caches of the warehouse schema (output columns, transforms whose columns were checked)."""
 
     def __init__(
         self,
@@ -52,7 +53,8 @@ class Engine:
         self.specs = specs
         self.settings = settings or get_settings()
         self.prechecks = prechecks
-        self.known_tables = frozenset(specs) | {t for s in specs.values() for t in s.input_tables}
+        self.produced_tables = frozenset(specs)
+        self.known_tables = self.produced_tables | {t for s in specs.values() for t in s.input_tables}
         self._columns: dict[str, list[tuple[str, str]]] = {}
         self._verified: set[str] = set()  # code versions whose transform columns were checked
 
@@ -66,7 +68,8 @@ class Engine:
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
-        ctx = RunContext(self.con, spec, request, known_tables=self.known_tables, produced_tables=frozenset(self.specs))
+        ctx = RunContext(self.con, spec, request, known_tables=self.known_tables,
+                         produced_tables=self.produced_tables)
         if len(request.trigger.event_ids) > 1:
             ctx.decisions.append(f"coalesced {len(request.trigger.event_ids)} triggers into this run")
             ctx.optimizations.append("coalesced_triggers")
@@ -89,7 +92,7 @@ class Engine:
 
         signatures.prepare_entity_filter(self.con, request)
         with ctx.timed("change_detection"):
-            if spec.signature_sql is None:
+            if spec.signed_by_output:
                 self._transform_whole_dates(ctx)
                 current = signatures.current_signatures_from_output(self.con, spec)
             else:
@@ -128,7 +131,7 @@ class Engine:
         with ctx.timed("transform"):
             if spec.name in self.settings.faulty_processors:
                 raise parts.InjectedFault(f"fault injected into {spec.name} (NBADB_FAULT_PROCESSORS)")
-            if spec.signature_sql is None:
+            if spec.signed_by_output:
                 self.con.execute(
                     f'DELETE FROM _out WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
                     "NOT IN (SELECT (entity_id, game_date) FROM _scope)"
@@ -216,13 +219,13 @@ class Engine:
         the engine). One query; returns the number of output rows."""
         spec = ctx.spec
         counts = ["count(*)"] + [f"count(*) FILTER (WHERE {c.violation_sql})" for c in spec.checks]
-        if spec.signature_sql is not None:
+        if not spec.signed_by_output:
             counts.append(
                 f'count(*) FILTER (WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
                 "NOT IN (SELECT (entity_id, game_date) FROM _scope))"
             )
         total, *row = self.con.execute(f"SELECT {', '.join(counts)} FROM _out").fetchall()[0]
-        if spec.signature_sql is not None and row[-1]:
+        if not spec.signed_by_output and row[-1]:
             raise ContractViolation(f"{spec.name} produced {row[-1]} rows outside the entities it was asked for")
         broken = [f"{c.name} ({n} rows)" for c, n in zip(spec.checks, row) if n]
         if broken:

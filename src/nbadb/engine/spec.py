@@ -117,6 +117,11 @@ class ProcessorSpec:
         return self.name
 
     @property
+    def signed_by_output(self) -> bool:
+        """True when a row is its own signature (no `signature_sql`): see the class docstring."""
+        return self.signature_sql is None
+
+    @property
     def input_tables(self) -> frozenset[str]:
         return frozenset(i.table for i in self.inputs)
 
