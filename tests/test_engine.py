@@ -197,3 +197,27 @@ def test_recommendation_rules() -> None:
     assert recommend(35, 2.5, 10, 6) == "monitor closely"
     assert recommend(25, 1.5, 50, 10) == "monitor closely"
     assert recommend(25, 0.5, 50, 30) == "date-level sufficient"
+
+
+def test_the_engines_league_calendar_agrees_with_the_schedule_and_follows_its_writes(tmp_path: Path) -> None:
+    """Early exit answers from the engine's in-memory calendar: it must give what a scan of
+    raw.schedule gives, and see dates a run of the schedule processor just wrote."""
+    with _workspace(tmp_path) as ws:
+        publish(ws.engine, ws.source, START, START)
+        assert ws.engine.calendar().dates == (START,)
+        publish(ws.engine, ws.source, START, END)  # the schedule processor writes the other dates
+        calendar = ws.engine.calendar()
+        assert calendar.dates[0] == START and len(calendar.dates) > 1
+        for day in [date(2023, 10, 20), START, date(2023, 10, 27), END, date(2023, 11, 5)]:
+            for span in (0, 2):
+                start, end = day, date.fromordinal(day.toordinal() + span)
+                want = ws.con.execute(
+                    """SELECT count(*) FILTER (WHERE game_date BETWEEN $s AND $e),
+                              max(game_date) FILTER (WHERE game_date < $s), min(game_date) FILTER (WHERE game_date > $e),
+                              max(game_date) FILTER (WHERE game_date <= $e)
+                    FROM raw.schedule""",
+                    {"s": start, "e": end},
+                ).fetchall()[0]
+                got = (calendar.games_between(start, end), calendar.last_before(start), calendar.first_after(end),
+                       calendar.latest_on_or_before(end))
+                assert got == want, (start, end)

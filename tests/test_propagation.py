@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
+from nbadb.errors import ConfigError
 from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.ingest import publish
@@ -118,3 +119,24 @@ def test_late_games_published_after_their_date_ran_are_not_lost(tmp_path) -> Non
         run_pipeline(ws, (END, END))  # a plain run for a later date picks the late games up
         late = _tables(ws.con)
     assert late == _clean_build(tmp_path / "clean")
+
+
+def test_minutes_correct_in_both_box_score_files_and_a_bad_correction_leaves_nothing_behind(tmp_path: Path) -> None:
+    """The box scores file keeps MIN as "M:SS" text, the game logs as a number: a minutes correction
+    reaches both raw tables. A correction that is not a stat value is refused and not stored."""
+    day = date(2021, 10, 19)
+    with _ws(tmp_path) as ws:
+        publish(ws.engine, ws.source, day, day)
+        game, player = ws.con.execute(
+            "SELECT game_id, player_id FROM raw.boxscore_players WHERE minutes > 0 ORDER BY minutes DESC LIMIT 1"
+        ).fetchall()[0]
+        outcome = publish_correction(ws, game, player, {"min": 40.5})
+        assert not [r for r in outcome.results if r.status == "failed"]
+        for table in ("raw.boxscore_players", "raw.player_boxscores"):
+            minutes = ws.con.execute(f"SELECT minutes FROM {table} WHERE game_id = ? AND player_id = ?",
+                                     [game, player]).fetchall()
+            assert minutes == [(40.5,)], table
+        for bad in ({"pts": -3}, {"ast": 2.5}, {"min": float("inf")}, {"plus_minus": 4}):
+            with pytest.raises(ConfigError):
+                publish_correction(ws, game, player, bad)
+        assert ws.con.execute("SELECT stat, value FROM ops.source_corrections").fetchall() == [("MIN", 40.5)]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Literal
+from typing import Callable, Iterator, Literal
 
 import duckdb
 
 from nbadb.engine.request import RunRequest, utc_now
 from nbadb.engine.breakers import Breaker
+from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.spec import ProcessorSpec
 
 
@@ -37,6 +38,7 @@ class RunContext:
     known_tables: frozenset[str] = frozenset()  # every table of the graph, sources included
     produced_tables: frozenset[str] = frozenset()  # the tables processors write (each write leaves an event)
     breaker: Breaker | None = None  # the processor's breaker as the pre-check read it
+    cached_calendar: Callable[[], LeagueCalendar] | None = None  # the engine's copy (None: read the schedule)
     t0: float = field(default_factory=time.perf_counter)
 
     @contextmanager
@@ -46,6 +48,9 @@ class RunContext:
             yield
         finally:
             self.timings[step] = round((time.perf_counter() - t) * 1000, 3)
+
+    def calendar(self) -> LeagueCalendar:
+        return self.cached_calendar() if self.cached_calendar else LeagueCalendar.load(self.con)
 
     def drop_consumed_triggers(self, fresh: tuple[str, ...]) -> None:
         """Keep only the trigger events this processor has not consumed yet."""

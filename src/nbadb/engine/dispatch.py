@@ -115,8 +115,9 @@ def _within(first: Event, event: Event, window: timedelta) -> bool:
 
 
 def _trigger(events: list[Event], fallback: str, fallback_sources: tuple[str, ...], *, requested: bool) -> Trigger:
-    if not events:
-        return Trigger(source=fallback, chain=(fallback,), sources=fallback_sources, requested=requested)
+    if not events:  # the cycle read this processor's pending events: there were none
+        return Trigger(source=fallback, chain=(fallback,), sources=fallback_sources, requested=requested,
+                       none_pending=True)
     sources = tuple(dict.fromkeys(e.producer for e in events))
     longest = max((e.trigger_chain for e in events), key=len)
     return Trigger(source=sources[0], event_ids=tuple(e.event_id for e in events), chain=longest, sources=sources,

@@ -31,27 +31,21 @@ OFF_SEASON_GAP_DAYS = 14
 
 
 def early_exit(ctx: RunContext, settings: Settings) -> str | None:
-    """Dates the processor has nothing to do for, read from the schedule (one query on game days)."""
+    """Dates the processor has nothing to do for, read from the league calendar (no query on game days)."""
     p, request = ctx.spec.patterns, ctx.request
     if not settings.early_exit or not (p.needs_games or p.needs_results or p.max_days_back):
         return None
-    params = {"start": request.start_date, "end": request.end_date}
-    games, before, after, latest = ctx.con.execute(  # one pass over the league calendar
-        """SELECT count(*) FILTER (WHERE game_date BETWEEN $start AND $end),
-                  max(game_date) FILTER (WHERE game_date < $start),
-                  min(game_date) FILTER (WHERE game_date > $end),
-                  max(game_date) FILTER (WHERE game_date <= $now)
-        FROM raw.schedule""",
-        {**params, "now": utc_now().date()},
-    ).fetchall()[0]
+    calendar = ctx.calendar()
+    games = calendar.games_between(request.start_date, request.end_date)
+    before, after = calendar.last_before(request.start_date), calendar.first_after(request.end_date)
     if not games and p.needs_games:  # prop lines and stored rows count as games: they may need removing
         games = ctx.con.execute(
             """SELECT (SELECT count(*) FROM raw.prop_lines WHERE game_date BETWEEN $start AND $end)
                     + (SELECT count(*) FROM ops.entity_signatures
                        WHERE processor = $p AND game_date BETWEEN $start AND $end)""",
-            {**params, "p": ctx.spec.name},
+            {"start": request.start_date, "end": request.end_date, "p": ctx.spec.name},
         ).fetchall()[0][0]
-    today = request.as_of or latest
+    today = request.as_of or calendar.latest_on_or_before(utc_now().date())
     if p.needs_results and today is not None and request.start_date > today:
         return _exit(ctx, "future_date", f"{request.start_date} is after today ({today}); no results exist yet")
     if p.max_days_back and today is not None and request.mode != "backfill" and not request.trigger.event_ids:
@@ -153,19 +147,22 @@ def upstream_unchanged(ctx: RunContext, settings: Settings) -> str | None:
     if (not settings.data_version_shortcut or not spec.input_tables <= ctx.produced_tables or request.force
             or request.trigger.event_ids or request.entity_ids is not None):
         return None
-    pending, covering = ctx.con.execute(  # one query: this check runs before every run
-        f"""SELECT {PENDING_EXISTS_SQL},
-            (SELECT run_id FROM ops.processor_runs
-             WHERE processor = $consumer AND code_version = $v AND start_date <= $start AND end_date >= $end
-               AND (status = 'success' OR skip_reason = 'no_changes')
-             LIMIT 1)""",
-        {"producers": sorted(spec.input_tables), "consumer": spec.name, "v": spec.code_version,
-         "start": request.start_date, "end": request.end_date},
-    ).fetchall()[0]
-    if pending or covering is None:
+    pending = False if request.trigger.none_pending else ctx.con.execute(
+        f"SELECT {PENDING_EXISTS_SQL}", {"producers": sorted(spec.input_tables), "consumer": spec.name}
+    ).fetchall()[0][0]
+    if pending:
+        return None
+    covering = ctx.con.execute(
+        """SELECT run_id FROM ops.processor_runs
+        WHERE processor = $consumer AND code_version = $v AND start_date <= $start AND end_date >= $end
+          AND (status = 'success' OR skip_reason = 'no_changes')
+        LIMIT 1""",
+        {"consumer": spec.name, "v": spec.code_version, "start": request.start_date, "end": request.end_date},
+    ).fetchall()
+    if not covering:
         return None
     ctx.decisions.append(
-        f"no input event since run {covering} of this code version covered these dates; signatures still current"
+        f"no input event since run {covering[0][0]} of this code version covered these dates; signatures still current"
     )
     ctx.optimizations.append("data_version_shortcut")
     return "no_changes"

@@ -33,6 +33,9 @@ class Trigger:
     sources: tuple[str, ...] = ()
     # The dates were asked for (by a user or a schedule), not only implied by events.
     requested: bool = True
+    # The dispatcher planned this run from a read of the outbox that found no unconsumed event for
+    # the processor (so the data-version shortcut need not read it again).
+    none_pending: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import duckdb
 
 from nbadb.config import Settings, get_settings
 from nbadb.engine import breakers, events, ledger, parts, policies, signatures
+from nbadb.engine.calendar import SCHEDULE_TABLE, LeagueCalendar
 from nbadb.engine.context import RunContext
 from nbadb.engine.request import RunRequest, RunResult
 from nbadb.engine.spec import ProcessorSpec
@@ -39,8 +40,9 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
 
 
 class Engine:
-    """Runs processors through the lifecycle. Between runs it keeps only the connection and two
-    caches of the warehouse schema (output columns, transforms whose columns were checked)."""
+    """Runs processors through the lifecycle. Between runs it keeps only the connection, two
+    caches of the warehouse schema (output columns, transforms whose columns were checked) and the
+    league calendar, dropped whenever a run writes the schedule."""
 
     def __init__(
         self,
@@ -57,6 +59,13 @@ class Engine:
         self.known_tables = self.produced_tables | {t for s in specs.values() for t in s.input_tables}
         self._columns: dict[str, list[tuple[str, str]]] = {}
         self._verified: set[str] = set()  # code versions whose transform columns were checked
+        self._calendar: LeagueCalendar | None = None
+
+    def calendar(self) -> LeagueCalendar:
+        """The scheduled game dates (engine.calendar), read once until a run writes the schedule."""
+        if self._calendar is None:
+            self._calendar = LeagueCalendar.load(self.con)
+        return self._calendar
 
     def content_columns(self, table: str) -> list[tuple[str, str]]:
         """The output table's columns that its row hash covers (cached per engine)."""
@@ -69,7 +78,7 @@ class Engine:
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
         ctx = RunContext(self.con, spec, request, known_tables=self.known_tables,
-                         produced_tables=self.produced_tables)
+                         produced_tables=self.produced_tables, cached_calendar=self.calendar)
         if len(request.trigger.event_ids) > 1:
             ctx.decisions.append(f"coalesced {len(request.trigger.event_ids)} triggers into this run")
             ctx.optimizations.append("coalesced_triggers")
@@ -263,6 +272,8 @@ class Engine:
         con.execute("BEGIN TRANSACTION")
         try:
             if write_output:
+                if spec.output_table == SCHEDULE_TABLE:
+                    self._calendar = None
                 with ctx.timed("write"):
                     execute(  # the date range lets DuckDB skip row groups by their min/max
                         con,

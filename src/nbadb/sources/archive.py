@@ -27,6 +27,12 @@ CORRECTABLE_STATS = ("MIN", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", 
                      "AST", "STL", "BLK", "TOV", "PF", "PTS")
 
 
+def _minutes_text(minutes: str) -> str:
+    """SQL: a number of minutes written as the box scores write them ("M:SS")."""
+    seconds = f"round({minutes} * 60)::BIGINT"
+    return f"printf('%d:%02d', {seconds} // 60, {seconds} % 60)"
+
+
 @dataclass
 class StageReport:
     """What one staging step found: rows per kind, missing kinds, rejected files."""
@@ -199,16 +205,19 @@ class ArchiveSource:
             FROM ops.source_corrections GROUP BY ALL"""
         )
 
-    def _corrected_select(self, source: str, key: tuple[str, str]) -> str:
-        """SELECT over `source` with corrections applied (per player, or summed deltas per team)."""
+    def _corrected_select(self, source: str, key: tuple[str, str], table: str) -> str:
+        """SELECT over `source` (rows of archive table `table`) with corrections applied (per player,
+        or summed deltas per team). A stat the file keeps as text (the box scores' MIN, "M:SS")
+        gets the corrected value written the same way."""
         stats = [r[0] for r in self.con.execute("SELECT DISTINCT stat FROM _corrections").fetchall()]
         stats = [s for s in stats if s in CORRECTABLE_STATS]
         if not stats:
             return f"SELECT * FROM {source}"
         if key[1] == "PLAYER_ID":
+            text = {c for c, t, *_ in self.con.execute(f"DESCRIBE {table}").fetchall() if t == "VARCHAR"}
             replaced = ", ".join(
-                f"coalesce((SELECT c.value FROM _corrections c WHERE c.game_id = s.GAME_ID "
-                f"AND c.player_id = s.PLAYER_ID AND c.stat = '{st}'), s.{st}) AS {st}"
+                f"coalesce((SELECT {_minutes_text('c.value') if st in text else 'c.value'} FROM _corrections c "
+                f"WHERE c.game_id = s.GAME_ID AND c.player_id = s.PLAYER_ID AND c.stat = '{st}'), s.{st}) AS {st}"
                 for st in stats
             )
         else:
@@ -225,7 +234,7 @@ class ArchiveSource:
             self._empty(table, "GAME_ID VARCHAR, GAME_DATE DATE")
             return
         filtered = f"(SELECT * FROM src_{kind} WHERE GAME_DATE BETWEEN $start AND $end{game_filter})"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {self._corrected_select(filtered, key)}", params)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {self._corrected_select(filtered, key, f'src_{kind}')}", params)
 
     def _stage_boxscores(self, params: dict, game_filter: str) -> None:
         if not (self.available("boxscores") and self.available("team_logs")):
@@ -235,7 +244,7 @@ class ArchiveSource:
             JOIN (SELECT DISTINCT GAME_ID, GAME_DATE FROM src_team_logs) d USING (GAME_ID)
             WHERE d.GAME_DATE BETWEEN $start AND $end{game_filter.replace('GAME_ID', 'b.GAME_ID')})"""
         self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE stage_boxscores AS {self._corrected_select(filtered, ('GAME_ID', 'PLAYER_ID'))}",
+            f"CREATE OR REPLACE TEMP TABLE stage_boxscores AS {self._corrected_select(filtered, ('GAME_ID', 'PLAYER_ID'), 'src_boxscores')}",
             params,
         )
 
