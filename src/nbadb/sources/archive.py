@@ -234,7 +234,8 @@ class ArchiveSource:
             self._empty(table, "GAME_ID VARCHAR, GAME_DATE DATE")
             return
         filtered = f"(SELECT * FROM src_{kind} WHERE GAME_DATE BETWEEN $start AND $end{game_filter})"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {self._corrected_select(filtered, key, f'src_{kind}')}", params)
+        corrected = self._corrected_select(filtered, key, f"src_{kind}")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {corrected}", params)
 
     def _stage_boxscores(self, params: dict, game_filter: str) -> None:
         if not (self.available("boxscores") and self.available("team_logs")):
@@ -243,10 +244,8 @@ class ArchiveSource:
         filtered = f"""(SELECT b.*, d.GAME_DATE FROM src_boxscores b
             JOIN (SELECT DISTINCT GAME_ID, GAME_DATE FROM src_team_logs) d USING (GAME_ID)
             WHERE d.GAME_DATE BETWEEN $start AND $end{game_filter.replace('GAME_ID', 'b.GAME_ID')})"""
-        self.con.execute(
-            f"CREATE OR REPLACE TEMP TABLE stage_boxscores AS {self._corrected_select(filtered, ('GAME_ID', 'PLAYER_ID'), 'src_boxscores')}",
-            params,
-        )
+        corrected = self._corrected_select(filtered, ("GAME_ID", "PLAYER_ID"), "src_boxscores")
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_boxscores AS {corrected}", params)
 
     def _stage_schedule(self, params: dict, game_filter: str) -> None:
         columns = ("game_id VARCHAR, game_date DATE, season VARCHAR, season_type VARCHAR, home_team_id BIGINT, "
