@@ -29,6 +29,7 @@ class RunContext:
     con: duckdb.DuckDBPyConnection
     spec: ProcessorSpec
     request: RunRequest
+    calendar: Callable[[], LeagueCalendar]  # the engine's league calendar (read once, dropped on schedule writes)
     decisions: list[str] = field(default_factory=list)
     optimizations: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -38,7 +39,6 @@ class RunContext:
     known_tables: frozenset[str] = frozenset()  # every table of the graph, sources included
     produced_tables: frozenset[str] = frozenset()  # the tables processors write (each write leaves an event)
     breaker: Breaker | None = None  # the processor's breaker as the pre-check read it
-    cached_calendar: Callable[[], LeagueCalendar] | None = None  # the engine's copy (None: read the schedule)
     t0: float = field(default_factory=time.perf_counter)
 
     @contextmanager
@@ -48,9 +48,6 @@ class RunContext:
             yield
         finally:
             self.timings[step] = round((time.perf_counter() - t) * 1000, 3)
-
-    def calendar(self) -> LeagueCalendar:
-        return self.cached_calendar() if self.cached_calendar else LeagueCalendar.load(self.con)
 
     def drop_consumed_triggers(self, fresh: tuple[str, ...]) -> None:
         """Keep only the trigger events this processor has not consumed yet."""

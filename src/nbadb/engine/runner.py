@@ -77,8 +77,8 @@ class Engine:
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
-        ctx = RunContext(self.con, spec, request, known_tables=self.known_tables,
-                         produced_tables=self.produced_tables, cached_calendar=self.calendar)
+        ctx = RunContext(self.con, spec, request, self.calendar, known_tables=self.known_tables,
+                         produced_tables=self.produced_tables)
         if len(request.trigger.event_ids) > 1:
             ctx.decisions.append(f"coalesced {len(request.trigger.event_ids)} triggers into this run")
             ctx.optimizations.append("coalesced_triggers")

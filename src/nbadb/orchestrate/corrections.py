@@ -1,6 +1,6 @@
 """Publish a stat correction: record it as a source revision and re-publish that game's raw rows.
 
-A correction the source cannot apply is taken back before the error is raised, so it never
+A correction the source cannot stage is taken back before the error is raised, so it never
 stays behind to break the next ingest."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import math
 import uuid
 
 from nbadb.errors import ConfigError
-from nbadb.orchestrate.ingest import IngestOutcome, publish
+from nbadb.orchestrate.ingest import IngestOutcome, publish, stage
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.sources.archive import CORRECTABLE_STATS
 
@@ -32,11 +32,13 @@ def publish_correction(ws: Workspace, game_id: str, player_id: int, values: dict
         "INSERT INTO ops.source_corrections VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
         [[i, game_id, player_id, stat.upper(), value] for i, (stat, value) in zip(ids, values.items())],
     )
-    try:
-        return publish(ws.engine, ws.source, game_date, game_date, game_ids=[game_id], trigger_source="correction")
+    try:  # staging applies the correction; the raw processors then run (and record their own failures)
+        staged = stage(ws.con, ws.source, game_date, game_date, [game_id])
     except Exception as exc:
         ws.con.execute("DELETE FROM ops.source_corrections WHERE list_contains($ids, correction_id)", {"ids": ids})
         raise ConfigError(f"correction of game {game_id} player {player_id} rejected: {exc}") from exc
+    return publish(ws.engine, ws.source, game_date, game_date, game_ids=[game_id], trigger_source="correction",
+                   staged=staged)
 
 
 def _check_values(values: dict[str, float]) -> None:

@@ -205,8 +205,8 @@ class ArchiveSource:
             FROM ops.source_corrections GROUP BY ALL"""
         )
 
-    def _corrected_select(self, source: str, key: tuple[str, str], table: str) -> str:
-        """SELECT over `source` (rows of archive table `table`) with corrections applied (per player,
+    def _corrected_select(self, source: str, key: tuple[str, str], archive_table: str) -> str:
+        """SELECT over `source` (rows of `archive_table`) with corrections applied (per player,
         or summed deltas per team). A stat the file keeps as text (the box scores' MIN, "M:SS")
         gets the corrected value written the same way."""
         stats = [r[0] for r in self.con.execute("SELECT DISTINCT stat FROM _corrections").fetchall()]
@@ -214,7 +214,7 @@ class ArchiveSource:
         if not stats:
             return f"SELECT * FROM {source}"
         if key[1] == "PLAYER_ID":
-            text = {c for c, t, *_ in self.con.execute(f"DESCRIBE {table}").fetchall() if t == "VARCHAR"}
+            text = {c for c, t, *_ in self.con.execute(f"DESCRIBE {archive_table}").fetchall() if t == "VARCHAR"}
             replaced = ", ".join(
                 f"coalesce((SELECT {_minutes_text('c.value') if st in text else 'c.value'} FROM _corrections c "
                 f"WHERE c.game_id = s.GAME_ID AND c.player_id = s.PLAYER_ID AND c.stat = '{st}'), s.{st}) AS {st}"
