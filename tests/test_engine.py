@@ -221,3 +221,37 @@ def test_the_engines_league_calendar_agrees_with_the_schedule_and_follows_its_wr
                 got = (calendar.games_between(start, end), calendar.last_before(start), calendar.first_after(end),
                        calendar.latest_on_or_before(end))
                 assert got == want, (start, end)
+
+
+def test_a_wave_runs_side_by_side_and_writes_what_one_lane_writes(tmp_path: Path) -> None:
+    """Processors of one dispatch wave read nothing another of the wave writes, so they run on
+    separate connections at once: on two lanes their runs overlap in time, and every table equals
+    what one lane writes for the same replayed days."""
+    from nbadb.orchestrate.replay import replay
+    from nbadb.pipeline.registry import build_graph
+
+    graph = build_graph()
+    waves = graph.waves(graph.in_phases({3, 4, 5}))
+    written_before: set[str] = set()
+    for wave in waves:
+        names = {s.name for s in wave}
+        for spec in wave:  # every input is a source, a raw table, or written by an earlier wave
+            assert not spec.input_tables & names
+            assert spec.input_tables & set(graph.specs) - {s.name for s in graph.in_phases({2})} <= written_before
+        written_before |= names
+    assert [s.name for s in waves[0]] == [
+        "analytics.player_game_summary", "analytics.team_offense_game_summary",
+        "analytics.team_defense_game_summary", "analytics.upcoming_team_game_context",
+    ]
+    tables, outputs = {}, ["raw.player_boxscores", "raw.team_boxscores", *(s.name for s in graph.in_phases({3}))]
+    for lanes in (1, 2):
+        with open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=tmp_path / str(lanes), lanes=lanes)) as ws:
+            outcomes = replay(ws, START, date(2023, 10, 29), phases=frozenset({3}))
+            assert not any(o.failed for o in outcomes)
+            tables[lanes] = {t: _table(ws.con, t) for t in outputs}
+            runs = ws.con.execute(
+                "SELECT processor, started_at, finished_at FROM ops.processor_runs WHERE phase = 3 AND status = 'success'"
+            ).fetchall()
+        overlapping = {(a[0], b[0]) for a in runs for b in runs if a[0] < b[0] and a[1] < b[2] and b[1] < a[2]}
+        assert bool(overlapping) == (lanes == 2), overlapping
+    assert tables[1] == tables[2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -35,6 +36,9 @@ class Settings(BaseSettings):
     processor_breakers: bool = True
     idempotency: bool = True
     data_version_shortcut: bool = True
+    # Processors of one dispatch wave (none reads what another writes) run side by side on this
+    # many connections: 0 means one per core, 1 one at a time.
+    lanes: int = 0
     # Triggers for one processor within this many seconds of the first become one run (0: one run each).
     coalesce_window_seconds: float = 30.0
     # Processor breakers: an open one lets a probe run through after this long (doubling per failed probe).
@@ -47,6 +51,11 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / self.database_name
+
+    @property
+    def lane_count(self) -> int:
+        """How many processors may run side by side."""
+        return self.lanes if self.lanes > 0 else max(1, os.cpu_count() or 1)
 
     @property
     def faulty_processors(self) -> frozenset[str]:

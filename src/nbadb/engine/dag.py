@@ -34,3 +34,16 @@ class ProcessorGraph:
 
     def in_phases(self, phases: set[int]) -> list[ProcessorSpec]:
         return [self.specs[n] for n in self.order if self.specs[n].phase in phases]
+
+    def waves(self, specs: list[ProcessorSpec]) -> list[list[ProcessorSpec]]:
+        """`specs` in waves: a processor reads nothing that one of `specs` in its own or a later
+        wave writes, so the processors of one wave can run side by side, each wave after the last."""
+        chosen = {s.name: s for s in specs}
+        level: dict[str, int] = {}
+        for name in self.order:  # producers first
+            if name in chosen:
+                level[name] = 1 + max((level[t] for t in chosen[name].input_tables if t in level), default=-1)
+        waves: list[list[ProcessorSpec]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+        for name, n in level.items():
+            waves[n].append(chosen[name])
+        return waves

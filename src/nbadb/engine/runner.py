@@ -3,16 +3,19 @@ contract, and one transaction for output, signatures, ledger row and outbox even
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import duckdb
 
 from nbadb.config import Settings, get_settings
 from nbadb.engine import breakers, events, ledger, parts, policies, signatures
 from nbadb.engine.calendar import SCHEDULE_TABLE, LeagueCalendar
 from nbadb.engine.context import RunContext
+from nbadb.engine.macros import TableMacros
 from nbadb.engine.request import RunRequest, RunResult
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.errors import SpecError
-from nbadb.warehouse.connection import execute
+from nbadb.warehouse.connection import configure_session, execute
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 
 LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at")
@@ -39,10 +42,20 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
 
 
 
+@dataclass
+class SchemaCaches:
+    """What an engine and its lanes read once and share: each output table's hashed columns, the
+    code versions whose transform columns were checked, and the league calendar (dropped whenever
+    a run writes the schedule)."""
+
+    columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    verified: set[str] = field(default_factory=set)
+    calendar: LeagueCalendar | None = None
+
+
 class Engine:
-    """Runs processors through the lifecycle. Between runs it keeps only the connection, two
-    caches of the warehouse schema (output columns, transforms whose columns were checked) and the
-    league calendar, dropped whenever a run writes the schedule."""
+    """Runs processors through the lifecycle. Between runs it keeps only its connection, the table
+    macros defined on that connection, and the caches it shares with its lanes."""
 
     def __init__(
         self,
@@ -50,6 +63,8 @@ class Engine:
         specs: dict[str, ProcessorSpec],
         settings: Settings | None = None,
         prechecks: tuple[policies.Precheck, ...] = policies.PRECHECKS,
+        *,
+        caches: SchemaCaches | None = None,
     ) -> None:
         self.con = con
         self.specs = specs
@@ -57,21 +72,28 @@ class Engine:
         self.prechecks = prechecks
         self.produced_tables = frozenset(specs)
         self.known_tables = self.produced_tables | {t for s in specs.values() for t in s.input_tables}
-        self._columns: dict[str, list[tuple[str, str]]] = {}
-        self._verified: set[str] = set()  # code versions whose transform columns were checked
-        self._calendar: LeagueCalendar | None = None
+        self.caches = caches or SchemaCaches()
+        self.macros = TableMacros(con)
+
+    def lane(self) -> Engine:
+        """Another engine on its own connection to the same warehouse (its own temp tables and
+        transactions), sharing this one's specs, settings and caches: see engine.lanes."""
+        cursor = self.con.cursor()
+        configure_session(cursor)
+        return Engine(cursor, self.specs, self.settings, self.prechecks, caches=self.caches)
 
     def calendar(self) -> LeagueCalendar:
         """The scheduled game dates (engine.calendar), read once until a run writes the schedule."""
-        if self._calendar is None:
-            self._calendar = LeagueCalendar.load(self.con)
-        return self._calendar
+        calendar = self.caches.calendar
+        if calendar is None:
+            calendar = self.caches.calendar = LeagueCalendar.load(self.con)
+        return calendar
 
     def content_columns(self, table: str) -> list[tuple[str, str]]:
-        """The output table's columns that its row hash covers (cached per engine)."""
-        if table not in self._columns:
-            self._columns[table] = _table_columns(self.con, table)
-        return self._columns[table]
+        """The output table's columns that its row hash covers (read once)."""
+        if table not in self.caches.columns:
+            self.caches.columns[table] = _table_columns(self.con, table)
+        return self.caches.columns[table]
 
     def run(self, request: RunRequest) -> RunResult:
         spec = self.specs.get(request.processor)
@@ -105,7 +127,8 @@ class Engine:
                 self._transform_whole_dates(ctx)
                 current = signatures.current_signatures_from_output(self.con, spec)
             else:
-                current = signatures.current_signatures_from_inputs(self.con, spec, request)
+                dependencies = self.macros.call(f"{spec.name} signature", spec.signature_sql)
+                current = signatures.current_signatures_from_inputs(self.con, spec, request, dependencies)
             changed = signatures.compare_with_stored(self.con, spec, request)
             held = signatures.hold_incomplete(self.con, request)
             if held:
@@ -192,17 +215,21 @@ class Engine:
         self.con.execute("CREATE OR REPLACE TEMP VIEW _scope AS SELECT entity_id, game_date FROM _date_scope")
         return processed
 
-    def _hashed_select(self, ctx: RunContext, source_sql: str) -> str:
-        """Cast to the stored types first, so the hash is of what will be stored, not of how it was computed."""
-        columns = self.content_columns(ctx.spec.output_table)
-        return (f"SELECT *, {row_hash_sql(columns)} AS row_hash "
-                f"FROM (SELECT {cast_columns_sql(columns)} FROM ({source_sql}) t) typed")
+    def _hashed_transform(self, spec: ProcessorSpec) -> str:
+        """The transform's rows with their row_hash, called as a table macro. Cast to the stored
+        types first, so the hash is of what will be stored, not of how it was computed."""
+        columns = self.content_columns(spec.output_table)
+        return self.macros.call(
+            f"{spec.name} transform",
+            f"SELECT *, {row_hash_sql(columns)} AS row_hash "
+            f"FROM (SELECT {cast_columns_sql(columns)} FROM ({spec.transform_sql}) t) typed",
+        )
 
     def _create_out(self, ctx: RunContext, where: str = "") -> None:
         """Run the transform into _out, hashed. Its column set is checked once per spec version."""
         spec = ctx.spec
         params = {"start": ctx.request.start_date, "end": ctx.request.end_date}
-        if spec.code_version not in self._verified:
+        if spec.code_version not in self.caches.verified:
             got = {r[0].lower() for r in execute(self.con, f"DESCRIBE {spec.transform_sql}", params).fetchall()}
             want = {c.lower() for c, _ in self.content_columns(spec.output_table)}  # identifiers ignore case
             if got != want:
@@ -210,9 +237,9 @@ class Engine:
                     f"{spec.name} transform columns differ from {spec.output_table}: "
                     f"missing {sorted(want - got)}, unexpected {sorted(got - want)}"
                 )
-            self._verified.add(spec.code_version)
-        source = f"SELECT * FROM ({spec.transform_sql}) t {where}"
-        execute(self.con, f"CREATE OR REPLACE TEMP TABLE _out AS {self._hashed_select(ctx, source)}", params)
+            self.caches.verified.add(spec.code_version)
+        rows = self._hashed_transform(spec)
+        execute(self.con, f"CREATE OR REPLACE TEMP TABLE _out AS SELECT * FROM ({rows}) t {where}", params)
 
     def _transform_whole_dates(self, ctx: RunContext) -> None:
         """The transform for every entity of the dates (or of the event's entities): a row is its own signature."""
@@ -273,7 +300,7 @@ class Engine:
         try:
             if write_output:
                 if spec.output_table == SCHEDULE_TABLE:
-                    self._calendar = None
+                    self.caches.calendar = None
                 with ctx.timed("write"):
                     execute(  # the date range lets DuckDB skip row groups by their min/max
                         con,

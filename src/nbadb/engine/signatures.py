@@ -24,14 +24,17 @@ def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -
             con.executemany("INSERT INTO _entity_filter VALUES (?)", [[e] for e in request.entity_ids])
 
 
-def current_signatures_from_inputs(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> int:
-    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies; returns its size."""
+def current_signatures_from_inputs(
+    con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, dependencies_sql: str
+) -> int:
+    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies
+    (`dependencies_sql`: its signature query, or a call of it); returns its size."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
     return con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
         SELECT cast(entity_id AS VARCHAR) AS entity_id, game_date,
                md5({combine_hashes_sql('part_hash')} || '{salt}') AS signature
-        FROM ({spec.signature_sql}) deps
+        FROM ({dependencies_sql}) deps
         WHERE game_date BETWEEN $start AND $end {_entity_filter_sql(request, 'cast(entity_id AS VARCHAR)')}
         GROUP BY ALL""",
         {"start": request.start_date, "end": request.end_date},

@@ -26,20 +26,24 @@ def run_pipeline(
     phases: frozenset[int] = DOWNSTREAM_PHASES,
     on_run: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
-    """Run the downstream processors in graph order: for the requested dates and for whatever changed
-    upstream. `trigger_sources` names the tables whose publication asked for the requested dates
+    """Run the downstream processors wave by wave in graph order: for the requested dates and for
+    whatever changed upstream. `trigger_sources` names the tables whose publication asked for the requested dates
     (smart skip reads them); `as_of` is "today" for early exit (a replay's simulated day)."""
     specs = [s for s in ws.graph.in_phases(set(phases & DOWNSTREAM_PHASES)) if not processor or s.name == processor]
     cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), window_seconds=ws.settings.coalesce_window_seconds)
     results = []
-    for spec in specs:
-        for request in cycle.plan(
-            spec, requested, trigger_source=trigger_source, trigger_sources=trigger_sources, mode=mode,
-            processing_mode=processing_mode, force=force, as_of=as_of,
-        ):
-            result = ws.engine.run(request)
-            cycle.published(result.event)
-            results.append(result)
-            if on_run:
-                on_run(result)
+    for wave in ws.graph.waves(specs):  # a wave's processors run side by side (engine.lanes)
+        batches = [
+            cycle.plan(
+                spec, requested, trigger_source=trigger_source, trigger_sources=trigger_sources, mode=mode,
+                processing_mode=processing_mode, force=force, as_of=as_of,
+            )
+            for spec in wave
+        ]
+        for batch in ws.lanes.run([b for b in batches if b]):
+            for result in batch:
+                cycle.published(result.event)
+                results.append(result)
+                if on_run:
+                    on_run(result)
     return results

@@ -36,10 +36,15 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyCon
         raise WarehouseError(f"no warehouse at {path}. Run `nbadb ingest` first (or set NBADB_DATA_DIR).")
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_with_retry(path, read_only)
-    con.execute("SET TimeZone = 'UTC'")
+    configure_session(con)
     if not read_only:
         apply_migrations(con, path)
     return con
+
+
+def configure_session(con: duckdb.DuckDBPyConnection) -> None:
+    """Settings every connection to the warehouse runs with (timestamps are UTC)."""
+    con.execute("SET TimeZone = 'UTC'")
 
 
 @contextmanager
