@@ -1,8 +1,9 @@
 """Run independent processors side by side, each on its own connection to the warehouse.
 
 The dispatcher hands over one wave at a time: processors none of which reads what another
-writes. DuckDB releases Python's lock while it parses, plans and executes, so their runs overlap
-on the machine's cores. Each lane is an engine on its own connection, so its temp tables (_out,
+writes (a publication's raw processors, each reading its own stage table, are one wave). DuckDB
+releases Python's lock while it parses, plans and executes, so their runs overlap on the
+machine's cores. Each lane is an engine on its own connection, so its temp tables (_out,
 _scope, the signatures) are its own. Every run is still its own transaction. Runs of different
 processors touch different output tables, signature rows and breaker rows, so their
 transactions never conflict, and the ledger, outbox and run events only receive appends.
@@ -12,9 +13,12 @@ from __future__ import annotations
 
 import queue
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 from nbadb.engine.request import RunRequest, RunResult
-from nbadb.engine.runner import Engine
+
+if TYPE_CHECKING:
+    from nbadb.engine.runner import Engine
 
 
 class Lanes:

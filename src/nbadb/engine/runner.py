@@ -11,6 +11,7 @@ from nbadb.config import Settings, get_settings
 from nbadb.engine import breakers, events, ledger, parts, policies, signatures
 from nbadb.engine.calendar import SCHEDULE_TABLE, LeagueCalendar
 from nbadb.engine.context import RunContext
+from nbadb.engine.lanes import Lanes
 from nbadb.engine.macros import TableMacros
 from nbadb.engine.request import RunRequest, RunResult
 from nbadb.engine.spec import ProcessorSpec
@@ -43,19 +44,24 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
 
 
 @dataclass
-class SchemaCaches:
+class SharedCaches:
     """What an engine and its lanes read once and share: each output table's hashed columns, the
-    code versions whose transform columns were checked, and the league calendar (dropped whenever
-    a run writes the schedule)."""
+    code versions whose transform columns were checked, and the league calendar."""
 
     columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     verified: set[str] = field(default_factory=set)
     calendar: LeagueCalendar | None = None
+    calendar_generation: int = 0  # moves on each time the schedule is written
+
+    def forget_calendar(self) -> None:
+        """After a run committed the schedule. A load that began before this is not kept (see Engine.calendar)."""
+        self.calendar_generation += 1
+        self.calendar = None
 
 
 class Engine:
     """Runs processors through the lifecycle. Between runs it keeps only its connection, the table
-    macros defined on that connection, and the caches it shares with its lanes."""
+    macros defined on that connection, its lanes and the caches it shares with them."""
 
     def __init__(
         self,
@@ -64,7 +70,7 @@ class Engine:
         settings: Settings | None = None,
         prechecks: tuple[policies.Precheck, ...] = policies.PRECHECKS,
         *,
-        caches: SchemaCaches | None = None,
+        caches: SharedCaches | None = None,
     ) -> None:
         self.con = con
         self.specs = specs
@@ -72,8 +78,9 @@ class Engine:
         self.prechecks = prechecks
         self.produced_tables = frozenset(specs)
         self.known_tables = self.produced_tables | {t for s in specs.values() for t in s.input_tables}
-        self.caches = caches or SchemaCaches()
+        self.caches = caches or SharedCaches()
         self.macros = TableMacros(con)
+        self.lanes = Lanes(self, self.settings.lane_count)
 
     def lane(self) -> Engine:
         """Another engine on its own connection to the same warehouse (its own temp tables and
@@ -82,11 +89,20 @@ class Engine:
         configure_session(cursor)
         return Engine(cursor, self.specs, self.settings, self.prechecks, caches=self.caches)
 
+    def close(self) -> None:
+        """Close the lanes' connections (the engine's own belongs to its caller)."""
+        self.lanes.close()
+
     def calendar(self) -> LeagueCalendar:
-        """The scheduled game dates (engine.calendar), read once until a run writes the schedule."""
-        calendar = self.caches.calendar
+        """The scheduled game dates (engine.calendar), read once until a run writes the schedule.
+        A load that overlapped such a write (another lane) serves its run but is not kept."""
+        caches = self.caches
+        calendar = caches.calendar
         if calendar is None:
-            calendar = self.caches.calendar = LeagueCalendar.load(self.con)
+            generation = caches.calendar_generation
+            calendar = LeagueCalendar.load(self.con)
+            if generation == caches.calendar_generation:
+                caches.calendar = calendar
         return calendar
 
     def content_columns(self, table: str) -> list[tuple[str, str]]:
@@ -299,8 +315,6 @@ class Engine:
         con.execute("BEGIN TRANSACTION")
         try:
             if write_output:
-                if spec.output_table == SCHEDULE_TABLE:
-                    self.caches.calendar = None
                 with ctx.timed("write"):
                     execute(  # the date range lets DuckDB skip row groups by their min/max
                         con,
@@ -336,4 +350,6 @@ class Engine:
         except Exception:
             con.execute("ROLLBACK")
             raise
+        if write_output and spec.output_table == SCHEDULE_TABLE:
+            self.caches.forget_calendar()
         return result

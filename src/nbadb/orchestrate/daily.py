@@ -40,7 +40,7 @@ def run_pipeline(
             )
             for spec in wave
         ]
-        for batch in ws.lanes.run([b for b in batches if b]):
+        for batch in ws.engine.lanes.run([b for b in batches if b]):
             for result in batch:
                 cycle.published(result.event)
                 results.append(result)

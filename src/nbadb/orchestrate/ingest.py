@@ -96,6 +96,7 @@ def publish(
     processor whose files exist (only `processors` when given)."""
     report = staged or stage(engine.con, source, start, end, game_ids)
     outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
+    requests = []
     for spec in RAW_PROCESSORS:
         if processors is not None and spec.name not in processors:
             continue
@@ -107,7 +108,7 @@ def publish(
         filtered = game_ids is not None and spec.entity_key == "game_id"
         if game_ids is not None and not filtered:
             continue  # a partial publication concerns games only
-        request = RunRequest(
+        requests.append(RunRequest(
             processor=spec.name,
             start_date=start,
             end_date=end,
@@ -115,10 +116,13 @@ def publish(
             mode=run_mode,  # type: ignore[arg-type]
             entity_ids=tuple(game_ids) if filtered else None,
             hold_entity_ids=source.incomplete_games(spec.name) if spec.entity_key == "game_id" else (),
-        )
-        outcome.results.append(engine.run(request))
+        ))
+    # each raw processor reads only its own stage table: one wave, side by side (engine.lanes)
+    for batch in engine.lanes.run([[request] for request in requests]):
+        outcome.results += batch
         if on_run:
-            on_run(outcome.results[-1])
+            for result in batch:
+                on_run(result)
     return outcome
 
 

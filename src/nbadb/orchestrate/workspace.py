@@ -9,7 +9,6 @@ import duckdb
 
 from nbadb.config import Settings, get_settings
 from nbadb.engine.dag import ProcessorGraph
-from nbadb.engine.lanes import Lanes
 from nbadb.engine.runner import Engine
 from nbadb.pipeline.registry import build_graph
 from nbadb.sources.archive import ArchiveSource
@@ -23,7 +22,6 @@ class Workspace:
     graph: ProcessorGraph
     engine: Engine
     archive_dir: Path
-    lanes: Lanes
     _source: ArchiveSource | None = field(default=None, repr=False)
 
     @property
@@ -33,7 +31,7 @@ class Workspace:
         return self._source
 
     def close(self) -> None:
-        self.lanes.close()
+        self.engine.close()
         self.con.close()
 
     def __enter__(self) -> "Workspace":
@@ -48,5 +46,4 @@ def open_workspace(archive: Path | None = None, *, settings: Settings | None = N
     con = open_warehouse(settings.database_path, read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    lanes = Lanes(engine, settings.lane_count)
-    return Workspace(con, settings, graph, engine, archive or settings.archive_dir, lanes)
+    return Workspace(con, settings, graph, engine, archive or settings.archive_dir)

@@ -3,8 +3,9 @@
 For a date range it answers "what was published": the schedule of those dates (from a schedule
 file, or derived from team logs), final box scores of games played then, injury moves dated
 then and prop-line snapshots taken then. Files are found by glob patterns (sources.files),
-checked against their contracts once per process, and staged as temp tables `stage_*` that the
-raw processors read. Manual stat corrections (ops.source_corrections) are applied on top.
+checked against their contracts once per process, and staged as tables `stage_*` that the raw
+processors read, in the in-memory stage catalog every connection to the warehouse sees (so raw
+processors can run side by side on their own connections). Manual stat corrections (ops.source_corrections) are applied on top.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nbadb.contracts.source_contracts import CONTRACTS
 from nbadb.errors import ArchiveFileError, ConfigError
 from nbadb.sources.files import KINDS, discover
 from nbadb.sources.names import match_players_sql, name_key_sql
+from nbadb.warehouse.connection import STAGE_CATALOG
 
 CORRECTABLE_STATS = ("MIN", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB",
                      "AST", "STL", "BLK", "TOV", "PF", "PTS")
@@ -195,7 +197,7 @@ class ArchiveSource:
         return report
 
     def _empty(self, table: str, columns: str) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} ({columns})")
+        self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} ({columns})")
 
     def _stage_corrections(self) -> None:
         """Latest value per (game, player, stat) from ops.source_corrections."""
@@ -235,7 +237,7 @@ class ArchiveSource:
             return
         filtered = f"(SELECT * FROM src_{kind} WHERE GAME_DATE BETWEEN $start AND $end{game_filter})"
         corrected = self._corrected_select(filtered, key, f"src_{kind}")
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {corrected}", params)
+        self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} AS {corrected}", params)
 
     def _stage_boxscores(self, params: dict, game_filter: str) -> None:
         if not (self.available("boxscores") and self.available("team_logs")):
@@ -245,7 +247,7 @@ class ArchiveSource:
             JOIN (SELECT DISTINCT GAME_ID, GAME_DATE FROM src_team_logs) d USING (GAME_ID)
             WHERE d.GAME_DATE BETWEEN $start AND $end{game_filter.replace('GAME_ID', 'b.GAME_ID')})"""
         corrected = self._corrected_select(filtered, ("GAME_ID", "PLAYER_ID"), "src_boxscores")
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_boxscores AS {corrected}", params)
+        self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_boxscores AS {corrected}", params)
 
     def _stage_schedule(self, params: dict, game_filter: str) -> None:
         columns = ("game_id VARCHAR, game_date DATE, season VARCHAR, season_type VARCHAR, home_team_id BIGINT, "
@@ -280,7 +282,9 @@ class ArchiveSource:
         if not self.available(kind):
             self._empty(table, "_missing BOOLEAN")
             return
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM src_{kind} WHERE {where}", params)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} AS SELECT * FROM src_{kind} WHERE {where}", params
+        )
 
     def _stage_props(self, params: dict) -> None:
         """Props with NBA player ids; lines whose name matches no player go to quarantine."""
@@ -290,12 +294,14 @@ class ArchiveSource:
         if not self.con.execute(
             "SELECT count(*) FROM (SELECT 1 FROM src_props WHERE SNAPSHOT_DATE BETWEEN $start AND $end LIMIT 1)", params
         ).fetchall()[0][0]:
-            self.con.execute("CREATE OR REPLACE TEMP TABLE stage_props AS SELECT *, NULL::BIGINT AS matched_player_id "
-                             "FROM src_props WHERE false")
+            self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_props AS "
+                             "SELECT *, NULL::BIGINT AS matched_player_id FROM src_props WHERE false")
             return
         rows = "(SELECT * FROM src_props WHERE SNAPSHOT_DATE BETWEEN $start AND $end) AS p"
         hint = "r.GAME LIKE '%' || d.team_name || '%'"
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_props AS {match_players_sql(rows, 'PLAYER', hint)}", params)
+        self.con.execute(
+            f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_props AS {match_players_sql(rows, 'PLAYER', hint)}", params
+        )
         self.con.execute(
             """INSERT INTO src_quarantine
             SELECT 'raw.prop_lines', PLAYER || '|' || GAME, 'PLAYER',
@@ -308,7 +314,9 @@ class ArchiveSource:
         if self.available("injuries"):
             rows = "(SELECT * REPLACE (trim(regexp_replace(PLAYER, '^\\W+', '')) AS PLAYER) FROM stage_injuries) AS i"
             hint = "d.team_name LIKE '%' || r.TEAM"
-            self.con.execute(f"CREATE OR REPLACE TEMP TABLE stage_injuries AS {match_players_sql(rows, 'PLAYER', hint)}")
+            self.con.execute(
+                f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_injuries AS {match_players_sql(rows, 'PLAYER', hint)}"
+            )
 
     def incomplete_games(self, raw_table: str) -> tuple[str, ...]:
         """Games some of whose rows for `raw_table` were quarantined (an exact duplicate does not count)."""

@@ -14,6 +14,9 @@ from nbadb.errors import WarehouseError
 from nbadb.warehouse.migrations import apply_migrations
 
 LOCK_WAIT_SECONDS = 30.0
+# An in-memory catalog for what a source staged: every connection to the warehouse sees it (temp
+# tables would be one connection's), and nothing in it is ever written to the warehouse file.
+STAGE_CATALOG = "nbadb_stage"
 
 
 def _connect_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -36,15 +39,20 @@ def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyCon
         raise WarehouseError(f"no warehouse at {path}. Run `nbadb ingest` first (or set NBADB_DATA_DIR).")
     path.parent.mkdir(parents=True, exist_ok=True)
     con = _connect_with_retry(path, read_only)
-    configure_session(con)
+    configure_session(con, read_only=read_only)
     if not read_only:
         apply_migrations(con, path)
     return con
 
 
-def configure_session(con: duckdb.DuckDBPyConnection) -> None:
-    """Settings every connection to the warehouse runs with (timestamps are UTC)."""
+def configure_session(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
+    """Settings every connection to the warehouse runs with: timestamps in UTC and, where it may
+    write (a read-only database cannot attach one), the stage catalog's tables found by their
+    bare names."""
     con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STAGE_CATALOG}")
+        con.execute(f"SET search_path = 'main,{STAGE_CATALOG}.main'")
 
 
 @contextmanager
