@@ -25,21 +25,23 @@ class TableMacros:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.con = con
-        self._defined: set[str] = set()
+        self._calls: dict[tuple[str, str], str] = {}  # (label, body) -> the call, once defined
 
     def call(self, label: str, body: str) -> str:
         """SQL selecting from `body` as a macro (defined now if this connection lacks it); the
         caller passes `$start` and `$end` as it would have to `body`. The name carries a digest
         of the body, so a changed query is a new macro."""
+        known = self._calls.get((label, body))
+        if known is not None:
+            return known
         stray = _OTHER_PARAMETER.search(body)
         if stray:
             raise ValueError(f"{label}: a table macro takes only $start and $end, not {stray.group(0)}")
         digest = hashlib.md5(body.encode()).hexdigest()[:12]
         name = f"_nbadb_{re.sub(r'[^a-z0-9]+', '_', label.lower())}_{digest}"
-        if name not in self._defined:
-            self.con.execute(
-                f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(_ARGUMENTS.values())}) AS TABLE "
-                + _PARAMETER.sub(lambda m: _ARGUMENTS[m.group(1)], body)
-            )
-            self._defined.add(name)
-        return f"SELECT * FROM {name}($start, $end)"
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP MACRO {name}({', '.join(_ARGUMENTS.values())}) AS TABLE "
+            + _PARAMETER.sub(lambda m: _ARGUMENTS[m.group(1)], body)
+        )
+        self._calls[(label, body)] = call = f"SELECT * FROM {name}($start, $end)"
+        return call

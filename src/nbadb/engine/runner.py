@@ -54,7 +54,7 @@ class SharedCaches:
     calendar_generation: int = 0  # moves on each time the schedule is written
 
     def forget_calendar(self) -> None:
-        """After a run committed the schedule. A load that began before this is not kept (see Engine.calendar)."""
+        """Called after a run committed the schedule; a load that began before is not kept (Engine.calendar)."""
         self.calendar_generation += 1
         self.calendar = None
 

@@ -5,7 +5,8 @@ file, or derived from team logs), final box scores of games played then, injury 
 then and prop-line snapshots taken then. Files are found by glob patterns (sources.files),
 checked against their contracts once per process, and staged as tables `stage_*` that the raw
 processors read, in the in-memory stage catalog every connection to the warehouse sees (so raw
-processors can run side by side on their own connections). Manual stat corrections (ops.source_corrections) are applied on top.
+processors can run side by side on their own connections). Manual stat corrections
+(ops.source_corrections) are applied on top.
 """
 
 from __future__ import annotations
