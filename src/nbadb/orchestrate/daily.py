@@ -27,8 +27,9 @@ def run_pipeline(
     on_run: Callable[[RunResult], None] | None = None,
 ) -> list[RunResult]:
     """Run the downstream processors wave by wave in graph order: for the requested dates and for
-    whatever changed upstream. `trigger_sources` names the tables whose publication asked for the requested dates
-    (smart skip reads them); `as_of` is "today" for early exit (a replay's simulated day)."""
+    whatever changed upstream. `trigger_sources` names the tables whose publication asked for the
+    requested dates (smart skip reads them); `as_of` is "today" for early exit (a replay's
+    simulated day)."""
     specs = [s for s in ws.graph.in_phases(set(phases & DOWNSTREAM_PHASES)) if not processor or s.name == processor]
     cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), window_seconds=ws.settings.coalesce_window_seconds)
     results = []

@@ -200,6 +200,10 @@ class ArchiveSource:
     def _empty(self, table: str, columns: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} ({columns})")
 
+    def _stage_as(self, table: str, select_sql: str, params: dict | None = None) -> None:
+        """(Re)create stage table `table` in the stage catalog from a query."""
+        self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} AS {select_sql}", params)
+
     def _stage_corrections(self) -> None:
         """Latest value per (game, player, stat) from ops.source_corrections."""
         self.con.execute(
@@ -238,7 +242,7 @@ class ArchiveSource:
             return
         filtered = f"(SELECT * FROM src_{kind} WHERE GAME_DATE BETWEEN $start AND $end{game_filter})"
         corrected = self._corrected_select(filtered, key, f"src_{kind}")
-        self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} AS {corrected}", params)
+        self._stage_as(table, corrected, params)
 
     def _stage_boxscores(self, params: dict, game_filter: str) -> None:
         if not (self.available("boxscores") and self.available("team_logs")):
@@ -248,7 +252,7 @@ class ArchiveSource:
             JOIN (SELECT DISTINCT GAME_ID, GAME_DATE FROM src_team_logs) d USING (GAME_ID)
             WHERE d.GAME_DATE BETWEEN $start AND $end{game_filter.replace('GAME_ID', 'b.GAME_ID')})"""
         corrected = self._corrected_select(filtered, ("GAME_ID", "PLAYER_ID"), "src_boxscores")
-        self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_boxscores AS {corrected}", params)
+        self._stage_as("stage_boxscores", corrected, params)
 
     def _stage_schedule(self, params: dict, game_filter: str) -> None:
         columns = ("game_id VARCHAR, game_date DATE, season VARCHAR, season_type VARCHAR, home_team_id BIGINT, "
@@ -283,9 +287,7 @@ class ArchiveSource:
         if not self.available(kind):
             self._empty(table, "_missing BOOLEAN")
             return
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.{table} AS SELECT * FROM src_{kind} WHERE {where}", params
-        )
+        self._stage_as(table, f"SELECT * FROM src_{kind} WHERE {where}", params)
 
     def _stage_props(self, params: dict) -> None:
         """Props with NBA player ids; lines whose name matches no player go to quarantine."""
@@ -295,14 +297,11 @@ class ArchiveSource:
         if not self.con.execute(
             "SELECT count(*) FROM (SELECT 1 FROM src_props WHERE SNAPSHOT_DATE BETWEEN $start AND $end LIMIT 1)", params
         ).fetchall()[0][0]:
-            self.con.execute(f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_props AS "
-                             "SELECT *, NULL::BIGINT AS matched_player_id FROM src_props WHERE false")
+            self._stage_as("stage_props", "SELECT *, NULL::BIGINT AS matched_player_id FROM src_props WHERE false")
             return
         rows = "(SELECT * FROM src_props WHERE SNAPSHOT_DATE BETWEEN $start AND $end) AS p"
         hint = "r.GAME LIKE '%' || d.team_name || '%'"
-        self.con.execute(
-            f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_props AS {match_players_sql(rows, 'PLAYER', hint)}", params
-        )
+        self._stage_as("stage_props", match_players_sql(rows, "PLAYER", hint), params)
         self.con.execute(
             """INSERT INTO src_quarantine
             SELECT 'raw.prop_lines', PLAYER || '|' || GAME, 'PLAYER',
@@ -315,9 +314,7 @@ class ArchiveSource:
         if self.available("injuries"):
             rows = "(SELECT * REPLACE (trim(regexp_replace(PLAYER, '^\\W+', '')) AS PLAYER) FROM stage_injuries) AS i"
             hint = "d.team_name LIKE '%' || r.TEAM"
-            self.con.execute(
-                f"CREATE OR REPLACE TABLE {STAGE_CATALOG}.stage_injuries AS {match_players_sql(rows, 'PLAYER', hint)}"
-            )
+            self._stage_as("stage_injuries", match_players_sql(rows, "PLAYER", hint))
 
     def incomplete_games(self, raw_table: str) -> tuple[str, ...]:
         """Games some of whose rows for `raw_table` were quarantined (an exact duplicate does not count)."""
