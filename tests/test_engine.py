@@ -260,3 +260,17 @@ def test_a_wave_runs_side_by_side_and_writes_what_one_lane_writes(tmp_path: Path
         overlapping = {a[0] for a in runs for b in runs if a[0] == b[0] and a[1] < b[1] and a[2] < b[3] and b[2] < a[3]}
         assert overlapping == ({2, 3} if lanes == 2 else set()), overlapping
     assert tables[1] == tables[2]
+
+
+def test_a_wave_starts_the_runs_with_upstream_changes_first() -> None:
+    """Two lanes, four batches: the one run an outbox event triggered is handed out first, the runs
+    only asked for a date (mostly skips) keep their order after it."""
+    from nbadb.engine.lanes import _work_first
+    from nbadb.engine.request import Trigger
+
+    def batch(name: str, *event_ids: str) -> list[RunRequest]:
+        return [RunRequest(processor=name, start_date=START, end_date=START, trigger=Trigger(event_ids=event_ids))]
+
+    batches = [batch("a"), batch("b"), batch("c"), batch("d", "e1")]
+    assert [batches[i][0].processor for i in _work_first(batches)] == ["d", "a", "b", "c"]
+    assert _work_first([batch("a", "e1"), batch("b", "e2")]) == [0, 1]

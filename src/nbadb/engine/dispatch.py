@@ -46,16 +46,15 @@ class DispatchCycle:
 
     def horizon(self, spec: ProcessorSpec) -> date | None:
         """The last date a processor's rows can exist for: the latest scheduled date, or its own
-        latest stored date when later (dates known only from prop lines). Read once per cycle."""
+        latest signed date when later (dates known only from prop lines). Read once per cycle, and
+        only past the schedule's last date, so the read stays small however long the history."""
         if self._horizons is None:
-            rows = self.con.execute(
-                """SELECT processor, greatest(s.latest, (SELECT max(game_date) FROM raw.schedule))
-                FROM (SELECT unnest($names) AS processor) p
-                LEFT JOIN (SELECT processor, max(game_date) AS latest FROM ops.entity_signatures
-                           WHERE list_contains($names, processor) GROUP BY processor) s USING (processor)""",
-                {"names": list(self._inputs)},
-            ).fetchall()
-            self._horizons = dict(rows)
+            scheduled = self.con.execute("SELECT max(game_date) FROM raw.schedule").fetchall()[0][0]
+            later = dict(self.con.execute(
+                "SELECT processor, max(game_date) FROM ops.entity_signatures WHERE game_date > $after GROUP BY processor",
+                {"after": scheduled or date.min},
+            ).fetchall())
+            self._horizons = {name: later.get(name, scheduled) for name in self._inputs}
         return self._horizons.get(spec.name)
 
     def plan(

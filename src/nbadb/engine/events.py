@@ -52,21 +52,33 @@ PENDING_EXISTS_SQL = """EXISTS (
 
 def pending_events(con: duckdb.DuckDBPyConnection, inputs: dict[str, frozenset[str]]) -> dict[str, list[Event]]:
     """For each consumer (name -> the tables it reads), the events from its inputs it has not consumed
-    yet, oldest first. One query for all consumers."""
+    yet, oldest first. Two small queries for all consumers."""
     pairs = [(consumer, producer) for consumer, tables in inputs.items() for producer in sorted(tables)]
     pending: dict[str, list[Event]] = {consumer: [] for consumer in inputs}
     if not pairs:
         return pending
-    rows = con.execute(
-        """SELECT p.consumer, e.event_id, e.producer, e.game_dates, e.entity_ids, e.trigger_chain, e.created_at
-        FROM ops.events e
+    # The anti join first, on ids alone: reading every event's entity list would grow with the outbox.
+    waiting = con.execute(
+        """SELECT p.consumer, e.event_id FROM ops.events e
         JOIN (SELECT unnest($consumers) AS consumer, unnest($producers) AS producer) p ON p.producer = e.producer
-        ANTI JOIN ops.event_consumption c ON c.event_id = e.event_id AND c.consumer = p.consumer
-        ORDER BY e.created_at, e.event_id""",
+        ANTI JOIN ops.event_consumption c ON c.event_id = e.event_id AND c.consumer = p.consumer""",
         {"consumers": [c for c, _ in pairs], "producers": [p for _, p in pairs]},
     ).fetchall()
-    for r in rows:
-        pending[r[0]].append(Event(r[1], r[2], tuple(r[3]), tuple(r[4]), tuple(json.loads(r[5]) if r[5] else ()), r[6]))
+    if not waiting:
+        return pending
+    rows = con.execute(
+        """SELECT event_id, producer, game_dates, entity_ids, trigger_chain, created_at FROM ops.events
+        WHERE list_contains($ids, event_id) ORDER BY created_at, event_id""",
+        {"ids": list({event_id for _, event_id in waiting})},
+    ).fetchall()
+    events = [Event(r[0], r[1], tuple(r[2]), tuple(r[3]), tuple(json.loads(r[4]) if r[4] else ()), r[5]) for r in rows]
+    # each consumer once per id; an event stored twice is then pending twice, so the run sees the copy
+    consumers_of: dict[str, dict[str, None]] = {}
+    for consumer, event_id in waiting:
+        consumers_of.setdefault(event_id, {})[consumer] = None
+    for event in events:  # oldest first
+        for consumer in consumers_of[event.event_id]:
+            pending[consumer].append(event)
     return pending
 
 

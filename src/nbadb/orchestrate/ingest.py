@@ -117,7 +117,10 @@ def publish(
             entity_ids=tuple(game_ids) if filtered else None,
             hold_entity_ids=source.incomplete_games(spec.name) if spec.entity_key == "game_id" else (),
         ))
-    # each raw processor reads only its own stage table: one wave, side by side (engine.lanes)
+    # each raw processor reads only its own stage table: one wave, side by side (engine.lanes),
+    # the largest staged input first so that no lane waits behind the little ones
+    staged_rows = {spec.name: report.rows.get(spec.inputs[0].table, 0) for spec in RAW_PROCESSORS}
+    requests.sort(key=lambda request: -staged_rows[request.processor])
     for batch in engine.lanes.run([[request] for request in requests]):
         outcome.results += batch
         if on_run:
