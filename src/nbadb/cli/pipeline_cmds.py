@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -143,7 +144,10 @@ def correct(
 
 def main(
     season: str = typer.Option("2023-24", "--season", help="Season to replay."),
-    last_days: Optional[int] = typer.Option(None, "--last-days", help="Replay only the season's last N days."),
+    last_days: Optional[int] = typer.Option(
+        None, "--last-days",
+        help="Replay only the season's last N days, after loading the days before them in one backfill pass.",
+    ),
 ) -> None:
     """The main job: replay the bundled season through every phase, then print the reports."""
     from datetime import timedelta
@@ -152,14 +156,21 @@ def main(
     from nbadb.cli.prediction_cmds import render_prediction_report
     from nbadb.monitor.predictions import prediction_report
     from nbadb.monitor.waste import waste_report
-    from nbadb.orchestrate.replay import regular_season_window
+    from nbadb.orchestrate.replay import load_history, regular_season_window
     from nbadb.orchestrate.workspace import open_workspace
 
     with open_workspace() as ws:
         start = None
         if last_days:
-            _, hi = regular_season_window(ws, season)
-            start = hi - timedelta(days=last_days - 1)
+            lo, hi = regular_season_window(ws, season)
+            start = max(lo, hi - timedelta(days=last_days - 1))
+            if start > lo:
+                t0 = time.perf_counter()
+                with console.status(f"loading {lo}..{start - timedelta(days=1)} in one backfill pass"):
+                    results = load_history(ws, lo, start - timedelta(days=1))
+                failed = [r for r in results if r.status == "failed"]
+                console.print(f"season so far {lo}..{start - timedelta(days=1)} loaded in one backfill pass: "
+                              f"{len(results)} runs, {len(failed)} failed, {time.perf_counter() - t0:.1f} s")
         replay_window(ws, season, start, None, None, quiet=False)
         render_waste(waste_report(ws.con, None))
         render_prediction_report(prediction_report(ws.con, season))

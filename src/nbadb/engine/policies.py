@@ -152,10 +152,13 @@ def upstream_unchanged(ctx: RunContext, settings: Settings) -> str | None:
     ).fetchall()[0][0]
     if pending:
         return None
-    covering = ctx.con.execute(
-        """SELECT run_id FROM ops.processor_runs
+    covering = ctx.con.execute(  # ... and no partial run (it leaves entities unsigned) touched them since
+        """SELECT run_id FROM ops.processor_runs c
         WHERE processor = $consumer AND code_version = $v AND start_date <= $start AND end_date >= $end
           AND (status = 'success' OR skip_reason = 'no_changes')
+          AND NOT EXISTS (SELECT 1 FROM ops.processor_runs p
+                          WHERE p.processor = $consumer AND p.status = 'partial' AND p.start_date <= $end
+                            AND p.end_date >= $start AND p.finished_at > c.finished_at)
         LIMIT 1""",
         {"consumer": spec.name, "v": spec.code_version, "start": request.start_date, "end": request.end_date},
     ).fetchall()

@@ -329,8 +329,10 @@ class Engine:
                         f"SELECT *, $run_id AS run_id, now()::TIMESTAMP AS ingested_at FROM _out",
                         {"run_id": request.run_id},
                     )
-                    if result.status == "success":  # a partial entity stays unsigned: the next run redoes it
+                    if result.status == "success":
                         signatures.store_signatures(con, spec, request)
+                    else:  # a partial entity is left unsigned: the next run redoes it
+                        signatures.forget_signatures(con, spec, request)
                     if result.changed_entities:
                         chain = list(request.trigger.chain) + [spec.name]
                         result.event = events.append_event(

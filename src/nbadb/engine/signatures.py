@@ -77,17 +77,23 @@ def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, req
 
 def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
     """Inside the write transaction: replace signatures of the processed entities."""
-    con.execute(
-        """DELETE FROM ops.entity_signatures s USING _scope p
-        WHERE s.processor = $processor AND s.game_date BETWEEN $start AND $end
-          AND s.entity_id = p.entity_id AND s.game_date = p.game_date""",
-        {"processor": spec.name, "start": request.start_date, "end": request.end_date},
-    )
+    forget_signatures(con, spec, request)
     con.execute(
         """INSERT INTO ops.entity_signatures
         SELECT $processor, c.entity_id, c.game_date, c.signature, $code, $scheme, $run_id, now()::TIMESTAMP
         FROM _sig_cur c JOIN _scope p USING (entity_id, game_date)""",
         {"processor": spec.name, "code": spec.code_version, "scheme": SCHEME_VERSION, "run_id": request.run_id},
+    )
+
+
+def forget_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
+    """Inside the write transaction: the processed entities have no stored signature any more (a
+    partial run's rows are incomplete, so the next run must redo them)."""
+    con.execute(
+        """DELETE FROM ops.entity_signatures s USING _scope p
+        WHERE s.processor = $processor AND s.game_date BETWEEN $start AND $end
+          AND s.entity_id = p.entity_id AND s.game_date = p.game_date""",
+        {"processor": spec.name, "start": request.start_date, "end": request.end_date},
     )
 
 

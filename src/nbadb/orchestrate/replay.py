@@ -5,6 +5,10 @@ runs for the day's games before tip-off (upcoming context, form, features, predi
 which tables were just published (smart skip reads that). Night: the box scores of the day's
 finished games go in and the pipeline runs on the events they caused. "Today" for every run is
 the simulated day.
+
+A replay of a season's last days can start from the season so far (`load_history`): the days
+before the window are published and run in one backfill pass, so the window's form, features and
+models learn from the whole season, as they would have live.
 """
 
 from __future__ import annotations
@@ -69,6 +73,14 @@ def replay(
                 on_day(outcomes[-1])
             day += timedelta(days=1)
     return outcomes
+
+
+def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:
+    """Publish [start, end] and run every downstream phase over it at once (a backfill). Each row is
+    still computed from what was known before its own date; only the morning/night split and the
+    per-day ledger rows of a day-by-day replay are missing."""
+    published = publish(ws.engine, ws.source, start, end)
+    return published.results + run_pipeline(ws, (start, end), mode="backfill", as_of=end)
 
 
 def _replay_day(
