@@ -165,12 +165,12 @@ def main(
             lo, hi = regular_season_window(ws, season)
             start = max(lo, hi - timedelta(days=last_days - 1))
             if start > lo:
-                t0 = time.perf_counter()
-                with console.status(f"loading {lo}..{start - timedelta(days=1)} in one backfill pass"):
+                history, t0 = f"{lo}..{start - timedelta(days=1)}", time.perf_counter()
+                with console.status(f"loading {history} in one backfill pass"):
                     results = load_history(ws, lo, start - timedelta(days=1))
-                failed = [r for r in results if r.status == "failed"]
-                console.print(f"season so far {lo}..{start - timedelta(days=1)} loaded in one backfill pass: "
-                              f"{len(results)} runs, {len(failed)} failed, {time.perf_counter() - t0:.1f} s")
+                failed = sum(r.status == "failed" for r in results)
+                console.print(f"season so far {history} loaded in one backfill pass: "
+                              f"{len(results)} runs, {failed} failed, {time.perf_counter() - t0:.1f} s")
         replay_window(ws, season, start, None, None, quiet=False)
         render_waste(waste_report(ws.con, None))
         render_prediction_report(prediction_report(ws.con, season))

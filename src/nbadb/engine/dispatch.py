@@ -11,9 +11,11 @@ a processor's runs go soonest date first.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Callable
 
 import duckdb
 
+from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.events import Event, pending_events
 from nbadb.engine.request import ProcessingMode, RunMode, RunRequest, Trigger
 from nbadb.engine.spec import ProcessorSpec
@@ -27,10 +29,12 @@ class DispatchCycle:
         con: duckdb.DuckDBPyConnection,
         specs: list[ProcessorSpec],
         producers: frozenset[str],
+        calendar: Callable[[], LeagueCalendar],
         *,
         window_seconds: float = 30.0,
     ) -> None:
         self.con = con
+        self.calendar = calendar
         self.window = timedelta(seconds=window_seconds)
         self._inputs = {s.name: s.input_tables & producers for s in specs}
         self._pending = pending_events(con, self._inputs)
@@ -49,7 +53,7 @@ class DispatchCycle:
         latest signed date when later (dates known only from prop lines). Read once per cycle, and
         only past the schedule's last date, so the read stays small however long the history."""
         if self._horizons is None:
-            scheduled = self.con.execute("SELECT max(game_date) FROM raw.schedule").fetchall()[0][0]
+            scheduled = self.calendar().latest_on_or_before(date.max)
             later = dict(self.con.execute(
                 "SELECT processor, max(game_date) FROM ops.entity_signatures WHERE game_date > $after GROUP BY processor",
                 {"after": scheduled or date.min},

@@ -31,7 +31,8 @@ def run_pipeline(
     requested dates (smart skip reads them); `as_of` is "today" for early exit (a replay's
     simulated day)."""
     specs = [s for s in ws.graph.in_phases(set(phases & DOWNSTREAM_PHASES)) if not processor or s.name == processor]
-    cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), window_seconds=ws.settings.coalesce_window_seconds)
+    cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), ws.engine.calendar,
+                          window_seconds=ws.settings.coalesce_window_seconds)
     results = []
     for wave in ws.graph.waves(specs):  # a wave's processors run side by side (engine.lanes)
         batches = [

@@ -59,6 +59,7 @@ class ArchiveSource:
         self._rejected: dict[str, ArchiveFileError] = {}
         self._players_staged = False
         self._incomplete: dict[str, tuple[str, ...]] = {}
+        self._text_columns: dict[str, set[str]] = {}  # per loaded archive table, read once
         con.execute(
             "CREATE OR REPLACE TEMP TABLE src_quarantine (table_name VARCHAR, record_key VARCHAR, "
             "column_name VARCHAR, reason VARCHAR, source_file VARCHAR, record_date DATE)"
@@ -221,7 +222,10 @@ class ArchiveSource:
         if not stats:
             return f"SELECT * FROM {source}"
         if key[1] == "PLAYER_ID":
-            text = {c for c, t, *_ in self.con.execute(f"DESCRIBE {archive_table}").fetchall() if t == "VARCHAR"}
+            if archive_table not in self._text_columns:
+                self._text_columns[archive_table] = {
+                    c for c, t, *_ in self.con.execute(f"DESCRIBE {archive_table}").fetchall() if t == "VARCHAR"}
+            text = self._text_columns[archive_table]
             replaced = ", ".join(
                 f"coalesce((SELECT {_minutes_text('c.value') if st in text else 'c.value'} FROM _corrections c "
                 f"WHERE c.game_id = s.GAME_ID AND c.player_id = s.PLAYER_ID AND c.stat = '{st}'), s.{st}) AS {st}"
