@@ -109,7 +109,7 @@ def test_late_games_published_after_their_date_ran_are_not_lost(tmp_path) -> Non
     day = date(2023, 11, 1)
     with _ws(tmp_path / "late") as ws:
         publish(ws.engine, ws.source, START, day - timedelta(days=1))
-        games = [g for (g,) in ws.con.execute(
+        games = [g for (g,) in ws.source.con.execute(  # the archive's tables live on the source's connection
             "SELECT DISTINCT GAME_ID FROM src_team_logs WHERE GAME_DATE = ? ORDER BY 1", [day]).fetchall()]
         assert len(games) > 8
         publish(ws.engine, ws.source, day, day, game_ids=games[:8])

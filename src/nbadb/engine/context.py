@@ -39,6 +39,7 @@ class RunContext:
     known_tables: frozenset[str] = frozenset()  # every table of the graph, sources included
     produced_tables: frozenset[str] = frozenset()  # the tables processors write (each write leaves an event)
     breaker: Breaker | None = None  # the processor's breaker as the pre-check read it
+    replaces_signatures: bool = False  # some changed entity has a stored signature to replace
     t0: float = field(default_factory=time.perf_counter)
 
     @contextmanager

@@ -165,6 +165,7 @@ class Engine:
             result.metrics.entities_in_scope = current
             return self._finish(ctx, result, write_output=False)
         changes = self.con.execute("SELECT entity_id, game_date, change FROM _changes ORDER BY ALL").fetchall()
+        ctx.replaces_signatures = any(change != "new" for _, _, change in changes)
         in_scope = current + sum(change == "gone" for _, _, change in changes)
 
         # From here on the run does work: a crash must leave this 'started' without a 'finished'.
@@ -330,7 +331,7 @@ class Engine:
                         {"run_id": request.run_id},
                     )
                     if result.status == "success":
-                        signatures.store_signatures(con, spec, request)
+                        signatures.store_signatures(con, spec, request, replacing=ctx.replaces_signatures)
                     else:  # a partial entity is left unsigned: the next run redoes it
                         signatures.forget_signatures(con, spec, request)
                     if result.changed_entities:

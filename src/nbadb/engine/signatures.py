@@ -75,13 +75,23 @@ def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, req
     ).fetchall()[0][0]
 
 
-def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
-    """Inside the write transaction: replace signatures of the processed entities."""
-    forget_signatures(con, spec, request)
+def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, *, replacing: bool) -> None:
+    """Inside the write transaction: store the signatures of the changed entities. `replacing`: some
+    of them have a stored signature (a change other than 'new'), which is deleted first; a gone
+    entity's is only deleted. An unchanged entity a date-mode run reprocessed keeps its own, which
+    is the same."""
+    params = {"processor": spec.name, "start": request.start_date, "end": request.end_date}
+    if replacing:
+        con.execute(
+            """DELETE FROM ops.entity_signatures s USING _changes c
+            WHERE s.processor = $processor AND s.game_date BETWEEN $start AND $end AND c.change <> 'new'
+              AND s.entity_id = c.entity_id AND s.game_date = c.game_date""",
+            params,
+        )
     con.execute(
         """INSERT INTO ops.entity_signatures
-        SELECT $processor, c.entity_id, c.game_date, c.signature, $code, $scheme, $run_id, now()::TIMESTAMP
-        FROM _sig_cur c JOIN _scope p USING (entity_id, game_date)""",
+        SELECT $processor, entity_id, game_date, signature, $code, $scheme, $run_id, now()::TIMESTAMP
+        FROM _changes WHERE signature IS NOT NULL""",
         {"processor": spec.name, "code": spec.code_version, "scheme": SCHEME_VERSION, "run_id": request.run_id},
     )
 

@@ -33,7 +33,7 @@ def publish_correction(ws: Workspace, game_id: str, player_id: int, values: dict
         [[i, game_id, player_id, stat.upper(), value] for i, (stat, value) in zip(ids, values.items())],
     )
     try:  # staging applies the correction; the raw processors then run (and record their own failures)
-        staged = stage(ws.con, ws.source, game_date, game_date, [game_id])
+        staged = stage(ws.source, game_date, game_date, [game_id])
     except Exception as exc:
         ws.con.execute("DELETE FROM ops.source_corrections WHERE list_contains($ids, correction_id)", {"ids": ids})
         raise ConfigError(f"correction of game {game_id} player {player_id} rejected: {exc}") from exc

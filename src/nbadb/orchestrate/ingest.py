@@ -70,12 +70,11 @@ def persist_quarantine(con: duckdb.DuckDBPyConnection, start: date, end: date) -
     return n
 
 
-def stage(
-    con: duckdb.DuckDBPyConnection, source: ArchiveSource, start: date, end: date, game_ids: list[str] | None = None
-) -> StageReport:
-    """Stage what the source published for [start, end] and keep its quarantined rows."""
+def stage(source: ArchiveSource, start: date, end: date, game_ids: list[str] | None = None) -> StageReport:
+    """Stage what the source published for [start, end] and keep its quarantined rows (on the
+    source's connection, which holds them)."""
     report = source.stage(start, end, game_ids)
-    persist_quarantine(con, start, end)
+    persist_quarantine(source.con, start, end)
     return report
 
 
@@ -94,7 +93,7 @@ def publish(
 ) -> IngestOutcome:
     """Stage [start, end] from the source (unless `staged` says it already is) and run every raw
     processor whose files exist (only `processors` when given)."""
-    report = staged or stage(engine.con, source, start, end, game_ids)
+    report = staged or stage(source, start, end, game_ids)
     outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
     requests = []
     for spec in RAW_PROCESSORS:

@@ -4,7 +4,9 @@ Morning: the schedule, injury moves and prop lines published that day go in, and
 runs for the day's games before tip-off (upcoming context, form, features, predictions), told
 which tables were just published (smart skip reads that). Night: the box scores of the day's
 finished games go in and the pipeline runs on the events they caused. "Today" for every run is
-the simulated day.
+the simulated day. A day's files are staged (read from the archive and checked, not published)
+while the previous night's pipeline runs, on the source's own connection; the day's `seconds`
+leave that staging out.
 
 A replay of a season's last days can start from the season so far (`load_history`): the days
 before the window are published and run in one backfill pass, so the window's form, features and
@@ -14,6 +16,7 @@ models learn from the whole season, as they would have live.
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Callable
@@ -22,6 +25,7 @@ from nbadb.engine.request import ProcessingMode, RunResult
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import publish, stage
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.sources.archive import StageReport
 from nbadb.warehouse.connection import duckdb_threads
 
 
@@ -64,14 +68,22 @@ def replay(
     phases: frozenset[int] = DOWNSTREAM_PHASES,
 ) -> list[DayOutcome]:
     """Replay [start, end]; `phases` limits the downstream phases run (benchmarks compare them)."""
-    outcomes = []
-    with duckdb_threads(ws.con, 1):  # each day's statements are small
-        day = start
-        while day <= end:
-            outcomes.append(_replay_day(ws, day, processing_mode, phases))
+    outcomes: list[DayOutcome] = []
+    if start > end:
+        return outcomes
+    with duckdb_threads(ws.con, 1), ThreadPoolExecutor(1, thread_name_prefix="nbadb-stage") as stager:
+        day, staging = start, stager.submit(stage, ws.source, start, start)
+        while staging is not None:
+            following = day + timedelta(days=1)
+
+            def stage_next(d: date = following) -> Future[StageReport] | None:
+                return stager.submit(stage, ws.source, d, d) if d <= end else None
+
+            outcome, staging = _replay_day(ws, day, staging.result(), stage_next, processing_mode, phases)
+            outcomes.append(outcome)
             if on_day:
-                on_day(outcomes[-1])
-            day += timedelta(days=1)
+                on_day(outcome)
+            day = following
     return outcomes
 
 
@@ -84,23 +96,29 @@ def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:
 
 
 def _replay_day(
-    ws: Workspace, day: date, processing_mode: ProcessingMode | None, phases: frozenset[int]
-) -> DayOutcome:
-    """The morning pass before tip-off, then the night pass once the games are final."""
+    ws: Workspace,
+    day: date,
+    staged: StageReport,
+    stage_next: Callable[[], Future[StageReport] | None],
+    processing_mode: ProcessingMode | None,
+    phases: frozenset[int],
+) -> tuple[DayOutcome, Future[StageReport] | None]:
+    """The morning pass before tip-off, then the night pass once the games are final. Once the
+    night's files are published, `stage_next` starts staging the next day; its future is returned."""
     t0 = time.perf_counter()
-    staged = stage(ws.con, ws.source, day, day)
     morning = publish(ws.engine, ws.source, day, day, processors=MORNING_TABLES, staged=staged)
     before_tip = run_pipeline(
         ws, (day, day), trigger_source="schedule", trigger_sources=_changed(morning.results),
         processing_mode=processing_mode, as_of=day, phases=phases,
     )
     night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=staged)
+    next_staging = stage_next()
     after_games = run_pipeline(
         ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day, phases=phases
     )
     downstream = before_tip + after_games
     results: list[RunResult] = morning.results + night.results + downstream
-    return DayOutcome(
+    outcome = DayOutcome(
         day=day,
         games=staged.rows.get("stage_schedule", 0),
         runs=sum(r.status in ("success", "partial") for r in results),
@@ -109,3 +127,4 @@ def _replay_day(
         entities_changed=sum(r.metrics.entities_changed for r in downstream),
         seconds=round(time.perf_counter() - t0, 3),
     )
+    return outcome, next_staging

@@ -12,7 +12,7 @@ from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.runner import Engine
 from nbadb.pipeline.registry import build_graph
 from nbadb.sources.archive import ArchiveSource
-from nbadb.warehouse.connection import open_warehouse
+from nbadb.warehouse.connection import configure_session, open_warehouse
 
 
 @dataclass
@@ -27,11 +27,17 @@ class Workspace:
     @property
     def source(self) -> ArchiveSource:
         if self._source is None:
-            self._source = ArchiveSource(self.archive_dir, self.con)
+            # its own connection: its temp tables are its own, and the next day's staging can overlap
+            # a pipeline running on the engine's (orchestrate.replay)
+            cursor = self.con.cursor()
+            configure_session(cursor)
+            self._source = ArchiveSource(self.archive_dir, cursor)
         return self._source
 
     def close(self) -> None:
         self.engine.close()
+        if self._source is not None:
+            self._source.con.close()
         self.con.close()
 
     def __enter__(self) -> "Workspace":
