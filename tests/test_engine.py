@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -255,10 +255,15 @@ def test_a_wave_runs_side_by_side_and_writes_what_one_lane_writes(tmp_path: Path
             assert not any(o.failed for o in outcomes)
             tables[lanes] = {t: _table(ws.con, t) for t in outputs}
             runs = ws.con.execute(
-                "SELECT phase, processor, started_at, finished_at FROM ops.processor_runs WHERE status = 'success'"
+                "SELECT phase, processor, started_at, finished_at, start_date FROM ops.processor_runs "
+                "WHERE status = 'success'"
             ).fetchall()
         overlapping = {a[0] for a in runs for b in runs if a[0] == b[0] and a[1] < b[1] and a[2] < b[3] and b[2] < a[3]}
         assert overlapping == ({2, 3} if lanes == 2 else set()), overlapping
+        # two lanes: a night's summaries run beside the next morning's publication and upcoming contexts
+        beside_next_morning = {b[1] for a in runs for b in runs if a[1] == "analytics.player_game_summary"
+                               and b[4] == a[4] + timedelta(days=1) and a[2] < b[3] and b[2] < a[3]}
+        assert bool(beside_next_morning) == (lanes == 2)
     assert tables[1] == tables[2]
 
 

@@ -1,8 +1,8 @@
 """Turn pending outbox events (plus any requested dates) into run requests per processor.
 
-A dispatch cycle reads the pending events of every processor it will consider once, then adds
-the events its own runs publish, so a consumer later in the cycle sees its producers' fresh
-changes without another query. Coalescing: a processor's events created within the configured
+A dispatch cycle reads the pending events of every processor it will consider, and the dates
+scheduled, once as it starts; then it adds the events its own runs publish, so a consumer later
+in the cycle sees its producers' fresh changes without another query. Coalescing: a processor's events created within the configured
 window of the first one become one run over the union of their dates (the run's signatures
 then find exactly which entities changed); a window of 0 gives one run per event. Priority:
 a processor's runs go soonest date first.
@@ -34,11 +34,10 @@ class DispatchCycle:
         window_seconds: float = 30.0,
     ) -> None:
         self.con = con
-        self.calendar = calendar
         self.window = timedelta(seconds=window_seconds)
         self._inputs = {s.name: s.input_tables & producers for s in specs}
         self._pending = pending_events(con, self._inputs)
-        self._horizons: dict[str, date | None] | None = None
+        self._horizons = self._read_horizons(calendar())
 
     def published(self, event: Event | None) -> None:
         """A run in this cycle published `event`: its consumers in the cycle will see it."""
@@ -48,18 +47,17 @@ class DispatchCycle:
             if event.producer in tables:
                 self._pending[consumer].append(event)
 
-    def horizon(self, spec: ProcessorSpec) -> date | None:
-        """The last date a processor's rows can exist for: the latest scheduled date, or its own
-        latest signed date when later (dates known only from prop lines). Read once per cycle, and
-        only past the schedule's last date, so the read stays small however long the history."""
-        if self._horizons is None:
-            scheduled = self.calendar().latest_on_or_before(date.max)
-            later = dict(self.con.execute(
-                "SELECT processor, max(game_date) FROM ops.entity_signatures WHERE game_date > $after GROUP BY processor",
-                {"after": scheduled or date.min},
-            ).fetchall())
-            self._horizons = {name: later.get(name, scheduled) for name in self._inputs}
-        return self._horizons.get(spec.name)
+    def _read_horizons(self, calendar: LeagueCalendar) -> dict[str, date | None]:
+        """The last date each processor's rows can exist for, as the cycle starts (a schedule written
+        while it runs does not move it): the latest scheduled date, or the processor's own latest
+        signed date when later (dates known only from prop lines). Signatures are read only past the
+        schedule's last date, so the read stays small however long the history."""
+        scheduled = calendar.latest_on_or_before(date.max)
+        later = dict(self.con.execute(
+            "SELECT processor, max(game_date) FROM ops.entity_signatures WHERE game_date > $after GROUP BY processor",
+            {"after": scheduled or date.min},
+        ).fetchall())
+        return {name: later.get(name, scheduled) for name in self._inputs}
 
     def plan(
         self,
@@ -78,7 +76,7 @@ class DispatchCycle:
         if not groups and requested is None:
             return []
         lags = {i.table: timedelta(days=i.lag_days) for i in spec.inputs}
-        horizon = self.horizon(spec) if groups else None
+        horizon = self._horizons.get(spec.name) if groups else None
         requests = []
         for n, events in enumerate(groups or [[]]):
             asked = requested if n == 0 else None  # requested dates ride with the first run

@@ -1,6 +1,6 @@
 """Gap repair (smart backfill): run every gap through the real pipeline, oldest date first.
 
-Each gap becomes one `run_pipeline((d, d), processor=P, mode="backfill")` call, so it goes through
+Each gap becomes one `run_pipeline((d, d), processors={P}, mode="backfill")` call, so it goes through
 the whole engine lifecycle (prechecks, change detection, breakers, one transaction) and lands in
 the ledger with run_mode `backfill`. Gaps of the same date run in graph order, so a repaired
 producer is in place before its consumers run. What a repaired run changed is published to the
@@ -62,7 +62,8 @@ def fill_gaps(
     outcome = FillOutcome()
     with duckdb_threads(ws.con, 1):  # one date of one processor per run: small statements
         for gap in fill_order(ws, gaps):
-            results = run_pipeline(ws, (gap.game_date, gap.game_date), processor=gap.processor, mode="backfill")
+            results = run_pipeline(ws, (gap.game_date, gap.game_date), processors=frozenset({gap.processor}),
+                                   mode="backfill")
             outcome.runs.append((gap, results))
             if on_gap:
                 on_gap(gap, results)

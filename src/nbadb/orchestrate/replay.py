@@ -4,9 +4,15 @@ Morning: the schedule, injury moves and prop lines published that day go in, and
 runs for the day's games before tip-off (upcoming context, form, features, predictions), told
 which tables were just published (smart skip reads that). Night: the box scores of the day's
 finished games go in and the pipeline runs on the events they caused. "Today" for every run is
-the simulated day. A day's files are staged (read from the archive and checked, not published)
-while the previous night's pipeline runs, on the source's own connection; the day's `seconds`
-leave that staging out.
+the simulated day.
+
+Two days overlap where nothing of one needs the other (unless the engine has a single lane):
+while tonight's pipeline runs (on an engine of its own, in a second thread), the next morning's
+files are staged and published and the processors that read only published tables run (the
+upcoming contexts: `before_tip_processors`). The rest of that morning (form, features,
+predictions, which read tonight's summaries) waits for tonight to finish. Each pass plans its
+runs as it starts (orchestrate.daily.PipelinePass), and the two never run the same processor, so
+a replay runs and records the same work as one that takes the passes one after the other.
 
 A replay of a season's last days can start from the season so far (`load_history`): the days
 before the window are published and run in one backfill pass, so the window's form, features and
@@ -16,13 +22,16 @@ models learn from the whole season, as they would have live.
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Callable
+from typing import Callable, Iterator
 
+from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import ProcessingMode, RunResult
-from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
+from nbadb.engine.runner import Engine
+from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, PipelinePass, run_pipeline
 from nbadb.orchestrate.ingest import publish, stage
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.sources.archive import StageReport
@@ -38,6 +47,17 @@ def _changed(results: list[RunResult]) -> tuple[str, ...]:
     return tuple(r.processor for r in results if r.metrics.entities_changed)
 
 
+def before_tip_processors(graph: ProcessorGraph) -> frozenset[str]:
+    """The downstream processors a morning can run while the night before is still running: those
+    reading only published (raw) tables and each other, a morning table among them."""
+    published = {name for name, spec in graph.specs.items() if spec.phase not in DOWNSTREAM_PHASES}
+    early: set[str] = set()
+    for spec in graph.in_phases(set(DOWNSTREAM_PHASES)):  # producers first
+        if spec.input_tables <= published | early and spec.input_tables & (MORNING_TABLES | early):
+            early.add(spec.name)
+    return frozenset(early)
+
+
 @dataclass
 class DayOutcome:
     day: date
@@ -46,7 +66,7 @@ class DayOutcome:
     skips: int
     failed: int
     entities_changed: int
-    seconds: float
+    seconds: float  # since the day before ended: the next morning's work beside tonight's pipeline counts here
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "day": str(self.day)}
@@ -71,19 +91,31 @@ def replay(
     outcomes: list[DayOutcome] = []
     if start > end:
         return outcomes
-    with duckdb_threads(ws.con, 1), ThreadPoolExecutor(1, thread_name_prefix="nbadb-stage") as stager:
-        day, staging = start, stager.submit(stage, ws.source, start, start)
-        while staging is not None:
+    early = before_tip_processors(ws.graph)
+    side_by_side = ws.settings.lane_count > 1  # one lane: one run at a time, nights included
+    day_of = _Days(ws, early, frozenset(ws.graph.specs) - early, processing_mode, phases)
+    with duckdb_threads(ws.con, 1), _beside(ws) as (night_engine, night_thread):
+        t0 = time.perf_counter()
+        day, morning = start, day_of.early_morning(start)
+        while morning is not None:
             following = day + timedelta(days=1)
-
-            def stage_next(d: date = following) -> Future[StageReport] | None:
-                return stager.submit(stage, ws.source, d, d) if d <= end else None
-
-            outcome, staging = _replay_day(ws, day, staging.result(), stage_next, processing_mode, phases)
-            outcomes.append(outcome)
+            later = day_of.rest_of_morning(day, morning)
+            night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=morning.staged)
+            tonight = day_of.night(day, night_engine)  # planned now, before the next morning publishes
+            next_morning: _Morning | None = None
+            if following > end:
+                after_games = tonight.run()
+            elif side_by_side:
+                running = night_thread.submit(tonight.run)
+                next_morning = day_of.early_morning(following)
+                after_games = running.result()
+            else:
+                after_games = tonight.run()
+                next_morning = day_of.early_morning(following)
+            outcomes.append(_outcome(day, morning, night.results, later + after_games, t0))
             if on_day:
-                on_day(outcome)
-            day = following
+                on_day(outcomes[-1])
+            t0, day, morning = time.perf_counter(), following, next_morning
     return outcomes
 
 
@@ -95,36 +127,69 @@ def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:
     return published.results + run_pipeline(ws, (start, end), mode="backfill", as_of=end)
 
 
-def _replay_day(
-    ws: Workspace,
-    day: date,
-    staged: StageReport,
-    stage_next: Callable[[], Future[StageReport] | None],
-    processing_mode: ProcessingMode | None,
-    phases: frozenset[int],
-) -> tuple[DayOutcome, Future[StageReport] | None]:
-    """The morning pass before tip-off, then the night pass once the games are final. Once the
-    night's files are published, `stage_next` starts staging the next day; its future is returned."""
-    t0 = time.perf_counter()
-    morning = publish(ws.engine, ws.source, day, day, processors=MORNING_TABLES, staged=staged)
-    before_tip = run_pipeline(
-        ws, (day, day), trigger_source="schedule", trigger_sources=_changed(morning.results),
-        processing_mode=processing_mode, as_of=day, phases=phases,
-    )
-    night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=staged)
-    next_staging = stage_next()
-    after_games = run_pipeline(
-        ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day, phases=phases
-    )
-    downstream = before_tip + after_games
-    results: list[RunResult] = morning.results + night.results + downstream
-    outcome = DayOutcome(
+@dataclass
+class _Morning:
+    """What a day's morning did before it needed the night before: its files staged, the morning
+    tables published, the processors before tip-off run."""
+
+    staged: StageReport
+    published: list[RunResult]
+    before_tip: list[RunResult]
+
+
+@dataclass
+class _Days:
+    """The passes of a replayed day, over the processors before tip-off (`early`) and the others."""
+
+    ws: Workspace
+    early: frozenset[str]
+    others: frozenset[str]
+    processing_mode: ProcessingMode | None
+    phases: frozenset[int]
+
+    def early_morning(self, day: date) -> _Morning:
+        staged = stage(self.ws.source, day, day)
+        published = publish(self.ws.engine, self.ws.source, day, day, processors=MORNING_TABLES, staged=staged)
+        return _Morning(staged, published.results, self._morning(day, published.results, self.early))
+
+    def rest_of_morning(self, day: date, morning: _Morning) -> list[RunResult]:
+        return self._morning(day, morning.published, self.others)
+
+    def night(self, day: date, engine: Engine) -> PipelinePass:
+        return PipelinePass(self.ws, None, engine=engine, processors=self.others, trigger_source="archive",
+                            processing_mode=self.processing_mode, as_of=day, phases=self.phases)
+
+    def _morning(self, day: date, published: list[RunResult], processors: frozenset[str]) -> list[RunResult]:
+        return run_pipeline(
+            self.ws, (day, day), processors=processors, trigger_source="schedule",
+            trigger_sources=_changed(published), processing_mode=self.processing_mode, as_of=day,
+            phases=self.phases,
+        )
+
+
+@contextmanager
+def _beside(ws: Workspace) -> Iterator[tuple[Engine, ThreadPoolExecutor]]:
+    """An engine on its own connection and a thread to run a pipeline pass on it, beside the main one."""
+    engine = ws.engine.lane()
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="nbadb-night") as thread:
+            yield engine, thread
+    finally:
+        engine.close()
+        engine.con.close()
+
+
+def _outcome(
+    day: date, morning: _Morning, night: list[RunResult], downstream: list[RunResult], t0: float
+) -> DayOutcome:
+    downstream = morning.before_tip + downstream
+    results = morning.published + night + downstream
+    return DayOutcome(
         day=day,
-        games=staged.rows.get("stage_schedule", 0),
+        games=morning.staged.rows.get("stage_schedule", 0),
         runs=sum(r.status in ("success", "partial") for r in results),
         skips=sum(r.status == "skipped" for r in results),
         failed=sum(r.status == "failed" for r in results),
         entities_changed=sum(r.metrics.entities_changed for r in downstream),
         seconds=round(time.perf_counter() - t0, 3),
     )
-    return outcome, next_staging
