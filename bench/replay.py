@@ -1,8 +1,10 @@
 """Benchmark: replay the bundled 2023-24 regular season day by day through the pipeline.
 
 Prints, all measured in this run:
-- the whole replay through Phases 2-3 in entity and in date mode (wall, median day, failed runs);
-- the whole replay through all five phases in entity mode, with per-phase seconds from the ledger;
+- the whole replay through Phases 2-3 in entity and in date mode (median wall of --repeats replays,
+  each into a fresh warehouse, with every replay's wall; median day; failed runs);
+- the whole replay through all five phases in entity mode, the same way, with per-phase seconds from
+  the ledger of the median replay;
 - the engine's overhead per skipped processor (median over repeated no-change runs), in the
   engine (ledger duration) and wall including dispatch;
 - a one-player stat correction propagated downstream, entity mode vs date mode, from copies of the
@@ -54,16 +56,35 @@ def replay_season(data_dir: Path, mode: str, season: str, days: int | None, phas
             "failed": sum(o.failed for o in outcomes)}
 
 
-def skip_overhead_ms(data_dir: Path, day, repeats: int = 7) -> tuple[float, float]:
+def replay_median(
+    root: Path, name: str, mode: str, season: str, days: int | None, phases: frozenset[int], repeats: int
+) -> dict:
+    """`repeats` replays, each into a fresh warehouse: the one of median wall time (its warehouse is
+    kept at root/name for the corrections), with every wall time."""
+    runs = []
+    for i in range(repeats):
+        runs.append({**replay_season(root / f"{name}_{i}", mode, season, days, phases), "dir": root / f"{name}_{i}"})
+    runs.sort(key=lambda r: r["wall"])
+    median = runs[(len(runs) - 1) // 2]
+    shutil.copytree(median["dir"], root / name)
+    for r in runs:
+        shutil.rmtree(r["dir"])
+    return {**median, "walls": [r["wall"] for r in runs], "failed": sum(r["failed"] for r in runs)}
+
+
+def skip_overhead_ms(data_dir: Path, day, repeats: int = 7) -> tuple[float, float] | None:
     """Median ms per processor of a downstream run whose inputs did not change:
-    (wall including dispatch, engine alone as the ledger records it)."""
+    (wall including dispatch, engine alone as the ledger records it). None when some processor of
+    the day does not skip: a partial run leaves its entities to redo (early days: too few rows
+    for gbm), so replay more days."""
     walls, engine = [], []
     with _open(data_dir) as ws:
         for _ in range(repeats):
             t0 = time.perf_counter()
             results = run_pipeline(ws, (day, day), as_of=day)
             elapsed = (time.perf_counter() - t0) * 1000
-            assert all(r.skip_reason == "no_changes" for r in results), [(r.processor, r.skip_reason) for r in results]
+            if any(r.skip_reason != "no_changes" for r in results):
+                return None
             walls.append(elapsed / len(results))
             engine.append(statistics.mean(r.duration_ms for r in results))
     return statistics.median(walls), statistics.median(engine)
@@ -104,16 +125,20 @@ def main() -> int:
     parser.add_argument("--season", default="2023-24")
     parser.add_argument("--days", type=int, default=None, help="replay only the first N days (quick look)")
     parser.add_argument("--corrections", type=int, default=5, help="corrections per mode (median)")
+    parser.add_argument("--repeats", type=int, default=3, help="replays per season figure (median)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         runs = {
-            "entity, phases 2-3": replay_season(root / "e23", "entity", args.season, args.days, RAW_AND_ANALYTICS),
-            "date, phases 2-3": replay_season(root / "d23", "date", args.season, args.days, RAW_AND_ANALYTICS),
-            "entity, phases 2-5": replay_season(root / "all", "entity", args.season, args.days, ALL_PHASES),
+            label: replay_median(root, name, mode, args.season, args.days, phases, args.repeats)
+            for label, name, mode, phases in (
+                ("entity, phases 2-3", "e23", "entity", RAW_AND_ANALYTICS),
+                ("date, phases 2-3", "d23", "date", RAW_AND_ANALYTICS),
+                ("entity, phases 2-5", "all", "entity", ALL_PHASES),
+            )
         }
         full = runs["entity, phases 2-5"]
-        overhead_wall, overhead_engine = skip_overhead_ms(root / "all", full["end"])
+        overhead = skip_overhead_ms(root / "all", full["end"])
         with _open(root / "all") as ws:
             picks = ws.con.execute(
                 """SELECT game_id, player_id, pts + 1 FROM raw.player_boxscores
@@ -122,13 +147,20 @@ def main() -> int:
                 {"d": full["end"], "n": args.corrections},
             ).fetchall()
         corrections = {scope: compare_corrections(root, warehouse, picks, phases) for scope, warehouse, phases in (
-            ("phases 2-3", "e23", RAW_AND_ANALYTICS), ("phases 2-5", "all", ALL_PHASES))}
-    print(f"replay of {args.season}: {full['days']} days (morning and night pass each day)")
-    print(f"{'run':<20}{'wall s':>9}{'median day ms':>15}{'failed':>8}   seconds per phase (ledger)")
+            ("phases 2-3", "e23", RAW_AND_ANALYTICS), ("phases 2-5", "all", ALL_PHASES))} if picks else {}
+    print(f"replay of {args.season}: {full['days']} days (morning and night pass each day), "
+          f"median of {args.repeats} replays each")
+    print(f"{'run':<20}{'wall s':>9}{'all runs s':>20}{'median day ms':>15}{'failed':>8}   seconds per phase (ledger)")
     for name, r in runs.items():
-        print(f"{name:<20}{r['wall']:>9.1f}{r['per_day_ms']:>15.0f}{r['failed']:>8}   {r['phases']}")
-    print(f"skipped processor: {overhead_engine:.2f} ms in the engine, {overhead_wall:.2f} ms wall incl. dispatch "
-          f"(median of 7; target <= 5 ms)")
+        walls = " ".join(f"{w:.1f}" for w in r["walls"])
+        print(f"{name:<20}{r['wall']:>9.1f}{walls:>20}{r['per_day_ms']:>15.0f}{r['failed']:>8}   {r['phases']}")
+    if overhead is None:
+        print("skipped processor: not measured (a processor of the last day had partial entities to redo)")
+    else:
+        print(f"skipped processor: {overhead[1]:.2f} ms in the engine, {overhead[0]:.2f} ms wall incl. dispatch "
+              f"(median of 7; target <= 5 ms)")
+    if not picks:
+        print("one-player correction: not measured (no game 10-30 days before the last replayed day)")
     for scope, (entity, date_) in corrections.items():
         print(f"one-player correction 10-30 days back, propagated through {scope} (median of {len(picks)} each):")
         for name, (wall, work, processed) in (("entity", entity), ("date", date_)):
@@ -137,7 +169,8 @@ def main() -> int:
               f"transform+write {date_[1] / max(entity[1], 0.001):.1f}x, "
               f"entities {date_[2] / max(entity[2], 1):.0f}x (target >= 10x)")
     if not args.days:
-        print(f"target phases 2-3 <= 60 s: {'met' if runs['entity, phases 2-3']['wall'] <= 60 else 'NOT met'}; "
+        worst = max(runs["entity, phases 2-3"]["wall"], runs["date, phases 2-3"]["wall"])
+        print(f"target phases 2-3 <= 60 s (both modes, median): {'met' if worst <= 60 else 'NOT met'}; "
               f"five phases <= 120 s: {'met' if full['wall'] <= 120 else 'NOT met'}")
     return 0
 
