@@ -153,12 +153,12 @@ def upstream_unchanged(ctx: RunContext, settings: Settings) -> str | None:
     if pending:
         return None
     covering = ctx.con.execute(  # ... and no partial run (it leaves entities unsigned) touched them since
-        """SELECT run_id FROM ops.processor_runs c
+        """SELECT run_id FROM ops.processor_runs
         WHERE processor = $consumer AND code_version = $v AND start_date <= $start AND end_date >= $end
           AND (status = 'success' OR skip_reason = 'no_changes')
-          AND NOT EXISTS (SELECT 1 FROM ops.processor_runs p
-                          WHERE p.processor = $consumer AND p.status = 'partial' AND p.start_date <= $end
-                            AND p.end_date >= $start AND p.finished_at > c.finished_at)
+          AND finished_at >= (SELECT coalesce(max(finished_at), TIMESTAMP '-infinity') FROM ops.processor_runs
+                              WHERE processor = $consumer AND status = 'partial'
+                                AND start_date <= $end AND end_date >= $start)
         LIMIT 1""",
         {"consumer": spec.name, "v": spec.code_version, "start": request.start_date, "end": request.end_date},
     ).fetchall()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Callable
+from typing import Any
 
 from nbadb.engine.dispatch import DispatchCycle
 from nbadb.engine.request import ProcessingMode, RunMode, RunResult
@@ -44,7 +44,7 @@ class PipelinePass:
         self.cycle = DispatchCycle(self.engine.con, self.specs, frozenset(ws.graph.specs), self.engine.calendar,
                                    window_seconds=ws.settings.coalesce_window_seconds)
 
-    def run(self, on_run: Callable[[RunResult], None] | None = None) -> list[RunResult]:
+    def run(self) -> list[RunResult]:
         results = []
         for wave in self.waves:  # a wave's processors run side by side (engine.lanes)
             batches = [self.cycle.plan(spec, self.requested, **self.options) for spec in wave]  # type: ignore[arg-type]
@@ -52,30 +52,13 @@ class PipelinePass:
                 for result in batch:
                     self.cycle.published(result.event)
                     results.append(result)
-                    if on_run:
-                        on_run(result)
         return results
 
 
-def run_pipeline(
-    ws: Workspace,
-    requested: tuple[date, date] | None,
-    *,
-    processors: frozenset[str] | None = None,
-    force: bool = False,
-    processing_mode: ProcessingMode | None = None,
-    mode: RunMode = "incremental",
-    trigger_source: str = "manual",
-    trigger_sources: tuple[str, ...] = (),
-    as_of: date | None = None,
-    phases: frozenset[int] = DOWNSTREAM_PHASES,
-    on_run: Callable[[RunResult], None] | None = None,
-) -> list[RunResult]:
-    """Run the downstream processors (only `processors` when given) wave by wave in graph order: for
-    the requested dates and for whatever changed upstream. `trigger_sources` names the tables whose
-    publication asked for the requested dates (smart skip reads them); `as_of` is "today" for early
-    exit (a replay's simulated day)."""
-    return PipelinePass(
-        ws, requested, processors=processors, force=force, processing_mode=processing_mode, mode=mode,
-        trigger_source=trigger_source, trigger_sources=trigger_sources, as_of=as_of, phases=phases,
-    ).run(on_run)
+def run_pipeline(ws: Workspace, requested: tuple[date, date] | None, **options: Any) -> list[RunResult]:
+    """Run the downstream processors wave by wave in graph order, for the requested dates and for
+    whatever changed upstream: one PipelinePass, created and run at once (`options` are its own:
+    `processors` to run only those, `trigger_sources` the tables whose publication asked for the
+    requested dates (smart skip reads them), `as_of` "today" for early exit (a replay's simulated
+    day), ...)."""
+    return PipelinePass(ws, requested, **options).run()
