@@ -231,10 +231,13 @@ def test_a_wave_runs_side_by_side_and_writes_what_one_lane_writes(tmp_path: Path
     processors; then the downstream waves), so they run on separate connections at once: on two
     lanes runs of the same phase overlap in time, and every table equals what one lane writes for
     the same replayed days."""
-    from nbadb.orchestrate.replay import replay
+    from nbadb.orchestrate.replay import before_tip_processors, replay
     from nbadb.pipeline.registry import build_graph
 
     graph = build_graph()
+    # what a morning may run beside the night before: the processors reading only published tables
+    assert before_tip_processors(graph) == {
+        "analytics.upcoming_team_game_context", "analytics.upcoming_player_game_context"}
     waves = graph.waves(graph.in_phases({3, 4, 5}))
     written_before: set[str] = set()
     for wave in waves:
