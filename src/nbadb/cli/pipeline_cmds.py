@@ -59,8 +59,8 @@ def run(
     with open_workspace() as ws:
         if processor and processor not in ws.graph.specs:
             raise ConfigError(f"unknown processor {processor!r}; known: {', '.join(ws.graph.order)}")
-        results = run_pipeline(ws, (day, day), processors=frozenset({processor}) if processor else None, force=force, processing_mode=mode,
-                               mode="backfill" if backfill else "incremental")
+        results = run_pipeline(ws, (day, day), processors=frozenset({processor}) if processor else None,
+                               force=force, processing_mode=mode, mode="backfill" if backfill else "incremental")
     if as_json:
         print_json([_result_row(r) for r in results])
     else:

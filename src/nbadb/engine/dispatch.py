@@ -2,16 +2,15 @@
 
 A dispatch cycle reads the pending events of every processor it will consider, and the dates
 scheduled, once as it starts; then it adds the events its own runs publish, so a consumer later
-in the cycle sees its producers' fresh changes without another query. Coalescing: a processor's events created within the configured
-window of the first one become one run over the union of their dates (the run's signatures
-then find exactly which entities changed); a window of 0 gives one run per event. Priority:
-a processor's runs go soonest date first.
+in the cycle sees its producers' fresh changes without another query. Coalescing: a
+processor's events created within the configured window of the first one become one run over
+the union of their dates (the run's signatures then find exactly which entities changed); a
+window of 0 gives one run per event. Priority: a processor's runs go soonest date first.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Callable
 
 import duckdb
 
@@ -29,7 +28,7 @@ class DispatchCycle:
         con: duckdb.DuckDBPyConnection,
         specs: list[ProcessorSpec],
         producers: frozenset[str],
-        calendar: Callable[[], LeagueCalendar],
+        calendar: LeagueCalendar,
         *,
         window_seconds: float = 30.0,
     ) -> None:
@@ -37,7 +36,7 @@ class DispatchCycle:
         self.window = timedelta(seconds=window_seconds)
         self._inputs = {s.name: s.input_tables & producers for s in specs}
         self._pending = pending_events(con, self._inputs)
-        self._horizons = self._read_horizons(calendar())
+        self._horizons = self._read_horizons(calendar)
 
     def published(self, event: Event | None) -> None:
         """A run in this cycle published `event`: its consumers in the cycle will see it."""

@@ -75,7 +75,9 @@ def compare_with_stored(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, req
     ).fetchall()[0][0]
 
 
-def store_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, *, replacing: bool) -> None:
+def store_signatures(
+    con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, *, replacing: bool
+) -> None:
     """Inside the write transaction: store the signatures of the changed entities. `replacing`: some
     of them have a stored signature (a change other than 'new'), which is deleted first; a gone
     entity's is only deleted. An unchanged entity a date-mode run reprocessed keeps its own, which

@@ -39,15 +39,16 @@ class PipelinePass:
                       if processors is None or s.name in processors]
         self.waves = ws.graph.waves(self.specs)
         self.requested = requested
-        self.options = {"trigger_source": trigger_source, "trigger_sources": trigger_sources, "mode": mode,
-                        "processing_mode": processing_mode, "force": force, "as_of": as_of}
-        self.cycle = DispatchCycle(self.engine.con, self.specs, frozenset(ws.graph.specs), self.engine.calendar,
+        self.options: dict[str, Any] = {"trigger_source": trigger_source, "trigger_sources": trigger_sources,
+                                        "mode": mode, "processing_mode": processing_mode, "force": force,
+                                        "as_of": as_of}
+        self.cycle = DispatchCycle(self.engine.con, self.specs, frozenset(ws.graph.specs), self.engine.calendar(),
                                    window_seconds=ws.settings.coalesce_window_seconds)
 
     def run(self) -> list[RunResult]:
         results = []
         for wave in self.waves:  # a wave's processors run side by side (engine.lanes)
-            batches = [self.cycle.plan(spec, self.requested, **self.options) for spec in wave]  # type: ignore[arg-type]
+            batches = [self.cycle.plan(spec, self.requested, **self.options) for spec in wave]
             for batch in self.engine.lanes.run([b for b in batches if b]):
                 for result in batch:
                     self.cycle.published(result.event)
