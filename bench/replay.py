@@ -66,9 +66,10 @@ def replay_median(
         runs.append({**replay_season(root / f"{name}_{i}", mode, season, days, phases), "dir": root / f"{name}_{i}"})
     runs.sort(key=lambda r: r["wall"])
     median = runs[(len(runs) - 1) // 2]
-    shutil.copytree(median["dir"], root / name)
+    median["dir"].rename(root / name)
     for r in runs:
-        shutil.rmtree(r["dir"])
+        if r is not median:
+            shutil.rmtree(r["dir"])
     return {**median, "walls": [r["wall"] for r in runs], "failed": sum(r["failed"] for r in runs)}
 
 

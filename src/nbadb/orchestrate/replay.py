@@ -93,25 +93,24 @@ def replay(
         return outcomes
     early = before_tip_processors(ws.graph)
     side_by_side = ws.settings.lane_count > 1  # one lane: one run at a time, nights included
-    day_of = _Days(ws, early, frozenset(ws.graph.specs) - early, processing_mode, phases)
+    days = _Days(ws, early, frozenset(ws.graph.specs) - early, processing_mode, phases)
     with duckdb_threads(ws.con, 1), _beside(ws) as (night_engine, night_thread):
         t0 = time.perf_counter()
-        day, morning = start, day_of.early_morning(start)
+        day, morning = start, days.early_morning(start)
         while morning is not None:
             following = day + timedelta(days=1)
-            later = day_of.rest_of_morning(day, morning)
+            later = days.rest_of_morning(day, morning)
             night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=morning.staged)
-            tonight = day_of.night(day, night_engine)  # planned now, before the next morning publishes
+            tonight = days.night(day, night_engine)  # planned now, before the next morning publishes
             next_morning: _Morning | None = None
-            if following > end:
-                after_games = tonight.run()
-            elif side_by_side:
+            if following <= end and side_by_side:
                 running = night_thread.submit(tonight.run)
-                next_morning = day_of.early_morning(following)
+                next_morning = days.early_morning(following)
                 after_games = running.result()
             else:
                 after_games = tonight.run()
-                next_morning = day_of.early_morning(following)
+                if following <= end:
+                    next_morning = days.early_morning(following)
             outcomes.append(_outcome(day, morning, night.results, later + after_games, t0))
             if on_day:
                 on_day(outcomes[-1])
