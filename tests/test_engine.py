@@ -272,6 +272,46 @@ def test_a_wave_runs_side_by_side_and_writes_what_one_lane_writes(tmp_path: Path
     assert tables[1] == tables[2]
 
 
+def test_a_day_summarises_its_games_beside_its_form_features_and_predictions(tmp_path: Path) -> None:
+    """All five phases: while a morning computes form, features and predictions (which read only
+    earlier games' summaries), the other engine publishes and summarises that day's games; the
+    evaluation waits for both. Two lanes overlap them, one lane does not, and the tables and the
+    ledger's runs are the same."""
+    from nbadb.orchestrate.replay import after_games_processors, beside_tonight_processors, replay
+    from nbadb.pipeline.registry import build_graph
+
+    graph = build_graph()
+    summaries = after_games_processors(graph)
+    beside = beside_tonight_processors(graph)
+    assert summaries == {"analytics.player_game_summary", "analytics.team_offense_game_summary",
+                         "analytics.team_defense_game_summary"}
+    assert beside == {"precompute.player_daily_cache", "precompute.player_composite_factors",
+                      "precompute.ml_feature_store", "predictions.player_prop_predictions"}
+    outputs = [s.name for s in graph.in_phases({2, 3, 4, 5})]
+    tables, ledgers = {}, {}
+    for lanes in (1, 2):
+        with open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=tmp_path / str(lanes), lanes=lanes)) as ws:
+            outcomes = replay(ws, START, date(2023, 10, 28))
+            assert not any(o.failed for o in outcomes)
+            tables[lanes] = {t: _table(ws.con, t) for t in outputs}
+            ledgers[lanes] = sorted(ws.con.execute(
+                "SELECT processor, start_date, end_date, status, coalesce(skip_reason, ''), entities_changed, "
+                "rows_written FROM ops.processor_runs").fetchall())
+            runs = ws.con.execute(
+                "SELECT processor, start_date, started_at, finished_at FROM ops.processor_runs "
+                "WHERE status IN ('success', 'partial')").fetchall()
+        beside_the_games = {a[1] for a in runs for b in runs if a[0] in summaries and b[0] in beside
+                            and a[1] == b[1] and a[2] < b[3] and b[2] < a[3]}
+        assert bool(beside_the_games) == (lanes == 2), beside_the_games
+        evaluated = {day: started for p, day, started, _ in runs if p == "predictions.evaluation"}
+        assert evaluated
+        for p, day, _, finished in runs:  # a day's evaluation starts after its summaries and predictions
+            if p in summaries | beside and day in evaluated:
+                assert evaluated[day] >= finished, (p, day)
+    assert tables[1] == tables[2]
+    assert ledgers[1] == ledgers[2]
+
+
 def test_a_wave_starts_the_runs_with_upstream_changes_first() -> None:
     """Two lanes, four batches: the one run an outbox event triggered is handed out first, the runs
     only asked for a date (mostly skips) keep their order after it."""

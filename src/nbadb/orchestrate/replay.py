@@ -6,13 +6,16 @@ which tables were just published (smart skip reads that). Night: the box scores 
 finished games go in and the pipeline runs on the events they caused. "Today" for every run is
 the simulated day.
 
-Two days overlap where nothing of one needs the other (unless the engine has a single lane):
-while tonight's pipeline runs (on an engine of its own, in a second thread), the next morning's
-files are staged and published and the processors that read only published tables run (the
-upcoming contexts: `before_tip_processors`). The rest of that morning (form, features,
-predictions, which read tonight's summaries) waits for tonight to finish. Each pass plans its
-runs as it starts (orchestrate.daily.PipelinePass), and the two never run the same processor, so
-a replay runs and records the same work as one that takes the passes one after the other.
+Two engines (connections) share the work where nothing of one side needs the other, in one of
+two shapes (with a single lane the same passes run one after the other, so a replay runs and
+records the same work whatever the lanes):
+- with form, features and predictions among the phases (`beside_tonight_processors`: they read
+  only earlier games' summaries), they run while the other engine publishes and summarises the
+  day's games (`after_games_processors`) and then publishes the next morning (its files and the
+  upcoming contexts, `before_tip_processors`); the evaluation, which needs both, comes after;
+- without them, tonight's pass runs while the next morning is published.
+Each pass plans its runs as it starts (orchestrate.daily.PipelinePass), before anything beside it
+publishes what would change its plan, and two passes running at once never share a processor.
 
 A replay of a season's last days can start from the season so far (`load_history`): the days
 before the window are published and run in one backfill pass, so the window's form, features and
@@ -26,13 +29,13 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
-from typing import Callable, Iterator
+from typing import Callable, Iterator, TypeVar
 
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import ProcessingMode, RunResult
 from nbadb.engine.runner import Engine
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, PipelinePass, run_pipeline
-from nbadb.orchestrate.ingest import publish, stage
+from nbadb.orchestrate.ingest import IngestOutcome, publish, stage
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.sources.archive import StageReport
 from nbadb.warehouse.connection import duckdb_threads
@@ -42,20 +45,47 @@ from nbadb.warehouse.connection import duckdb_threads
 MORNING_TABLES = frozenset({"raw.schedule", "raw.injuries", "raw.prop_lines"})
 NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores"})
 
+A = TypeVar("A")
+B = TypeVar("B")
+
 
 def _changed(results: list[RunResult]) -> tuple[str, ...]:
     return tuple(r.processor for r in results if r.metrics.entities_changed)
 
 
+def _published_readers(graph: ProcessorGraph, tables: frozenset[str], exclude: frozenset[str]) -> frozenset[str]:
+    """The downstream processors (but `exclude`) reading only published (raw) tables and each
+    other, one of `tables` or of each other among them."""
+    published = {name for name, spec in graph.specs.items() if spec.phase not in DOWNSTREAM_PHASES}
+    found: set[str] = set()
+    for spec in graph.in_phases(set(DOWNSTREAM_PHASES)):  # producers first
+        if spec.name not in exclude and spec.input_tables <= published | found and spec.input_tables & (tables | found):
+            found.add(spec.name)
+    return frozenset(found)
+
+
 def before_tip_processors(graph: ProcessorGraph) -> frozenset[str]:
     """The downstream processors a morning can run while the night before is still running: those
-    reading only published (raw) tables and each other, a morning table among them."""
-    published = {name for name, spec in graph.specs.items() if spec.phase not in DOWNSTREAM_PHASES}
-    early: set[str] = set()
+    reading only published tables and each other, a morning table among them."""
+    return _published_readers(graph, MORNING_TABLES, frozenset())
+
+
+def after_games_processors(graph: ProcessorGraph) -> frozenset[str]:
+    """The first processors of a night (the game summaries): the others reading only published
+    tables and each other, a night table among them."""
+    return _published_readers(graph, NIGHT_TABLES, before_tip_processors(graph))
+
+
+def beside_tonight_processors(graph: ProcessorGraph) -> frozenset[str]:
+    """The rest of a morning that can run while that night's first processors run: those reading
+    tonight's tables only from earlier dates (`lag_days`: as-of form, features, predictions) and
+    nothing that waits for tonight (the evaluation of the day's predictions waits)."""
+    early, tonight = before_tip_processors(graph), after_games_processors(graph)
+    waiting: set[str] = set()
     for spec in graph.in_phases(set(DOWNSTREAM_PHASES)):  # producers first
-        if spec.input_tables <= published | early and spec.input_tables & (MORNING_TABLES | early):
-            early.add(spec.name)
-    return frozenset(early)
+        if any((i.table in tonight and not i.lag_days) or i.table in waiting for i in spec.inputs):
+            waiting.add(spec.name)
+    return frozenset(s.name for s in graph.in_phases(set(DOWNSTREAM_PHASES))) - early - tonight - waiting
 
 
 @dataclass
@@ -66,7 +96,7 @@ class DayOutcome:
     skips: int
     failed: int
     entities_changed: int
-    seconds: float  # since the day before ended: the next morning's work beside tonight's pipeline counts here
+    seconds: float  # since the day before ended: the next morning's publication beside this day counts here
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "day": str(self.day)}
@@ -91,30 +121,19 @@ def replay(
     outcomes: list[DayOutcome] = []
     if start > end:
         return outcomes
-    early = before_tip_processors(ws.graph)
-    side_by_side = ws.settings.lane_count > 1  # one lane: one run at a time, nights included
-    days = _Days(ws, early, frozenset(ws.graph.specs) - early, processing_mode, phases)
+    days = _Days.of(ws, processing_mode, phases)
+    step = days.beside_the_rest_of_morning if days.has_work_beside_tonight else days.beside_the_next_morning
     with duckdb_threads(ws.con, 1), _beside(ws) as (night_engine, night_thread):
+        side = night_thread if ws.settings.lane_count > 1 else None  # one lane: one run at a time
         t0 = time.perf_counter()
-        day, morning = start, days.early_morning(start)
+        day, morning = start, days.early_morning(start, ws.engine)
         while morning is not None:
-            following = day + timedelta(days=1)
-            later = days.rest_of_morning(day, morning)
-            night = publish(ws.engine, ws.source, day, day, processors=NIGHT_TABLES, staged=morning.staged)
-            tonight = days.night(day, night_engine)  # planned now, before the next morning publishes
-            next_morning: _Morning | None = None
-            if following <= end and side_by_side:
-                running = night_thread.submit(tonight.run)
-                next_morning = days.early_morning(following)
-                after_games = running.result()
-            else:
-                after_games = tonight.run()
-                if following <= end:
-                    next_morning = days.early_morning(following)
-            outcomes.append(_outcome(day, morning, night.results, later + after_games, t0))
+            tomorrow = day + timedelta(days=1) if day < end else None
+            night, downstream, next_morning = step(day, morning, tomorrow, night_engine, side)
+            outcomes.append(_outcome(day, morning, night, downstream, t0))
             if on_day:
                 on_day(outcomes[-1])
-            t0, day, morning = time.perf_counter(), following, next_morning
+            t0, day, morning = time.perf_counter(), day + timedelta(days=1), next_morning
     return outcomes
 
 
@@ -136,34 +155,96 @@ class _Morning:
     before_tip: list[RunResult]
 
 
+# A day's step: the night's raw runs, the downstream runs of the day, the next morning (if any).
+_Step = tuple[list[RunResult], list[RunResult], "_Morning | None"]
+
+
 @dataclass
 class _Days:
-    """The passes of a replayed day, over the processors before tip-off (`early`) and the others."""
+    """The passes of a replayed day over its processor groups: `early` (before tip-off), `beside`
+    (the rest of the morning, which needs nothing from the day's games), `tonight` (the games'
+    summaries) and the rest (what waits for tonight: the evaluation)."""
 
     ws: Workspace
     early: frozenset[str]
-    others: frozenset[str]
+    beside: frozenset[str]
+    tonight: frozenset[str]
     processing_mode: ProcessingMode | None
     phases: frozenset[int]
 
-    def early_morning(self, day: date) -> _Morning:
+    @classmethod
+    def of(cls, ws: Workspace, processing_mode: ProcessingMode | None, phases: frozenset[int]) -> _Days:
+        graph = ws.graph
+        return cls(ws, before_tip_processors(graph), beside_tonight_processors(graph), after_games_processors(graph),
+                   processing_mode, phases)
+
+    @property
+    def has_work_beside_tonight(self) -> bool:
+        return any(self.ws.graph.specs[name].phase in self.phases for name in self.beside)
+
+    def beside_the_rest_of_morning(
+        self, day: date, morning: _Morning, tomorrow: date | None, engine: Engine, side: ThreadPoolExecutor | None
+    ) -> _Step:
+        """Form, features and predictions here, while the other engine takes the night and the next
+        morning's publication; then what waits for both (the evaluation)."""
+        rest = self._morning(day, morning.published, self.beside, self.ws.engine)
+        later, (night, summaries, next_morning) = _meanwhile(
+            side, rest.run, lambda: self._night_and_next_morning(day, morning, tomorrow, engine))
+        waiting = frozenset(self.ws.graph.specs) - self.early - self.tonight
+        if tomorrow is not None:  # the rest of the morning's events wait for tomorrow's morning
+            waiting -= self.beside
+        return night, later + summaries + self._night(day, self.ws.engine, waiting).run(), next_morning
+
+    def beside_the_next_morning(
+        self, day: date, morning: _Morning, tomorrow: date | None, engine: Engine, side: ThreadPoolExecutor | None
+    ) -> _Step:
+        """The rest of the morning and the night's publication here; then tonight's pass (on the
+        other engine) while the next morning is published."""
+        later = self._morning(day, morning.published, self.beside | self.tonight, self.ws.engine).run()
+        night = self._publish_night(day, morning, self.ws.engine)
+        tonight = self._night(day, engine, frozenset(self.ws.graph.specs) - self.early)  # before tomorrow publishes
+        after_games, next_morning = _meanwhile(
+            side, tonight.run, lambda: self.early_morning(tomorrow, self.ws.engine) if tomorrow else None)
+        return night.results, later + after_games, next_morning
+
+    def early_morning(self, day: date, engine: Engine) -> _Morning:
         staged = stage(self.ws.source, day, day)
-        published = publish(self.ws.engine, self.ws.source, day, day, processors=MORNING_TABLES, staged=staged)
-        return _Morning(staged, published.results, self._morning(day, published.results, self.early))
+        published = publish(engine, self.ws.source, day, day, processors=MORNING_TABLES, staged=staged)
+        return _Morning(staged, published.results, self._morning(day, published.results, self.early, engine).run())
 
-    def rest_of_morning(self, day: date, morning: _Morning) -> list[RunResult]:
-        return self._morning(day, morning.published, self.others)
+    def _night_and_next_morning(
+        self, day: date, morning: _Morning, tomorrow: date | None, engine: Engine
+    ) -> tuple[list[RunResult], list[RunResult], _Morning | None]:
+        """The morning's request to tonight's processors (made before the games end), the day's box
+        scores published and summarised, then tomorrow's morning published: all on `engine`."""
+        asked = self._morning(day, morning.published, self.tonight, engine).run()
+        night = self._publish_night(day, morning, engine)
+        summaries = self._night(day, engine, self.tonight).run()
+        return night.results, asked + summaries, self.early_morning(tomorrow, engine) if tomorrow else None
 
-    def night(self, day: date, engine: Engine) -> PipelinePass:
-        return PipelinePass(self.ws, None, engine=engine, processors=self.others, trigger_source="archive",
+    def _publish_night(self, day: date, morning: _Morning, engine: Engine) -> IngestOutcome:
+        return publish(engine, self.ws.source, day, day, processors=NIGHT_TABLES, staged=morning.staged)
+
+    def _night(self, day: date, engine: Engine, processors: frozenset[str]) -> PipelinePass:
+        return PipelinePass(self.ws, None, engine=engine, processors=processors, trigger_source="archive",
                             processing_mode=self.processing_mode, as_of=day, phases=self.phases)
 
-    def _morning(self, day: date, published: list[RunResult], processors: frozenset[str]) -> list[RunResult]:
-        return run_pipeline(
-            self.ws, (day, day), processors=processors, trigger_source="schedule",
+    def _morning(
+        self, day: date, published: list[RunResult], processors: frozenset[str], engine: Engine
+    ) -> PipelinePass:
+        return PipelinePass(
+            self.ws, (day, day), engine=engine, processors=processors, trigger_source="schedule",
             trigger_sources=_changed(published), processing_mode=self.processing_mode, as_of=day,
             phases=self.phases,
         )
+
+
+def _meanwhile(side: ThreadPoolExecutor | None, here: Callable[[], A], beside: Callable[[], B]) -> tuple[A, B]:
+    """`here` in this thread while `beside` runs in the `side` thread; without one, `here` first."""
+    if side is None:
+        return here(), beside()
+    running = side.submit(beside)
+    return here(), running.result()
 
 
 @contextmanager
