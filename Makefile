@@ -15,7 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/nbadb main --last-days 30
+	$(BIN)/nbadb main
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
