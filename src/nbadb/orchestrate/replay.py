@@ -191,7 +191,7 @@ class _Days:
         later, (night, summaries, next_morning) = _meanwhile(
             side, rest.run, lambda: self._night_and_next_morning(day, morning, tomorrow, engine))
         waiting = frozenset(self.ws.graph.specs) - self.early - self.tonight
-        if tomorrow is not None:  # the rest of the morning's events wait for tomorrow's morning
+        if tomorrow is not None:  # tonight's events for form, features, predictions: tomorrow's morning takes them
             waiting -= self.beside
         return night, later + summaries + self._night(day, self.ws.engine, waiting).run(), next_morning
 
