@@ -65,8 +65,9 @@ def _published_readers(graph: ProcessorGraph, tables: frozenset[str], exclude: f
 
 
 def before_tip_processors(graph: ProcessorGraph) -> frozenset[str]:
-    """The downstream processors a morning can run while the night before is still running: those
-    reading only published tables and each other, a morning table among them."""
+    """The downstream processors a morning runs first, needing nothing from the night before (so
+    they can run beside it): those reading only published tables and each other, a morning table
+    among them."""
     return _published_readers(graph, MORNING_TABLES, frozenset())
 
 
@@ -156,7 +157,7 @@ class _Morning:
 
 
 # A day's step: the night's raw runs, the downstream runs of the day, the next morning (if any).
-_Step = tuple[list[RunResult], list[RunResult], "_Morning | None"]
+_Step = tuple[list[RunResult], list[RunResult], _Morning | None]
 
 
 @dataclass
@@ -179,6 +180,11 @@ class _Days:
                    processing_mode, phases)
 
     @property
+    def after_tip(self) -> frozenset[str]:
+        """Every processor but the early ones: what a night's passes may run."""
+        return frozenset(self.ws.graph.specs) - self.early
+
+    @property
     def has_work_beside_tonight(self) -> bool:
         return any(self.ws.graph.specs[name].phase in self.phases for name in self.beside)
 
@@ -190,7 +196,7 @@ class _Days:
         rest = self._morning(day, morning.published, self.beside, self.ws.engine)
         later, (night, summaries, next_morning) = _meanwhile(
             side, rest.run, lambda: self._night_and_next_morning(day, morning, tomorrow, engine))
-        waiting = frozenset(self.ws.graph.specs) - self.early - self.tonight
+        waiting = self.after_tip - self.tonight
         if tomorrow is not None:  # tonight's events for form, features, predictions: tomorrow's morning takes them
             waiting -= self.beside
         return night, later + summaries + self._night(day, self.ws.engine, waiting).run(), next_morning
@@ -202,7 +208,7 @@ class _Days:
         other engine) while the next morning is published."""
         later = self._morning(day, morning.published, self.beside | self.tonight, self.ws.engine).run()
         night = self._publish_night(day, morning, self.ws.engine)
-        tonight = self._night(day, engine, frozenset(self.ws.graph.specs) - self.early)  # before tomorrow publishes
+        tonight = self._night(day, engine, self.after_tip)  # planned before tomorrow publishes
         after_games, next_morning = _meanwhile(
             side, tonight.run, lambda: self.early_morning(tomorrow, self.ws.engine) if tomorrow else None)
         return night.results, later + after_games, next_morning
@@ -212,9 +218,7 @@ class _Days:
         published = publish(engine, self.ws.source, day, day, processors=MORNING_TABLES, staged=staged)
         return _Morning(staged, published.results, self._morning(day, published.results, self.early, engine).run())
 
-    def _night_and_next_morning(
-        self, day: date, morning: _Morning, tomorrow: date | None, engine: Engine
-    ) -> tuple[list[RunResult], list[RunResult], _Morning | None]:
+    def _night_and_next_morning(self, day: date, morning: _Morning, tomorrow: date | None, engine: Engine) -> _Step:
         """The morning's request to tonight's processors (made before the games end), the day's box
         scores published and summarised, then tomorrow's morning published: all on `engine`."""
         asked = self._morning(day, morning.published, self.tonight, engine).run()
