@@ -9,7 +9,9 @@ from rich.table import Table
 
 from nbadb.cli.common import JsonOption, command, console, parse_date, print_json
 
-report_app = typer.Typer(help="Decision reports computed from the run ledger.", no_args_is_help=True)
+report_app = typer.Typer(
+    help="Decision reports computed from the run ledger.", no_args_is_help=True, rich_markup_mode="markdown"
+)
 
 
 def runs(
@@ -119,7 +121,9 @@ def report_patterns(
     since: Optional[str] = typer.Option(None, "--since", help="Only runs for dates on or after this date."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Per pattern (early exit, smart skip, breakers, idempotency, data-version shortcut, change
+    """How often each processing pattern fired and what it saved, then the decision rules.
+
+    Per pattern (early exit, smart skip, breakers, idempotency, data-version shortcut, change
     detection, entity-level processing, coalescing, gap repair): runs it fired in, runs and entity
     processing it saved; then the decision rules (caching, idempotency, backfill automation).
     Definitions: `nbadb.monitor.patterns`."""

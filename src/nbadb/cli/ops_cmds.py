@@ -22,6 +22,7 @@ breakers_app = typer.Typer(
     help="Durable circuit breakers (ops.circuit_breakers): processors (key = processor name) and "
     "prediction systems (key = processor:system). State survives restarts and is shared by every process.",
     no_args_is_help=True,
+    rich_markup_mode="markdown",
 )
 
 
@@ -118,9 +119,11 @@ def gaps(
     fill: bool = typer.Option(False, "--fill", help="Run every gap through the pipeline (backfill mode), oldest first."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Dates where a processor's upstream data exists (every required input has rows on the date) but
-    it has no successful run covering the date, or its latest run for the date failed. `--fill`
-    repairs them in date order and prints what is left."""
+    """Dates a processor should have covered but did not; `--fill` repairs them.
+
+    A gap is a date where a processor's upstream data exists (every required input has rows on the
+    date) but it has no successful run covering the date, or its latest run for the date failed.
+    `--fill` repairs them in date order and prints what is left."""
     from nbadb.monitor.gaps import find_gaps
     from nbadb.orchestrate.workspace import open_workspace
 
@@ -177,10 +180,12 @@ def _fill(ws: Workspace, found: list[Gap], *, quiet: bool) -> FillOutcome:
 
 
 def health(as_json: bool = JsonOption) -> None:
-    """Problems (exit 1): breakers not CLOSED, processors whose latest run failed, tables older than
-    their freshness rule. Warnings (exit 0): failures in the last 24 h, tables past their warn age or
-    empty, processors skipping more than 80 % of their runs (possibly misconfigured), processors
-    that never ran."""
+    """Problems (exit 1) and warnings (exit 0) about breakers, failed runs and table freshness.
+
+    Problems: breakers not CLOSED, processors whose latest run failed, tables older than their
+    freshness rule. Warnings: failures in the last 24 h, tables past their warn age or empty,
+    processors skipping more than 80 % of their runs (possibly misconfigured), processors that
+    never ran."""
     from nbadb.monitor.health import health_report
     from nbadb.orchestrate.workspace import open_workspace
 

@@ -18,8 +18,10 @@ def predict(
     limit: int = typer.Option(40, "--limit", min=1, help="Rows shown in the table (--json prints all)."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Publish the day from the archive, run the pipeline for it before tip-off and print the
-    predictions with OVER/UNDER/PASS against the lines (real prop lines where the archive has them)."""
+    """Predict a game day before tip-off and call OVER/UNDER/PASS against its prop lines.
+
+    Publishes the day from the archive, runs the pipeline for it before tip-off and prints the
+    predictions against the lines (real prop lines where the archive has them)."""
     from nbadb.orchestrate.predict import predict_date
     from nbadb.orchestrate.workspace import open_workspace
 
@@ -70,7 +72,9 @@ def report_predictions(
     season: str = typer.Option(..., "--season", help="Season to evaluate, e.g. 2023-24."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Per system and target: MAE, RMSE, bias and the naive baseline on the same rows; calibration of
+    """How accurate each prediction system was, against a naive baseline and real prop lines.
+
+    Per system and target: MAE, RMSE, bias and the naive baseline on the same rows; calibration of
     confidence; OVER/UNDER hit rate against real prop lines."""
     from nbadb.monitor.predictions import prediction_report
     from nbadb.orchestrate.workspace import open_workspace
