@@ -9,7 +9,9 @@ Prints, all measured in this run:
   engine (ledger duration) and wall including dispatch;
 - a one-player stat correction propagated downstream, entity mode vs date mode, from copies of the
   same warehouse (median of several corrections each): once through Phases 2-3, once through all
-  five.
+  five;
+- player_game_summary's transform query alone for one player of a corrected day and for all of
+  them, which shows how much of a run's cost does not depend on how many entities it processes.
 Targets: Phases 2-3 <= 60 s; five phases <= 120 s; <= 5 ms per skipped processor; correction
 >= 10x faster in entity mode.
 """
@@ -31,6 +33,8 @@ from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.replay import regular_season_window, replay
 from nbadb.orchestrate.workspace import Workspace, open_workspace
+from nbadb.pipeline.analytics import PLAYER_GAME_SUMMARY
+from nbadb.warehouse.connection import execute
 
 ALL_PHASES = frozenset({3, 4, 5})
 RAW_AND_ANALYTICS = frozenset({3})
@@ -110,6 +114,29 @@ def correction_ms(
     return statistics.median(walls), statistics.median(work), int(statistics.median(processed))
 
 
+def transform_ms(data_dir: Path, game_id: str, repeats: int = 9) -> tuple[float, float, int]:
+    """player_game_summary's transform query on its own, for one player of `game_id`'s date and for every
+    player of that date (the entity and the date mode scope): median ms of each, and the date's players."""
+    spec = PLAYER_GAME_SUMMARY
+    with _open(data_dir) as ws:
+        day = ws.con.execute("SELECT game_date FROM raw.player_boxscores WHERE game_id = ? LIMIT 1",
+                             [game_id]).fetchall()[0][0]
+        players = ws.con.execute("SELECT DISTINCT player_id::VARCHAR FROM raw.player_boxscores WHERE game_date = ?",
+                                 [day]).fetchall()
+        medians = []
+        for scope in (players[:1], players):
+            ws.con.execute("CREATE OR REPLACE TEMP TABLE _scope (entity_id VARCHAR, game_date DATE)")
+            ws.con.executemany("INSERT INTO _scope VALUES (?, ?)", [[p, day] for (p,) in scope])
+            walls = []
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                rows = execute(ws.con, spec.transform_sql, {"start": day, "end": day}).fetchall()
+                walls.append((time.perf_counter() - t0) * 1000)
+            assert len(rows) == len(scope), "the transform returns one row per scoped player"
+            medians.append(statistics.median(walls))
+    return medians[0], medians[1], len(players)
+
+
 def compare_corrections(
     root: Path, warehouse: str, picks: list[tuple[str, int, float]], phases: frozenset[int]
 ) -> tuple[tuple, tuple]:
@@ -149,6 +176,7 @@ def main() -> int:
             ).fetchall()
         corrections = {scope: compare_corrections(root, warehouse, picks, phases) for scope, warehouse, phases in (
             ("phases 2-3", "e23", RAW_AND_ANALYTICS), ("phases 2-5", "all", ALL_PHASES))} if picks else {}
+        one_vs_all = transform_ms(root / "e23", picks[0][0]) if picks else None
     print(f"replay of {args.season}: {full['days']} days (morning and night pass each day), "
           f"median of {args.repeats} replays each")
     print(f"{'run':<20}{'wall s':>9}{'all runs s':>20}{'median day ms':>15}{'failed':>8}   seconds per phase (ledger)")
@@ -169,6 +197,10 @@ def main() -> int:
         print(f"  ratio date/entity: wall {date_[0] / entity[0]:.1f}x, "
               f"transform+write {date_[1] / max(entity[1], 0.001):.1f}x, "
               f"entities {date_[2] / max(entity[2], 1):.0f}x (target >= 10x)")
+    if one_vs_all:
+        one, every, players = one_vs_all
+        print(f"player_game_summary transform query alone, a corrected day (median of 9): 1 player {one:.1f} ms, "
+              f"all {players} players {every:.1f} ms ({every / one:.1f}x)")
     if not args.days:
         worst = max(runs["entity, phases 2-3"]["wall"], runs["date, phases 2-3"]["wall"])
         print(f"target phases 2-3 <= 60 s (both modes, median): {'met' if worst <= 60 else 'NOT met'}; "
