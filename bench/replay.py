@@ -132,7 +132,8 @@ def transform_ms(data_dir: Path, game_id: str, repeats: int = 9) -> tuple[float,
                 t0 = time.perf_counter()
                 rows = execute(ws.con, spec.transform_sql, {"start": day, "end": day}).fetchall()
                 walls.append((time.perf_counter() - t0) * 1000)
-            assert len(rows) == len(scope), "the transform returns one row per scoped player"
+            if len(rows) != len(scope):
+                raise RuntimeError(f"the transform returned {len(rows)} rows for {len(scope)} scoped players")
             medians.append(statistics.median(walls))
     return medians[0], medians[1], len(players)
 
