@@ -175,7 +175,7 @@ def replayed_window(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path)
 
     data_dir = tmp_path_factory.mktemp("replayed_window")
     with open_workspace(archive_dir, settings=make_settings(data_dir, archive_dir)) as ws:
-        assert not publish(ws.engine, ws.source, *WINDOW_PREVIOUS).failed
+        assert not publish(ws, *WINDOW_PREVIOUS).failed
         failed = [r for r in run_pipeline(ws, WINDOW_PREVIOUS) if r.status == "failed"]
         assert not failed, [(r.processor, r.error) for r in failed]
         assert not any(day.failed for day in replay(ws, *WINDOW_REPLAYED))

@@ -12,6 +12,7 @@ import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine.request import RunRequest, RunResult
+from nbadb.engine.vocabulary import DecisionKind
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.pipeline.analytics import ANALYTICS_PROCESSORS
@@ -38,12 +39,13 @@ def _run_all(ws: Workspace, start: date = START, end: date = END) -> dict[str, R
 
 
 def _publish(ws: Workspace, start: date, end: date, **kwargs: object) -> None:
-    outcome = publish(ws.engine, ws.source, start, end, **kwargs)  # type: ignore[arg-type]
+    outcome = publish(ws, start, end, **kwargs)  # type: ignore[arg-type]
     assert not outcome.failed, [r.error for r in outcome.failed]
 
 
 def _rows(ws: Workspace, table: str) -> list[tuple]:
-    return ws.con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {table} ORDER BY ALL").fetchall()
+    """A table's content: every column but lineage and publication time (which record how it got there)."""
+    return ws.con.execute(f"SELECT * EXCLUDE (run_id, ingested_at, known_at) FROM {table} ORDER BY ALL").fetchall()
 
 
 def _signatures(ws: Workspace) -> list[tuple]:
@@ -116,7 +118,7 @@ def test_rerun_is_skipped_no_changes(base) -> None:
     for name in TABLES:
         result = ws.engine.run(RunRequest(processor=name, start_date=START, end_date=END))
         assert (result.status, result.skip_reason) == ("skipped", "no_changes"), name
-        assert any("signatures still current" in d for d in result.decisions)
+        assert any(d.kind == DecisionKind.DATA_VERSION_SHORTCUT for d in result.decisions)
 
 
 def test_player_formulas_match_an_independent_python_computation(base) -> None:
@@ -228,9 +230,11 @@ def _pick_correction(ws: Workspace) -> tuple[str, int, date, int, int]:
 
 
 def _insert_correction(ws: Workspace, game_id: str, player_id: int, value: float) -> None:
+    """A correction recorded as published at the warehouse clock (what `nbadb correct` records)."""
     ws.con.execute(
-        "INSERT INTO ops.source_corrections VALUES ('test-1', ?, ?, 'pts', ?, now()::TIMESTAMP)",
-        [game_id, player_id, value],
+        "INSERT INTO ops.source_corrections (correction_id, game_id, player_id, stat, value, published_at) "
+        "VALUES ('test-1', ?, ?, 'PTS', ?, ?)",
+        [game_id, player_id, value, ws.engine.now()],
     )
 
 

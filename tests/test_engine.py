@@ -36,10 +36,10 @@ def _table(con, table: str) -> list[tuple]:
 
 def test_rerun_without_upstream_change_skips_and_rewrites_nothing(tmp_path: Path) -> None:
     with _workspace(tmp_path) as ws:
-        first = publish(ws.engine, ws.source, START, END)
+        first = publish(ws, START, END)
         assert {r.status for r in first.results} <= {"success", "skipped"}
         before = ws.con.execute("SELECT row_hash, run_id FROM raw.player_boxscores ORDER BY ALL").fetchall()
-        second = publish(ws.engine, ws.source, START, END)
+        second = publish(ws, START, END)
         ran = [r for r in second.results if r.skip_reason != "missing_dependency"]
         assert ran and all(r.status == "skipped" and r.skip_reason == "no_changes" for r in ran)
         after = ws.con.execute("SELECT row_hash, run_id FROM raw.player_boxscores ORDER BY ALL").fetchall()
@@ -53,7 +53,7 @@ def test_rerun_without_upstream_change_skips_and_rewrites_nothing(tmp_path: Path
 
 def test_a_transform_that_raises_is_recorded_failed_with_its_message(tmp_path: Path) -> None:
     with _workspace(tmp_path) as ws:
-        publish(ws.engine, ws.source, START, START)
+        publish(ws, START, START)
         good = ws.graph.specs["raw.team_boxscores"]
         broken = replace(good, transform_sql=(
             "SELECT * REPLACE (CASE WHEN pts >= 0 THEN error('upstream feed sent garbage') END AS team_name) "
@@ -75,7 +75,7 @@ def test_a_transform_that_ignores_its_scope_fails_its_contract(tmp_path: Path) -
     overwrite good rows with work nobody asked for. The contract catches them and nothing is written."""
     scope_join = "JOIN _scope s ON cast(t.team_id AS VARCHAR) = s.entity_id AND t.game_date = s.game_date"
     with _workspace(tmp_path) as ws:
-        publish(ws.engine, ws.source, START, START)
+        publish(ws, START, START)
         good = ws.graph.specs["analytics.team_offense_game_summary"]
         assert scope_join in good.transform_sql
         careless = replace(good, transform_sql=good.transform_sql.replace(scope_join, ""))
@@ -123,13 +123,13 @@ CRASHING_RUN = textwrap.dedent(
         original = ledger.write_terminal
         def write_then_die(*args, **kwargs):
             original(*args, **kwargs)          # output, signatures and ledger row are written, not committed
-            if args[1].name == "raw.player_boxscores":
+            if args[1].spec.name == "raw.player_boxscores":
                 os.kill(os.getpid(), 9)
         ledger.write_terminal = write_then_die
     else:
         threading.Timer(delay, lambda: os.kill(os.getpid(), 9)).start()
     ws = open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=Path(sys.argv[1])))
-    publish(ws.engine, ws.source, date(2023, 10, 24), date(2024, 1, 31))
+    publish(ws, date(2023, 10, 24), date(2024, 1, 31))
     """
 )
 
@@ -146,7 +146,7 @@ def test_kill_9_mid_run_leaves_a_consistent_warehouse(tmp_path: Path, where: str
             """SELECT run_id, processor FROM ops.run_events GROUP BY ALL
             HAVING count(*) FILTER (WHERE event = 'finished') = 0"""
         ).fetchall()
-        if where == "before_commit":  # raw processors run side by side: others may have been mid-run too
+        if where == "before_commit":
             assert "raw.player_boxscores" in {p for _, p in orphans}
             assert ws.con.execute("SELECT count(*) FROM raw.player_boxscores").fetchall()[0][0] == 0
         for run_id, processor in orphans:  # a run killed before its commit left nothing but its start
@@ -156,27 +156,37 @@ def test_kill_9_mid_run_leaves_a_consistent_warehouse(tmp_path: Path, where: str
         for run_id, in ws.con.execute("SELECT run_id FROM ops.processor_runs WHERE status = 'success'").fetchall():
             assert ws.con.execute("SELECT count(*) FROM ops.run_events WHERE run_id = ? AND event = 'finished'",
                                   [run_id]).fetchall()[0][0] == 1
-        resumed = publish(ws.engine, ws.source, date(2023, 10, 24), date(2024, 1, 31))
+        resumed = publish(ws, date(2023, 10, 24), date(2024, 1, 31))
         assert not resumed.failed
         crashed_tables = {t: _table(ws.con, t) for t in ("raw.player_boxscores", "raw.team_boxscores", "raw.schedule")}
     with _workspace(tmp_path / "clean") as clean:
-        publish(clean.engine, clean.source, date(2023, 10, 24), date(2024, 1, 31))
+        publish(clean, date(2023, 10, 24), date(2024, 1, 31))
         for table, rows in crashed_tables.items():
             assert rows == _table(clean.con, table), table
 
 
 def test_waste_report_recomputed_from_raw_ledger_rows(tmp_path: Path) -> None:
     with _workspace(tmp_path) as ws:
-        publish(ws.engine, ws.source, START, END, )
+        publish(ws, START, END, )
         for mode in ("date", "entity"):
             ws.engine.run(RunRequest(processor="raw.schedule", start_date=START, end_date=END, force=True,
                                      processing_mode=mode))
-        report = {(r.processor, r.processing_mode): r for r in waste_report(ws.con, None)}
+        full = waste_report(ws.con, None)
+        report = {(r.processor, r.processing_mode): r for r in full.rows}
         rows = ws.con.execute(
             """SELECT processor, processing_mode, entities_processed, entities_changed, duration_ms, start_date, end_date
             FROM ops.processor_runs WHERE status = 'success' AND entities_processed > 0"""
         ).fetchall()
     assert report
+    for p in full.processors:  # the per-processor view: entity-weighted waste, wasted seconds
+        mine = [r for r in rows if r[0] == p.processor]
+        processed, changed = sum(r[2] for r in mine), sum(r[3] for r in mine)
+        assert p.entities_processed == processed and p.entities_changed == changed
+        if processed:
+            assert p.waste_pct == pytest.approx(100 * (processed - changed) / processed, abs=0.01)
+        assert p.wasted_seconds == pytest.approx(sum(r[4] * (r[2] - r[3]) / r[2] for r in mine) / 1000, abs=0.002)
+    assert set(full.answers) == {"where is work wasted", "is entity-level processing worth it",
+                                 "what did the patterns save"}
     groups: dict[tuple[str, str], list[tuple]] = {}
     for row in rows:
         groups.setdefault((row[0], row[1]), []).append(row)
@@ -206,9 +216,9 @@ def test_the_engines_league_calendar_agrees_with_the_schedule_and_follows_its_wr
     """Early exit answers from the engine's in-memory calendar: it must give what a scan of
     raw.schedule gives, and see dates a run of the schedule processor just wrote."""
     with _workspace(tmp_path) as ws:
-        publish(ws.engine, ws.source, START, START)
+        publish(ws, START, START)
         assert ws.engine.calendar().dates == (START,)
-        publish(ws.engine, ws.source, START, END)  # the schedule processor writes the other dates
+        publish(ws, START, END)  # the schedule processor writes the other dates
         calendar = ws.engine.calendar()
         assert calendar.dates[0] == START and len(calendar.dates) > 1
         for day in [date(2023, 10, 20), START, date(2023, 10, 27), END, date(2023, 11, 5)]:
@@ -226,101 +236,30 @@ def test_the_engines_league_calendar_agrees_with_the_schedule_and_follows_its_wr
                 assert got == want, (start, end)
 
 
-def test_a_wave_runs_side_by_side_and_writes_what_one_lane_writes(tmp_path: Path) -> None:
-    """Processors of one wave read nothing another of the wave writes (a publication's raw
-    processors; then the downstream waves), so they run on separate connections at once: on two
-    lanes runs of the same phase overlap in time, and every table equals what one lane writes for
-    the same replayed days."""
-    from nbadb.orchestrate.replay import before_tip_processors, replay
+def test_the_sequential_and_threads_executors_write_the_same_tables_and_ledger(tmp_path: Path) -> None:
+    """The processors of one wave read nothing another of the wave writes, so the `threads` executor
+    may run them side by side on their own connections: a replay through every phase writes the
+    same tables and the same ledger (runs, statuses, changes) as the `sequential` one."""
+    from nbadb.orchestrate.replay import replay
     from nbadb.pipeline.registry import build_graph
 
     graph = build_graph()
-    # what a morning may run beside the night before: the processors reading only published tables
-    assert before_tip_processors(graph) == {
-        "analytics.upcoming_team_game_context", "analytics.upcoming_player_game_context"}
-    waves = graph.waves(graph.in_phases({3, 4, 5}))
     written_before: set[str] = set()
-    for wave in waves:
+    for wave in graph.waves(graph.in_phases({3, 4, 5})):
         names = {s.name for s in wave}
         for spec in wave:  # every input is a source, a raw table, or written by an earlier wave
             assert not spec.input_tables & names
             assert spec.input_tables & set(graph.specs) - {s.name for s in graph.in_phases({2})} <= written_before
         written_before |= names
-    assert [s.name for s in waves[0]] == [
-        "analytics.player_game_summary", "analytics.team_offense_game_summary",
-        "analytics.team_defense_game_summary", "analytics.upcoming_team_game_context",
-    ]
-    outputs = [s.name for s in graph.in_phases({2, 3})]
-    tables = {}
-    for lanes in (1, 2):
-        with open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=tmp_path / str(lanes), lanes=lanes)) as ws:
-            outcomes = replay(ws, START, date(2023, 10, 29), phases=frozenset({3}))
-            assert not any(o.failed for o in outcomes)
-            tables[lanes] = {t: _table(ws.con, t) for t in outputs}
-            runs = ws.con.execute(
-                "SELECT phase, processor, started_at, finished_at, start_date FROM ops.processor_runs "
-                "WHERE status = 'success'"
-            ).fetchall()
-        overlapping = {a[0] for a in runs for b in runs if a[0] == b[0] and a[1] < b[1] and a[2] < b[3] and b[2] < a[3]}
-        assert overlapping == ({2, 3} if lanes == 2 else set()), overlapping
-        # two lanes: a night's summaries run beside the next morning's publication and upcoming contexts
-        # (seen on 4 or 5 of these 5 nights); one lane: never
-        summaries = {s.name for s in waves[0]} - before_tip_processors(graph)
-        beside_next_morning = {a[4] for a in runs for b in runs if a[1] in summaries
-                               and b[4] == a[4] + timedelta(days=1) and a[2] < b[3] and b[2] < a[3]}
-        assert bool(beside_next_morning) == (lanes == 2), beside_next_morning
-    assert tables[1] == tables[2]
-
-
-def test_a_day_summarises_its_games_beside_its_form_features_and_predictions(tmp_path: Path) -> None:
-    """All five phases: while a morning computes form, features and predictions (which read only
-    earlier games' summaries), the other engine publishes and summarises that day's games; the
-    evaluation waits for both. Two lanes overlap them, one lane does not, and the tables and the
-    ledger's runs are the same."""
-    from nbadb.orchestrate.replay import after_games_processors, beside_tonight_processors, replay
-    from nbadb.pipeline.registry import build_graph
-
-    graph = build_graph()
-    summaries = after_games_processors(graph)
-    beside = beside_tonight_processors(graph)
-    assert summaries == {"analytics.player_game_summary", "analytics.team_offense_game_summary",
-                         "analytics.team_defense_game_summary"}
-    assert beside == {"precompute.player_daily_cache", "precompute.player_composite_factors",
-                      "precompute.ml_feature_store", "predictions.player_prop_predictions"}
     outputs = [s.name for s in graph.in_phases({2, 3, 4, 5})]
     tables, ledgers = {}, {}
-    for lanes in (1, 2):
-        with open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=tmp_path / str(lanes), lanes=lanes)) as ws:
-            outcomes = replay(ws, START, date(2023, 10, 28))
-            assert not any(o.failed for o in outcomes)
-            tables[lanes] = {t: _table(ws.con, t) for t in outputs}
-            ledgers[lanes] = sorted(ws.con.execute(
+    for executor in ("sequential", "threads"):
+        settings = Settings(data_dir=tmp_path / executor, executor=executor, executor_width=2)
+        with open_workspace(BUNDLED_ARCHIVE, settings=settings) as ws:
+            assert not any(o.failed for o in replay(ws, START, date(2023, 10, 28)))
+            tables[executor] = {t: _table(ws.con, t) for t in outputs}
+            ledgers[executor] = sorted(ws.con.execute(
                 "SELECT processor, start_date, end_date, status, coalesce(skip_reason, ''), entities_changed, "
                 "rows_written FROM ops.processor_runs").fetchall())
-            runs = ws.con.execute(
-                "SELECT processor, start_date, started_at, finished_at FROM ops.processor_runs "
-                "WHERE status IN ('success', 'partial')").fetchall()
-        beside_the_games = {a[1] for a in runs for b in runs if a[0] in summaries and b[0] in beside
-                            and a[1] == b[1] and a[2] < b[3] and b[2] < a[3]}
-        assert bool(beside_the_games) == (lanes == 2), beside_the_games
-        evaluated = {day: started for p, day, started, _ in runs if p == "predictions.evaluation"}
-        assert evaluated
-        for p, day, _, finished in runs:  # a day's evaluation starts after its summaries and predictions
-            if p in summaries | beside and day in evaluated:
-                assert evaluated[day] >= finished, (p, day)
-    assert tables[1] == tables[2]
-    assert ledgers[1] == ledgers[2]
-
-
-def test_a_wave_starts_the_runs_with_upstream_changes_first() -> None:
-    """Two lanes, four batches: the one run an outbox event triggered is handed out first, the runs
-    only asked for a date (mostly skips) keep their order after it."""
-    from nbadb.engine.lanes import _work_first
-    from nbadb.engine.request import Trigger
-
-    def batch(name: str, *event_ids: str) -> list[RunRequest]:
-        return [RunRequest(processor=name, start_date=START, end_date=START, trigger=Trigger(event_ids=event_ids))]
-
-    batches = [batch("a"), batch("b"), batch("c"), batch("d", "e1")]
-    assert [batches[i][0].processor for i in _work_first(batches)] == ["d", "a", "b", "c"]
-    assert _work_first([batch("a", "e1"), batch("b", "e2")]) == [0, 1]
+    assert tables["sequential"] == tables["threads"]
+    assert ledgers["sequential"] == ledgers["threads"]

@@ -160,7 +160,7 @@ def test_ghost_and_non_nba_rows_are_quarantined(warehouse_2023_24, archive_dir: 
     assert len(nyk_rows) == 1 and nyk_rows[0][0] in ("W", "L") and nyk_rows[0][1] > 50
     # every non-NBA team row of the season (pre-season clubs, All-Star teams) is quarantined
     assert len(non_nba) == 19
-    assert {(k, "TEAM_ID must be one of the 30 NBA teams") for k in non_nba} <= quarantine
+    assert {(k, "TEAM_ID is one of the 30 NBA teams") for k in non_nba} <= quarantine
     assert non_nba_in_raw == 0
 
 

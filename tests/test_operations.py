@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from collections import Counter
@@ -19,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from nbadb.engine.dag import ProcessorGraph
+from nbadb.engine.request import utc_now
 from nbadb.monitor.health import health_report
 from nbadb.pipeline.raw import SOURCE_TABLES
 from nbadb.pipeline.registry import build_graph
@@ -182,19 +182,16 @@ def _recount(db, data_dir: Path, since: date | None, open_gaps: int) -> dict:
     with db(data_dir) as con:
         rows = con.execute(
             """SELECT status, skip_reason, processing_mode, run_mode, start_date, end_date, entities_in_scope,
-                      entities_processed, duration_ms, optimizations_used, decisions_made
+                      entities_processed, duration_ms, optimizations_used, triggers, duplicate_triggers, dates_frozen
             FROM ops.processor_runs"""
         ).fetchall()
     fired, saved, entities = Counter(), Counter(), Counter()
     triggers = duplicates = repaired = 0
     slow_ms, days, starts, ends = 0.0, set(), [], []
-    for status, skip, mode, run_mode, start, end, scope, processed, ms, opts, decisions in rows:
+    for status, skip, mode, run_mode, start, end, scope, processed, ms, opts, n_triggers, n_dups, frozen in rows:
         if since and start < since:
             continue
-        opts, text = json.loads(opts or "[]"), " ".join(json.loads(decisions or "[]"))
-        merged = re.search(r"coalesced (\d+) triggers", text)
-        ignored = re.search(r"ignored (\d+) duplicate trigger", text)
-        n_triggers, n_dups = int(merged.group(1)) if merged else 1, int(ignored.group(1)) if ignored else 0
+        opts, n_triggers = json.loads(opts or "[]"), max(n_triggers, 1)
         triggers, duplicates = triggers + n_triggers, duplicates + n_dups
         days.add(start)
         starts.append(start)
@@ -216,9 +213,12 @@ def _recount(db, data_dir: Path, since: date | None, open_gaps: int) -> dict:
         if mode == "entity" and status in ("success", "partial"):
             fired["entity_level_processing"] += 1
             entities["entity_level_processing"] += scope - processed if start == end else 0
-        if n_triggers > 1 or "coalesced_triggers" in opts:
+        if n_triggers > 1:
             fired["coalescing"] += 1
-            saved["coalescing"] += max(n_triggers - 1, 0)
+            saved["coalescing"] += n_triggers - 1
+        if frozen:
+            fired["frozen_as_of_dates"] += 1
+            saved["frozen_as_of_dates"] += skip == "frozen"
         if run_mode == "backfill":
             fired["gap_repair"] += 1
             repaired += status in ("success", "partial")
@@ -241,7 +241,7 @@ def _check_report(report: dict, expected: dict) -> None:
         assert p["fired"] == expected["fired"][name], name
         if name != "gap_repair":
             assert p["runs_saved"] == expected["saved"][name], name
-        if name not in ("coalescing", "gap_repair"):
+        if name not in ("coalescing", "gap_repair", "frozen_as_of_dates"):
             assert p["entities_saved"] == expected["entities"][name], name
     for r in report["rules"]:
         assert r["value"] == pytest.approx(expected["rules"][r["rule"]], abs=1e-3), r["rule"]
@@ -282,7 +282,7 @@ def test_health_applies_the_strictest_freshness_rule_any_consumer_declares(wareh
     def freshness(rules: dict[str, tuple[float | None, float | None]]) -> list[tuple[str, str, str]]:
         specs = [with_rule(s, *rules[s.name]) if s.name in rules else s for s in build_graph().specs.values()]
         with db(warehouse) as con:
-            report = health_report(con, ProcessorGraph(specs, SOURCE_TABLES))
+            report = health_report(con, ProcessorGraph(specs, SOURCE_TABLES), clock=utc_now())
         return [(f.severity, f.subject, f.detail) for f in report.findings if f.check == "freshness"]
 
     offense, defense = "analytics.team_offense_game_summary", "analytics.team_defense_game_summary"

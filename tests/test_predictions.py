@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +17,10 @@ from hypothesis import strategies as st
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine import breakers
-from nbadb.engine.request import RunRequest, utc_now
+from nbadb.engine.calendar import LeagueCalendar
+from nbadb.engine.clock import morning
+from nbadb.engine.snapshots import prepare_cutoffs
+from nbadb.engine.request import RunRequest
 from nbadb.monitor.predictions import prediction_report
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline import predictions
@@ -38,8 +40,9 @@ def _game_days(data_dir: Path, db, n: int) -> list[date]:
     return [d for (d,) in rows]
 
 
-def _predict(ws, day: date):
-    return ws.engine.run(RunRequest(PREDICTIONS, day, day, force=True))
+def _predict(ws, day: date, clock: datetime):
+    """Redo `day`'s predictions at `clock`, an instant before the day's cutoff (so the day is not frozen)."""
+    return ws.engine.run(RunRequest(PREDICTIONS, day, day, force=True, run_as_of_ts=clock))
 
 
 def _worker_row(con, run_id: str) -> dict[str, object]:
@@ -68,8 +71,10 @@ def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
     base = dict(data_dir=data_dir, archive_dir=BUNDLED_ARCHIVE, breaker_failures_to_open=3,
                 breaker_successes_to_close=2, breaker_timeout_seconds=1.0)
     faulty = Settings(**base, fault_systems="gbm")
+    t0 = morning(days[0])  # the breakers count on the runs' clock: these runs happen a second apart
+    at = [t0 + timedelta(seconds=s) for s in range(8)]
     with open_workspace(BUNDLED_ARCHIVE, settings=faulty) as ws:
-        failing = [_predict(ws, d) for d in days[:3]]
+        failing = [_predict(ws, d, at[i]) for i, d in enumerate(days[:3])]
         assert [r.status for r in failing] == ["partial"] * 3
         rows = [_worker_row(ws.con, r.run_id) for r in failing]
         assert all(r["systems_failed"] == ["gbm"] and r["systems_succeeded"] == ["moving_average", "similarity"]
@@ -78,7 +83,7 @@ def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
         assert [r["breakers_opened"] for r in rows] == [[], [], ["gbm"]]
         assert breakers.read(ws.con, GBM_BREAKER).state == "OPEN"
 
-        skipped = _predict(ws, days[3])  # open: gbm is not even tried, the others still write
+        skipped = _predict(ws, days[3], at[2] + timedelta(seconds=0.5))  # open: gbm is not tried, the others write
         assert skipped.status == "partial"
         assert _worker_row(ws.con, skipped.run_id)["systems_skipped_open"] == ["gbm"]
         written = dict(ws.con.execute(
@@ -88,18 +93,18 @@ def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
         ledger = ws.con.execute("SELECT status, decisions_made FROM ops.processor_runs WHERE run_id = ?",
                                 [failing[2].run_id]).fetchall()[0]
         assert ledger[0] == "partial" and "breaker predictions.player_prop_predictions:gbm opened" in ledger[1]
+        assert skipped.metrics.rows_written > 0
 
     # The state is in the warehouse file: fresh processes, started together, read the same OPEN row.
     seen = _breaker_in_subprocesses(data_dir / "nba.duckdb", 2)
     assert seen[0] == seen[1] and seen[0]["state"] == "OPEN" and seen[0]["failures"] == 3
 
-    time.sleep(1.1)  # the open timeout passes; the fault is gone
-    with open_workspace(BUNDLED_ARCHIVE, settings=Settings(**base)) as ws:
-        assert breakers.read(ws.con, GBM_BREAKER).state_at(utc_now()) == "HALF_OPEN"
-        probe = _predict(ws, days[4])
+    with open_workspace(BUNDLED_ARCHIVE, settings=Settings(**base)) as ws:  # the timeout passes; the fault is gone
+        assert breakers.read(ws.con, GBM_BREAKER).state_at(at[4]) == "HALF_OPEN"
+        probe = _predict(ws, days[4], at[4])
         assert probe.status == "success"
         assert breakers.read(ws.con, GBM_BREAKER).state == "HALF_OPEN"  # 1 of 2 successes
-        closing = _predict(ws, days[5])
+        closing = _predict(ws, days[5], at[5])
         assert closing.status == "success"
         closed = breakers.read(ws.con, GBM_BREAKER)
         assert closed.state == "CLOSED" and closed.times_opened == 1
@@ -107,7 +112,7 @@ def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
                               [days[5]]).fetchall()[0][0] > 0
         # a date a partial run left without gbm is redone by a plain run, neither skipped by the
         # data-version shortcut (an earlier complete run covered it) nor by its old signatures
-        healed = ws.engine.run(RunRequest(PREDICTIONS, days[0], days[0]))
+        healed = ws.engine.run(RunRequest(PREDICTIONS, days[0], days[0], run_as_of_ts=at[6]))
         assert healed.status == "success", healed.decisions
         assert ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ? AND system = 'gbm'",
                               [days[0]]).fetchall()[0][0] > 0
@@ -122,7 +127,7 @@ def test_a_run_whose_systems_all_fail_is_failed_and_still_counts_on_every_breake
     settings = Settings(data_dir=data_dir, archive_dir=BUNDLED_ARCHIVE, fault_systems="moving_average,similarity,gbm")
     with open_workspace(BUNDLED_ARCHIVE, settings=settings) as ws:
         before = ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ?", [day]).fetchall()
-        result = _predict(ws, day)
+        result = _predict(ws, day, morning(day))
         assert result.status == "failed" and "every part that ran failed" in result.error
         row = _worker_row(ws.con, result.run_id)
         assert row["status"] == "failed" and sorted(row["systems_failed"]) == ["gbm", "moving_average", "similarity"]
@@ -148,10 +153,12 @@ def test_a_failed_probe_reopens_with_a_doubled_timeout() -> None:
 
 
 def _frames(con, day: date) -> dict[str, pl.DataFrame]:
+    """The parts' inputs for `day`, read as the engine gives them (its scope and the day's cutoff)."""
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW _scope AS SELECT cast(player_id AS VARCHAR) AS entity_id, game_date "
         f"FROM precompute.ml_feature_store WHERE game_date = DATE '{day}'"
     )
+    prepare_cutoffs(con, LeagueCalendar.load(con), day, day)
     params = {"start": day, "end": day}
     return {"scope": con.sql(predictions._SCOPE_SQL, params=params).pl(),
             "history": con.sql(predictions._HISTORY_SQL, params=params).pl()}
@@ -179,10 +186,14 @@ def test_gbm_trains_only_on_games_before_the_date_and_never_falls_back(replayed_
             digest = gbm.training_digest(training)
             assert versions == {gbm.model_version(t, cutoff, digest) for t in ("pts", "reb", "ast", "fg3m")}
 
-        # The first window run predicted 2023-03-27 with no earlier game: gbm failed, honestly.
-        worker = con.execute(
-            "SELECT errors FROM ops.prediction_worker_runs WHERE start_date = DATE '2023-03-27'").fetchall()
-        assert "NotEnoughTrainingData" in json.loads(worker[0][0])["gbm"]
+        # The first window run predicted 2023-03-27 with no earlier game: gbm could not train yet, said
+        # so, and counted on no breaker (never a fallback model).
+        worker = con.execute("SELECT errors, systems_not_ready, systems_failed FROM ops.prediction_worker_runs "
+                             "WHERE start_date = DATE '2023-03-27'").fetchall()
+        assert "usable training rows" in json.loads(worker[0][0])["gbm"]
+        assert worker[0][1] == ["gbm"] and worker[0][2] == []
+        assert not con.execute("SELECT times_opened FROM ops.circuit_breakers WHERE breaker_key = ?",
+                               [GBM_BREAKER]).fetchall()[0][0]
         assert not con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE system = 'gbm' "
                                "AND game_date BETWEEN DATE '2023-03-27' AND DATE '2023-04-09'").fetchall()[0][0]
 
@@ -262,11 +273,14 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     out = json.loads(result.output)
     assert out["prop_match"]["total"] > 0 and 0.8 < out["prop_match"]["rate"] <= 1
     real = [p for p in out["predictions"] if p["line_source"] == "prop_consensus"]
-    assert real and {p["recommendation"] for p in real} <= {"OVER", "UNDER", "PASS"}
-    assert {p["recommendation"] for p in real} & {"OVER", "UNDER"}
-    assert all(p["edge"] == pytest.approx(p["predicted"] - p["line"], abs=0.011) for p in real)
+    assert real and all(p["edge"] == pytest.approx(p["predicted"] - p["line"], abs=0.011) for p in real)
+    # the warehouse's last games are of 2023: every form is two seasons old, so no call is made on it
+    assert all(p["form_age_days"] > predictions.STALE_FORM_DAYS and p["form_quality"] == "stale" for p in real)
+    assert {p["recommendation"] for p in out["predictions"]} == {"PASS"}
+    assert max(p["confidence"] for p in out["predictions"]) <= predictions.UNTRUSTED_FORM_CONFIDENCE
     table = run_cli(["predict", "--date", str(PROP_DAY)], data_dir)
     assert table.exit_code == 0 and "prop-line names matched to NBA player ids" in table.output
+    assert "form age (days)" in table.output
 
 
 @given(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
@@ -27,15 +28,17 @@ def _ws(path: Path):
 
 
 def _tables(con) -> dict[str, list[tuple]]:
-    return {t: con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {t} ORDER BY ALL").fetchall() for t in OUTPUTS}
+    """The current-truth tables' content: every column but lineage and publication time."""
+    return {t: con.execute(f"SELECT * EXCLUDE (run_id, ingested_at, known_at) FROM {t} ORDER BY ALL").fetchall()
+            for t in OUTPUTS}
 
 
 def _clean_build(path: Path, corrections: list[tuple[str, int, str, float]] = ()) -> dict[str, list[tuple]]:
     with _ws(path) as ws:
         for i, (game, player, stat, value) in enumerate(corrections):
-            ws.con.execute("INSERT INTO ops.source_corrections VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-                           [f"c{i}", game, player, stat, value])
-        publish(ws.engine, ws.source, START, END)
+            ws.con.execute("INSERT INTO ops.source_corrections (correction_id, game_id, player_id, stat, value, "
+                           "published_at) VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)", [f"c{i}", game, player, stat, value])
+        publish(ws, START, END)
         results = run_pipeline(ws, (START, END))
         assert not [r for r in results if r.status == "failed"]
         return _tables(ws.con)
@@ -45,7 +48,7 @@ def _clean_build(path: Path, corrections: list[tuple[str, int, str, float]] = ()
 def pick(tmp_path_factory) -> tuple[str, int, date, int]:
     """A real player-game about 30 days before END: (game_id, player_id, game_date, pts)."""
     with _ws(tmp_path_factory.mktemp("pick")) as ws:
-        publish(ws.engine, ws.source, END - timedelta(days=30), END - timedelta(days=30))
+        publish(ws, END - timedelta(days=30), END - timedelta(days=30))
         return ws.con.execute(
             "SELECT game_id, player_id, game_date, pts FROM raw.player_boxscores ORDER BY pts DESC, player_id LIMIT 1"
         ).fetchall()[0]
@@ -92,7 +95,7 @@ def test_correction_30_days_back_reaches_downstream_on_a_plain_run_for_today(pic
     game, player, game_date, pts = pick
     assert (END - game_date).days == 30
     with _ws(tmp_path / "live") as ws:
-        publish(ws.engine, ws.source, START, END)
+        publish(ws, START, END)
         run_pipeline(ws, (START, END))
         publish_correction(ws, game, player, {"pts": pts - 5, "ast": 0})
         run_pipeline(ws, (END, END))  # the user names today, not the corrected date
@@ -108,14 +111,14 @@ def test_correction_30_days_back_reaches_downstream_on_a_plain_run_for_today(pic
 def test_late_games_published_after_their_date_ran_are_not_lost(tmp_path) -> None:
     day = date(2023, 11, 1)
     with _ws(tmp_path / "late") as ws:
-        publish(ws.engine, ws.source, START, day - timedelta(days=1))
-        games = [g for (g,) in ws.source.con.execute(  # the archive's tables live on the source's connection
-            "SELECT DISTINCT GAME_ID FROM src_team_logs WHERE GAME_DATE = ? ORDER BY 1", [day]).fetchall()]
+        publish(ws, START, day - timedelta(days=1))
+        games = sorted({g for _, rows in ws.source.checked("team_logs")
+                        for g in rows.filter(pl.col("GAME_DATE") == day)["GAME_ID"]})
         assert len(games) > 8
-        publish(ws.engine, ws.source, day, day, game_ids=games[:8])
+        publish(ws, day, day, game_ids=games[:8])
         run_pipeline(ws, (START, day))
-        publish(ws.engine, ws.source, day, day, game_ids=games[8:])
-        publish(ws.engine, ws.source, day + timedelta(days=1), END)
+        publish(ws, day, day, game_ids=games[8:])
+        publish(ws, day + timedelta(days=1), END)
         run_pipeline(ws, (END, END))  # a plain run for a later date picks the late games up
         late = _tables(ws.con)
     assert late == _clean_build(tmp_path / "clean")
@@ -126,7 +129,7 @@ def test_minutes_correct_in_both_box_score_files_and_a_bad_correction_leaves_not
     reaches both raw tables. A correction that is not a stat value is refused and not stored."""
     day = date(2021, 10, 19)
     with _ws(tmp_path) as ws:
-        publish(ws.engine, ws.source, day, day)
+        publish(ws, day, day)
         game, player = ws.con.execute(
             "SELECT game_id, player_id FROM raw.boxscore_players WHERE minutes > 0 ORDER BY minutes DESC LIMIT 1"
         ).fetchall()[0]

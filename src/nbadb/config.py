@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -36,14 +37,17 @@ class Settings(BaseSettings):
     processor_breakers: bool = True
     idempotency: bool = True
     data_version_shortcut: bool = True
-    # Processors of one dispatch wave (none reads what another writes) run side by side on this
-    # many connections: 0 means one per core, 1 one at a time.
-    lanes: int = 0
+    # Who runs the runs (engine.executors): `sequential` one at a time, `threads` the processors of
+    # one wave side by side on `executor_width` connections (0: one per core).
+    executor: str = "sequential"
+    executor_width: int = 0
     # Triggers for one processor within this many seconds of the first become one run (0: one run each).
     coalesce_window_seconds: float = 30.0
     # Processor breakers: an open one lets a probe run through after this long (doubling per failed probe).
     processor_breaker_timeout_seconds: float = 1800.0
-    # Fault injection: comma-separated processor names whose runs fail (to exercise breakers).
+    # Fault injection: comma-separated processor names whose runs fail (to exercise breakers), each
+    # optionally for some days only: `name@2023-11-01..2023-11-05` or `name@2023-11-01` (the run's
+    # today, a replay's simulated day).
     fault_processors: str = ""
     # Fault injection: comma-separated processor part names (e.g. "gbm") that raise when run.
     fault_systems: str = ""
@@ -53,13 +57,22 @@ class Settings(BaseSettings):
         return self.data_dir / self.database_name
 
     @property
-    def lane_count(self) -> int:
-        """How many processors may run side by side."""
-        return self.lanes if self.lanes > 0 else max(1, os.cpu_count() or 1)
+    def run_width(self) -> int:
+        """How many runs of one wave the executor runs at once."""
+        if self.executor == "sequential":
+            return 1
+        return self.executor_width if self.executor_width > 0 else max(1, os.cpu_count() or 1)
 
-    @property
-    def faulty_processors(self) -> frozenset[str]:
-        return frozenset(p.strip() for p in self.fault_processors.split(",") if p.strip())
+    def fault_injected(self, processor: str, day: date) -> bool:
+        """True when NBADB_FAULT_PROCESSORS makes `processor`'s run for `day` fail."""
+        for item in (p.strip() for p in self.fault_processors.split(",") if p.strip()):
+            name, _, days = item.partition("@")
+            if name != processor:
+                continue
+            first, _, last = days.partition("..")
+            if not days or date.fromisoformat(first) <= day <= date.fromisoformat(last or first):
+                return True
+        return False
 
     @property
     def faulty_parts(self) -> frozenset[str]:

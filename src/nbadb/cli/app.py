@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import typer
 
 from nbadb import __version__
@@ -39,4 +41,10 @@ prediction_cmds.register(app)
 
 
 def main() -> None:
+    # Ctrl-C (SIGINT) stops any command, even one a shell started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,38 +1,60 @@
-"""Helpers every command uses: date parsing, JSON output, the workspace, user-error handling."""
+"""Helpers every command uses: argument parsing, JSON output, the workspace, user-error handling.
+
+Exit codes (the same for every command):
+  0 done; 1 some run failed, or `health` found a problem; 2 a bad argument or setting;
+  3 an archive problem (a malformed file, a missing folder); 4 a warehouse problem (missing,
+  damaged, locked, another schema version); 5 inconsistent processor declarations;
+  130 interrupted (Ctrl-C): nothing was recorded as failed.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
 
-from nbadb.errors import ConfigError, NbadbError
+from nbadb.errors import ConfigError, NbadbError, WarehouseError
 
 # Piped output (CI logs, `| less`) gets a wide fixed width instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
 err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
 F = TypeVar("F", bound=Callable[..., Any])
+INTERRUPTED = 130
 
 ArchiveOption = typer.Option(None, "--archive", help="Archive folder (default: bundled data/archive or NBADB_ARCHIVE_DIR).")
 JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
 
 def command(app: typer.Typer, fn: F, name: str | None = None) -> None:
-    """Register `fn` so that an NbadbError prints its message and exits with its code, no traceback."""
+    """Register `fn` so that every user error prints one line and exits with its code, never a
+    traceback: nbadb's own errors, a warehouse DuckDB cannot read, and Ctrl-C."""
+    import duckdb
+
+    from nbadb.warehouse.transactions import interrupted
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except NbadbError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(exc.exit_code) from None
+        except BaseException as exc:
+            if interrupted(exc):
+                err_console.print("interrupted: the run in progress wrote nothing and nothing was recorded as failed")
+                raise typer.Exit(INTERRUPTED) from None
+            if not isinstance(exc, duckdb.Error):
+                raise
+            error = WarehouseError(f"the warehouse cannot be read: {str(exc).strip().splitlines()[0]}")
+            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            raise typer.Exit(error.exit_code) from None
 
     app.command(name)(wrapper)
 
@@ -42,8 +64,43 @@ def parse_date(value: str | None, name: str = "date") -> date | None:
         return None
     try:
         return date.fromisoformat(value)
-    except ValueError as exc:
-        raise ConfigError(f"--{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-15") from exc
+    except ValueError:
+        raise ConfigError(f"--{name} {value!r} is not a date; use YYYY-MM-DD, e.g. 2024-01-15") from None
+
+
+def parse_instant(value: str | None, name: str) -> datetime | None:
+    """An ISO date-time in UTC (naive), e.g. 2024-03-01T12:00."""
+    if value is None:
+        return None
+    try:
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"--{name} {value!r} is not a date-time; use YYYY-MM-DDTHH:MM (UTC)") from None
+    return instant.replace(tzinfo=None) if instant.tzinfo is None else instant.astimezone(tz=None).replace(tzinfo=None)
+
+
+def check_season(season: str | None, name: str = "season") -> str | None:
+    """A season label such as 2023-24 (the second year follows the first)."""
+    if season is None:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{2})", season)
+    if not match or (int(match.group(1)) + 1) % 100 != int(match.group(2)):
+        raise ConfigError(f"--{name} {season!r} is not a season label; use the form 2023-24")
+    return season
+
+
+def check_game_ids(games: str) -> list[str]:
+    ids = [g.strip() for g in games.split(",") if g.strip()]
+    bad = [g for g in ids if not re.fullmatch(r"\d{10}", g)]
+    if not ids or bad:
+        raise ConfigError(f"--games {games!r}: give 10-digit NBA game ids separated by commas, e.g. 0022300061")
+    return ids
+
+
+def check_choice(value: str | None, name: str, choices: list[str] | tuple[str, ...]) -> str | None:
+    if value is not None and value not in choices:
+        raise ConfigError(f"--{name} {value!r}: use one of {', '.join(choices)}")
+    return value
 
 
 def print_json(payload: Any) -> None:

@@ -8,7 +8,17 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nbadb.cli.common import ArchiveOption, command, JsonOption, archive_path, console, err_console, parse_date, print_json
+from nbadb.cli.common import (
+    ArchiveOption,
+    JsonOption,
+    archive_path,
+    check_game_ids,
+    check_season,
+    command,
+    console,
+    parse_date,
+    print_json,
+)
 from nbadb.errors import ConfigError
 
 
@@ -17,7 +27,7 @@ def _ingest_range(ws, date_: str | None, start: str | None, end: str | None, sea
     if sum(chosen) != 1:
         raise ConfigError("say which dates to ingest: exactly one of --date D, --start D1 --end D2, or --season 2023-24")
     if season:
-        return ws.source.season_range(season)
+        return ws.source.season_range(check_season(season))
     if date_:
         d = parse_date(date_)
         return d, d
@@ -42,17 +52,18 @@ def ingest(
     from nbadb.orchestrate.ingest import ingest_dates
     from nbadb.orchestrate.workspace import open_workspace
 
+    game_ids = check_game_ids(games) if games is not None else None
+    check_season(season)
     with open_workspace(archive_path(archive)) as ws:
         lo, hi = _ingest_range(ws, date_, start, end, season)
-        game_ids = [g.strip() for g in games.split(",") if g.strip()] if games else None
         outcome = ingest_dates(ws, lo, hi, game_ids=game_ids, progress=not as_json)
     payload = outcome.as_dict()
     if as_json:
         print_json(payload)
     else:
         _render_ingest(payload)
-    if outcome.failed or outcome.stage.rejected:
-        raise typer.Exit(3)
+    if outcome.failed:
+        raise typer.Exit(1)
 
 
 def _render_ingest(payload: dict) -> None:
@@ -63,17 +74,33 @@ def _render_ingest(payload: dict) -> None:
         table.add_row(r["processor"], r["status"], r["skip_reason"] or r["error"] or "", str(r["entities_changed"]),
                       str(r["rows_written"]))
     console.print(table)
+    render_files(payload["files"])
     matched, total = payload["prop_match"]
     if total:
         console.print(f"prop-line names matched to NBA player ids: {matched}/{total} ({100 * matched / total:.1f}%)")
-    for kind in payload["missing_files"]:
-        console.print(f"[yellow]note:[/] no {kind} file in the archive; its raw table is left as it was")
+    render_missing(payload["missing_files"])
     for proc, why in payload["not_run"].items():
         console.print(f"[yellow]not run:[/] {proc}: {why}")
-    for kind, why in payload["rejected_files"].items():
-        err_console.print(f"[bold red]rejected:[/] {why}")
     if payload["quarantined"]:
-        console.print(f"{payload['quarantined']} source rows in quarantine for these dates (see `nbadb status`)")
+        console.print(f"{payload['quarantined']} quarantine records for these dates (see `nbadb quarantine`)")
+
+
+def render_files(files: list[dict]) -> None:
+    """Per file: source rows = accepted + quarantined."""
+    if not files:
+        return
+    table = Table(title="files: source rows = accepted + quarantined")
+    for col in ("kind", "file", "source rows", "accepted", "quarantined"):
+        table.add_column(col, justify="right" if col not in ("kind", "file") else "left")
+    for f in files:
+        table.add_row(f["kind"], f["source_file"], f"{f['source_rows']:,}", f"{f['accepted']:,}", f"{f['quarantined']:,}")
+    console.print(table)
+
+
+def render_missing(missing: dict[str, str]) -> None:
+    """The kinds the archive has no file of, by the pattern a file of that kind would match."""
+    for kind, pattern in missing.items():
+        console.print(f"[yellow]note:[/] no {pattern} in the archive ({kind}); its raw table is left as it was")
 
 
 def status(as_json: bool = JsonOption) -> None:
@@ -81,7 +108,7 @@ def status(as_json: bool = JsonOption) -> None:
     from nbadb.monitor.status import table_status
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
+    with open_workspace(read_only=True) as ws:
         rows = table_status(ws.con, ws.graph)
     if as_json:
         print_json([r.as_dict() for r in rows])
@@ -100,13 +127,10 @@ def crosscheck(
     as_json: bool = JsonOption,
 ) -> None:
     """Compare game logs (raw.player_boxscores) with played box-score rows (raw.boxscore_players)."""
-    import re
-
     from nbadb.monitor.crosscheck import COMPARED_STATS, crosscheck_season
     from nbadb.orchestrate.workspace import open_workspace
 
-    if not re.fullmatch(r"\d{4}-\d{2}", season):
-        raise ConfigError(f"--season {season!r} is not a season label; use the form 2021-22")
+    check_season(season)
     with open_workspace(read_only=True) as ws:
         report = crosscheck_season(ws.con, season, examples=examples)
     if as_json:
@@ -146,7 +170,35 @@ def crosscheck(
         console.print(f"[bold]{verdict}[/]: {report.matched:,} of {total:,} (game, player) rows match")
 
 
+def quarantine(
+    table: Optional[str] = typer.Option(None, "--table", help="Only this table (e.g. raw.player_boxscores)."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only records dated on or after this date."),
+    limit: int = typer.Option(50, "--limit", min=1, help="How many records, newest first."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Quarantined rows: which table, which record, which rule, from which file or run."""
+    from nbadb.monitor.quarantine import quarantined_rows
+    from nbadb.orchestrate.workspace import open_workspace
+
+    first = parse_date(since, "since")
+    with open_workspace(read_only=True) as ws:
+        if table is not None and table not in ws.graph.specs:
+            raise ConfigError(f"--table {table!r} is not a table of the pipeline; see `nbadb processors`")
+        rows = quarantined_rows(ws.con, table=table, since=first, limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    view = Table(title="quarantine (newest first)")
+    for col in ("table", "record", "date", "stage", "rule", "file / run"):
+        view.add_column(col)
+    for r in rows:
+        view.add_row(r["table_name"], r["record_key"] or "", str(r["record_date"] or ""), r["stage"] or "",
+                     r["reason"], r["source_file"] or r["run_id"] or "")
+    console.print(view)
+
+
 def register(app: typer.Typer) -> None:
     command(app, ingest)
+    command(app, quarantine)
     command(app, status)
     command(app, crosscheck)

@@ -7,7 +7,10 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from nbadb.cli.common import JsonOption, command, console, parse_date, print_json
+from nbadb.cli.common import JsonOption, check_choice, command, console, parse_date, print_json
+from nbadb.errors import ConfigError
+
+RUN_STATUSES = ("success", "skipped", "failed", "partial", "orphaned")
 
 report_app = typer.Typer(
     help="Decision reports computed from the run ledger.", no_args_is_help=True, rich_markup_mode="markdown"
@@ -16,17 +19,24 @@ report_app = typer.Typer(
 
 def runs(
     processor: Optional[str] = typer.Option(None, "--processor", help="Only this processor."),
-    status: Optional[str] = typer.Option(None, "--status", help="success, skipped, failed or partial."),
+    status: Optional[str] = typer.Option(None, "--status", help="success, skipped, failed, partial or orphaned."),
     since: Optional[str] = typer.Option(None, "--since", help="Runs whose dates end on or after this date."),
-    limit: int = typer.Option(30, "--limit", help="How many rows, newest first."),
+    limit: int = typer.Option(30, "--limit", min=1, help="How many rows, newest first."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Recent runs from the ledger (one row per run, at its terminal state)."""
+    """Recent runs from the ledger (one row per run, at its terminal state), and orphaned starts.
+
+    An orphaned start is a run a crash left behind (it wrote nothing); it is listed until a later
+    run of its processor completes its dates."""
     from nbadb.monitor.ledger import recent_runs
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
-        rows = recent_runs(ws.con, processor=processor, status=status, since=parse_date(since, "since"), limit=limit)
+    check_choice(status, "status", RUN_STATUSES)
+    first = parse_date(since, "since")
+    with open_workspace(read_only=True) as ws:
+        if processor is not None and processor not in ws.graph.specs:
+            raise ConfigError(f"--processor {processor!r}: unknown; see `nbadb processors`")
+        rows = recent_runs(ws.con, processor=processor, status=status, since=first, limit=limit)
     if as_json:
         print_json(rows)
         return
@@ -36,20 +46,32 @@ def runs(
     for r in rows:
         dates = str(r["start_date"]) if r["start_date"] == r["end_date"] else f"{r['start_date']}..{r['end_date']}"
         waste = "" if r["waste_pct"] is None else f"{r['waste_pct']:.0f}"
-        table.add_row(r["run_id"], r["processor"], dates, r["status"], r["skip_reason"] or r["processing_mode"] or "",
-                      str(r["entities_changed"]), str(r["entities_processed"]), waste, f"{r['duration_ms']:.0f}")
+        status = f"[red]{r['status']}[/]" if r["status"] in ("failed", "orphaned") else r["status"]
+        table.add_row(r["run_id"], r["processor"], dates, status, r["skip_reason"] or r["processing_mode"] or "",
+                      _count(r["entities_changed"]), _count(r["entities_processed"]), waste,
+                      "" if r["duration_ms"] is None else f"{r['duration_ms']:.0f}")
     console.print(table)
+
+
+def _count(value: object) -> str:
+    return "" if value is None else str(value)
 
 
 def explain(run_id: str = typer.Argument(..., help="A run id from `nbadb runs`."), as_json: bool = JsonOption) -> None:
     """Why a run ran or was skipped: its trigger chain, the decisions taken, what it consumed and produced."""
-    from nbadb.monitor.ledger import explain_run
+    from nbadb.monitor.ledger import ORPHANED, explain_run
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
+    with open_workspace(read_only=True) as ws:
         run = explain_run(ws.con, run_id)
     if as_json:
         print_json(run)
+        return
+    if run["status"] == ORPHANED:
+        resolved = f"resolved by run {run['resolved_by']}" if run["resolved_by"] else "not resolved yet"
+        console.print(f"[bold]{run['processor']}[/] run {run_id}: [red]orphaned start[/] at {run['started_at']} "
+                      f"for {run['start_date']} .. {run['end_date']}: the process died before the run finished; it "
+                      f"wrote nothing ({resolved})")
         return
     verdict = run["status"] + (f" ({run['skip_reason']})" if run["skip_reason"] else "")
     console.print(f"[bold]{run['processor']}[/] run {run['run_id']}: {verdict}")
@@ -58,7 +80,7 @@ def explain(run_id: str = typer.Argument(..., help="A run id from `nbadb runs`."
     console.print(f"  triggered by {run['trigger_source']}; chain: {' -> '.join(run['trigger_chain'] or [])}")
     console.print(f"  entities: {run['entities_in_scope']} in scope, {run['entities_changed']} changed, "
                   f"{run['entities_processed']} processed; {run['rows_written']} rows written")
-    for d in run["decisions_made"] or []:
+    for d in run["decisions"]:
         console.print(f"  decision: {d}")
     if run["optimizations_used"]:
         console.print(f"  optimizations: {', '.join(run['optimizations_used'])}")
@@ -71,32 +93,47 @@ def explain(run_id: str = typer.Argument(..., help="A run id from `nbadb runs`."
     console.print(f"  timings (ms): {run['timings']}")
 
 
-def render_waste(rows: list) -> None:
-    table = Table(title="waste report (from the run ledger)")
-    for col in ("processor", "mode", "runs", "avg waste %", "wasted h", "wasted h/week", "weeks to ROI", "recommendation"):
-        table.add_column(col)
-    for r in rows:
-        roi = "never" if r.weeks_to_roi is None else f"{r.weeks_to_roi:,.0f}"
-        table.add_row(r.processor, r.processing_mode, str(r.runs), f"{r.avg_waste_pct:.1f}", f"{r.wasted_hours:.6f}",
-                      f"{r.wasted_hours_per_week:.6f}", roi, r.recommendation)
+def render_waste(report) -> None:
+    """The decision report on one screen: three answers, then one row per processor."""
+    for question, answer in report.answers.items():
+        console.print(f"[bold]{question[0].upper() + question[1:]}?[/] {answer}")
+    table = Table(title="work per processor (runs that did work: success or partial)")
+    for col in ("processor", "runs", "with work", "entity mode", "processed", "changed", "waste %", "work s",
+                "wasted s", "spared by entity mode", "rule says"):
+        table.add_column(col, justify="left" if col in ("processor", "rule says") else "right")
+    for p in report.processors:
+        table.add_row(p.processor, f"{p.runs:,}", f"{p.work_runs:,}", f"{p.entity_runs:,}", f"{p.entities_processed:,}",
+                      f"{p.entities_changed:,}", "-" if p.waste_pct is None else f"{p.waste_pct:.1f}",
+                      f"{p.work_seconds:.1f}", f"{p.wasted_seconds:.1f}", f"{p.entities_spared:,}", p.recommendation)
     console.print(table)
 
 
-@report_app.command("waste")
+def waste_with_patterns(ws, since):
+    """The waste report with the runs each processing pattern saved (monitor.patterns)."""
+    from nbadb.monitor.patterns import patterns_report
+    from nbadb.monitor.waste import waste_report
+
+    saved = {p.pattern: p.runs_saved or 0 for p in patterns_report(ws.con, ws.graph, since).patterns}
+    return waste_report(ws.con, since, saved)
+
+
 def report_waste(
     since: Optional[str] = typer.Option(None, "--since", help="Only runs for dates on or after this date."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Per processor and mode: runs, average waste %, wasted hours, weeks-to-ROI and a recommendation."""
-    from nbadb.monitor.waste import waste_report
+    """Where work is wasted, whether entity-level processing pays, what the patterns saved.
+
+    Per processor: runs, entities processed and changed, waste %, wasted seconds, entity computations
+    spared by entity mode, and the decision rule's verdict (definitions: `nbadb.monitor.waste`)."""
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
-        rows = waste_report(ws.con, parse_date(since, "since"))
+    first = parse_date(since, "since")
+    with open_workspace(read_only=True) as ws:
+        report = waste_with_patterns(ws, first)
     if as_json:
-        print_json([r.as_dict() for r in rows])
+        print_json(report.as_dict())
     else:
-        render_waste(rows)
+        render_waste(report)
 
 
 
@@ -130,8 +167,9 @@ def report_patterns(
     from nbadb.monitor.patterns import patterns_report
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
-        report = patterns_report(ws.con, ws.graph, parse_date(since, "since"))
+    first = parse_date(since, "since")
+    with open_workspace(read_only=True) as ws:
+        report = patterns_report(ws.con, ws.graph, first)
     if as_json:
         print_json(report.as_dict())
     else:
@@ -163,5 +201,6 @@ def register(app: typer.Typer) -> None:
     command(app, runs)
     command(app, explain)
     command(app, processors)
+    command(report_app, report_waste, "waste")
     command(report_app, report_patterns, "patterns")
     app.add_typer(report_app, name="report")

@@ -37,13 +37,13 @@ def _breaker_row(b: Breaker, now: datetime) -> dict[str, Any]:
 def list_breakers(as_json: bool = JsonOption) -> None:
     """Every breaker: state as seen now, consecutive failures, times opened, retry time, last error.
 
-    An OPEN breaker past its retry time shows HALF_OPEN: the next run is a probe."""
+    An OPEN breaker past its retry time shows HALF_OPEN: the next run is a probe. States are read
+    at the warehouse clock, the clock the runs count on (a replayed warehouse's is its last day)."""
     from nbadb.engine import breakers
-    from nbadb.engine.request import utc_now
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
-        now = utc_now()
+    with open_workspace(read_only=True) as ws:
+        now = ws.engine.now()
         rows = [_breaker_row(b, now) for b in breakers.list_breakers(ws.con)]
     if as_json:
         print_json(rows)
@@ -66,7 +66,7 @@ def reset_breaker(key: str = typer.Argument(..., help="A key from `nbadb breaker
     from nbadb.orchestrate.workspace import open_workspace
 
     with open_workspace() as ws:
-        b = breakers.reset(ws.con, key)
+        b = breakers.reset(ws.con, key, ws.engine.now())
     if as_json:
         print_json(_breaker_row(b, b.updated_at))
     else:
@@ -106,7 +106,7 @@ def open_breaker(
         if minutes is None:
             s = ws.settings
             minutes = (s.processor_breaker_timeout_seconds if kind == "processor" else s.breaker_timeout_seconds) / 60
-        b = breakers.force_open(ws.con, key, kind, minutes)  # type: ignore[arg-type]
+        b = breakers.force_open(ws.con, key, kind, minutes, ws.engine.now())  # type: ignore[arg-type]
     if as_json:
         print_json(_breaker_row(b, b.updated_at))
     else:
@@ -128,7 +128,7 @@ def gaps(
     from nbadb.orchestrate.workspace import open_workspace
 
     first = parse_date(since, "since")
-    with open_workspace() as ws:
+    with open_workspace(read_only=not fill) as ws:
         found = find_gaps(ws.con, ws.graph, processor=processor, since=first)
         if not fill:
             _show_gaps(found, as_json)
@@ -189,8 +189,8 @@ def health(as_json: bool = JsonOption) -> None:
     from nbadb.monitor.health import health_report
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
-        report = health_report(ws.con, ws.graph)
+    with open_workspace(read_only=True) as ws:
+        report = health_report(ws.con, ws.graph, ws.engine.now())
     if as_json:
         print_json(report.as_dict())
     else:
@@ -198,7 +198,7 @@ def health(as_json: bool = JsonOption) -> None:
         for col in ("severity", "check", "subject", "detail"):
             table.add_column(col)
         for f in report.findings:
-            severity = "[red]problem[/]" if f.severity == "problem" else "[yellow]warning[/]"
+            severity = {"problem": "[red]problem[/]", "warning": "[yellow]warning[/]"}.get(f.severity, f.severity)
             table.add_row(severity, f.check, f.subject, f.detail)
         console.print(table)
         console.print("[green]healthy[/]" if report.healthy else "[bold red]UNHEALTHY[/]")

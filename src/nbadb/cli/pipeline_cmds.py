@@ -1,4 +1,4 @@
-"""Commands that run the pipeline: run, replay, correct, main."""
+"""Commands that run the pipeline: run, replay, correct, history, main."""
 
 from __future__ import annotations
 
@@ -9,17 +9,31 @@ from typing import List, Optional
 import typer
 from rich.table import Table
 
-from nbadb.cli.common import ArchiveOption, JsonOption, archive_path, command, console, parse_date, print_json
+from nbadb.cli.common import (
+    ArchiveOption,
+    JsonOption,
+    archive_path,
+    check_choice,
+    check_season,
+    command,
+    console,
+    err_console,
+    parse_date,
+    parse_instant,
+    print_json,
+)
 from nbadb.errors import ConfigError
 
+MODES = ("entity", "date")
 ModeOption = typer.Option(None, "--mode", help="entity: only changed entities; date: every entity of a changed date. Default: the engine decides.")
 
 
 def _result_row(r) -> dict[str, object]:
     return {
-        "run_id": r.run_id, "processor": r.processor, "status": r.status, "skip_reason": r.skip_reason,
-        "processing_mode": r.processing_mode, "entities_changed": r.metrics.entities_changed,
-        "entities_processed": r.metrics.entities_processed, "rows_written": r.metrics.rows_written,
+        "run_id": r.run_id, "processor": r.processor, "status": str(r.status),
+        "skip_reason": r.skip_reason and str(r.skip_reason), "processing_mode": r.processing_mode,
+        "entities_changed": r.metrics.entities_changed, "entities_processed": r.metrics.entities_processed,
+        "rows_written": r.metrics.rows_written, "rows_quarantined": r.metrics.rows_quarantined,
         "error": r.error, "duration_ms": r.duration_ms,
     }
 
@@ -30,22 +44,17 @@ def _render_results(title: str, results: list) -> None:
         table.add_column(col)
     for r in results:
         table.add_row(
-            r.processor, r.status, r.skip_reason or r.error or r.processing_mode or "",
+            r.processor, str(r.status), str(r.skip_reason or r.error or r.processing_mode or ""),
             str(r.metrics.entities_changed), str(r.metrics.entities_processed), str(r.metrics.rows_written),
             f"{r.duration_ms:.0f}", r.run_id,
         )
     console.print(table)
 
 
-def _check_mode(mode: str | None) -> None:
-    if mode not in (None, "entity", "date"):
-        raise ConfigError(f"--mode {mode!r}: use entity or date")
-
-
 def run(
     date_: str = typer.Option(..., "--date", help="The date to run, YYYY-MM-DD. Pending upstream changes for any date run too."),
     processor: Optional[str] = typer.Option(None, "--processor", help="Run only this processor (see `nbadb processors`)."),
-    force: bool = typer.Option(False, "--force", help="Reprocess every entity even if its inputs did not change."),
+    force: bool = typer.Option(False, "--force", help="Reprocess every entity even if its inputs did not change (frozen as-of dates stay as they were said)."),
     mode: Optional[str] = ModeOption,
     backfill: bool = typer.Option(False, "--backfill", help="Backfill mode: run dates older than 90 days too (they exit early otherwise); breakers tolerate 10 failures."),
     as_json: bool = JsonOption,
@@ -54,7 +63,7 @@ def run(
     from nbadb.orchestrate.daily import run_pipeline
     from nbadb.orchestrate.workspace import open_workspace
 
-    _check_mode(mode)
+    check_choice(mode, "mode", MODES)
     day = parse_date(date_)
     with open_workspace() as ws:
         if processor and processor not in ws.graph.specs:
@@ -72,28 +81,61 @@ def run(
 def replay(
     season: str = typer.Option("2023-24", "--season", help="Season to replay, e.g. 2023-24."),
     start: Optional[str] = typer.Option(None, "--start", help="First day (default: the season's first regular-season game day)."),
-    end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the season's last regular-season game day)."),
+    end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the season's last game day in the schedule or the logs)."),
     mode: Optional[str] = ModeOption,
     archive: Optional[Path] = ArchiveOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Simulate a season day by day: publish what was released that day, then run the pipeline."""
+    """Simulate a season day by day: publish what was released that day, then run the pipeline.
+
+    Ends with a summary naming each failed run (processor, date, error) and exits 1 when there was one."""
     from nbadb.orchestrate.workspace import open_workspace
 
-    _check_mode(mode)
+    check_choice(mode, "mode", MODES)
+    check_season(season)
     with open_workspace(archive_path(archive)) as ws:
         outcomes = replay_window(ws, season, parse_date(start, "start"), parse_date(end, "end"), mode, quiet=as_json)
+        failures = replay_failures(ws, outcomes)
     if as_json:
-        print_json([o.as_dict() for o in outcomes])
-    if any(o.failed for o in outcomes):
+        print_json({"days": [o.as_dict() for o in outcomes], "failures": failures})
+    else:
+        render_failures(failures)
+    if failures:
         raise typer.Exit(1)
+
+
+def replay_failures(ws, outcomes: list) -> list[dict[str, object]]:
+    """The failed runs of the replayed days, from the ledger: processor, date, error."""
+    if not any(o.failed for o in outcomes):
+        return []
+    rows = ws.con.execute(
+        """SELECT processor, as_of_date, start_date, end_date, error, run_id FROM ops.processor_runs
+        WHERE status = 'failed' AND as_of_date BETWEEN $first AND $last ORDER BY finished_at""",
+        {"first": outcomes[0].day, "last": outcomes[-1].day},
+    ).fetchall()
+    return [{"processor": p, "day": str(d), "dates": f"{s}..{e}", "error": err, "run_id": run_id}
+            for p, d, s, e, err, run_id in rows]
+
+
+def render_failures(failures: list[dict[str, object]]) -> None:
+    if not failures:
+        console.print("[green]no run failed[/]")
+        return
+    table = Table(title=f"{len(failures)} failed runs")
+    for col in ("day", "processor", "dates", "error", "run id"):
+        table.add_column(col)
+    for f in failures:
+        table.add_row(str(f["day"]), str(f["processor"]), str(f["dates"]), str(f["error"]), str(f["run_id"]))
+    err_console.print(table)
 
 
 def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool) -> list:
     """Replay [start, end] (defaults from the season) with a progress bar and a line per day."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from nbadb.cli.data_cmds import render_missing
     from nbadb.orchestrate.replay import regular_season_window, replay as replay_days
+    from nbadb.sources.files import missing_kinds
 
     lo, hi = regular_season_window(ws, season)
     start, end = start or lo, end or hi
@@ -101,15 +143,19 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool)
         raise ConfigError(f"--start {start} is after --end {end}")
     if quiet:
         return replay_days(ws, start, end, processing_mode=mode)
+    render_missing({k.kind: k.pattern for k in missing_kinds(ws.source.files)})
     total = (end - start).days + 1
     columns = (TextColumn("replay {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
         task = bar.add_task(f"{start}..{end}", total=total)
+        failed = 0
 
         def on_day(o) -> None:
+            nonlocal failed
+            failed += o.failed
             bar.console.print(
-                f"{o.day}  games {o.games:>2}  runs {o.runs:>2}  skips {o.skips:>2}  failed {o.failed}  "
-                f"entities changed {o.entities_changed:>4}  {o.seconds * 1000:>5.0f} ms"
+                f"{o.day}  games {o.games:>2}  runs {o.runs:>2}  skips {o.skips:>2}  failed {o.failed} "
+                f"(so far {failed})  entities changed {o.entities_changed:>4}  {o.seconds * 1000:>5.0f} ms"
             )
             bar.advance(task)
 
@@ -118,14 +164,20 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool)
 
 def correct(
     game: str = typer.Option(..., "--game", help="Game id, e.g. 0022300061."),
-    player: int = typer.Option(..., "--player", help="NBA player id."),
+    player: int = typer.Option(..., "--player", min=1, help="NBA player id."),
     sets: List[str] = typer.Option(..., "--set", help="stat=value, e.g. pts=31 (repeatable)."),
+    at: Optional[str] = typer.Option(None, "--at", help="When the correction is published, YYYY-MM-DDTHH:MM UTC (default: the warehouse clock); never before the latest publication."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Publish a stat correction to a finished game; the next `nbadb run` propagates it downstream."""
-    from nbadb.orchestrate.corrections import publish_correction
+    """Publish a stat correction to a finished game; the next `nbadb run` carries it forward.
+
+    Current-truth tables (summaries, the evaluation's actuals) take it; as-of snapshots take it from
+    its publication on, and what was said before then stays as it was said."""
+    from nbadb.cli.common import check_game_ids
+    from nbadb.orchestrate.corrections import check_values, publish_correction
     from nbadb.orchestrate.workspace import open_workspace
 
+    check_game_ids(game)
     values = {}
     for item in sets:
         stat, _, value = item.partition("=")
@@ -133,51 +185,86 @@ def correct(
             values[stat.strip().lower()] = float(value)
         except ValueError:
             raise ConfigError(f"--set {item!r}: expected stat=number, e.g. pts=31") from None
+    check_values(values)
+    published_at = parse_instant(at, "at")
     with open_workspace() as ws:
-        outcome = publish_correction(ws, game, player, values)
+        outcome = publish_correction(ws, game, player, values, at=published_at)
     if as_json:
         print_json(outcome.as_dict())
         return
     _render_results(f"correction published for game {game} player {player}", outcome.results)
-    console.print("Run `nbadb run --date <any date>` to propagate it downstream.")
+    console.print("Run `nbadb run --date <any date>` to carry it forward.")
+
+
+def history(
+    game: str = typer.Option(..., "--game", help="Game id, e.g. 0022300061."),
+    player: int = typer.Option(..., "--player", min=1, help="NBA player id."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Every published version of a player's box-score row in a game and when it became known."""
+    from nbadb.cli.common import check_game_ids
+    from nbadb.monitor.versions import row_history
+    from nbadb.orchestrate.workspace import open_workspace
+
+    check_game_ids(game)
+    with open_workspace(read_only=True) as ws:
+        versions = row_history(ws.con, game, player)
+    if as_json:
+        print_json(versions)
+        return
+    if not versions:
+        console.print(f"no published row for player {player} in game {game}")
+        return
+    table = Table(title=f"versions of player {player} in game {game}")
+    for col in ("table", "known at (UTC)", "superseded at", "pts", "reb", "ast", "fg3m", "minutes", "run"):
+        table.add_column(col)
+    for v in versions:
+        table.add_row(v["table"], str(v["known_at"]), str(v["superseded_at"] or "current"), str(v["pts"]),
+                      str(v["reb"]), str(v["ast"]), str(v["fg3m"]), str(v["minutes"]), v["run_id"])
+    console.print(table)
 
 
 def main(
     season: str = typer.Option("2023-24", "--season", help="Season to replay."),
     last_days: Optional[int] = typer.Option(
-        None, "--last-days",
+        None, "--last-days", min=1,
         help="Replay only the season's last N days, after loading the days before them in one backfill pass.",
     ),
 ) -> None:
     """The main job: replay the bundled season through every phase, then print the reports."""
     from datetime import timedelta
 
-    from nbadb.cli.ledger_cmds import render_waste
+    from nbadb.cli.ledger_cmds import render_waste, waste_with_patterns
     from nbadb.cli.prediction_cmds import render_prediction_report
     from nbadb.monitor.predictions import prediction_report
-    from nbadb.monitor.waste import waste_report
     from nbadb.orchestrate.replay import load_history, regular_season_window
     from nbadb.orchestrate.workspace import open_workspace
 
+    check_season(season)
     with open_workspace() as ws:
         start = None
         if last_days:
             lo, hi = regular_season_window(ws, season)
             start = max(lo, hi - timedelta(days=last_days - 1))
             if start > lo:
-                history, t0 = f"{lo}..{start - timedelta(days=1)}", time.perf_counter()
-                with console.status(f"loading {history} in one backfill pass"):
+                history_days, t0 = f"{lo}..{start - timedelta(days=1)}", time.perf_counter()
+                with console.status(f"loading {history_days} in one backfill pass"):
                     results = load_history(ws, lo, start - timedelta(days=1))
                 failed = sum(r.status == "failed" for r in results)
-                console.print(f"season so far {history} loaded in one backfill pass: "
+                console.print(f"season so far {history_days} loaded in one backfill pass: "
                               f"{len(results)} runs, {failed} failed, {time.perf_counter() - t0:.1f} s")
-        replay_window(ws, season, start, None, None, quiet=False)
-        render_waste(waste_report(ws.con, None))
+        outcomes = replay_window(ws, season, start, None, None, quiet=False)
+        failures = replay_failures(ws, outcomes)
+        render_failures(failures)
+        render_waste(waste_with_patterns(ws, None))
         render_prediction_report(prediction_report(ws.con, season))
+    if failures:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
     command(app, run)
     command(app, replay)
     command(app, correct)
+    command(app, history)
     command(app, main)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from nbadb.cli.common import JsonOption, command, console, parse_date, print_json
+from nbadb.cli.common import JsonOption, check_choice, check_season, command, console, parse_date, print_json
 from nbadb.cli.ledger_cmds import report_app
 from nbadb.errors import ConfigError
 
@@ -25,8 +25,7 @@ def predict(
     from nbadb.orchestrate.predict import predict_date
     from nbadb.orchestrate.workspace import open_workspace
 
-    if system not in SYSTEMS:
-        raise ConfigError(f"--system {system!r}: use one of {', '.join(SYSTEMS)}")
+    check_choice(system, "system", SYSTEMS)
     day = parse_date(date_)
     with open_workspace() as ws:
         outcome = predict_date(ws, day, system)
@@ -40,13 +39,16 @@ def predict(
 
 def _render_predict(outcome, limit: int) -> None:
     table = Table(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
-    for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call"):
-        table.add_column(col, justify="right" if col in ("predicted", "line", "edge", "confidence") else "left")
+    for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call",
+                "form age (days)", "form quality"):
+        table.add_column(col, justify="right" if col in ("predicted", "line", "edge", "confidence", "form age (days)")
+                         else "left")
     for p in outcome.predictions[:limit]:
         table.add_row(str(p["player_name"] or p["player_id"]), p["game_id"], p["target"], f"{p['predicted']:.1f}",
                       "-" if p["line"] is None else f"{p['line']:.1f}", p["line_source"] or "-",
                       "-" if p["edge"] is None else f"{p['edge']:+.1f}",
-                      "-" if p["confidence"] is None else f"{p['confidence']:.2f}", p["recommendation"])
+                      "-" if p["confidence"] is None else f"{p['confidence']:.2f}", p["recommendation"],
+                      "-" if p["form_age_days"] is None else str(p["form_age_days"]), p["form_quality"] or "-")
     console.print(table)
     calls = ", ".join(f"{outcome.count('prop_consensus', r)} {r}" for r in ("OVER", "UNDER", "PASS"))
     console.print(f"{len(outcome.predictions)} predictions; {outcome.count('prop_consensus')} against real prop lines: "
@@ -79,7 +81,8 @@ def report_predictions(
     from nbadb.monitor.predictions import prediction_report
     from nbadb.orchestrate.workspace import open_workspace
 
-    with open_workspace() as ws:
+    check_season(season)
+    with open_workspace(read_only=True) as ws:
         report = prediction_report(ws.con, season)
     if as_json:
         print_json(report.as_dict())

@@ -25,6 +25,7 @@ import duckdb
 from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError
+from nbadb.warehouse.transactions import rollback
 
 State = Literal["CLOSED", "OPEN", "HALF_OPEN"]
 Kind = Literal["system", "processor"]
@@ -181,23 +182,25 @@ def record(
 
 
 def _operator_write(
-    con: duckdb.DuckDBPyConnection, key: str, kind: Kind, change: Callable[[Breaker, datetime], Breaker]
+    con: duckdb.DuckDBPyConnection, key: str, kind: Kind, change: Callable[[Breaker, datetime], Breaker],
+    now: datetime,
 ) -> Breaker:
-    """Read the row, apply `change`, upsert it: one transaction of its own (call outside any other)."""
+    """Read the row, apply `change` at `now`, upsert it: one transaction of its own (call outside any other)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        after = change(read(con, key, kind), utc_now())
+        after = change(read(con, key, kind), now)
         _upsert(con, after)
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        rollback(con)
         raise
     return after
 
 
-def reset(con: duckdb.DuckDBPyConnection, key: str) -> Breaker:
-    """Close breaker `key` now and zero its consecutive counters; `times_opened` and `last_error`
-    stay as history. Raises ConfigError when no breaker `key` was ever recorded."""
+def reset(con: duckdb.DuckDBPyConnection, key: str, now: datetime) -> Breaker:
+    """Close breaker `key` at `now` (the warehouse clock) and zero its consecutive counters;
+    `times_opened` and `last_error` stay as history. Raises ConfigError when no breaker `key` was
+    ever recorded."""
 
     def close(current: Breaker, now: datetime) -> Breaker:
         if current.updated_at is None:
@@ -205,16 +208,17 @@ def reset(con: duckdb.DuckDBPyConnection, key: str) -> Breaker:
         return replace(current, state="CLOSED", consecutive_failures=0, consecutive_successes=0,
                        opened_at=None, retry_at=None, updated_at=now)
 
-    return _operator_write(con, key, "system", close)
+    return _operator_write(con, key, "system", close, now)
 
 
-def force_open(con: duckdb.DuckDBPyConnection, key: str, kind: Kind, minutes: float) -> Breaker:
-    """Open breaker `key` for `minutes` whatever its state (creating it with `kind` if new). After
-    that it is HALF_OPEN like any other: the next run is a probe."""
+def force_open(con: duckdb.DuckDBPyConnection, key: str, kind: Kind, minutes: float, now: datetime) -> Breaker:
+    """Open breaker `key` at `now` (the warehouse clock: the clock its runs count on) for `minutes`
+    whatever its state (creating it with `kind` if new). After that it is HALF_OPEN like any
+    other: the next run is a probe."""
 
     def open_(current: Breaker, now: datetime) -> Breaker:
         return replace(current, state="OPEN", consecutive_successes=0, times_opened=current.times_opened + 1,
                        opened_at=now, retry_at=now + timedelta(minutes=minutes),
                        last_error=f"opened by an operator for {minutes:g} minutes", updated_at=now)
 
-    return _operator_write(con, key, kind, open_)
+    return _operator_write(con, key, kind, open_, now)

@@ -10,7 +10,7 @@ window of 0 gives one run per event. Priority: a processor's runs go soonest dat
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import duckdb
 
@@ -69,6 +69,7 @@ class DispatchCycle:
         processing_mode: ProcessingMode | None = None,
         force: bool = False,
         as_of: date | None = None,
+        clock: datetime | None = None,
     ) -> list[RunRequest]:
         """The runs this processor needs now (none when nothing asks for it), soonest date first."""
         groups = self._coalesce(self._pending.get(spec.name, []))
@@ -92,7 +93,7 @@ class DispatchCycle:
             trigger = _trigger(events, trigger_source, trigger_sources, requested=asked is not None)
             requests.append(RunRequest(
                 processor=spec.name, start_date=min(starts), end_date=max(ends), trigger=trigger,
-                mode=mode, processing_mode=processing_mode, force=force, as_of=as_of,
+                mode=mode, processing_mode=processing_mode, force=force, as_of=as_of, run_as_of_ts=clock,
             ))
         return sorted(requests, key=lambda r: r.start_date)
 

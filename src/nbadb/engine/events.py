@@ -35,7 +35,8 @@ def append_event(
         created_at=utc_now(),
     )
     con.execute(
-        "INSERT INTO ops.events VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ops.events (event_id, producer, run_id, game_dates, entity_ids, trigger_chain, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
         [event.event_id, producer, run_id, list(event.game_dates), list(event.entity_ids), json.dumps(chain),
          event.created_at],
     )
@@ -86,6 +87,7 @@ def mark_consumed(con: duckdb.DuckDBPyConnection, consumer: str, event_ids: tupl
     """Inside the consumer run's transaction, so a crash never loses nor double-counts a trigger."""
     if event_ids:
         con.execute(
-            "INSERT INTO ops.event_consumption SELECT unnest($ids), $consumer, $run_id, now()::TIMESTAMP",
+            "INSERT INTO ops.event_consumption (event_id, consumer, run_id, consumed_at) "
+            "SELECT unnest($ids), $consumer, $run_id, now()::TIMESTAMP",
             {"ids": list(event_ids), "consumer": consumer, "run_id": run_id},
         )

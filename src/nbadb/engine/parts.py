@@ -4,19 +4,21 @@ The runner calls `run_parts` before the transform: every part whose durable brea
 runs its pure compute over the frames its queries read (a query shared by several parts runs
 once); its output becomes temp view `_part_<name>`. A part that raises — or is named in
 NBADB_FAULT_SYSTEMS — is caught, its message kept; a part whose breaker is OPEN is skipped. Either
-way its view is left empty, the other parts go on, and the run ends `partial`. When no part
-succeeds the run fails (or, when every part was skipped by an open breaker, is skipped
-`breaker_open`).
+way its view is left empty, the other parts go on, and the run ends `partial`. A part that raises
+`NotReady` (it cannot work yet, e.g. too little history to train on) is skipped with its reason:
+not a failure, no breaker counts it, the run is not partial for it. When no part succeeds the run
+fails when one failed, else is skipped `breaker_open` when one was refused by its breaker.
 
 `record` runs inside the run's terminal transaction (success or failure): it moves each part's
 breaker and writes the run's `ops.prediction_worker_runs` row, so breakers, worker row and ledger
 row commit together or not at all.
+Breakers measure time on the run's clock (a replay's simulated instant), so a replayed season
+sees an opened breaker time out and probe again on a later day, as the live season would.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -24,9 +26,11 @@ import duckdb
 from nbadb.config import Settings
 from nbadb.engine import breakers
 from nbadb.engine.context import PartOutcome, RunContext
-from nbadb.engine.request import RunRequest, RunResult, utc_now
+from nbadb.engine.request import RunResult
 from nbadb.engine.spec import PartSpec, ProcessorSpec
+from nbadb.engine.vocabulary import DecisionKind, SkipReason, Status
 from nbadb.warehouse.connection import used_params
+from nbadb.warehouse.transactions import interrupted
 from nbadb.warehouse.hashing import cast_columns_sql
 
 if TYPE_CHECKING:
@@ -46,19 +50,15 @@ class PartsFailed(RuntimeError):
     """Every part that ran failed: the run has nothing to write."""
 
 
+class NotReady(RuntimeError):
+    """Raised by a part's compute that cannot work yet (its message says why); see the module docstring."""
+
+
 def breaker_key(spec: ProcessorSpec, part: PartSpec) -> str:
     return f"{spec.name}:{part.name}"
 
 
-def breaker_clock(request: RunRequest) -> datetime:
-    """"Now" for the parts' breakers: noon UTC of the run's simulated day when it has one (a replay,
-    `nbadb predict`), else the wall clock. A replayed season thus sees an open breaker time out and
-    probe again day by day, as the live season would have, instead of staying open for the whole
-    replay because the replay is fast."""
-    return datetime.combine(request.as_of, time(12)) if request.as_of else utc_now()
-
-
-def run_parts(ctx: RunContext, settings: Settings) -> str | None:
+def run_parts(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Run every part into its temp view, recording outcomes on ctx.parts.
 
     Returns a skip reason when every part was skipped by an open breaker; raises PartsFailed
@@ -66,14 +66,16 @@ def run_parts(ctx: RunContext, settings: Settings) -> str | None:
     con, spec = ctx.con, ctx.spec
     params = {"start": ctx.request.start_date, "end": ctx.request.end_date}
     frames: dict[str, pl.DataFrame] = {}  # query text -> frame, shared by the parts of this run
-    now = breaker_clock(ctx.request)
+    now = ctx.clock
     for part in spec.parts:
         breaker = breakers.read(con, breaker_key(spec, part))
         if not breaker.allows(now):
             _store(con, part, None)
             ctx.parts.append(PartOutcome(part.name, "skipped_open"))
-            ctx.decisions.append(f"part {part.name} skipped: breaker {breaker.key} is OPEN until "
-                                 f"{breaker.retry_at:%Y-%m-%d %H:%M:%S} UTC (last error: {breaker.last_error})")
+            ctx.decide(DecisionKind.PART_SKIPPED_OPEN,
+                       f"part {part.name} skipped: breaker {breaker.key} is OPEN until "
+                       f"{breaker.retry_at:%Y-%m-%d %H:%M:%S} UTC (last error: {breaker.last_error})",
+                       part=part.name, retry_at=str(breaker.retry_at))
             continue
         with ctx.timed(f"part:{part.name}"):
             try:
@@ -81,11 +83,18 @@ def run_parts(ctx: RunContext, settings: Settings) -> str | None:
                     raise InjectedFault(f"fault injected into part {part.name} by NBADB_FAULT_SYSTEMS")
                 inputs = {name: _frame(con, sql, params, frames) for name, sql in part.reads}
                 _store(con, part, part.compute(inputs))
+            except NotReady as exc:  # nothing went wrong: it cannot work yet
+                _store(con, part, None)
+                ctx.parts.append(PartOutcome(part.name, "not_ready", error=str(exc)))
+                ctx.decide(DecisionKind.PART_NOT_READY, f"part {part.name} not ready: {exc}", part=part.name)
+                continue
             except Exception as exc:  # the part fails, the processor goes on with the others
+                if interrupted(exc):
+                    raise
                 message = f"{type(exc).__name__}: {exc}"
                 _store(con, part, None)
                 ctx.parts.append(PartOutcome(part.name, "failed", error=message))
-                ctx.decisions.append(f"part {part.name} failed: {message}")
+                ctx.decide(DecisionKind.PART_FAILED, f"part {part.name} failed: {message}", part=part.name)
                 continue
         ctx.parts.append(PartOutcome(part.name, "succeeded"))
     if any(o.status == "succeeded" for o in ctx.parts):
@@ -93,17 +102,19 @@ def run_parts(ctx: RunContext, settings: Settings) -> str | None:
     failed = [f"{o.part}: {o.error}" for o in ctx.parts if o.status == "failed"]
     if failed:
         raise PartsFailed("every part that ran failed: " + "; ".join(failed))
-    return "breaker_open"
+    if any(o.status == "skipped_open" for o in ctx.parts):
+        return SkipReason.BREAKER_OPEN
+    return None
 
 
-def status(ctx: RunContext) -> str:
-    """`partial` when some part failed or was skipped, else `success`."""
-    incomplete = [o.part for o in ctx.parts if o.status != "succeeded"]
+def status(ctx: RunContext) -> Status:
+    """`partial` when some part failed or was refused by its breaker, else `success`."""
+    incomplete = [o.part for o in ctx.parts if o.status in ("failed", "skipped_open")]
     if not incomplete:
-        return "success"
-    ctx.decisions.append(f"partial: {len(ctx.parts) - len(incomplete)} of {len(ctx.parts)} parts succeeded; "
-                         f"missing {', '.join(incomplete)}")
-    return "partial"
+        return Status.SUCCESS
+    ctx.decide(DecisionKind.PARTIAL, f"partial: {len(ctx.parts) - len(incomplete)} of {len(ctx.parts)} parts "
+               f"succeeded; missing {', '.join(incomplete)}", missing=incomplete)
+    return Status.PARTIAL
 
 
 def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, settings: Settings) -> None:
@@ -111,10 +122,10 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
     if not ctx.parts:
         return
     specs = {p.name: p for p in ctx.spec.parts}
-    now, policy = breaker_clock(ctx.request), breakers.BreakerPolicy.from_settings(settings)
+    now, policy = ctx.clock, breakers.BreakerPolicy.from_settings(settings)
     opened = []
     for outcome in ctx.parts:
-        if outcome.status == "skipped_open":
+        if outcome.status in ("skipped_open", "not_ready"):
             continue
         part = specs[outcome.part]
         key = breaker_key(ctx.spec, part)
@@ -122,17 +133,23 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
                             error=outcome.error, now=now)
         if t.opened:
             opened.append(part.name)
-            ctx.decisions.append(f"breaker {key} opened after {t.after.consecutive_failures} consecutive failures; "
-                                 f"retry at {t.after.retry_at:%Y-%m-%d %H:%M:%S} UTC")
+            ctx.decide(DecisionKind.BREAKER_OPENED,
+                       f"breaker {key} opened after {t.after.consecutive_failures} consecutive failures; "
+                       f"retry at {t.after.retry_at:%Y-%m-%d %H:%M:%S} UTC", breaker=key)
         elif t.closed:
-            ctx.decisions.append(f"breaker {key} closed after {t.after.consecutive_successes} successful probes")
-    by_status = {s: [o.part for o in ctx.parts if o.status == s] for s in ("succeeded", "failed", "skipped_open")}
+            ctx.decide(DecisionKind.BREAKER_CLOSED,
+                       f"breaker {key} closed after {t.after.consecutive_successes} successful probes", breaker=key)
+    by_status = {s: [o.part for o in ctx.parts if o.status == s]
+                 for s in ("succeeded", "failed", "skipped_open", "not_ready")}
     con.execute(
-        "INSERT INTO ops.prediction_worker_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+        """INSERT INTO ops.prediction_worker_runs (run_id, processor, start_date, end_date, status, systems_attempted,
+            systems_succeeded, systems_failed, systems_skipped_open, systems_not_ready, breakers_opened, errors,
+            recorded_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
         [
-            result.run_id, ctx.spec.name, ctx.request.start_date, ctx.request.end_date, result.status,
+            result.run_id, ctx.spec.name, ctx.request.start_date, ctx.request.end_date, str(result.status),
             [o.part for o in ctx.parts if o.status != "skipped_open"], by_status["succeeded"], by_status["failed"],
-            by_status["skipped_open"], opened,
+            by_status["skipped_open"], by_status["not_ready"], opened,
             json.dumps({o.part: o.error for o in ctx.parts if o.error}),
         ],
     )

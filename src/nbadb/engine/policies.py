@@ -3,73 +3,74 @@
 1. early exit: no games on the dates, off-season, too historical outside backfill, future dates
    for processors that need results (`Patterns` on the spec says which apply);
 2. smart skip: every triggering source is a known table the processor declares irrelevant;
-3. circuit breaker: the processor's durable breaker (ops.circuit_breakers) is open;
+3. circuit breaker: the processor's durable breaker (ops.circuit_breakers) is open, as seen at
+   the run's clock (a replayed day's instant, so an opened breaker half-opens on a later day);
 4. idempotency: every trigger event was already consumed by this processor;
 5. data-version shortcut: no input event since a covering run of the same code version;
 6. dependencies: each input's rules (rows present, minimum rows, freshness).
 
-Each is switched by a setting (config.Settings); switching one off only costs work, never changes
-an output. A skip's reason goes to the ledger's skip_reason, its evidence to decisions_made.
+Each is a plain function returning a skip reason (or None) after recording its evidence as typed
+decisions on the run; each is switched by a setting (config.Settings), and switching one off only
+costs work, never changes an output.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Callable
 
 from nbadb.config import Settings
 from nbadb.engine import breakers
+from nbadb.engine.clock import OFF_SEASON_GAP_DAYS
 from nbadb.engine.context import RunContext
 from nbadb.engine.events import PENDING_EXISTS_SQL
 from nbadb.engine.request import utc_now
+from nbadb.engine.vocabulary import DecisionKind, Optimization, SkipReason
 
-Precheck = Callable[[RunContext, Settings], "str | None"]
-
-# A date without games is off-season (not a mid-season break such as the All-Star break) when
-# the league calendar has no game within this many days on either side of it.
-OFF_SEASON_GAP_DAYS = 14
+Precheck = Callable[[RunContext, Settings], "SkipReason | None"]
 
 
-def early_exit(ctx: RunContext, settings: Settings) -> str | None:
+def early_exit(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Dates the processor has nothing to do for, read from the league calendar (no query on game days)."""
     p, request = ctx.spec.patterns, ctx.request
     if not settings.early_exit or not (p.needs_games or p.needs_results or p.max_days_back):
         return None
     calendar = ctx.calendar()
-    games = calendar.games_between(request.start_date, request.end_date)
-    before, after = calendar.last_before(request.start_date), calendar.first_after(request.end_date)
-    if not games and p.needs_games:  # prop lines and stored rows count as games: they may need removing
+    start, end = request.start_date, request.end_date
+    games = calendar.games_between(start, end) or calendar.lines_between(start, end)
+    before, after = calendar.last_before(start), calendar.first_after(end)
+    if not games and p.needs_games:  # stored rows count as games: they may need removing
         games = ctx.con.execute(
-            """SELECT (SELECT count(*) FROM raw.prop_lines WHERE game_date BETWEEN $start AND $end)
-                    + (SELECT count(*) FROM ops.entity_signatures
-                       WHERE processor = $p AND game_date BETWEEN $start AND $end)""",
-            {"start": request.start_date, "end": request.end_date, "p": ctx.spec.name},
+            "SELECT count(*) FROM ops.entity_signatures WHERE processor = $p AND game_date BETWEEN $start AND $end",
+            {"start": start, "end": end, "p": ctx.spec.name},
         ).fetchall()[0][0]
     today = request.as_of or calendar.latest_on_or_before(utc_now().date())
-    if p.needs_results and today is not None and request.start_date > today:
-        return _exit(ctx, "future_date", f"{request.start_date} is after today ({today}); no results exist yet")
+    if p.needs_results and today is not None and start > today:
+        return _exit(ctx, SkipReason.FUTURE_DATE, f"{start} is after today ({today}); no results exist yet",
+                     today=str(today))
     if p.max_days_back and today is not None and request.mode != "backfill" and not request.trigger.event_ids:
         oldest = today - timedelta(days=p.max_days_back)
-        if request.end_date < oldest:
-            return _exit(ctx, "too_historical", f"{request.end_date} is more than {p.max_days_back} days before "
-                         f"today ({today}); run it in backfill mode")
+        if end < oldest:
+            return _exit(ctx, SkipReason.TOO_HISTORICAL, f"{end} is more than {p.max_days_back} days before "
+                         f"today ({today}); run it in backfill mode", today=str(today), max_days_back=p.max_days_back)
     if p.needs_games and not games:
         gap = timedelta(days=OFF_SEASON_GAP_DAYS)
-        if (before is None or request.start_date - before > gap) and (after is None or after - request.end_date > gap):
-            return _exit(ctx, "off_season", f"no game within {OFF_SEASON_GAP_DAYS} days of "
-                         f"{request.start_date}..{request.end_date} in the league calendar (last {before}, next {after})")
-        return _exit(ctx, "no_games", f"no game scheduled on {request.start_date}..{request.end_date} "
-                     f"(last {before}, next {after})")
+        facts = {"last_game": str(before) if before else None, "next_game": str(after) if after else None}
+        if (before is None or start - before > gap) and (after is None or after - end > gap):
+            return _exit(ctx, SkipReason.OFF_SEASON, f"no game within {OFF_SEASON_GAP_DAYS} days of "
+                         f"{start}..{end} in the league calendar (last {before}, next {after})", **facts)
+        return _exit(ctx, SkipReason.NO_GAMES, f"no game scheduled on {start}..{end} (last {before}, next {after})",
+                     **facts)
     return None
 
 
-def _exit(ctx: RunContext, reason: str, why: str) -> str:
-    ctx.decisions.append(f"early exit ({reason}): {why}")
-    ctx.optimizations.append("early_exit")
+def _exit(ctx: RunContext, reason: SkipReason, why: str, **facts: object) -> SkipReason:
+    ctx.decide(DecisionKind.EARLY_EXIT, f"early exit ({reason}): {why}", reason=str(reason), **facts)
+    ctx.saved_by(Optimization.EARLY_EXIT)
     return reason
 
 
-def smart_skip(ctx: RunContext, settings: Settings) -> str | None:
+def smart_skip(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Skip when every triggering source is a table the processor declares irrelevant.
 
     Sources nbadb does not know (not a table of the graph) run anyway: fail open."""
@@ -79,13 +80,16 @@ def smart_skip(ctx: RunContext, settings: Settings) -> str | None:
     relevant = ctx.spec.relevant_sources
     unknown = [s for s in sources if s not in ctx.known_tables]
     if unknown:
-        ctx.decisions.append(f"unknown trigger source {', '.join(unknown)}: running (fail open)")
+        ctx.decide(DecisionKind.UNKNOWN_SOURCE, f"unknown trigger source {', '.join(unknown)}: running (fail open)",
+                   sources=unknown)
         return None
     if any(s in relevant for s in sources):
         return None
-    ctx.decisions.append(f"triggered by {', '.join(sources)}, none of which it reads ({', '.join(sorted(relevant))})")
-    ctx.optimizations.append("smart_skip")
-    return "irrelevant_source"
+    ctx.decide(DecisionKind.IRRELEVANT_SOURCE,
+               f"triggered by {', '.join(sources)}, none of which it reads ({', '.join(sorted(relevant))})",
+               sources=list(sources), relevant=sorted(relevant))
+    ctx.saved_by(Optimization.SMART_SKIP)
+    return SkipReason.IRRELEVANT_SOURCE
 
 
 def breaker_policy(ctx: RunContext, settings: Settings) -> breakers.BreakerPolicy:
@@ -99,22 +103,26 @@ def breaker_policy(ctx: RunContext, settings: Settings) -> breakers.BreakerPolic
     )
 
 
-def circuit_breaker(ctx: RunContext, settings: Settings) -> str | None:
-    """Skip while the processor's durable breaker is open; after its timeout one run probes."""
+def circuit_breaker(ctx: RunContext, settings: Settings) -> SkipReason | None:
+    """Refuse the run while the processor's durable breaker is open at the run's clock; after its
+    timeout one run probes."""
     if not settings.processor_breakers:
         return None
     breaker = ctx.breaker = breakers.read(ctx.con, ctx.spec.name, "processor")
-    state = breaker.state_at(utc_now())
+    state = breaker.state_at(ctx.clock)
     if state == "OPEN":
-        ctx.decisions.append(f"circuit breaker open after {breaker.consecutive_failures} consecutive failures "
-                             f"(last: {breaker.last_error}); next probe after {breaker.retry_at}")
-        return "breaker_open"
+        ctx.decide(DecisionKind.BREAKER_OPEN,
+                   f"circuit breaker open after {breaker.consecutive_failures} consecutive failures "
+                   f"(last: {breaker.last_error}); next probe after {breaker.retry_at}",
+                   consecutive_failures=breaker.consecutive_failures, retry_at=str(breaker.retry_at))
+        ctx.saved_by(Optimization.CIRCUIT_BREAKER)
+        return SkipReason.BREAKER_OPEN
     if state == "HALF_OPEN":
-        ctx.decisions.append("circuit breaker half-open: this run is the probe")
+        ctx.decide(DecisionKind.BREAKER_PROBE, "circuit breaker half-open: this run is the probe")
     return None
 
 
-def idempotency(ctx: RunContext, settings: Settings) -> str | None:
+def idempotency(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Trigger events this processor already consumed are dropped; a run left with nothing to do
     (no new event, no requested dates) is a no-op."""
     event_ids = ctx.request.trigger.event_ids
@@ -128,15 +136,17 @@ def idempotency(ctx: RunContext, settings: Settings) -> str | None:
     duplicates = len(event_ids) - len(fresh)
     if not duplicates:
         return None
-    ctx.decisions.append(f"ignored {duplicates} duplicate trigger(s) already processed")
-    ctx.optimizations.append("idempotent_trigger")
+    ctx.metrics.duplicate_triggers = duplicates
+    ctx.decide(DecisionKind.DUPLICATE_TRIGGERS, f"ignored {duplicates} duplicate trigger(s) already processed",
+               duplicates=duplicates)
+    ctx.saved_by(Optimization.IDEMPOTENT_TRIGGER)
     ctx.drop_consumed_triggers(fresh)
     if not fresh and not ctx.request.trigger.requested:
-        return "duplicate_trigger"
+        return SkipReason.DUPLICATE_TRIGGER
     return None
 
 
-def upstream_unchanged(ctx: RunContext, settings: Settings) -> str | None:
+def upstream_unchanged(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Data-version shortcut: no input event since a run of this same code covered these dates.
 
     Every write to an input goes through the engine and leaves an outbox event; when none is
@@ -164,14 +174,14 @@ def upstream_unchanged(ctx: RunContext, settings: Settings) -> str | None:
     ).fetchall()
     if not covering:
         return None
-    ctx.decisions.append(
-        f"no input event since run {covering[0][0]} of this code version covered these dates; signatures still current"
-    )
-    ctx.optimizations.append("data_version_shortcut")
-    return "no_changes"
+    ctx.decide(DecisionKind.DATA_VERSION_SHORTCUT,
+               f"no input event since run {covering[0][0]} of this code version covered these dates; "
+               "signatures still current", covering_run=covering[0][0])
+    ctx.saved_by(Optimization.DATA_VERSION_SHORTCUT)
+    return SkipReason.NO_CHANGES
 
 
-def dependencies(ctx: RunContext, settings: Settings) -> str | None:
+def dependencies(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Each input's rules for the run's dates: rows present (at least `min_rows` for required
     inputs) and fresh (newest row younger than the fail age; older than the warn age is noted)."""
     inputs = [i for i in ctx.spec.inputs if i.required or i.max_age_warn_hours or i.max_age_fail_hours]
@@ -185,11 +195,12 @@ def dependencies(ctx: RunContext, settings: Settings) -> str | None:
     )
     found = {t: (n, newest) for t, n, newest in
              ctx.con.execute(parts, {"start": ctx.request.start_date, "end": ctx.request.end_date}).fetchall()}
-    missing = [f"{i.table}" + (f" (fewer than {i.min_rows} rows)" if i.min_rows > 1 else "")
-               for i in inputs if i.required and found[i.table][0] < i.min_rows]
+    missing = [i for i in inputs if i.required and found[i.table][0] < i.min_rows]
     if missing:
-        ctx.decisions.append(f"missing input rows for the dates in: {', '.join(missing)}")
-        return "missing_dependency"
+        named = [i.table + (f" (fewer than {i.min_rows} rows)" if i.min_rows > 1 else "") for i in missing]
+        ctx.decide(DecisionKind.MISSING_INPUT, f"missing input rows for the dates in: {', '.join(named)}",
+                   tables=[i.table for i in missing])
+        return SkipReason.MISSING_DEPENDENCY
     now = utc_now()
     for i in inputs:
         newest = found[i.table][1]
@@ -197,10 +208,13 @@ def dependencies(ctx: RunContext, settings: Settings) -> str | None:
             continue
         age_hours = (now - newest).total_seconds() / 3600
         if i.max_age_fail_hours is not None and age_hours > i.max_age_fail_hours:
-            ctx.decisions.append(f"{i.table} is {age_hours:.1f} h old (> {i.max_age_fail_hours} h allowed)")
-            return "stale_dependency"
+            ctx.decide(DecisionKind.STALE_INPUT, f"{i.table} is {age_hours:.1f} h old (> {i.max_age_fail_hours} h allowed)",
+                       table=i.table, age_hours=round(age_hours, 2))
+            return SkipReason.STALE_DEPENDENCY
         if i.max_age_warn_hours is not None and age_hours > i.max_age_warn_hours:
-            ctx.decisions.append(f"warning: {i.table} is {age_hours:.1f} h old (> {i.max_age_warn_hours} h)")
+            ctx.decide(DecisionKind.STALE_INPUT_WARNING,
+                       f"warning: {i.table} is {age_hours:.1f} h old (> {i.max_age_warn_hours} h)",
+                       table=i.table, age_hours=round(age_hours, 2))
     return None
 
 

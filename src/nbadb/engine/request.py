@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import TYPE_CHECKING, Literal
 
+from nbadb.engine.vocabulary import Decision, SkipReason, Status
+
 if TYPE_CHECKING:
     from nbadb.engine.events import Event
 
 RunMode = Literal["incremental", "full", "backfill"]
 ProcessingMode = Literal["entity", "date"]
-Status = Literal["success", "skipped", "failed", "partial"]
 
 
 def new_run_id() -> str:
@@ -39,6 +40,19 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class SourceQuarantine:
+    """Rows a source publication quarantined, as a raw run sees them: the entities they belong to,
+    and whether some could not be attributed to any (a malformed key). A republished entity that
+    would lose rows while some were quarantined keeps its stored version (engine.runner)."""
+
+    entity_ids: frozenset[str] = frozenset()
+    unattributed: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.entity_ids) or self.unattributed
+
+
+@dataclass(frozen=True)
 class RunRequest:
     processor: str
     start_date: date
@@ -47,12 +61,13 @@ class RunRequest:
     mode: RunMode = "incremental"
     processing_mode: ProcessingMode | None = None
     entity_ids: tuple[str, ...] | None = None
-    # Entities the source published incompletely (some rows quarantined): keep the stored version.
-    hold_entity_ids: tuple[str, ...] = ()
+    source_quarantine: SourceQuarantine = SourceQuarantine()
     force: bool = False
     # "Today" for early exit (a replay sets the simulated day); None: the latest scheduled date.
     as_of: date | None = None
-    run_as_of_ts: datetime = field(default_factory=utc_now)
+    # The run's instant in the warehouse's world (engine.clock): when what it writes is published,
+    # what freezes as-of dates and what the breakers time out on. None: the warehouse clock.
+    run_as_of_ts: datetime | None = None
     run_id: str = field(default_factory=new_run_id)
 
 
@@ -62,6 +77,11 @@ class RunMetrics:
     entities_changed: int = 0
     entities_processed: int = 0
     rows_written: int = 0
+    triggers: int = 0  # outbox events this run was asked to consume (coalesced into it)
+    duplicate_triggers: int = 0  # of those, already consumed by an earlier run (idempotency)
+    rows_quarantined: int = 0  # output rows that broke a row rule
+    entities_held: int = 0  # republished entities that lost rows and kept their stored version
+    dates_frozen: int = 0  # as-of dates left as they were said before their cutoff
 
     @property
     def waste_pct(self) -> float | None:
@@ -75,11 +95,11 @@ class RunResult:
     run_id: str
     processor: str
     status: Status
-    skip_reason: str | None = None
+    skip_reason: SkipReason | None = None
     processing_mode: ProcessingMode | None = None
     metrics: RunMetrics = field(default_factory=RunMetrics)
     error: str | None = None
-    decisions: list[str] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     changed_entities: list[tuple[str, date]] = field(default_factory=list)
     event: Event | None = None  # the outbox event this run published
     duration_ms: float = 0.0

@@ -1,33 +1,29 @@
-"""The run lifecycle, identical for every processor: prechecks, change detection, transform,
-contract, and one transaction for output, signatures, ledger row and outbox event."""
+"""The run lifecycle, identical for every processor: as-of scope, prechecks, change detection,
+transform, rules, and one transaction for output, quarantined rows, signatures, ledger row and
+outbox event."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import duckdb
 
 from nbadb.config import Settings, get_settings
-from nbadb.engine import breakers, events, ledger, parts, policies, signatures
-from nbadb.engine.calendar import SCHEDULE_TABLE, LeagueCalendar
+from nbadb.engine import breakers, events, ledger, output, parts, policies, signatures, snapshots
+from nbadb.engine.calendar import CALENDAR_TABLES, LeagueCalendar
+from nbadb.engine.clock import warehouse_clock
 from nbadb.engine.context import RunContext
-from nbadb.engine.lanes import Lanes
 from nbadb.engine.macros import TableMacros
-from nbadb.engine.request import RunRequest, RunResult
+from nbadb.engine.request import RunRequest, RunResult, utc_now
 from nbadb.engine.spec import ProcessorSpec
+from nbadb.engine.vocabulary import DecisionKind, Optimization, SkipReason, Status
 from nbadb.errors import SpecError
 from nbadb.warehouse.connection import configure_session, execute
+from nbadb.warehouse.transactions import interrupted, rollback
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 
-LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at")
-
-
-# Skips that postpone the work rather than find none: their trigger events stay pending.
-DEFERRED_SKIPS = frozenset({"breaker_open", "stale_dependency"})
-
-
-class ContractViolation(Exception):
-    """Transform output broke its processor's contract; the run fails and nothing is written."""
+LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at", output.KNOWN_AT)
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, str]]:
@@ -42,26 +38,26 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
     return [(c, t) for c, t in rows if c not in LINEAGE_COLUMNS]
 
 
-
 @dataclass
 class SharedCaches:
-    """What an engine and its lanes read once and share: each output table's hashed columns, the
-    code versions whose transform columns were checked, and the league calendar."""
+    """What an engine and the engines on its other connections read once and share: each output
+    table's hashed columns, the code versions whose transform columns were checked, and the league
+    calendar."""
 
     columns: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     verified: set[str] = field(default_factory=set)
     calendar: LeagueCalendar | None = None
-    calendar_generation: int = 0  # moves on each time the schedule is written
+    calendar_generation: int = 0  # moves on each time a table the calendar reads is written
 
     def forget_calendar(self) -> None:
-        """Called after a run committed the schedule; a load that began before is not kept (Engine.calendar)."""
+        """Called after a run committed a calendar table; a load that began before is not kept (Engine.calendar)."""
         self.calendar_generation += 1
         self.calendar = None
 
 
 class Engine:
     """Runs processors through the lifecycle. Between runs it keeps only its connection, the table
-    macros defined on that connection, its lanes and the caches it shares with them."""
+    macros defined on that connection and the caches it shares with engines on other connections."""
 
     def __init__(
         self,
@@ -80,22 +76,17 @@ class Engine:
         self.known_tables = self.produced_tables | {t for s in specs.values() for t in s.input_tables}
         self.caches = caches or SharedCaches()
         self.macros = TableMacros(con)
-        self.lanes = Lanes(self, self.settings.lane_count)
 
-    def lane(self) -> Engine:
+    def on_own_connection(self) -> Engine:
         """Another engine on its own connection to the same warehouse (its own temp tables and
-        transactions), sharing this one's specs, settings and caches: see engine.lanes."""
+        transactions), sharing this one's specs, settings and caches (engine.executors)."""
         cursor = self.con.cursor()
         configure_session(cursor)
         return Engine(cursor, self.specs, self.settings, self.prechecks, caches=self.caches)
 
-    def close(self) -> None:
-        """Close the lanes' connections (the engine's own belongs to its caller)."""
-        self.lanes.close()
-
     def calendar(self) -> LeagueCalendar:
-        """The scheduled game dates (engine.calendar), read once until a run writes the schedule.
-        A load that overlapped such a write (another lane) serves its run but is not kept."""
+        """The league calendar (engine.calendar), read once until a run writes a table it comes from.
+        A load that overlapped such a write (on another connection) serves its run but is not kept."""
         caches = self.caches
         calendar = caches.calendar
         if calendar is None:
@@ -111,33 +102,59 @@ class Engine:
             self.caches.columns[table] = _table_columns(self.con, table)
         return self.caches.columns[table]
 
+    def now(self) -> datetime:
+        """The warehouse clock (engine.clock): the wall clock while the season is live, else the
+        latest publication time the warehouse holds."""
+        wall = utc_now()
+        return warehouse_clock(self.con, self.calendar().is_live(wall.date()), wall)
+
+    def clock(self, request: RunRequest) -> datetime:
+        """The run's instant: the one it was given, else the warehouse clock."""
+        return request.run_as_of_ts if request.run_as_of_ts is not None else self.now()
+
     def run(self, request: RunRequest) -> RunResult:
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
-        ctx = RunContext(self.con, spec, request, self.calendar, known_tables=self.known_tables,
+        ctx = RunContext(self.con, spec, request, self.calendar, self.clock(request), known_tables=self.known_tables,
                          produced_tables=self.produced_tables)
-        if len(request.trigger.event_ids) > 1:
-            ctx.decisions.append(f"coalesced {len(request.trigger.event_ids)} triggers into this run")
-            ctx.optimizations.append("coalesced_triggers")
+        ctx.metrics.triggers = len(request.trigger.event_ids)
+        if ctx.metrics.triggers > 1:
+            ctx.decide(DecisionKind.COALESCED_TRIGGERS, f"coalesced {ctx.metrics.triggers} triggers into this run",
+                       triggers=ctx.metrics.triggers)
+            ctx.saved_by(Optimization.COALESCED_TRIGGERS)
         try:
             return self._execute(ctx)
-        except Exception as exc:  # recorded as failed with its message, never turned into a bool
-            result = RunResult(request.run_id, spec.name, "failed", error=f"{type(exc).__name__}: {exc}")
-            result.decisions = ctx.decisions
-            return self._finish(ctx, result, write_output=False)
+        except BaseException as exc:
+            if not interrupted(exc):
+                if isinstance(exc, Exception):  # recorded as failed with its message, never turned into a bool
+                    return self._fail(ctx, exc)
+                raise
+            if ctx.started_logged:  # Ctrl-C: the user stopped us; nothing failed, nothing was written
+                ledger.record_interrupted(self.con, request)
+            raise KeyboardInterrupt from None
+
+    def _fail(self, ctx: RunContext, exc: Exception) -> RunResult:
+        result = self._result(ctx, Status.FAILED)
+        result.error = f"{type(exc).__name__}: {exc}"
+        return self._finish(ctx, result, write_output=False)
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def _execute(self, ctx: RunContext) -> RunResult:
-        spec, request = ctx.spec, ctx.request
+        spec = ctx.spec
+        if spec.kind == "as_of" and self._freeze(ctx):
+            return self._finish(ctx, self._result(ctx, Status.SKIPPED, SkipReason.FROZEN), write_output=False)
         for check in self.prechecks:
             with ctx.timed(check.__name__):
                 reason = check(ctx, self.settings)
             if reason:
-                return self._finish(ctx, self._result(ctx, "skipped", skip_reason=reason), write_output=False)
+                return self._finish(ctx, self._result(ctx, Status.SKIPPED, reason), write_output=False)
 
+        request = ctx.request
         signatures.prepare_entity_filter(self.con, request)
+        if spec.kind == "as_of":
+            snapshots.prepare_cutoffs(self.con, ctx.calendar(), request.start_date, request.end_date)
         with ctx.timed("change_detection"):
             if spec.signed_by_output:
                 self._transform_whole_dates(ctx)
@@ -146,22 +163,14 @@ class Engine:
                 dependencies = self.macros.call(f"{spec.name} signature", spec.signature_sql)
                 current = signatures.current_signatures_from_inputs(self.con, spec, request, dependencies)
             changed = signatures.compare_with_stored(self.con, spec, request)
-            held = signatures.hold_incomplete(self.con, request)
-            if held:
-                changed -= held
-                ctx.decisions.append(
-                    f"kept the stored version of {held} entities whose new source rows were partly quarantined"
-                )
+            changed -= signatures.drop_dates(self.con, ctx.frozen)
         if request.force:
-            ctx.decisions.append("forced: every entity in scope is reprocessed")
-            changed += self.con.execute(
-                "INSERT INTO _changes SELECT entity_id, game_date, signature, 'forced' FROM _sig_cur "
-                "WHERE (entity_id, game_date) NOT IN (SELECT (entity_id, game_date) FROM _changes)"
-            ).fetchall()[0][0]
+            ctx.decide(DecisionKind.FORCED, "forced: every entity in scope is reprocessed")
+            changed += signatures.add_forced(self.con)
         if changed == 0:
-            ctx.optimizations.append("change_detection")
-            ctx.decisions.append(f"all {current} entities match their stored signatures")
-            result = self._result(ctx, "skipped", skip_reason="no_changes")
+            ctx.saved_by(Optimization.CHANGE_DETECTION)
+            ctx.decide(DecisionKind.UNCHANGED, f"all {current} entities match their stored signatures", entities=current)
+            result = self._result(ctx, Status.SKIPPED, SkipReason.NO_CHANGES)
             result.metrics.entities_in_scope = current
             return self._finish(ctx, result, write_output=False)
         changes = self.con.execute("SELECT entity_id, game_date, change FROM _changes ORDER BY ALL").fetchall()
@@ -176,9 +185,9 @@ class Engine:
         if spec.parts:  # independent parts behind their own breakers feed the transform
             reason = parts.run_parts(ctx, self.settings)
             if reason:
-                return self._finish(ctx, self._result(ctx, "skipped", skip_reason=reason), write_output=False)
+                return self._finish(ctx, self._result(ctx, Status.SKIPPED, reason), write_output=False)
         with ctx.timed("transform"):
-            if spec.name in self.settings.faulty_processors:
+            if self.settings.fault_injected(spec.name, request.as_of or request.start_date):
                 raise parts.InjectedFault(f"fault injected into {spec.name} (NBADB_FAULT_PROCESSORS)")
             if spec.signed_by_output:
                 self.con.execute(
@@ -188,35 +197,66 @@ class Engine:
             else:
                 self._create_out(ctx)
         with ctx.timed("contract"):
-            rows_written = self._validate(ctx)
+            rows_written, ctx.metrics.rows_quarantined = output.check_rules(self.con, spec)
+            held = output.hold_shrinking(self.con, spec, request, ctx.metrics.rows_quarantined > 0)
+        if ctx.metrics.rows_quarantined:
+            ctx.decide(DecisionKind.ROWS_QUARANTINED,
+                       f"{ctx.metrics.rows_quarantined} output rows broke a row rule and went to ops.quarantine",
+                       rows=ctx.metrics.rows_quarantined)
+        if held:
+            ctx.metrics.entities_held = held
+            rows_written = self.con.execute("SELECT count(*) FROM _out").fetchall()[0][0]
+            ctx.decide(DecisionKind.HELD_INCOMPLETE,
+                       f"kept the stored version of {held} entities whose new rows were partly quarantined",
+                       entities=held)
+            changes = self.con.execute("SELECT entity_id, game_date, change FROM _changes ORDER BY ALL").fetchall()
 
         result = self._result(ctx, parts.status(ctx))
         result.processing_mode = mode
         # forced re-runs of unchanged entities are work, not change
         result.changed_entities = [(e, d) for e, d, change in changes if change != "forced"]
         m = result.metrics
-        m.entities_in_scope, m.entities_processed, m.rows_written = in_scope, processed, rows_written
+        m.entities_in_scope, m.entities_processed, m.rows_written = in_scope, processed - held, rows_written
         m.entities_changed = len(result.changed_entities)
         if mode == "entity":
-            ctx.optimizations.append("entity_level_processing")
+            ctx.saved_by(Optimization.ENTITY_LEVEL_PROCESSING)
         return self._finish(ctx, result, write_output=True)
+
+    def _freeze(self, ctx: RunContext) -> bool:
+        """As-of dates whose cutoff the clock passed and that have rows are left as they were said:
+        the run narrows to the other dates (`ctx.frozen` keeps those inside them). True when none is left."""
+        request = ctx.request
+        frozen = snapshots.frozen_dates(self.con, ctx.spec, ctx.calendar(), request.start_date, request.end_date,
+                                        ctx.clock)
+        if not frozen:
+            return False
+        ctx.metrics.dates_frozen = len(frozen)
+        ctx.saved_by(Optimization.FROZEN_DATES)
+        open_dates = [d for d in snapshots.days(request.start_date, request.end_date) if d not in set(frozen)]
+        ctx.decide(DecisionKind.FROZEN,
+                   f"{len(frozen)} dates ({frozen[0]}..{frozen[-1]}) are past their cutoff at {ctx.clock} and "
+                   "stay as they were said", first=str(frozen[0]), last=str(frozen[-1]), dates=len(frozen))
+        if not open_dates:
+            return True
+        ctx.narrow_dates(open_dates[0], open_dates[-1])
+        ctx.frozen = [d for d in frozen if open_dates[0] < d < open_dates[-1]]
+        return False
 
     def _choose_mode(self, ctx: RunContext, in_scope: int, changed: int) -> str:
         requested = ctx.request.processing_mode
+        facts = {"changed": changed, "in_scope": in_scope}
         if requested:
-            ctx.decisions.append(f"{requested} mode: requested")
+            ctx.decide(DecisionKind.MODE, f"{requested} mode: requested", mode=requested, **facts)
             return requested
         share = changed / max(in_scope, 1)
         if self.settings.default_mode == "date":
-            ctx.decisions.append("date mode: configured default")
+            ctx.decide(DecisionKind.MODE, "date mode: configured default", mode="date", **facts)
             return "date"
         if share > self.settings.date_mode_threshold:
-            ctx.decisions.append(
-                f"date mode: {changed}/{in_scope} entities changed (> {self.settings.date_mode_threshold:.0%}),"
-                " whole dates are as cheap"
-            )
+            ctx.decide(DecisionKind.MODE, f"date mode: {changed}/{in_scope} entities changed "
+                       f"(> {self.settings.date_mode_threshold:.0%}), whole dates are as cheap", mode="date", **facts)
             return "date"
-        ctx.decisions.append(f"entity mode: {changed}/{in_scope} entities changed")
+        ctx.decide(DecisionKind.MODE, f"entity mode: {changed}/{in_scope} entities changed", mode="entity", **facts)
         return "entity"
 
     def _build_scope(self, mode: str, changed: int, in_scope: int) -> int:
@@ -234,12 +274,14 @@ class Engine:
 
     def _hashed_transform(self, spec: ProcessorSpec) -> str:
         """The transform's rows with their row_hash, called as a table macro. Cast to the stored
-        types first, so the hash is of what will be stored, not of how it was computed."""
+        types first, so the hash is of what will be stored, not of how it was computed. A
+        current-truth row's publication time travels beside its content (it is not hashed)."""
         columns = self.content_columns(spec.output_table)
+        carried = f', cast("{output.KNOWN_AT}" AS TIMESTAMP) AS "{output.KNOWN_AT}"' if spec.versioned else ""
         return self.macros.call(
             f"{spec.name} transform",
             f"SELECT *, {row_hash_sql(columns)} AS row_hash "
-            f"FROM (SELECT {cast_columns_sql(columns)} FROM ({spec.transform_sql}) t) typed",
+            f"FROM (SELECT {cast_columns_sql(columns)}{carried} FROM ({spec.transform_sql}) t) typed",
         )
 
     def _create_out(self, ctx: RunContext, where: str = "") -> None:
@@ -249,8 +291,10 @@ class Engine:
         if spec.code_version not in self.caches.verified:
             got = {r[0].lower() for r in execute(self.con, f"DESCRIBE {spec.transform_sql}", params).fetchall()}
             want = {c.lower() for c, _ in self.content_columns(spec.output_table)}  # identifiers ignore case
+            if spec.versioned:
+                want.add(output.KNOWN_AT)
             if got != want:
-                raise ContractViolation(
+                raise output.ContractViolation(
                     f"{spec.name} transform columns differ from {spec.output_table}: "
                     f"missing {sorted(want - got)}, unexpected {sorted(got - want)}"
                 )
@@ -266,93 +310,65 @@ class Engine:
             where += f' AND cast("{spec.entity_key}" AS VARCHAR) IN (SELECT entity_id FROM _entity_filter)'
         self._create_out(ctx, where)
 
-    def _validate(self, ctx: RunContext) -> int:
-        """Every output row passes the declared checks and, when the transform itself reads `_scope`,
-        belongs to a scoped entity (rows signed by their own output were just cut to the scope by
-        the engine). One query; returns the number of output rows."""
-        spec = ctx.spec
-        counts = ["count(*)"] + [f"count(*) FILTER (WHERE {c.violation_sql})" for c in spec.checks]
-        if not spec.signed_by_output:
-            counts.append(
-                f'count(*) FILTER (WHERE (cast("{spec.entity_key}" AS VARCHAR), "{spec.date_column}") '
-                "NOT IN (SELECT (entity_id, game_date) FROM _scope))"
-            )
-        total, *row = self.con.execute(f"SELECT {', '.join(counts)} FROM _out").fetchall()[0]
-        if not spec.signed_by_output and row[-1]:
-            raise ContractViolation(f"{spec.name} produced {row[-1]} rows outside the entities it was asked for")
-        broken = [f"{c.name} ({n} rows)" for c, n in zip(spec.checks, row) if n]
-        if broken:
-            raise ContractViolation(f"{spec.name} output breaks its contract: {'; '.join(broken)}")
-        return total
-
     # -- terminal state --------------------------------------------------------------------
 
-    def _result(self, ctx: RunContext, status: str, skip_reason: str | None = None) -> RunResult:
-        return RunResult(ctx.request.run_id, ctx.spec.name, status, skip_reason=skip_reason, decisions=ctx.decisions)
+    def _result(self, ctx: RunContext, status: Status, skip_reason: SkipReason | None = None) -> RunResult:
+        return RunResult(ctx.request.run_id, ctx.spec.name, status, skip_reason=skip_reason, decisions=ctx.decisions,
+                         metrics=ctx.metrics)
 
     def _record_breaker(self, ctx: RunContext, result: RunResult) -> None:
-        """Inside the run's transaction: a failure counts on the processor's breaker; a success resets
-        it (written only when the breaker the pre-check read was not already clean)."""
-        if not self.settings.processor_breakers or result.status == "skipped":
+        """Inside the run's transaction: a failure counts on the processor's breaker (on the run's
+        clock); a success resets it (written only when the breaker the pre-check read was not clean)."""
+        if not self.settings.processor_breakers or result.status == Status.SKIPPED:
             return
         seen = ctx.breaker
-        if result.status != "failed" and (seen is None or (seen.state == "CLOSED" and not seen.consecutive_failures)):
+        if result.status != Status.FAILED and (seen is None or (seen.state == "CLOSED" and not seen.consecutive_failures)):
             return
         transition = breakers.record(
             self.con, ctx.spec.name, policies.breaker_policy(ctx, self.settings),
-            ok=result.status != "failed", error=result.error, kind="processor",
+            ok=result.status != Status.FAILED, error=result.error, kind="processor", now=ctx.clock,
         )
         if transition.opened:
-            result.decisions.append(
-                f"circuit breaker opened after {transition.after.consecutive_failures} consecutive failures"
-            )
+            ctx.decide(DecisionKind.BREAKER_OPENED,
+                       f"circuit breaker opened after {transition.after.consecutive_failures} consecutive failures",
+                       consecutive_failures=transition.after.consecutive_failures)
         elif transition.closed:
-            result.decisions.append("circuit breaker closed: the probe succeeded")
+            ctx.decide(DecisionKind.BREAKER_CLOSED, "circuit breaker closed: the probe succeeded")
 
     def _finish(self, ctx: RunContext, result: RunResult, *, write_output: bool) -> RunResult:
-        """One transaction: output rows, signatures, ledger row, outbox event, consumed triggers."""
+        """One transaction: output rows, quarantined rows, signatures, ledger row, outbox event,
+        consumed triggers, breakers."""
         spec, request = ctx.spec, ctx.request
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
             if write_output:
                 with ctx.timed("write"):
-                    execute(  # the date range lets DuckDB skip row groups by their min/max
-                        con,
-                        f'DELETE FROM {spec.output_table} t USING _scope s '
-                        f'WHERE t."{spec.date_column}" BETWEEN $start AND $end '
-                        f'AND cast(t."{spec.entity_key}" AS VARCHAR) = s.entity_id '
-                        f'AND t."{spec.date_column}" = s.game_date',
-                        {"start": request.start_date, "end": request.end_date},
-                    )
-                    con.execute(
-                        f"INSERT INTO {spec.output_table} BY NAME "
-                        f"SELECT *, $run_id AS run_id, now()::TIMESTAMP AS ingested_at FROM _out",
-                        {"run_id": request.run_id},
-                    )
-                    if result.status == "success":
+                    output.write(con, spec, request, ctx.clock)
+                    if result.metrics.rows_quarantined:
+                        ledger.record_quarantined(con, spec, request)
+                    if result.status == Status.SUCCESS:
                         signatures.store_signatures(con, spec, request, replacing=ctx.replaces_signatures)
                     else:  # a partial entity is left unsigned: the next run redoes it
                         signatures.forget_signatures(con, spec, request)
+                    if spec.phase == 2 and result.metrics.rows_written:
+                        ledger.advance_publication_clock(con)
                     if result.changed_entities:
                         chain = list(request.trigger.chain) + [spec.name]
                         result.event = events.append_event(
                             con, spec.name, request.run_id, result.changed_entities, chain
                         )
-            if result.status != "failed" and result.skip_reason not in DEFERRED_SKIPS:
+            if result.status != Status.FAILED and not (result.skip_reason and result.skip_reason.deferred):
                 events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
             parts.record(con, ctx, result, self.settings)
             self._record_breaker(ctx, result)
             result.duration_ms = ctx.elapsed_ms()
-            ledger.write_terminal(
-                con, spec, request, result,
-                started_at=ctx.started_at, timings=ctx.timings, optimizations=ctx.optimizations,
-                started_logged=ctx.started_logged,
-            )
+            ledger.write_terminal(con, ctx, result)
             con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
+        except BaseException:
+            rollback(con)
             raise
-        if write_output and spec.output_table == SCHEDULE_TABLE:
+        if write_output and spec.output_table in CALENDAR_TABLES:
             self.caches.forget_calendar()
         return result
+

@@ -6,6 +6,8 @@ version and the signature-scheme version, so a code change invalidates every ent
 
 from __future__ import annotations
 
+from datetime import date
+
 import duckdb
 
 from nbadb.engine.request import RunRequest
@@ -21,7 +23,7 @@ def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -
     if request.entity_ids is not None:
         con.execute("CREATE OR REPLACE TEMP TABLE _entity_filter (entity_id VARCHAR)")
         if request.entity_ids:
-            con.executemany("INSERT INTO _entity_filter VALUES (?)", [[e] for e in request.entity_ids])
+            con.executemany("INSERT INTO _entity_filter (entity_id) VALUES (?)", [[e] for e in request.entity_ids])
 
 
 def current_signatures_from_inputs(
@@ -48,7 +50,7 @@ def current_signatures_from_output(con: duckdb.DuckDBPyConnection, spec: Process
         f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
         SELECT cast("{spec.entity_key}" AS VARCHAR) AS entity_id, "{spec.date_column}" AS game_date,
                md5({combine_hashes_sql('row_hash')} || '{salt}') AS signature
-        FROM _out GROUP BY ALL"""
+        FROM _out WHERE "{spec.entity_key}" IS NOT NULL GROUP BY ALL"""  # a row naming no entity is quarantined
     ).fetchall()[0][0]
 
 
@@ -92,6 +94,7 @@ def store_signatures(
         )
     con.execute(
         """INSERT INTO ops.entity_signatures
+            (processor, entity_id, game_date, signature, code_version, scheme_version, run_id, updated_at)
         SELECT $processor, entity_id, game_date, signature, $code, $scheme, $run_id, now()::TIMESTAMP
         FROM _changes WHERE signature IS NOT NULL""",
         {"processor": spec.name, "code": spec.code_version, "scheme": SCHEME_VERSION, "run_id": request.run_id},
@@ -109,11 +112,17 @@ def forget_signatures(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, reque
     )
 
 
-def hold_incomplete(con: duckdb.DuckDBPyConnection, request: RunRequest) -> int:
-    """Drop changes to already-stored entities the source published incompletely; returns how many."""
-    if not request.hold_entity_ids:
+def drop_dates(con: duckdb.DuckDBPyConnection, dates: list[date]) -> int:
+    """Remove the changes on `dates` (frozen as-of dates inside the run's range); returns how many."""
+    if not dates:
         return 0
+    return con.execute("DELETE FROM _changes WHERE list_contains($d, game_date)", {"d": dates}).fetchall()[0][0]
+
+
+def add_forced(con: duckdb.DuckDBPyConnection) -> int:
+    """A forced run: every entity of the dates is work, the unchanged ones marked 'forced'; returns how many were added."""
     return con.execute(
-        "DELETE FROM _changes WHERE change <> 'new' AND list_contains($held, entity_id)",
-        {"held": list(request.hold_entity_ids)},
+        "INSERT INTO _changes (entity_id, game_date, signature, change) "
+        "SELECT entity_id, game_date, signature, 'forced' FROM _sig_cur "
+        "WHERE (entity_id, game_date) NOT IN (SELECT (entity_id, game_date) FROM _changes)"
     ).fetchall()[0][0]

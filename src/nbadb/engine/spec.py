@@ -11,6 +11,13 @@ if TYPE_CHECKING:
     import polars as pl
 
 Propagation = Literal["same_date", "following_dates"]
+# What a processor's rows are (engine.runner enforces the difference):
+# - current_truth: always the latest published facts; the table is versioned (a restated row's old
+#   version moves to `<table>_history` with the time it was superseded), so "what did we know at T"
+#   is a query over `<table>_versions`;
+# - as_of: rows for date D computed only from what was published before D's cutoff (engine.clock),
+#   frozen once the clock has passed it.
+TableKind = Literal["current_truth", "as_of"]
 
 
 @dataclass(frozen=True)
@@ -57,10 +64,15 @@ class Patterns:
 
 @dataclass(frozen=True)
 class OutputCheck:
-    """A contract rule on transform output: `violation_sql` is a predicate true for bad rows."""
+    """A contract rule on transform output: `violation_sql` is a predicate true for bad rows.
+
+    A row rule (the default) guards against bad input: the rows that break it go to ops.quarantine
+    with the rule's name and the rest of the date is written. An `invariant` holds for any input
+    when the transform is right, so breaking it is a defect of the transform: the run fails."""
 
     name: str
     violation_sql: str
+    invariant: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,10 +123,16 @@ class ProcessorSpec:
     settings: tuple[tuple[str, object], ...] = field(default_factory=tuple)
     parts: tuple[PartSpec, ...] = ()
     patterns: Patterns = Patterns()
+    kind: TableKind = "current_truth"
 
     @property
     def output_table(self) -> str:
         return self.name
+
+    @property
+    def versioned(self) -> bool:
+        """Current-truth tables keep every version of a restated row (see TableKind)."""
+        return self.kind == "current_truth"
 
     @property
     def signed_by_output(self) -> bool:
@@ -138,6 +156,7 @@ class ProcessorSpec:
                 self.signature_sql or "",
                 self.entity_key,
                 self.date_column,
+                self.kind,
                 repr(self.checks),
                 repr(self.settings),
                 *([repr(self.parts)] if self.parts else []),  # processors without parts keep their version

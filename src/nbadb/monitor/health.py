@@ -13,9 +13,14 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
 - skipping: a processor that skipped more than 80 % of its runs in the last 7 days for reasons
   other than "nothing to do" (`no_changes`, `duplicate_trigger` — the patterns working) is
   possibly misconfigured: a warning;
-- never ran: a processor of the graph without any ledger row is a warning.
+- never ran: a processor of the graph without any ledger row is a warning;
+- orphaned starts: a run a crash left behind (monitor.orphans) is a problem until a later run of
+  its processor completes its dates.
 
-Time is UTC wall clock (the ledger's finished_at and every ingested_at are UTC).
+A raw table whose kind of file no publication ever brought (the archive has none, or none for the
+dates published) is not the pipeline's fault: it is listed as not applicable, not warned about.
+Time is UTC wall clock (the ledger's finished_at and every ingested_at are UTC), but breaker
+states are read at the warehouse clock (engine.clock), the clock their runs count on.
 """
 
 from __future__ import annotations
@@ -29,14 +34,17 @@ import duckdb
 from nbadb.engine import breakers
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
+from nbadb.monitor.orphans import orphans
+from nbadb.pipeline.raw import SOURCE_KIND_OF
+from nbadb.sources.files import KINDS
 
 FAILURE_WINDOW = timedelta(hours=24)
 SKIP_WINDOW = timedelta(days=7)
 SKIP_SHARE_WARNING = 0.8
 # Skip reasons that mean "nothing to do": a processor skipping for these is working as designed.
-NOTHING_TO_DO = ("no_changes", "duplicate_trigger")
+NOTHING_TO_DO = ("no_changes", "duplicate_trigger", "frozen")
 
-Severity = Literal["problem", "warning"]
+Severity = Literal["problem", "warning", "not applicable"]
 
 
 @dataclass(frozen=True)
@@ -61,10 +69,10 @@ class HealthReport:
                 "findings": [asdict(f) for f in self.findings]}
 
 
-def _breakers(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
+def _breakers(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Finding]:
     out = []
     for b in breakers.list_breakers(con):
-        state = b.state_at(now)
+        state = b.state_at(clock)
         if state != "CLOSED":
             retry = f"; probe allowed from {b.retry_at:%Y-%m-%d %H:%M:%S} UTC" if b.retry_at else ""
             out.append(Finding("breaker", "problem", b.key,
@@ -118,8 +126,16 @@ def _strictest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _freshness(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datetime) -> list[Finding]:
-    rules = freshness_rules(graph)
+def unfed_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Raw tables no publication ever brought a file of their kind for, with the file pattern they need."""
+    seen = {k for (k,) in con.execute("SELECT DISTINCT kind FROM ops.source_files").fetchall()}
+    return {table: " or ".join(KINDS[k].pattern for k in kinds)
+            for table, kinds in SOURCE_KIND_OF.items() if not seen & set(kinds)}
+
+
+def _freshness(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datetime,
+               unfed: dict[str, str]) -> list[Finding]:
+    rules = {t: r for t, r in freshness_rules(graph).items() if t not in unfed}
     if not rules:
         return []
     newest = dict(con.execute(
@@ -139,7 +155,7 @@ def _freshness(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datet
     return out
 
 
-def _skipping(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
+def _skipping(con: duckdb.DuckDBPyConnection, now: datetime, unfed: dict[str, str]) -> list[Finding]:
     rows = con.execute(
         """SELECT processor, count(*) AS runs,
                   count(*) FILTER (WHERE status = 'skipped' AND NOT list_contains($nothing, skip_reason)) AS skips,
@@ -153,19 +169,39 @@ def _skipping(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
                 f"{skips} of {runs} runs in the last 7 days skipped "
                 f"({', '.join(f'{r} {n}' for r, n in sorted(reasons.items(), key=lambda x: -x[1]))}); "
                 "possibly misconfigured")
-        for processor, runs, skips, reasons in rows
+        for processor, runs, skips, reasons in rows if processor not in unfed
     ]
 
 
-def _never_ran(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> list[Finding]:
+def _never_ran(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, unfed: dict[str, str]) -> list[Finding]:
     ran = {r[0] for r in con.execute("SELECT DISTINCT processor FROM ops.processor_runs").fetchall()}
-    return [Finding("never ran", "warning", name, "no run in the ledger") for name in graph.order if name not in ran]
+    return [Finding("never ran", "warning", name, "no run in the ledger") for name in graph.order
+            if name not in ran and name not in unfed]
 
 
-def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datetime | None = None) -> HealthReport:
-    """Every check above, problems first."""
+def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    return [Finding("orphaned start", "problem", o.processor,
+                    f"run {o.run_id} for {o.start_date}..{o.end_date} started at {o.started_at:%Y-%m-%d %H:%M:%S} UTC "
+                    "and never finished (the process died); it wrote nothing, and the next run covering these dates "
+                    "completes them")
+            for o in orphans(con) if o.resolved_by is None]
+
+
+def _not_applicable(unfed: dict[str, str]) -> list[Finding]:
+    return [Finding("source kind absent", "not applicable", table,
+                    f"no rows of {pattern} were ever published (no such file, or none for the dates published)")
+            for table, pattern in sorted(unfed.items())]
+
+
+SEVERITY_ORDER = {"problem": 0, "warning": 1, "not applicable": 2}
+
+
+def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: datetime,
+                  now: datetime | None = None) -> HealthReport:
+    """Every check above, problems first. `clock`: the warehouse clock the breakers are read at."""
     now = now or utc_now()
-    findings = [*_breakers(con, now), *_failures(con, now), *_freshness(con, graph, now), *_skipping(con, now),
-                *_never_ran(con, graph)]
-    findings.sort(key=lambda f: f.severity != "problem")  # stable: checks keep their order
+    unfed = unfed_tables(con)
+    findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
+                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_not_applicable(unfed)]
+    findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order
     return HealthReport(now, findings)

@@ -1,4 +1,4 @@
-"""Ledger look-ups: recent runs with filters, and one run explained."""
+"""Ledger look-ups: recent runs with filters (orphaned starts among them), and one run explained."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 import duckdb
 
 from nbadb.errors import UnknownRunError
+from nbadb.monitor.orphans import orphans
 
 RUN_COLUMNS = (
     "run_id", "processor", "phase", "start_date", "end_date", "status", "skip_reason", "processing_mode",
     "trigger_source", "entities_in_scope", "entities_changed", "entities_processed", "waste_pct",
-    "rows_written", "duration_ms", "finished_at",
+    "rows_written", "rows_quarantined", "entities_held", "dates_frozen", "duration_ms", "finished_at",
 )
+ORPHANED = "orphaned"  # the status `runs` shows for a start a crash left behind (monitor.orphans)
 
 
 def recent_runs(
@@ -25,6 +27,7 @@ def recent_runs(
     since: date | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
+    """The newest ledger rows and unresolved orphaned starts that match the filters."""
     rows = con.execute(
         f"""SELECT {', '.join(RUN_COLUMNS)} FROM ops.processor_runs
         WHERE ($processor IS NULL OR processor = $processor) AND ($status IS NULL OR status = $status)
@@ -32,7 +35,20 @@ def recent_runs(
         ORDER BY finished_at DESC, run_id LIMIT $limit""",
         {"processor": processor, "status": status, "since": since, "limit": limit},
     ).fetchall()
-    return [dict(zip(RUN_COLUMNS, r)) for r in rows]
+    found = [dict(zip(RUN_COLUMNS, r)) for r in rows]
+    if status in (None, ORPHANED):
+        for o in orphans(con):
+            if o.resolved_by or (processor and o.processor != processor) or (since and o.end_date and o.end_date < since):
+                continue
+            found.append({c: None for c in RUN_COLUMNS} | {
+                "run_id": o.run_id, "processor": o.processor, "start_date": o.start_date, "end_date": o.end_date,
+                "status": ORPHANED, "finished_at": o.started_at})
+    return sorted(found, key=lambda r: r["finished_at"], reverse=True)[:limit]
+
+
+def _decision_text(decision: object) -> str:
+    """A stored decision as a sentence (records since the typed vocabulary; plain text before)."""
+    return decision["text"] if isinstance(decision, dict) else str(decision)
 
 
 def explain_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
@@ -40,10 +56,14 @@ def explain_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, Any]:
     names = [d[0] for d in cur.description]
     rows = cur.fetchall()
     if not rows:
+        orphan = orphans(con, run_id)
+        if orphan:
+            return {"run_id": run_id, "status": ORPHANED, **orphan[0].as_dict()}
         raise UnknownRunError(f"no run {run_id!r} in the ledger; list runs with `nbadb runs`")
     run = dict(zip(names, rows[0]))
     for key in ("timings", "trigger_chain", "decisions_made", "optimizations_used"):
         run[key] = json.loads(run[key]) if run[key] else None
+    run["decisions"] = [_decision_text(d) for d in run["decisions_made"] or []]
     run["events"] = [
         {"event": e, "status": s, "at": str(at)}
         for e, s, at in con.execute(

@@ -17,9 +17,9 @@ Decision rules (time base: the game dates the runs cover, as in the waste report
 
 - add caching: minutes spent in slow runs (duration ≥ `SLOW_RUN_SECONDS`) per active day (a game
   date some run started on) exceed 20;
-- add idempotency: duplicate triggers exceed 10 % of triggers. Triggers = Σ per run the N of its
-  "coalesced N triggers" decision, else 1; duplicates = Σ the N of "ignored N duplicate trigger"
-  decisions;
+- add idempotency: duplicate triggers exceed 10 % of triggers. Triggers = Σ per run its outbox
+  events (ledger column `triggers`, at least 1 for a run asked directly); duplicates = Σ
+  `duplicate_triggers`;
 - add backfill automation: gaps exceed 3 per week. Gaps = processor-dates repaired by backfill
   runs + gaps open now (`nbadb gaps`); weeks = the span of the runs' game dates / 7, at least 1.
 """
@@ -32,6 +32,7 @@ from datetime import date
 import duckdb
 
 from nbadb.engine.dag import ProcessorGraph
+from nbadb.engine.vocabulary import EARLY_EXITS
 from nbadb.monitor.gaps import find_gaps
 from nbadb.monitor.waste import SPAN_WEEKS_SQL
 from nbadb.warehouse.connection import execute
@@ -40,15 +41,12 @@ SLOW_RUN_SECONDS = 60.0
 CACHING_MINUTES_PER_DAY = 20.0
 IDEMPOTENCY_DUPLICATE_SHARE = 0.10
 BACKFILL_GAPS_PER_WEEK = 3.0
-EARLY_EXIT_REASONS = ("no_games", "off_season", "too_historical", "future_date")
+EARLY_EXIT_REASONS = tuple(str(r) for r in sorted(EARLY_EXITS))
 
-# The ledger rows in the window, with the facts the patterns read out of their JSON columns.
-_RUNS_SQL = r"""SELECT *,
+# The ledger rows in the window, with the typed facts the patterns read (no prose is parsed).
+_RUNS_SQL = """SELECT * REPLACE (greatest(coalesce(triggers, 0), 1) AS triggers),
         from_json(coalesce(optimizations_used, '[]'), '["VARCHAR"]') AS opts,
-        coalesce(try_cast(regexp_extract(decisions_made::VARCHAR, 'coalesced (\d+) triggers', 1) AS INTEGER), 1)
-            AS triggers,
-        coalesce(try_cast(regexp_extract(decisions_made::VARCHAR, 'ignored (\d+) duplicate trigger', 1) AS INTEGER), 0)
-            AS duplicates
+        coalesce(duplicate_triggers, 0) AS duplicates
     FROM ops.processor_runs WHERE $since IS NULL OR start_date >= $since"""
 
 
@@ -76,8 +74,8 @@ PATTERNS: tuple[Pattern, ...] = (
             "1", _SKIPPED_SCOPE),
     Pattern("entity_level_processing", "processing_mode = 'entity' AND status IN ('success', 'partial')", "0",
             "CASE WHEN start_date = end_date THEN entities_in_scope - entities_processed ELSE 0 END"),
-    Pattern("coalescing", "triggers > 1 OR list_contains(opts, 'coalesced_triggers')", "greatest(triggers - 1, 0)",
-            None),
+    Pattern("coalescing", "triggers > 1", "greatest(triggers - 1, 0)", None),
+    Pattern("frozen_as_of_dates", "coalesce(dates_frozen, 0) > 0", "(skip_reason = 'frozen')::INTEGER", None),
     Pattern("gap_repair", "run_mode = 'backfill'", None, None),
 )
 

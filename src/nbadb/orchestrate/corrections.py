@@ -1,50 +1,123 @@
-"""Publish a stat correction: record it as a source revision and re-publish that game's raw rows.
+"""Publish stat corrections: each a new version of one player's row (and his team's), known from
+the moment it is published.
 
-A correction the source cannot stage is taken back before the error is raised, so it never
-stays behind to break the next ingest."""
+A correction is recorded in ops.source_corrections with its publication time, then its game is
+republished at that time: the raw processors see the corrected rows and supersede the stored
+versions (engine.output), and the next pipeline run carries it forward — to the current-truth
+tables, and to as-of snapshots from its publication on (engine.snapshots).
+
+Manual corrections (`nbadb correct`) are published at the warehouse clock, or at an instant given
+for a replay's simulated day (never before the latest publication: what was known cannot change);
+an archive's corrections files at their PUBLISHED_AT, once an ingest or a replay reaches it. The
+corrected row must keep the player logs' row rules; a correction refused by the rules or by the
+source is taken back before the error is raised, so nothing of it stays behind.
+"""
 
 from __future__ import annotations
 
 import math
 import uuid
+from datetime import datetime
 
-from nbadb.errors import ConfigError
+import polars as pl
+
+from nbadb.contracts.quarantine import normalise_types, row_reasons
+from nbadb.contracts.source_contracts import CONTRACTS, CORRECTABLE_STATS
+from nbadb.engine.clock import latest_publication
+from nbadb.errors import ArchiveFileError, ConfigError
 from nbadb.orchestrate.ingest import IngestOutcome, publish, stage
 from nbadb.orchestrate.workspace import Workspace
-from nbadb.sources.archive import CORRECTABLE_STATS
+
+GAME_TABLES = frozenset({"raw.player_boxscores", "raw.team_boxscores", "raw.boxscore_players"})
 
 
-def publish_correction(ws: Workspace, game_id: str, player_id: int, values: dict[str, float]) -> IngestOutcome:
+def check_values(values: dict[str, float]) -> None:
+    """Stats are known, finite and never negative; every stat but minutes is a whole number."""
     unknown = [s for s in values if s.upper() not in CORRECTABLE_STATS]
     if unknown:
         raise ConfigError(
             f"cannot correct {', '.join(unknown)}; correctable stats: {', '.join(s.lower() for s in CORRECTABLE_STATS)}"
         )
-    _check_values(values)
-    found = ws.con.execute(
-        "SELECT game_date FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?", [game_id, player_id]
-    ).fetchall()
-    if not found:
-        raise ConfigError(f"no box score for player {player_id} in game {game_id}; ingest that game first")
-    game_date = found[0][0]
-    ids = [uuid.uuid4().hex[:12] for _ in values]
-    ws.con.executemany(
-        "INSERT INTO ops.source_corrections VALUES (?, ?, ?, ?, ?, now()::TIMESTAMP)",
-        [[i, game_id, player_id, stat.upper(), value] for i, (stat, value) in zip(ids, values.items())],
-    )
-    try:  # staging applies the correction; the raw processors then run (and record their own failures)
-        staged = stage(ws.source, game_date, game_date, [game_id])
-    except Exception as exc:
-        ws.con.execute("DELETE FROM ops.source_corrections WHERE list_contains($ids, correction_id)", {"ids": ids})
-        raise ConfigError(f"correction of game {game_id} player {player_id} rejected: {exc}") from exc
-    return publish(ws.engine, ws.source, game_date, game_date, game_ids=[game_id], trigger_source="correction",
-                   staged=staged)
-
-
-def _check_values(values: dict[str, float]) -> None:
-    """Stats are finite and never negative; every stat but minutes is a whole number."""
     for stat, value in values.items():
         if not math.isfinite(value) or value < 0:
             raise ConfigError(f"{stat}={value}: a stat is a finite number, never negative")
         if stat.upper() != "MIN" and value != int(value):
             raise ConfigError(f"{stat}={value}: {stat} counts events, a whole number")
+
+
+def publish_correction(
+    ws: Workspace, game_id: str, player_id: int, values: dict[str, float], at: datetime | None = None
+) -> IngestOutcome:
+    """Record and publish a manual correction at `at` (default: the warehouse clock)."""
+    check_values(values)
+    latest = latest_publication(ws.con)
+    published_at = at or ws.engine.now()
+    if latest is not None and published_at < latest:
+        raise ConfigError(f"a correction published at {published_at} would come before what the warehouse already "
+                          f"knows (latest publication {latest}); publish it at {latest} or later")
+    found = ws.con.execute(
+        "SELECT game_date FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?", [game_id, player_id]
+    ).fetchall()
+    if not found:
+        raise ConfigError(f"no box score for player {player_id} in game {game_id}; ingest that game first")
+    rows = [(uuid.uuid4().hex[:12], game_id, player_id, stat.upper(), value, published_at, "manual")
+            for stat, value in values.items()]
+    return _publish(ws, rows, found[0][0])
+
+
+def publish_due_corrections(ws: Workspace, until: datetime) -> list[IngestOutcome]:
+    """Record and publish, each at its own time, the archive's corrections due by `until` that were
+    not published yet (games the warehouse does not hold take them when they are first published)."""
+    recorded = {r[0] for r in ws.con.execute("SELECT correction_id FROM ops.source_corrections").fetchall()}
+    due = [c for c in ws.source.corrections(None, until) if c[0] not in recorded]
+    outcomes = []
+    for published_at in sorted({c[5] for c in due}):
+        now = [c for c in due if c[5] == published_at]
+        for game_id in sorted({c[1] for c in now}):
+            rows = [(cid, game, player, stat, value, at, "archive") for cid, game, player, stat, value, at in now
+                    if game == game_id]
+            held = ws.con.execute("SELECT any_value(game_date) FROM raw.player_boxscores WHERE game_id = ?",
+                                  [game_id]).fetchall()[0][0]
+            if held is None:
+                _record(ws, rows)
+                continue
+            outcomes.append(_publish(ws, rows, held))
+    return outcomes
+
+
+def _record(ws: Workspace, rows: list[tuple]) -> None:
+    ws.con.executemany(
+        """INSERT INTO ops.source_corrections (correction_id, game_id, player_id, stat, value, published_at, source)
+        VALUES (?, ?, ?, ?, ?, ?, ?)""",
+        rows,
+    )
+
+
+def _publish(ws: Workspace, rows: list[tuple], game_date: object) -> IngestOutcome:
+    """Record the corrections of one game, check the corrected rows, republish the game at their time."""
+    _record(ws, rows)
+    ids = [r[0] for r in rows]
+    game_id, published_at = rows[0][1], rows[0][5]
+    try:
+        staged = stage(ws, game_date, game_date, [game_id], clock=published_at)  # type: ignore[arg-type]
+        _check_corrected(ws, game_id, sorted({r[2] for r in rows}))
+    except (ConfigError, ArchiveFileError) as exc:
+        ws.con.execute("DELETE FROM ops.source_corrections WHERE list_contains($ids, correction_id)", {"ids": ids})
+        raise ConfigError(f"correction of game {game_id} refused: {exc}") from None
+    return publish(ws, game_date, game_date, game_ids=[game_id], trigger_source="correction",  # type: ignore[arg-type]
+                   processors=GAME_TABLES, staged=staged, clock=published_at)
+
+
+def _check_corrected(ws: Workspace, game_id: str, players: list[int]) -> None:
+    """The corrected player rows still keep every row rule of the player logs."""
+    contract = CONTRACTS["player_logs"]
+    frame = ws.source.con.execute(
+        "SELECT * EXCLUDE (KNOWN_AT, _source_file) FROM stage_player_logs WHERE GAME_ID = ? AND list_contains(?, PLAYER_ID)",
+        [game_id, players],
+    ).pl()
+    if frame.is_empty():
+        raise ConfigError("the archive does not publish that game's player rows")
+    frame = normalise_types(frame.with_columns(pl.col("MIN").cast(pl.Int64, strict=False)), contract)
+    broken = row_reasons(frame.with_row_index("_row"), contract, ws.source.folder)
+    if broken.height:
+        raise ConfigError(f"the corrected row would break: {'; '.join(sorted(set(broken['reason'])))}")

@@ -1,17 +1,26 @@
-"""Publish what a source released for some dates into the raw tables, through the engine."""
+"""Publish what a source released for some dates into the raw tables, through the engine.
+
+A publication is whole or nothing: when any archive file is rejected (malformed), nothing is
+written — not even the tables other files feed — and the error names the file and the problem.
+Otherwise its quarantined rows and its per-file reconciliation are kept in ops, and each raw
+processor whose files exist runs, told which of its entities lost rows to quarantine.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
-from nbadb.engine.request import RunRequest, RunResult, Trigger
-from nbadb.engine.runner import Engine
+from nbadb.engine.request import RunRequest, RunResult, SourceQuarantine, Trigger
+from nbadb.engine.vocabulary import Status
 from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
-from nbadb.sources.archive import ArchiveSource, StageReport
+from nbadb.warehouse.transactions import rollback
+from nbadb.sources.archive import StageReport
+from nbadb.sources.files import KINDS
 
 if TYPE_CHECKING:
     from nbadb.orchestrate.workspace import Workspace
@@ -28,7 +37,7 @@ class IngestOutcome:
 
     @property
     def failed(self) -> list[RunResult]:
-        return [r for r in self.results if r.status == "failed"]
+        return [r for r in self.results if r.status == Status.FAILED]
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -36,51 +45,65 @@ class IngestOutcome:
             "end": str(self.end),
             "runs": [
                 {
-                    "processor": r.processor, "run_id": r.run_id, "status": r.status, "skip_reason": r.skip_reason,
-                    "error": r.error, "entities_changed": r.metrics.entities_changed,
-                    "rows_written": r.metrics.rows_written, "duration_ms": r.duration_ms,
+                    "processor": r.processor, "run_id": r.run_id, "status": str(r.status),
+                    "skip_reason": r.skip_reason and str(r.skip_reason), "error": r.error,
+                    "entities_changed": r.metrics.entities_changed, "rows_written": r.metrics.rows_written,
+                    "rows_quarantined": r.metrics.rows_quarantined, "entities_held": r.metrics.entities_held,
+                    "duration_ms": r.duration_ms,
                 }
                 for r in self.results
             ],
             "staged_rows": self.stage.rows,
-            "missing_files": self.stage.missing,
-            "rejected_files": self.stage.rejected,
+            "missing_files": {kind: KINDS[kind].pattern for kind in self.stage.missing},
+            "rejected_files": {kind: str(error) for kind, error in self.stage.rejected.items()},
             "not_run": self.skipped_processors,
             "quarantined": self.stage.quarantined,
+            "files": [f.as_dict() for f in self.stage.files],
             "prop_match": list(self.prop_match),
         }
 
 
-def persist_quarantine(con: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
-    """Copy the source's quarantine rows for the dates into ops.quarantine, once each."""
+def stage(ws: Workspace, start: date, end: date, game_ids: list[str] | None = None,
+          clock: datetime | None = None) -> StageReport:
+    """Stage what the source published for [start, end] (corrections published by `clock` applied;
+    by the warehouse clock when None). Nothing is written."""
+    return ws.source.stage(start, end, game_ids, clock or ws.engine.now())
+
+
+def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: date, end: date) -> None:
+    """One transaction, once per staging: its quarantined rows (each once) and its per-file counts."""
+    if report.recorded:
+        return
+    publication = uuid.uuid4().hex[:16]
     con.execute("BEGIN TRANSACTION")
     try:
-        n = con.execute(
-            """INSERT INTO ops.quarantine
-            SELECT DISTINCT q.*, now()::TIMESTAMP FROM src_quarantine q
-            WHERE (q.record_date BETWEEN $start AND $end OR q.record_date IS NULL)
-              AND NOT EXISTS (SELECT 1 FROM ops.quarantine o WHERE o.table_name = q.table_name
+        con.execute(
+            """INSERT INTO ops.quarantine (table_name, record_key, column_name, reason, source_file, record_date,
+                                           stage, run_id, ingested_at)
+            SELECT DISTINCT q.table_name, q.record_key, q.column_name, q.reason, q.source_file, q.record_date,
+                   'source', $publication, now()::TIMESTAMP
+            FROM src_quarantine q
+            WHERE NOT EXISTS (SELECT 1 FROM ops.quarantine o WHERE o.table_name = q.table_name
                   AND o.record_key IS NOT DISTINCT FROM q.record_key AND o.reason = q.reason)""",
-            {"start": start, "end": end},
-        ).fetchall()[0][0]
+            {"publication": publication},
+        )
+        if report.files:
+            con.executemany(
+                """INSERT INTO ops.source_files (publication_id, kind, source_file, start_date, end_date, source_rows,
+                                                 rows_accepted, rows_quarantined, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
+                [[publication, f.kind, f.source_file, start, end, f.source_rows, f.accepted, f.quarantined]
+                 for f in report.files],
+            )
         con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
+        report.recorded = True
+    except BaseException:
+        rollback(con)
         raise
-    return n
-
-
-def stage(source: ArchiveSource, start: date, end: date, game_ids: list[str] | None = None) -> StageReport:
-    """Stage what the source published for [start, end] and keep its quarantined rows (on the
-    source's connection, which holds them)."""
-    report = source.stage(start, end, game_ids)
-    persist_quarantine(source.con, start, end)
-    return report
 
 
 def publish(
-    engine: Engine,
-    source: ArchiveSource,
+    ws: Workspace,
     start: date,
     end: date,
     *,
@@ -90,19 +113,27 @@ def publish(
     on_run: Callable[[RunResult], None] | None = None,
     processors: frozenset[str] | None = None,
     staged: StageReport | None = None,
+    clock: datetime | None = None,
 ) -> IngestOutcome:
     """Stage [start, end] from the source (unless `staged` says it already is) and run every raw
-    processor whose files exist (only `processors` when given)."""
-    report = staged or stage(source, start, end, game_ids)
+    processor whose files exist (only `processors` when given) at `clock` (the publication's
+    instant: by default the warehouse clock, or the latest publication time among the staged rows
+    when later)."""
+    source = ws.source
+    report = staged or stage(ws, start, end, game_ids, clock)
+    if report.rejected:  # whole or nothing: a malformed file refuses the publication
+        raise next(iter(report.rejected.values()))
+    persist_staging(source.con, report, start, end)
+    if clock is None:
+        clock = max(filter(None, (ws.engine.now(), report.latest_known_at)))
     outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
     requests = []
     for spec in RAW_PROCESSORS:
         if processors is not None and spec.name not in processors:
             continue
         kinds = SOURCE_KIND_OF[spec.name]
-        rejected = [source.rejection(k) for k in kinds if source.rejection(k)]
         if not any(source.available(k) for k in kinds):
-            outcome.skipped_processors[spec.name] = str(rejected[0]) if rejected else f"no {'/'.join(kinds)} file in the archive"
+            outcome.skipped_processors[spec.name] = f"no {' or '.join(KINDS[k].pattern for k in kinds)} file in the archive"
             continue
         filtered = game_ids is not None and spec.entity_key == "game_id"
         if game_ids is not None and not filtered:
@@ -114,13 +145,10 @@ def publish(
             trigger=Trigger(source=trigger_source, chain=(f"source:{trigger_source}",)),
             mode=run_mode,  # type: ignore[arg-type]
             entity_ids=tuple(game_ids) if filtered else None,
-            hold_entity_ids=source.incomplete_games(spec.name) if spec.entity_key == "game_id" else (),
+            source_quarantine=report.source_quarantine.get(spec.name, SourceQuarantine()),
+            run_as_of_ts=clock,
         ))
-    # each raw processor reads only its own stage table: one wave, side by side (engine.lanes),
-    # the largest staged input first so that no lane waits behind the little ones
-    staged_rows = {spec.name: report.rows.get(spec.inputs[0].table, 0) for spec in RAW_PROCESSORS}
-    requests.sort(key=lambda request: -staged_rows[request.processor])
-    for batch in engine.lanes.run([[request] for request in requests]):
+    for batch in ws.executor.run_wave([[request] for request in requests]):  # each reads only its own stage table
         outcome.results += batch
         if on_run:
             for result in batch:
@@ -131,11 +159,18 @@ def publish(
 def ingest_dates(
     ws: Workspace, start: date, end: date, *, game_ids: list[str] | None = None, progress: bool = False
 ) -> IngestOutcome:
-    """Publish [start, end] from the workspace's archive, with a progress bar when asked."""
-    if not progress:
-        return publish(ws.engine, ws.source, start, end, game_ids=game_ids)
-    from rich.progress import Progress
+    """Publish [start, end] from the workspace's archive (with a progress bar when asked), then the
+    corrections the archive published by then, each at its own time (orchestrate.corrections)."""
+    from nbadb.orchestrate.corrections import publish_due_corrections
 
-    with Progress(transient=True) as bar:
-        task = bar.add_task(f"ingest {start}..{end}", total=len(RAW_PROCESSORS))
-        return publish(ws.engine, ws.source, start, end, game_ids=game_ids, on_run=lambda _: bar.advance(task))
+    if not progress:
+        outcome = publish(ws, start, end, game_ids=game_ids)
+    else:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task(f"ingest {start}..{end}", total=len(RAW_PROCESSORS))
+            outcome = publish(ws, start, end, game_ids=game_ids, on_run=lambda _: bar.advance(task))
+    for corrected in publish_due_corrections(ws, ws.engine.now()):
+        outcome.results += corrected.results
+    return outcome

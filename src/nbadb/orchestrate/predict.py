@@ -16,7 +16,7 @@ from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
 _PREDICTIONS = """
     SELECT p.player_id, c.player_name, p.game_id, p.target, p.system, round(p.predicted_value, 2) AS predicted,
            p.line_value AS line, p.line_source, round(p.edge, 2) AS edge, round(p.confidence, 3) AS confidence,
-           p.recommendation, p.model_version
+           p.recommendation, p.model_version, p.form_age_days, p.form_quality
     FROM predictions.player_prop_predictions p
     LEFT JOIN analytics.upcoming_player_game_context c ON c.player_id = p.player_id AND c.game_date = p.game_date
     WHERE p.game_date = $day AND p.system = $system
@@ -52,7 +52,7 @@ class PredictOutcome:
 def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictOutcome:
     """Publish `day` from the archive (a no-op for what is already in), run the pipeline for it with
     `day` as today, and read back its predictions of `system`."""
-    published = publish(ws.engine, ws.source, day, day)
+    published = publish(ws, day, day)
     results = published.results + run_pipeline(ws, (day, day), as_of=day)
     cursor = ws.con.execute(_PREDICTIONS, {"day": day, "system": system})
     names = [d[0] for d in cursor.description]

@@ -9,6 +9,7 @@ import duckdb
 
 from nbadb.config import Settings, get_settings
 from nbadb.engine.dag import ProcessorGraph
+from nbadb.engine.executors import Executor, LocalExecutor
 from nbadb.engine.runner import Engine
 from nbadb.pipeline.registry import build_graph
 from nbadb.sources.archive import ArchiveSource
@@ -21,21 +22,21 @@ class Workspace:
     settings: Settings
     graph: ProcessorGraph
     engine: Engine
+    executor: Executor
     archive_dir: Path
     _source: ArchiveSource | None = field(default=None, repr=False)
 
     @property
     def source(self) -> ArchiveSource:
         if self._source is None:
-            # its own connection: its temp tables are its own, and the next day's staging can overlap
-            # a pipeline running on the engine's (orchestrate.replay)
+            # its own connection: its temp tables are its own
             cursor = self.con.cursor()
             configure_session(cursor)
-            self._source = ArchiveSource(self.archive_dir, cursor)
+            self._source = ArchiveSource(self.archive_dir, cursor, cache_dir=self.settings.data_dir / "cache" / "checked")
         return self._source
 
     def close(self) -> None:
-        self.engine.close()
+        self.executor.close()
         if self._source is not None:
             self._source.con.close()
         self.con.close()
@@ -52,4 +53,5 @@ def open_workspace(archive: Path | None = None, *, settings: Settings | None = N
     con = open_warehouse(settings.database_path, read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    return Workspace(con, settings, graph, engine, archive or settings.archive_dir)
+    return Workspace(con, settings, graph, engine, LocalExecutor(engine, settings.run_width),
+                     archive or settings.archive_dir)

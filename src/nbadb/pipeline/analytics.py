@@ -68,7 +68,8 @@ _PLAYER_TRANSFORM = f"""
            t.minutes AS team_minutes,
            {_possessions('t')} AS possessions,
            cast(date_diff('day', p.prev_game_date, p.game_date) AS INTEGER) AS rest_days,
-           date_diff('day', p.prev_game_date, p.game_date) = 1 AS back_to_back
+           date_diff('day', p.prev_game_date, p.game_date) = 1 AS back_to_back,
+           greatest(p.known_at, t.known_at) AS known_at
     FROM {_with_previous_game(f"(SELECT p.* FROM raw.player_boxscores p {_in_scope('p', 'player_id')}) p")}
     LEFT JOIN raw.team_boxscores t ON t.game_id = p.game_id AND t.team_id = p.team_id"""
 
@@ -90,7 +91,8 @@ PLAYER_GAME_SUMMARY = ProcessorSpec(
         OutputCheck("efg_pct within 0..1.5", "efg_pct < 0 OR efg_pct > 1.5"),
         OutputCheck("usage_rate is never negative", "usage_rate < 0"),
         OutputCheck("rest_days at least one day", "rest_days < 1"),
-        OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM (rest_days = 1)"),
+        OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM (rest_days = 1)",
+                    invariant=True),
     ),
 )
 
@@ -126,7 +128,7 @@ _TEAM_OFFENSE_TRANSFORM = f"""
            t.tov / nullif({_possessions('t')}, 0) AS tov_pct,
            t.oreb / nullif(t.oreb + o.dreb, 0) AS oreb_pct,
            t.fta / nullif(t.fga, 0) AS ft_rate,
-           t.ast / nullif(t.fgm, 0) AS ast_pct
+           t.ast / nullif(t.fgm, 0) AS ast_pct, greatest(t.known_at, o.known_at) AS known_at
     {_TEAM_FROM}"""
 
 _TEAM_DEFENSE_TRANSFORM = f"""
@@ -147,7 +149,7 @@ _TEAM_DEFENSE_TRANSFORM = f"""
            t.dreb, t.dreb / nullif(t.dreb + o.oreb, 0) AS dreb_pct,
            t.stl, t.blk, t.pf,
            t.stl / nullif({_possessions('o')}, 0) AS stl_pct,
-           t.blk / nullif(o.fga - o.fg3a, 0) AS blk_pct
+           t.blk / nullif(o.fga - o.fg3a, 0) AS blk_pct, greatest(t.known_at, o.known_at) AS known_at
     {_TEAM_FROM}"""
 
 _TEAM_CHECKS = (

@@ -105,7 +105,7 @@ _FEATURE_TRANSFORM = f"""
         SELECT c.player_id, c.game_date, c.game_id, c.season, c.team_id, c.opponent_team_id, c.is_home,
                '{FEATURE_VERSION}' AS feature_version,
                {', '.join(f'{f.source}.{f.name}' for f in FEATURES)},
-               coalesce(k.calculation_quality, 'no_prior_games') AS calculation_quality,
+               coalesce(k.calculation_quality, 'no_prior_games') AS calculation_quality, c.last_game_date,
                coalesce(k.games_played_season, 0) >= {MIN_TRAINING_GAMES} OR k.pts_avg_prev_season IS NOT NULL
                    AS usable_for_training,
                {_QUALITY_KEY} AS quality_key
@@ -126,15 +126,16 @@ ML_FEATURE_STORE = ProcessorSpec(
     inputs=tuple(InputSpec(table) for table in _SOURCES.values()),
     entity_key="player_id",
     patterns=GAME_DAY_PATTERNS,
+    kind="as_of",
     description="One versioned feature row per upcoming player-game, each feature with its source and quality.",
     signature_sql=_FEATURE_SIGNATURE,
     transform_sql=_FEATURE_TRANSFORM,
     checks=(
-        OutputCheck("feature_version is the current one", f"feature_version <> '{FEATURE_VERSION}'"),
+        OutputCheck("feature_version is the current one", f"feature_version <> '{FEATURE_VERSION}'", invariant=True),
         OutputCheck("calculation_quality is a known label",
                     "calculation_quality NOT IN ('complete', 'no_prior_games') "
-                    "AND NOT regexp_full_match(calculation_quality, 'partial_[1-9]_games')"),
+                    "AND NOT regexp_full_match(calculation_quality, 'partial_[1-9]_games')", invariant=True),
         OutputCheck("usable rows have some history", "usable_for_training AND games_played_season = 0 "
-                    "AND pts_avg_prev_season IS NULL"),
+                    "AND pts_avg_prev_season IS NULL", invariant=True),
     ),
 )

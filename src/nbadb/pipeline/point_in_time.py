@@ -1,9 +1,12 @@
-"""SQL shared by the point-in-time processors (upcoming game context, Phase 4 precompute).
+"""SQL shared by the as-of processors (upcoming game context, Phase 4 precompute, predictions).
 
-Every value these processors compute for a date D reads only what was known before tip-off on
-D: games strictly before D, injury moves strictly before D and prop snapshots taken on or
-before D. The helpers here are the pieces several of them need: which games count, the team
-directory used to read sportsbook team names, the season label of a date and the scope join.
+Every value these processors compute for a date D reads only what was published before D's cutoff
+(engine.clock): the engine gives each run the temp table `_as_of(game_date, cutoff)`, and a
+versioned input is read through its `<table>_versions` view (current and superseded rows) keeping
+the version that was the published one at the cutoff (`known_by`). On top, games count only when
+played strictly before D. The helpers here are the pieces several processors need: the as-of
+read, which games count, the team directory used to read sportsbook team names, the season label
+of a date and the scope join.
 """
 
 from __future__ import annotations
@@ -11,6 +14,16 @@ from __future__ import annotations
 Columns = tuple[tuple[str, str], ...]
 
 LOOKBACK_DAYS = 365  # how far back a player's or team's previous game is looked for
+
+
+def versions(table: str) -> str:
+    """The view of every version of a current-truth table's rows (warehouse.migrations)."""
+    return f"{table}_versions"
+
+
+def known_by(alias: str, cutoff: str = "a.cutoff") -> str:
+    """SQL: the row `alias` of a `versions()` view was the published version at `cutoff`."""
+    return f"({alias}.known_at < {cutoff} AND ({alias}.superseded_at IS NULL OR {alias}.superseded_at >= {cutoff}))"
 
 
 def exact_avg(value: str) -> str:
@@ -36,12 +49,15 @@ def nickname_sql(team_name: str) -> str:
     return f"lower(regexp_extract(trim({team_name}), '(\\S+)$', 1))"
 
 
-# Every NBA team the box scores know: its latest abbreviation and name, and the nickname that
-# sportsbook game titles ("Away Team @ Home Team") are matched on.
+# Every NBA team the box scores know as of each date of the run (`as_of`): its abbreviation and name
+# in its latest game before that date, and the nickname sportsbook game titles ("Away Team @ Home
+# Team") are matched on. Names read from earlier games only, so a later season's box scores never
+# rename an earlier day's rows.
 TEAM_DIRECTORY = f"""(
-    SELECT team_id, arg_max(team_abbr, game_date) AS team_abbr, arg_max(team_name, game_date) AS team_name,
-           {nickname_sql('arg_max(team_name, game_date)')} AS nickname
-    FROM raw.team_boxscores GROUP BY team_id)"""
+    SELECT a.game_date AS as_of, t.team_id, t.team_abbr, t.team_name, {nickname_sql('t.team_name')} AS nickname
+    FROM _as_of a JOIN (SELECT DISTINCT team_id FROM raw.team_boxscores) k ON true
+    ASOF JOIN (SELECT team_id, game_date, team_abbr, team_name FROM raw.team_boxscores) t
+      ON t.team_id = k.team_id AND t.game_date < a.game_date)"""
 
 
 def scoped(rows_sql: str, entity: str) -> str:

@@ -44,7 +44,15 @@ from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS
-from nbadb.pipeline.point_in_time import Columns, counted_games, exact_avg, scoped, season_of_date_sql
+from nbadb.pipeline.point_in_time import (
+    Columns,
+    counted_games,
+    exact_avg,
+    known_by,
+    scoped,
+    season_of_date_sql,
+    versions,
+)
 from nbadb.pipeline.upcoming import UPCOMING_PLAYER_GAME_CONTEXT
 from nbadb.warehouse.hashing import combine_hashes_sql
 
@@ -58,21 +66,25 @@ SEASON_DAYS = 366  # no season is longer: prior games of D's season lie within t
 
 
 def _prior_season_games(rows: str) -> str:
-    """The player's games of D's season before D for each context row of `rows` (aliased c)."""
-    return f"""{rows} c JOIN {_SUMMARY} g
+    """The player's games of D's season before D for each context row of `rows` (aliased c), as known
+    at D's cutoff (the version of each summary row published then)."""
+    return f"""{rows} c JOIN _as_of a ON a.game_date = c.game_date JOIN {versions(_SUMMARY)} g
         ON g.player_id = c.player_id AND g.season = c.season AND g.game_date < c.game_date
-       AND g.game_date >= $start - {SEASON_DAYS}"""
+       AND g.game_date >= $start - {SEASON_DAYS} AND {known_by('g')}"""
 
 
 def _previous_season(rows: str) -> str:
     """For each context row of `rows` (aliased c) whose player has one: his most recent season before
-    D's season among the PREVIOUS_SEASONS_BACK before it, with its games' hash and averages (aliased p)."""
+    D's season among the PREVIOUS_SEASONS_BACK before it, with its games' hash and averages (aliased p).
+    The seasons are read as known at the first cutoff of the run (a run never spans a correction's
+    publication: the replay and the backfill publish corrections between runs)."""
     back = PREVIOUS_SEASONS_BACK * 365
     seasons = f"""SELECT player_id, season, count(*) AS games, {combine_hashes_sql('row_hash')} AS rows_hash,
                {', '.join(f'avg({s}) AS {s}_avg' for s in FORM_STATS)}
-        FROM {_SUMMARY}
+        FROM {versions(_SUMMARY)} g
         WHERE season >= {season_of_date_sql(f'$start - {back}')}
           AND player_id IN (SELECT player_id FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end)
+          AND {known_by('g', '(SELECT min(cutoff) FROM _as_of)')}
         GROUP BY player_id, season"""
     return f"""{rows} c ASOF JOIN ({seasons}) p ON p.player_id = c.player_id AND c.season > p.season
         WHERE p.season >= {season_of_date_sql(f'c.game_date - {back}')}"""
@@ -150,6 +162,7 @@ PLAYER_DAILY_CACHE = ProcessorSpec(
     entity_key="player_id",
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
+    kind="as_of",
     description="Player form as of D from his games of the season before D, with a previous-season fallback.",
     signature_sql=_CACHE_SIGNATURE,
     transform_sql=_CACHE_TRANSFORM,
@@ -158,12 +171,13 @@ PLAYER_DAILY_CACHE = ProcessorSpec(
         OutputCheck("minutes averages within 0..60", f"greatest({', '.join(_MINUTES_AVERAGES)}) > 60"),
         OutputCheck("ts_pct within 0..1.5", "ts_pct_avg_last_10 > 1.5"),
         OutputCheck("calculation_quality matches the prior games",
-                    f"calculation_quality IS DISTINCT FROM ({QUALITY_LABEL_SQL})"),
+                    f"calculation_quality IS DISTINCT FROM ({QUALITY_LABEL_SQL})", invariant=True),
         OutputCheck("no averages without prior games",
-                    "games_played_season = 0 AND (pts_avg_season IS NOT NULL OR minutes_avg_last_5 IS NOT NULL)"),
+                    "games_played_season = 0 AND (pts_avg_season IS NOT NULL OR minutes_avg_last_5 IS NOT NULL)",
+                    invariant=True),
         OutputCheck("previous-season averages exactly when there is a previous season",
                     "(prev_season IS NULL) <> (pts_avg_prev_season IS NULL) "
-                    "OR (prev_season IS NULL) <> (games_played_prev_season = 0)"),
+                    "OR (prev_season IS NULL) <> (games_played_prev_season = 0)", invariant=True),
     ),
 )
 
@@ -187,16 +201,18 @@ COMPOSITE_FACT_COLUMNS: Columns = (
 
 
 def _season_team_games(table: str, columns: str) -> str:
-    """Counted team-games of D's season before D, for every as-of date D of the context (`as_of`)."""
+    """Counted team-games of D's season before D as known at D's cutoff, for every as-of date D of
+    the context (`as_of`)."""
     return f"""SELECT d.game_date AS as_of, t.team_id, {columns},
                row_number() OVER (PARTITION BY d.game_date, t.team_id ORDER BY t.game_date DESC) AS recency
-        FROM days d JOIN {table} t ON t.season = d.season AND t.game_date < d.game_date
-                                   AND t.game_date >= $start - {SEASON_DAYS} AND {counted_games('t')}"""
+        FROM days d JOIN {versions(table)} t ON t.season = d.season AND t.game_date < d.game_date
+                                   AND t.game_date >= $start - {SEASON_DAYS} AND {counted_games('t')}
+                                   AND {known_by('t', 'd.cutoff')}"""
 
 
 _COMPOSITE_FACTS = f"""
     WITH c AS (SELECT * FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end),
-    days AS (SELECT DISTINCT game_date, season FROM c),
+    days AS (SELECT DISTINCT c.game_date, c.season, a.cutoff FROM c JOIN _as_of a USING (game_date)),
     pace_games AS ({_season_team_games(_OFFENSE, 't.pace')}),
     pace AS (SELECT as_of, team_id, count(*) AS games,
                     {exact_avg('pace')} FILTER (WHERE recency <= {RECENT_PACE_GAMES}) AS pace
@@ -259,15 +275,16 @@ PLAYER_COMPOSITE_FACTORS = ProcessorSpec(
     entity_key="player_id",
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
+    kind="as_of",
     description="Fatigue, expected pace, usage spike and opponent defence as of D (formulas in the module docstring).",
     transform_sql=_COMPOSITE_TRANSFORM,  # the row keeps every fact it is built from: its own signature
     checks=(
-        *(OutputCheck(f"{name} within {lo}..{hi}", f"{name} < {lo} OR {name} > {hi}")
+        *(OutputCheck(f"{name} within {lo}..{hi}", f"{name} < {lo} OR {name} > {hi}", invariant=True)
           for name, (lo, hi) in RANGES.items()),
-        OutputCheck("fatigue is always scored", "fatigue_score IS NULL"),
+        OutputCheck("fatigue is always scored", "fatigue_score IS NULL", invariant=True),
         OutputCheck("a player on normal load is fresh",
                     f"NOT back_to_back AND games_last_7_days <= {FATIGUE['normal_games_7']} "
-                    f"AND minutes_last_7_days <= {FATIGUE['normal_minutes_7']} AND fatigue_score <> 100"),
+                    f"AND minutes_last_7_days <= {FATIGUE['normal_minutes_7']} AND fatigue_score <> 100", invariant=True),
     ),
 )
 

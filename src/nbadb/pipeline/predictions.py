@@ -20,6 +20,11 @@ approximation Φ(z) ≈ 1 / (1 + e^(−1.702 z)) (error < 0.01).
 Recommendation: OVER when edge > 0 and confidence ≥ MIN_CONFIDENCE, UNDER when edge < 0 and
 confidence ≥ MIN_CONFIDENCE, else PASS (always PASS without a line).
 
+Form age and quality: form_age_days = days from the player's last game to D (null when he has none);
+form_quality = the feature row's calculation_quality, or 'stale' when the form is older than
+STALE_FORM_DAYS (a long absence) or 'none' without any game. Stale or missing form is never trusted
+for a call: the confidence is capped just below MIN_CONFIDENCE, so the call is PASS.
+
 Change detection: an entity's signature is its feature-store row (which carries the lines). A
 prediction is not recomputed when only older games change; gbm picks those up at its next
 retrain (its model_version names the exact training rows).
@@ -40,6 +45,7 @@ from types import ModuleType
 from nbadb.engine.spec import InputSpec, OutputCheck, PartSpec, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS, RESULTS_PATTERNS
 from nbadb.pipeline.features import ML_FEATURE_STORE
+from nbadb.pipeline.point_in_time import versions
 from nbadb.pipeline.systems import common, gbm, moving_average, similarity
 from nbadb.pipeline.systems.common import TARGETS
 
@@ -50,23 +56,30 @@ PREDICTIONS_TABLE = "predictions.player_prop_predictions"
 ENSEMBLE_WEIGHTS = {"gbm": 0.5, "similarity": 0.3, "moving_average": 0.2}
 DISPERSION = {"pts": 3.5, "reb": 1.6, "ast": 1.3, "fg3m": 1.0}
 MIN_CONFIDENCE = 0.6
+STALE_FORM_DAYS = 45
+UNTRUSTED_FORM_CONFIDENCE = 0.55  # the cap on confidence when the form is stale or missing
 # History a prediction may learn from: gbm's training window plus the days back to its cutoff.
 HISTORY_DAYS = gbm.TRAINING_DAYS + gbm.CADENCE_DAYS
 
 # -- the parts' inputs -------------------------------------------------------------------------
 
 _SCOPE_SQL = f"""
-    SELECT f.* EXCLUDE (run_id, ingested_at, feature_quality) FROM {_FEATURES} f
+    SELECT f.* EXCLUDE (run_id, ingested_at, feature_quality), a.cutoff FROM {_FEATURES} f
     JOIN _scope s ON cast(f.player_id AS VARCHAR) = s.entity_id AND f.game_date = s.game_date
-    WHERE f.game_date BETWEEN $start AND $end"""
+    JOIN _as_of a ON a.game_date = f.game_date
+    WHERE f.game_date BETWEEN $start AND $end
+    ORDER BY f.game_date, f.player_id  -- the systems see rows in one order: the same bits every time"""
 
-# Usable feature rows of earlier games with their results; each system keeps only the rows
-# strictly before the date it predicts (systems.common.before).
+# Usable feature rows of earlier games with every published version of their results; each system
+# keeps only the rows of games strictly before the date it predicts, in the version known at its
+# cutoff (systems.common.before).
 _HISTORY_SQL = f"""
     SELECT f.* EXCLUDE (run_id, ingested_at, feature_quality),
-           {', '.join(f'a.{t} AS actual_{t}' for t in TARGETS)}, a.row_hash AS actual_row_hash
-    FROM {_FEATURES} f JOIN {_SUMMARY} a ON a.player_id = f.player_id AND a.game_id = f.game_id
-    WHERE f.usable_for_training AND f.game_date < $end AND f.game_date >= $start - INTERVAL {HISTORY_DAYS} DAY"""
+           {', '.join(f'a.{t} AS actual_{t}' for t in TARGETS)}, a.row_hash AS actual_row_hash,
+           a.known_at AS actual_known_at, a.superseded_at AS actual_superseded_at
+    FROM {_FEATURES} f JOIN {versions(_SUMMARY)} a ON a.player_id = f.player_id AND a.game_id = f.game_id
+    WHERE f.usable_for_training AND f.game_date < $end AND f.game_date >= $start - INTERVAL {HISTORY_DAYS} DAY
+    ORDER BY f.game_date, f.player_id, a.known_at"""
 
 
 def _part(module: ModuleType, reads: tuple[str, ...]) -> PartSpec:
@@ -105,7 +118,9 @@ _PREDICTIONS_TRANSFORM = f"""
     WITH systems AS ({_SYSTEM_ROWS}),
     ensemble AS (
         SELECT player_id, game_date, target, 'ensemble' AS system, '{ENSEMBLE_VERSION}' AS system_version,
-               sum(w.weight * s.predicted_value) / sum(w.weight) AS predicted_value,
+               -- summed in a fixed order: the same bits whatever order the rows arrive in
+               list_sum(list(w.weight * s.predicted_value ORDER BY s.system))
+                   / list_sum(list(w.weight ORDER BY s.system)) AS predicted_value,
                string_agg(s.system, '+' ORDER BY s.system) AS components,
                md5(string_agg(s.system || ':' || s.system_version || ':' || coalesce(s.model_version, '-'), ','
                               ORDER BY s.system))[:12] AS model_version
@@ -117,7 +132,11 @@ _PREDICTIONS_TRANSFORM = f"""
         SELECT r.*, f.game_id, f.season, f.team_id, f.opponent_team_id, f.feature_version,
                {_per_target({t: f'f.line_{t}' for t in TARGETS})} AS real_line,
                {_per_target({t: f'coalesce(f.{t}_avg_season, f.{t}_avg_prev_season)' for t in TARGETS})} AS prior_form,
-               sqrt({_per_target(DISPERSION)} * greatest(r.predicted_value, 1)) AS sigma
+               sqrt({_per_target(DISPERSION)} * greatest(r.predicted_value, 1)) AS sigma,
+               date_diff('day', f.last_game_date, f.game_date) AS form_age_days,
+               CASE WHEN f.last_game_date IS NULL THEN 'none'
+                    WHEN date_diff('day', f.last_game_date, f.game_date) > {STALE_FORM_DAYS} THEN 'stale'
+                    ELSE f.calculation_quality END AS form_quality
         FROM all_rows r JOIN {_FEATURES} f ON f.player_id = r.player_id AND f.game_date = r.game_date
          AND f.game_date BETWEEN $start AND $end
     ),
@@ -129,15 +148,18 @@ _PREDICTIONS_TRANSFORM = f"""
     ),
     scored AS (
         SELECT *, predicted_value - line_value AS edge,
-               1 / (1 + exp(-1.702 * abs(predicted_value - line_value) / sigma)) AS confidence
-        FROM verdict
+               CASE WHEN form_quality IN ('stale', 'none') THEN least({UNTRUSTED_FORM_CONFIDENCE}, raw_confidence)
+                    ELSE raw_confidence END AS confidence
+        FROM (SELECT *, 1 / (1 + exp(-1.702 * abs(predicted_value - line_value) / sigma)) AS raw_confidence
+              FROM verdict)
     )
     SELECT player_id, game_date, game_id, season, team_id, opponent_team_id, target, system, predicted_value,
            line_value, line_source, edge, confidence,
            CASE WHEN confidence >= {MIN_CONFIDENCE} AND edge > 0 THEN 'OVER'
                 WHEN confidence >= {MIN_CONFIDENCE} AND edge < 0 THEN 'UNDER'
                 ELSE 'PASS' END AS recommendation,
-           system_version, model_version, components, training_cutoff, training_rows, feature_version
+           system_version, model_version, components, training_cutoff, training_rows, feature_version,
+           form_age_days, form_quality
     FROM scored"""
 
 PLAYER_PROP_PREDICTIONS = ProcessorSpec(
@@ -151,12 +173,16 @@ PLAYER_PROP_PREDICTIONS = ProcessorSpec(
     transform_sql=_PREDICTIONS_TRANSFORM,
     parts=SYSTEM_PARTS,
     patterns=GAME_DAY_PATTERNS,
+    kind="as_of",
     checks=(
-        OutputCheck("predictions are never negative", "predicted_value < 0"),
-        OutputCheck("confidence within 0.5..1", "confidence < 0.5 OR confidence > 1"),
-        OutputCheck("a line has its source", "(line_value IS NULL) <> (line_source IS NULL)"),
-        OutputCheck("no recommendation without a line", "line_value IS NULL AND recommendation <> 'PASS'"),
-        OutputCheck("gbm trains only on games before the date", "training_cutoff > game_date"),
+        OutputCheck("predictions are never negative", "predicted_value < 0", invariant=True),
+        OutputCheck("confidence within 0.5..1", "confidence < 0.5 OR confidence > 1", invariant=True),
+        OutputCheck("a line has its source", "(line_value IS NULL) <> (line_source IS NULL)", invariant=True),
+        OutputCheck("no recommendation without a line", "line_value IS NULL AND recommendation <> 'PASS'",
+                    invariant=True),
+        OutputCheck("gbm trains only on games before the date", "training_cutoff > game_date", invariant=True),
+        OutputCheck("no call on stale or missing form",
+                    "form_quality IN ('stale', 'none') AND recommendation <> 'PASS'", invariant=True),
     ),
 )
 
@@ -191,7 +217,10 @@ _EVALUATION_TRANSFORM = f"""
            CASE WHEN actual_value = p.line_value THEN NULL
                 WHEN p.recommendation = 'OVER' THEN actual_value > p.line_value
                 WHEN p.recommendation = 'UNDER' THEN actual_value < p.line_value END AS hit,
-           {_per_target({t: f"f.{t}_avg_season" for t in TARGETS}, "p.target")} AS baseline_value
+           {_per_target({t: f"f.{t}_avg_season" for t in TARGETS}, "p.target")} AS baseline_value,
+           EXISTS (SELECT 1 FROM {_SUMMARY}_history h WHERE h.player_id = a.player_id AND h.game_id = a.game_id)
+               AS actual_revised,
+           a.known_at
     FROM {PREDICTIONS_TABLE} p
     JOIN _scope s ON cast(p.player_id AS VARCHAR) = s.entity_id AND p.game_date = s.game_date
     JOIN {_SUMMARY} a ON a.player_id = p.player_id AND a.game_id = p.game_id
@@ -208,8 +237,8 @@ EVALUATION = ProcessorSpec(
     transform_sql=_EVALUATION_TRANSFORM,
     patterns=RESULTS_PATTERNS,
     checks=(
-        OutputCheck("abs_error is |error|", "abs_error <> abs(error)"),
-        OutputCheck("a hit needs a recommendation", "hit IS NOT NULL AND recommendation = 'PASS'"),
+        OutputCheck("abs_error is |error|", "abs_error <> abs(error)", invariant=True),
+        OutputCheck("a hit needs a recommendation", "hit IS NOT NULL AND recommendation = 'PASS'", invariant=True),
     ),
 )
 

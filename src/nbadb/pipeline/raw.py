@@ -1,5 +1,7 @@
 """Phase 2: the raw tables, normalised from what a source staged. One row per source fact,
-snake_case columns, float minutes, null percentages without attempts, US Eastern game dates."""
+snake_case columns, float minutes, null percentages without attempts, US Eastern game dates, and
+the time the fact became known (`known_at`, staged by the source: engine.clock). Every raw table is
+current truth: a republished fact that differs supersedes the stored version, which is kept."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ SOURCE_TABLES = frozenset(
     {"stage_schedule", "stage_player_logs", "stage_boxscores", "stage_team_logs", "stage_injuries", "stage_props"}
 )
 _NON_NEGATIVE = OutputCheck("counting stats are never negative", "least(fga, fgm, fta, ftm, reb, ast, pts) < 0")
+_KNOWN = "KNOWN_AT AS known_at"
 
 
 def _source(table: str, date_column: str) -> tuple[InputSpec, ...]:
@@ -25,7 +28,7 @@ SCHEDULE = ProcessorSpec(
     description="Games scheduled per date (schedule file, else derived from team logs).",
     transform_sql=f"""
         SELECT game_id, game_date, season, coalesce(season_type, {season_type_sql('game_id')}) AS season_type,
-               home_team_id, away_team_id, home_team_abbr, away_team_abbr, tip_time_utc, schedule_source
+               home_team_id, away_team_id, home_team_abbr, away_team_abbr, tip_time_utc, schedule_source, {_KNOWN}
         FROM stage_schedule""",
 )
 
@@ -41,7 +44,7 @@ PLAYER_BOXSCORES = ProcessorSpec(
                {season_type_sql('GAME_ID')} AS season_type, PLAYER_ID AS player_id, PLAYER_NAME AS player_name,
                TEAM_ID AS team_id, TEAM_ABBREVIATION AS team_abbr, {opponent_sql()} AS opponent_team_id,
                MATCHUP LIKE '% vs. %' AS is_home, WL AS wl, MIN::DOUBLE AS minutes, {box_stats_sql()},
-               PLUS_MINUS::DOUBLE AS plus_minus
+               PLUS_MINUS::DOUBLE AS plus_minus, {_KNOWN}
         FROM stage_player_logs""",
 )
 
@@ -67,7 +70,7 @@ BOXSCORE_PLAYERS = ProcessorSpec(
                CASE WHEN MIN IS NOT NULL AND MIN <> '' THEN
                     round(try_cast(split_part(MIN, ':', 1) AS DOUBLE)
                           + coalesce(try_cast(nullif(split_part(MIN, ':', 2), '') AS DOUBLE), 0) / 60, 4) END AS minutes,
-               {box_stats_sql(tov='"TO"', cast='::INTEGER')}, PLUS_MINUS AS plus_minus
+               {box_stats_sql(tov='"TO"', cast='::INTEGER')}, PLUS_MINUS AS plus_minus, {_KNOWN}
         FROM stage_boxscores""",
 )
 
@@ -83,7 +86,7 @@ TEAM_BOXSCORES = ProcessorSpec(
                {season_type_sql('GAME_ID')} AS season_type, TEAM_ID AS team_id, TEAM_ABBREVIATION AS team_abbr,
                TEAM_NAME AS team_name, {opponent_sql()} AS opponent_team_id,
                MATCHUP LIKE '% vs. %' AS is_home, WL AS wl, MIN::DOUBLE AS minutes, {box_stats_sql()},
-               PLUS_MINUS::DOUBLE AS plus_minus
+               PLUS_MINUS::DOUBLE AS plus_minus, {_KNOWN}
         FROM stage_team_logs""",
 )
 
@@ -102,7 +105,7 @@ INJURIES = ProcessorSpec(
                     WHEN NOTES ILIKE '%DTD%' OR NOTES ILIKE '%day-to-day%' THEN 'day_to_day'
                     WHEN NOTES ILIKE '%out for season%' THEN 'out_for_season'
                     ELSE 'out' END AS status,
-               NOTES AS notes, ESTIMATED_DAYS_OUT AS estimated_days_out
+               NOTES AS notes, ESTIMATED_DAYS_OUT AS estimated_days_out, {_KNOWN}
         FROM stage_injuries""",
 )
 
@@ -112,18 +115,16 @@ PROP_LINES = ProcessorSpec(
     inputs=_source("stage_props", "SNAPSHOT_DATE"),
     entity_key="event_id",
     date_column="snapshot_date",
-    checks=(OutputCheck("every line has a player id", "player_id IS NULL"),),
+    checks=(OutputCheck("every line has a player id", "player_id IS NULL", invariant=True),),
     description="Sportsbook player-prop lines per snapshot, matched to NBA player ids.",
-    transform_sql="""
-        SELECT SNAPSHOT_DATE AS snapshot_date,
-               coalesce(try_cast(SNAPSHOT_LOCAL AS TIMESTAMP), try_cast(MARKET_LAST_UPDATE AS TIMESTAMP)) AS snapshot_ts,
+    transform_sql=f"""
+        SELECT SNAPSHOT_DATE AS snapshot_date, SNAPSHOT_TS AS snapshot_ts,
                cast(timezone('America/New_York', GAME_TIME) AS DATE) AS game_date,
-               timezone('UTC', GAME_TIME) AS tip_time_utc,
-               coalesce(EVENT_ID, md5(GAME || '|' || strftime(timezone('UTC', GAME_TIME), '%Y-%m-%dT%H:%M'))) AS event_id,
+               timezone('UTC', GAME_TIME) AS tip_time_utc, EVENT_KEY AS event_id,
                split_part(GAME, ' @ ', 2) AS home_team_name, split_part(GAME, ' @ ', 1) AS away_team_name,
                PLAYER AS player_name, matched_player_id AS player_id, MARKET AS market, BOOKMAKER AS bookmaker,
                LINE AS line, OVER_ODDS AS over_odds, UNDER_ODDS AS under_odds,
-               CASE WHEN EVENT_ID IS NULL THEN 'odds_api_historical' ELSE 'odds_api_snapshot' END AS feed
+               CASE WHEN EVENT_ID IS NULL THEN 'odds_api_historical' ELSE 'odds_api_snapshot' END AS feed, {_KNOWN}
         FROM stage_props WHERE matched_player_id IS NOT NULL""",
 )
 

@@ -57,8 +57,10 @@ from nbadb.pipeline.point_in_time import (
     TEAM_DIRECTORY,
     Columns,
     counted_games,
+    known_by,
     nickname_sql,
     season_of_date_sql,
+    versions,
 )
 
 WINDOWS = (7, 14)
@@ -116,15 +118,18 @@ def _load_select(load: str, last_game: str, day: str, flags: str) -> str:
 
 _LOAD_CHECKS = (
     OutputCheck("rest_days at least one day", "rest_days < 1"),
-    OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM coalesce(rest_days = 1, false)"),
+    OutputCheck("back_to_back agrees with rest_days", "back_to_back IS DISTINCT FROM coalesce(rest_days = 1, false)",
+                invariant=True),
     OutputCheck(
         "load is never negative and the 7-day window sits inside the 14-day one",
         "least(games_last_7_days, minutes_last_7_days) < 0 "
         "OR games_last_7_days > games_last_14_days OR minutes_last_7_days > minutes_last_14_days",
+        invariant=True,
     ),
     OutputCheck("only scheduled games have complete windows",
-                "(window_7_complete OR window_14_complete) AND game_source <> 'schedule'"),
-    OutputCheck("a complete 14-day window has a complete 7-day window", "window_14_complete AND NOT window_7_complete"),
+                "(window_7_complete OR window_14_complete) AND game_source <> 'schedule'", invariant=True),
+    OutputCheck("a complete 14-day window has a complete 7-day window", "window_14_complete AND NOT window_7_complete",
+                invariant=True),
 )
 
 
@@ -136,20 +141,21 @@ _TEAM_WINDOW_COMPLETE = "s.game_source = 'schedule' AND coalesce(g.missing_{n}, 
 _TEAM_FACTS = f"""
     WITH teams AS {TEAM_DIRECTORY},
     scheduled AS (
-        SELECT game_id, game_date, season, season_type, home_team_id, away_team_id, tip_time_utc,
+        SELECT s.game_id, s.game_date, s.season, s.season_type, s.home_team_id, s.away_team_id, s.tip_time_utc,
                'schedule' AS game_source
-        FROM raw.schedule WHERE game_date BETWEEN $start AND $end AND {counted_games()}
+        FROM {versions('raw.schedule')} s JOIN _as_of a ON a.game_date = s.game_date
+        WHERE s.game_date BETWEEN $start AND $end AND {counted_games('s')} AND {known_by('s')}
     ),
-    from_props AS (  -- dates the schedule does not cover: the games of the prop lines taken by then
+    from_props AS (  -- dates the schedule does not cover: the games of the prop lines known by then
         SELECT strftime(p.game_date, '%Y%m%d') || '/' || a.team_abbr || h.team_abbr AS game_id, p.game_date,
                {season_of_date_sql('p.game_date')} AS season, NULL AS season_type,
                h.team_id AS home_team_id, a.team_id AS away_team_id, min(p.tip_time_utc) AS tip_time_utc,
                'prop_lines' AS game_source
-        FROM raw.prop_lines p
-        JOIN teams h ON h.nickname = {nickname_sql('p.home_team_name')}
-        JOIN teams a ON a.nickname = {nickname_sql('p.away_team_name')}
-        WHERE p.game_date BETWEEN $start AND $end AND p.snapshot_date <= p.game_date
-          AND p.game_date NOT IN (SELECT game_date FROM raw.schedule WHERE game_date BETWEEN $start AND $end)
+        FROM raw.prop_lines p JOIN _as_of c ON c.game_date = p.game_date
+        JOIN teams h ON h.as_of = p.game_date AND h.nickname = {nickname_sql('p.home_team_name')}
+        JOIN teams a ON a.as_of = p.game_date AND a.nickname = {nickname_sql('p.away_team_name')}
+        WHERE p.game_date BETWEEN $start AND $end AND p.known_at < c.cutoff
+          AND p.game_date NOT IN (SELECT game_date FROM scheduled)
         GROUP BY p.game_date, h.team_id, a.team_id, h.team_abbr, a.team_abbr
     ),
     games AS (SELECT * FROM scheduled UNION ALL SELECT * FROM from_props),
@@ -160,36 +166,41 @@ _TEAM_FACTS = f"""
         SELECT game_id, game_date, season, season_type, away_team_id, home_team_id, false, tip_time_utc, game_source
         FROM games
     ),
-    played AS (
-        SELECT team_id, game_date, minutes FROM raw.team_boxscores
-        WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end AND {counted_games()}
+    played AS (  -- counted team games known by each as-of date's cutoff, before that date
+        SELECT a.game_date AS as_of, p.team_id, p.game_date, p.minutes
+        FROM _as_of a JOIN {versions('raw.team_boxscores')} p
+          ON p.game_date < a.game_date AND p.game_date >= a.game_date - {LOOKBACK_DAYS}
+        WHERE {counted_games('p')} AND {known_by('p')}
     ),
     load AS (
         SELECT s.team_id, s.game_date, max(p.game_date) AS last_game_date, {_load_sql('p', 's.game_date')}
-        FROM sides s JOIN played p ON p.team_id = s.team_id AND p.game_date < s.game_date
-                                  AND p.game_date >= s.game_date - {LOOKBACK_DAYS}
+        FROM sides s JOIN played p ON p.as_of = s.game_date AND p.team_id = s.team_id
         GROUP BY ALL
     ),
-    listed AS (  -- each team's scheduled games in the longest window before the range
-        SELECT game_id, game_date, unnest([home_team_id, away_team_id]) AS team_id FROM raw.schedule
-        WHERE game_date BETWEEN $start - {max(WINDOWS)} AND $end AND {counted_games()}
+    listed AS (  -- each team's scheduled games in the longest window before each as-of date, as known then
+        SELECT a.game_date AS as_of, l.game_id, l.game_date, unnest([l.home_team_id, l.away_team_id]) AS team_id
+        FROM _as_of a JOIN {versions('raw.schedule')} l
+          ON l.game_date < a.game_date AND l.game_date >= a.game_date - {max(WINDOWS)}
+        WHERE {counted_games('l')} AND {known_by('l')}
     ),
-    gaps AS (  -- scheduled games in each window whose box score is not in
+    gaps AS (  -- scheduled games in each window whose box score was not in by the cutoff
         SELECT s.team_id, s.game_date,
                {', '.join(f"count(*) FILTER (WHERE b.game_id IS NULL AND l.game_date >= s.game_date - {n})"
                           f" AS missing_{n}" for n in WINDOWS)}
         FROM sides s
-        JOIN listed l ON l.team_id = s.team_id AND l.game_date < s.game_date
-                     AND l.game_date >= s.game_date - {max(WINDOWS)}
-        LEFT JOIN raw.team_boxscores b ON b.game_id = l.game_id AND b.team_id = l.team_id
-                                      AND b.game_date BETWEEN $start - {max(WINDOWS)} AND $end
+        JOIN listed l ON l.as_of = s.game_date AND l.team_id = s.team_id
+        LEFT JOIN (SELECT b.game_id, b.team_id, a.game_date AS as_of
+                   FROM _as_of a JOIN {versions('raw.team_boxscores')} b
+                     ON b.game_date < a.game_date AND b.game_date >= a.game_date - {max(WINDOWS)}
+                   WHERE {known_by('b')}) b
+          ON b.as_of = s.game_date AND b.game_id = l.game_id AND b.team_id = l.team_id
         GROUP BY ALL
     )
     SELECT s.game_id, s.game_date, s.season, s.season_type, s.team_id, t.team_abbr, t.team_name, s.opponent_team_id,
            s.is_home, s.tip_time_utc, s.game_source,
            {_load_select('l', 'l.last_game_date', 's.game_date', _TEAM_WINDOW_COMPLETE)}
     FROM sides s
-    LEFT JOIN teams t ON t.team_id = s.team_id
+    LEFT JOIN teams t ON t.as_of = s.game_date AND t.team_id = s.team_id
     LEFT JOIN load l ON l.team_id = s.team_id AND l.game_date = s.game_date
     LEFT JOIN gaps g ON g.team_id = s.team_id AND g.game_date = s.game_date
     QUALIFY row_number() OVER (PARTITION BY s.team_id, s.game_date ORDER BY s.game_id) = 1"""
@@ -205,12 +216,13 @@ UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
     entity_key="team_id",
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
+    kind="as_of",
     description="Each team's game on D as known before tip-off: opponent, home, rest, load, window completeness.",
     transform_sql=_TEAM_FACTS,  # a row is the facts it is built from: its own signature
     checks=(
         *_LOAD_CHECKS,
         OutputCheck("every team row names its team and opponent", "team_id IS NULL OR opponent_team_id IS NULL"),
-        OutputCheck("game source is a known label", "game_source NOT IN ('schedule', 'prop_lines')"),
+        OutputCheck("game source is a known label", "game_source NOT IN ('schedule', 'prop_lines')", invariant=True),
     ),
 )
 
@@ -236,26 +248,30 @@ def _by_book_json() -> str:
 
 _PLAYER_FACTS = f"""
     WITH tc AS (SELECT * FROM analytics.upcoming_team_game_context WHERE game_date BETWEEN $start AND $end),
-    days AS (SELECT DISTINCT game_date FROM tc),
-    played AS (  -- box scores in the lookback, each with the player's next game date (far future for none)
-        SELECT player_id, player_name, team_id, game_date, minutes,
+    days AS (SELECT DISTINCT tc.game_date, a.cutoff FROM tc JOIN _as_of a USING (game_date)),
+    box AS (SELECT * FROM {versions('raw.player_boxscores')} WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end),
+    next_days AS (  -- each player's game dates in the lookback with the next one (far future for none)
+        SELECT player_id, game_date,
                coalesce(lead(game_date) OVER (PARTITION BY player_id ORDER BY game_date), DATE '9999-12-31')
                    AS next_game_date
-        FROM raw.player_boxscores WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end
+        FROM (SELECT DISTINCT player_id, game_date FROM box)
     ),
-    recent AS (  -- each player's most recent game in the lookback before D: the one whose next game is D or later
+    played AS (SELECT b.*, n.next_game_date FROM box b JOIN next_days n USING (player_id, game_date)),
+    recent AS (  -- each player's most recent game in the lookback before D, as known at D's cutoff
         SELECT d.game_date, p.player_id, p.game_date AS last_game_date, p.team_id AS last_team_id, p.player_name
         FROM days d JOIN played p ON p.game_date < d.game_date AND p.next_game_date >= d.game_date
                                  AND p.game_date >= d.game_date - {LOOKBACK_DAYS}
+        WHERE {known_by('p', 'd.cutoff')}
     ),
     roster AS (  -- the roster rule: the team of his most recent game plays on D
         SELECT r.*, t.game_id FROM recent r JOIN tc t ON t.game_date = r.game_date AND t.team_id = r.last_team_id
     ),
-    lines AS (  -- prop lines taken by D for games on D, each with its game (the home side's context row)
-        SELECT p.*, t.game_id FROM raw.prop_lines p
+    lines AS (  -- prop lines known by D's cutoff for games on D, each with its game (the home side's context row)
+        SELECT p.*, t.game_id FROM {versions('raw.prop_lines')} p
+        JOIN days d ON d.game_date = p.game_date
         JOIN tc t ON t.game_date = p.game_date AND t.is_home
                  AND {nickname_sql('t.team_name')} = {nickname_sql('p.home_team_name')}
-        WHERE p.game_date BETWEEN $start AND $end AND p.snapshot_date <= p.game_date
+        WHERE p.game_date BETWEEN $start AND $end AND {known_by('p', 'd.cutoff')}
     ),
     prop_games AS (SELECT game_date, player_id, game_id, min(player_name) AS player_name FROM lines GROUP BY ALL),
     options AS (
@@ -274,8 +290,9 @@ _PLAYER_FACTS = f"""
     returners AS (  -- players placed by their lines alone: their most recent game before D, however long ago
         SELECT c.player_id, c.game_date, max(b.game_date) AS last_game_date,
                arg_max(b.team_id, b.game_date) AS last_team_id, arg_max(b.player_name, b.game_date) AS player_name
-        FROM candidates c JOIN raw.player_boxscores b ON b.player_id = c.player_id AND b.game_date < c.game_date
-        WHERE c.roster_source = 'prop_line'
+        FROM candidates c JOIN days d ON d.game_date = c.game_date
+        JOIN {versions('raw.player_boxscores')} b ON b.player_id = c.player_id AND b.game_date < c.game_date
+        WHERE c.roster_source = 'prop_line' AND {known_by('b', 'd.cutoff')}
         GROUP BY ALL
     ),
     placed AS (
@@ -287,23 +304,27 @@ _PLAYER_FACTS = f"""
     ),
     load AS (
         SELECT c.player_id, c.game_date, {_load_sql('p', 'c.game_date')}
-        FROM candidates c JOIN played p ON p.player_id = c.player_id AND p.game_date < c.game_date
-                                       AND p.game_date >= c.game_date - {max(WINDOWS)}
+        FROM candidates c JOIN days d ON d.game_date = c.game_date
+        JOIN played p ON p.player_id = c.player_id AND p.game_date < c.game_date
+                     AND p.game_date >= c.game_date - {max(WINDOWS)}
+        WHERE {known_by('p', 'd.cutoff')}
         GROUP BY ALL
     ),
     injury AS (  -- the latest move before D in the lookback; on a day with several, the most severe
         SELECT c.player_id, c.game_date,
                arg_max({{'move_date': m.move_date, 'status': m.status, 'notes': m.notes}},
                        (m.move_date, {_SEVERITY}, m.notes)) AS move
-        FROM candidates c JOIN raw.injuries m ON m.player_id = c.player_id AND m.move_date < c.game_date
-                                             AND m.move_date >= c.game_date - {LOOKBACK_DAYS}
+        FROM candidates c JOIN days d ON d.game_date = c.game_date
+        JOIN {versions('raw.injuries')} m ON m.player_id = c.player_id AND m.move_date < c.game_date
+                                        AND m.move_date >= c.game_date - {LOOKBACK_DAYS}
+        WHERE {known_by('m', 'd.cutoff')}
         GROUP BY ALL
     ),
     feed AS (
         SELECT d.game_date, count(m.move_date) > 0 AS injury_feed_current
         FROM days d
-        LEFT JOIN (SELECT DISTINCT move_date FROM raw.injuries WHERE move_date BETWEEN $start - 14 AND $end) m
-          ON m.move_date < d.game_date AND m.move_date >= d.game_date - 14
+        LEFT JOIN (SELECT * FROM {versions('raw.injuries')} WHERE move_date BETWEEN $start - 14 AND $end) m
+          ON m.move_date < d.game_date AND m.move_date >= d.game_date - 14 AND {known_by('m', 'd.cutoff')}
         GROUP BY ALL
     ),
     book_lines AS (  -- each book's main line per market from its latest snapshot
@@ -348,17 +369,18 @@ UPCOMING_PLAYER_GAME_CONTEXT = ProcessorSpec(
     entity_key="player_id",
     propagation="following_dates",
     patterns=GAME_DAY_PATTERNS,
+    kind="as_of",
     description="Each player expected in a game on D as known before tip-off: rest, load, injury status, prop lines.",
     transform_sql=_PLAYER_FACTS,  # a row is the facts it is built from: its own signature
     checks=(
         *_LOAD_CHECKS,
-        OutputCheck("injury status is a known label", f"injury_status NOT IN {INJURY_STATUSES}"),
-        OutputCheck("roster source is a known label", "roster_source NOT IN ('last_game', 'prop_line')"),
+        OutputCheck("injury status is a known label", f"injury_status NOT IN {INJURY_STATUSES}", invariant=True),
+        OutputCheck("roster source is a known label", "roster_source NOT IN ('last_game', 'prop_line')", invariant=True),
         OutputCheck("only prop-line players may lack a team", "team_id IS NULL AND roster_source <> 'prop_line'"),
         OutputCheck("prop lines are never negative",
                     f"least({', '.join(f'line_{s}' for s in PROP_MARKETS)}) < 0"),
         OutputCheck("a consensus line exactly when some book has a line",
-                    " OR ".join(f"(line_{s} IS NULL) <> (books_{s} = 0)" for s in PROP_MARKETS)),
+                    " OR ".join(f"(line_{s} IS NULL) <> (books_{s} = 0)" for s in PROP_MARKETS), invariant=True),
     ),
 )
 

@@ -14,6 +14,7 @@ class FileKind:
     pattern: str
     raw_table: str
     feeds: str
+    expected: bool = True  # False: an occasional feed whose absence is normal (not reported missing)
 
 
 FILE_KINDS: tuple[FileKind, ...] = (
@@ -24,6 +25,8 @@ FILE_KINDS: tuple[FileKind, ...] = (
     FileKind("injuries", "injuries/injury_transactions*.parquet", "raw.injuries", "injured-list moves"),
     FileKind("props", "props/*.parquet", "raw.prop_lines", "sportsbook player-prop lines"),
     FileKind("players", "nba_api_payloads/commonallplayers*.json", "", "player directory for name matching"),
+    FileKind("corrections", "corrections/*.parquet", "", "stat corrections, each published at its time",
+             expected=False),
 )
 KINDS = {k.kind: k for k in FILE_KINDS}
 
@@ -33,3 +36,8 @@ def discover(folder: Path) -> dict[str, list[Path]]:
     if not folder.is_dir():
         raise ArchiveMissingError(f"archive folder {folder} does not exist. Pass --archive DIR or set NBADB_ARCHIVE_DIR.")
     return {k.kind: sorted(folder.glob(k.pattern)) for k in FILE_KINDS}
+
+
+def missing_kinds(files: dict[str, list[Path]]) -> list[FileKind]:
+    """The kinds the folder has no file of, each with the pattern it would need."""
+    return [KINDS[kind] for kind, paths in files.items() if not paths and KINDS[kind].expected]

@@ -11,7 +11,7 @@ from typing import Iterator
 import duckdb
 
 from nbadb.errors import WarehouseError
-from nbadb.warehouse.migrations import apply_migrations
+from nbadb.warehouse.migrations import LATEST_VERSION, apply_migrations, current_version
 
 LOCK_WAIT_SECONDS = 30.0
 # An in-memory catalog for what a source staged: every connection to the warehouse sees it (temp
@@ -19,29 +19,54 @@ LOCK_WAIT_SECONDS = 30.0
 STAGE_CATALOG = "nbadb_stage"
 
 
-def _connect_with_retry(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+def _connect_with_retry(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
     """DuckDB lets one process write a file at a time; wait politely for the other one."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    deadline = time.monotonic() + lock_wait
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"{path} is not a readable nbadb warehouse ({_first_line(exc)})") from None
+            if time.monotonic() > deadline:
                 raise WarehouseError(
-                    f"cannot open warehouse {path}: {exc}. Is another nbadb process still writing it?"
-                ) from exc
+                    f"cannot open warehouse {path}: another process holds it ({_first_line(exc)}). "
+                    "While `nbadb serve` runs, ask it (read commands do) or stop it first."
+                ) from None
             time.sleep(0.05)
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{path} is not a readable nbadb warehouse ({_first_line(exc)})") from None
 
 
-def open_warehouse(path: Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the warehouse at `path`, migrated to this code's schema."""
-    if read_only and not path.exists():
-        raise WarehouseError(f"no warehouse at {path}. Run `nbadb ingest` first (or set NBADB_DATA_DIR).")
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def open_warehouse(path: Path, *, read_only: bool = False, lock_wait: float = LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse at `path` at this code's schema version: creating and migrating it when
+    writing; refusing a missing file, or one of another schema version, when only reading."""
+    if read_only and not path.is_file():
+        raise WarehouseError(f"no warehouse at {path}. Run `nbadb ingest` or `nbadb replay` first "
+                             "(or point NBADB_DATA_DIR at the folder that holds nba.duckdb).")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _connect_with_retry(path, read_only)
-    configure_session(con, read_only=read_only)
-    if not read_only:
-        apply_migrations(con, path)
+    con = _connect_with_retry(path, read_only, lock_wait)
+    try:
+        configure_session(con, read_only=read_only)
+        if not read_only:
+            apply_migrations(con, path)
+        elif (version := current_version(con)) != LATEST_VERSION:
+            newer = version > LATEST_VERSION
+            raise WarehouseError(
+                f"{path} has schema version {version}, " + (
+                    f"newer than this nbadb understands ({LATEST_VERSION}); upgrade nbadb" if newer else
+                    f"older than this nbadb's ({LATEST_VERSION}); run a write command (`nbadb ingest`, "
+                    "`nbadb run`) once to migrate it"))
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(f"{path} is not a readable nbadb warehouse ({_first_line(exc)})") from None
+    except BaseException:
+        con.close()
+        raise
     return con
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from nbadb.errors import WarehouseError
+from nbadb.warehouse.transactions import rollback
 
 LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
 BOX_STATS = """
@@ -175,6 +176,67 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
 )
 
+# Current-truth tables (engine.spec.TableKind): every version of a restated row is kept in
+# `<table>_history`; `<table>_versions` reads current and superseded rows together.
+VERSIONED_TABLES = (
+    "raw.schedule", "raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores", "raw.injuries",
+    "raw.prop_lines", "analytics.player_game_summary", "analytics.team_offense_game_summary",
+    "analytics.team_defense_game_summary", "predictions.evaluation",
+)
+# When the rows already stored became known, for warehouses written before publication times were
+# kept (engine.clock: a schedule at its date's morning, results and injury moves at their night).
+_FIRST_KNOWN = {
+    "raw.schedule": "CAST(game_date AS TIMESTAMP) + INTERVAL 12 HOUR",
+    "raw.prop_lines": "coalesce(snapshot_ts, CAST(snapshot_date AS TIMESTAMP) + INTERVAL 15 HOUR)",
+    "raw.injuries": "CAST(move_date AS TIMESTAMP) + INTERVAL 30 HOUR",
+}
+_NIGHT = "CAST(game_date AS TIMESTAMP) + INTERVAL 30 HOUR"
+
+
+def _versioned(table: str) -> tuple[str, ...]:
+    return (
+        f"ALTER TABLE {table} ADD COLUMN known_at TIMESTAMP",
+        f"UPDATE {table} SET known_at = {_FIRST_KNOWN.get(table, _NIGHT)}",
+        f"ALTER TABLE {table} ALTER COLUMN known_at SET NOT NULL",
+        f"""CREATE TABLE {table}_history AS
+            SELECT *, NULL::TIMESTAMP AS superseded_at, NULL::VARCHAR AS superseded_by FROM {table} WHERE false""",
+        f"""CREATE VIEW {table}_versions AS
+            SELECT *, NULL::TIMESTAMP AS superseded_at, NULL::VARCHAR AS superseded_by FROM {table}
+            UNION ALL BY NAME SELECT * FROM {table}_history""",
+    )
+
+
+MIGRATIONS += (
+    Migration(6, "publication times and versions, typed ledger counts, quarantine stages, file reconciliation", (
+        "ALTER TABLE predictions.evaluation ADD COLUMN actual_revised BOOLEAN DEFAULT false",
+        *(statement for table in VERSIONED_TABLES for statement in _versioned(table)),
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN last_game_date DATE",
+        "ALTER TABLE predictions.player_prop_predictions ADD COLUMN form_age_days INTEGER",
+        "ALTER TABLE predictions.player_prop_predictions ADD COLUMN form_quality VARCHAR",
+        "ALTER TABLE ops.processor_runs ADD COLUMN as_of_date DATE",
+        "ALTER TABLE ops.run_events ADD COLUMN start_date DATE",
+        "ALTER TABLE ops.run_events ADD COLUMN end_date DATE",
+        "ALTER TABLE ops.processor_runs ADD COLUMN triggers INTEGER DEFAULT 0",
+        "ALTER TABLE ops.processor_runs ADD COLUMN duplicate_triggers INTEGER DEFAULT 0",
+        "ALTER TABLE ops.processor_runs ADD COLUMN rows_quarantined INTEGER DEFAULT 0",
+        "ALTER TABLE ops.processor_runs ADD COLUMN entities_held INTEGER DEFAULT 0",
+        "ALTER TABLE ops.processor_runs ADD COLUMN dates_frozen INTEGER DEFAULT 0",
+        "ALTER TABLE ops.quarantine ADD COLUMN stage VARCHAR DEFAULT 'source'",
+        "ALTER TABLE ops.quarantine ADD COLUMN run_id VARCHAR",
+        "ALTER TABLE ops.quarantine ADD COLUMN row_values JSON",
+        "ALTER TABLE ops.prediction_worker_runs ADD COLUMN systems_not_ready VARCHAR[] DEFAULT []",
+        "ALTER TABLE ops.source_corrections ADD COLUMN source VARCHAR DEFAULT 'manual'",
+        """CREATE TABLE ops.publication_clock (latest_known_at TIMESTAMP)""",
+        """INSERT INTO ops.publication_clock (latest_known_at)
+            SELECT max(k) FROM (""" + " UNION ALL ".join(
+            f"SELECT max(known_at) AS k FROM {t}" for t in VERSIONED_TABLES if t.startswith("raw.")) + ")",
+        """CREATE TABLE ops.source_files (publication_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            source_file VARCHAR NOT NULL, start_date DATE NOT NULL, end_date DATE NOT NULL,
+            source_rows INTEGER NOT NULL, rows_accepted INTEGER NOT NULL, rows_quarantined INTEGER NOT NULL,
+            recorded_at TIMESTAMP NOT NULL)""",
+    )),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
@@ -211,12 +273,14 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
             for statement in migration.statements:
                 con.execute(statement)
             con.execute(
-                "INSERT INTO ops.schema_migrations VALUES (?, ?, now()::TIMESTAMP)",
+                "INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (?, ?, now()::TIMESTAMP)",
                 [migration.version, migration.name],
             )
             con.execute("COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            rollback(con)
             raise
         applied.append(migration.version)
+    if applied:  # DuckDB 1.4 cannot replay these DDL statements from its WAL after a crash: persist them now
+        con.execute("CHECKPOINT")
     return applied

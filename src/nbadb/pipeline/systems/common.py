@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable, Mapping
@@ -45,9 +45,13 @@ def output(frames: list[pl.DataFrame]) -> pl.DataFrame:
     return pl.concat(filled) if filled else pl.DataFrame(schema=_SCHEMA)
 
 
-def before(history: pl.DataFrame, day: date) -> pl.DataFrame:
-    """History rows of games strictly before `day` (the only past a prediction for `day` may see)."""
-    return history.filter(pl.col("game_date") < day)
+def before(history: pl.DataFrame, day: date, cutoff: datetime) -> pl.DataFrame:
+    """History rows of games strictly before `day`, each result in the version published at `cutoff`
+    (`day`'s cutoff): the only past a prediction for `day` may see."""
+    return history.filter(
+        pl.col("game_date") < day, pl.col("actual_known_at") < cutoff,
+        pl.col("actual_superseded_at").is_null() | (pl.col("actual_superseded_at") >= cutoff),
+    )
 
 
 def prior_form(stat: str) -> pl.Expr:
@@ -75,12 +79,13 @@ def single_threaded() -> AbstractContextManager[object]:
     return _thread_pools().limit(limits=1)
 
 
-def per_game_day(frames: Mapping[str, pl.DataFrame], predict_day: Callable[[pl.DataFrame, pl.DataFrame, date], list[pl.DataFrame]]) -> pl.DataFrame:
-    """Run `predict_day(scope rows of the day, history, day)` for each date in scope, single-threaded,
-    and concatenate the output."""
+def per_game_day(frames: Mapping[str, pl.DataFrame],
+                 predict_day: Callable[[pl.DataFrame, pl.DataFrame, date], list[pl.DataFrame]]) -> pl.DataFrame:
+    """Run `predict_day(scope rows of the day, the history the day may see, day)` for each date in
+    scope, single-threaded, and concatenate the output."""
     scope, history = frames["scope"], frames["history"]
     per_day: list[pl.DataFrame] = []
     with single_threaded():
-        for day in scope["game_date"].unique().sort().to_list():
-            per_day += predict_day(scope.filter(pl.col("game_date") == day), history, day)
-    return output(per_day)
+        for (day, cutoff), rows in scope.group_by("game_date", "cutoff", maintain_order=False):
+            per_day += predict_day(rows, before(history, day, cutoff), day)
+    return output(sorted(per_day, key=lambda f: f["game_date"][0] if f.height else date.min))

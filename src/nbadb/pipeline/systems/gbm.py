@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Mapping
 import numpy as np
 import polars as pl
 
+from nbadb.engine.parts import NotReady
+
 from nbadb.pipeline.systems.common import FORM_STATS, TARGETS, per_game_day, prior_form, with_prior_forms
 
 if TYPE_CHECKING:
@@ -65,8 +67,9 @@ FEATURES = (
 )
 
 
-class NotEnoughTrainingData(RuntimeError):
-    """Too few usable rows before the cutoff to train: the system fails rather than guess."""
+class NotEnoughTrainingData(NotReady):
+    """Too few usable rows before the cutoff to train: the system cannot predict yet (never a
+    fallback model); it says so and counts on no breaker."""
 
 
 def _matrix(frame: pl.DataFrame) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Mapping
 import numpy as np
 import polars as pl
 
-from nbadb.pipeline.systems.common import TARGETS, before, per_game_day, with_prior_forms
+from nbadb.pipeline.systems.common import TARGETS, per_game_day, with_prior_forms
 
 OWN_NEIGHBOURS = 10
 OWN_WEIGHT = 3
@@ -87,7 +87,7 @@ def _own_nearest(past: pl.DataFrame, past_x: np.ndarray, query: pl.DataFrame, qu
 
 
 def _predict_day(query: pl.DataFrame, past: pl.DataFrame) -> list[pl.DataFrame]:
-    past = with_prior_forms(past).filter(pl.col("prior_minutes").is_not_null()).sort("game_date")
+    past = with_prior_forms(past).filter(pl.col("prior_minutes").is_not_null()).sort("game_date", "player_id")
     if past.is_empty() or query.is_empty():
         return []
     query = with_prior_forms(query)
@@ -109,4 +109,4 @@ def _predict_day(query: pl.DataFrame, past: pl.DataFrame) -> list[pl.DataFrame]:
 
 
 def compute(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    return per_game_day(frames, lambda scope, history, day: _predict_day(scope, before(history, day)))
+    return per_game_day(frames, lambda scope, past, day: _predict_day(scope, past))

@@ -1,0 +1,78 @@
+"""Who runs the runs: the one seam through which every driver executes processor runs.
+
+A driver (a publication, a pipeline pass, the replay, a backfill, `serve`, a Prefect flow) plans
+its runs and hands them over one wave at a time, as batches: one batch per processor, whose
+requests run in order, and no processor of a wave reads what another one writes. The executor
+returns each batch's results in the order the batches were given.
+
+- `sequential` (width 1, the default): every batch on the workspace's engine, one after another.
+- `threads` (width > 1): batches side by side, each on an engine of its own connection to the
+  same warehouse (its own temp tables and transactions; runs of different processors touch
+  different rows, and the ledger, outbox and run events only receive appends). DuckDB releases
+  Python's lock while it works, so the runs overlap on the cores.
+
+Like SQLMesh's concurrency helper: one way to execute runs, sequential when its width is 1.
+Prefect's executor (an optional extra) implements the same `run_wave`.
+"""
+
+from __future__ import annotations
+
+import queue
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Protocol
+
+from nbadb.engine.request import RunRequest, RunResult
+
+if TYPE_CHECKING:
+    from nbadb.engine.runner import Engine
+
+Batch = list[RunRequest]
+
+
+class Executor(Protocol):
+    def run_wave(self, batches: list[Batch]) -> list[list[RunResult]]:
+        """Run independent batches (each in order); their results in the order given."""
+
+    def close(self) -> None:
+        """Release what the executor holds (threads, connections)."""
+
+
+class LocalExecutor:
+    """Runs a wave's batches on up to `width` engines: the given one, then engines on their own
+    connections created on first need and kept for the executor's life."""
+
+    def __init__(self, engine: Engine, width: int = 1) -> None:
+        self.engine = engine
+        self.width = max(1, width)
+        self._idle: queue.SimpleQueue[Engine] = queue.SimpleQueue()
+        self._engines: list[Engine] = []
+        self._pool: ThreadPoolExecutor | None = None
+
+    def run_wave(self, batches: list[Batch]) -> list[list[RunResult]]:
+        batches = [b for b in batches if b]
+        if self.width == 1 or len(batches) <= 1:
+            return [[self.engine.run(request) for request in batch] for batch in batches]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="nbadb-run")
+        futures = [self._pool.submit(self._run_batch, batch) for batch in batches]
+        return [future.result() for future in futures]
+
+    def _run_batch(self, batch: Batch) -> list[RunResult]:
+        try:
+            engine = self._idle.get_nowait()
+        except queue.Empty:
+            engine = self.engine.on_own_connection()
+            self._engines.append(engine)
+        try:
+            return [engine.run(request) for request in batch]
+        finally:
+            self._idle.put(engine)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        for engine in self._engines:
+            engine.con.close()
+        self._engines.clear()
+        self._idle = queue.SimpleQueue()

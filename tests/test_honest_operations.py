@@ -1,0 +1,252 @@
+"""Operations that never hide anything: every user error is one line (no traceback), crashes and
+Ctrl-C leave a ledger that says what happened, read commands never invent a warehouse, and
+health speaks only about what the archive actually has."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from nbadb.config import BUNDLED_ARCHIVE
+
+REPLAY = ["replay", "--start", "2023-10-24", "--end", "2023-10-27"]
+
+
+def _nbadb(args: list[str], data_dir: Path, archive: Path = BUNDLED_ARCHIVE, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, "NBADB_DATA_DIR": str(data_dir), "NBADB_ARCHIVE_DIR": str(archive)}
+    return subprocess.Popen([sys.executable, "-m", "nbadb.cli.app", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _wait_for_runs(data_dir: Path, proc: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the replay has finished some runs of its own (the ledger grows), so Ctrl-C meets it mid-work."""
+    deadline = time.monotonic() + timeout
+    log = data_dir / "nba.duckdb.wal"
+    while time.monotonic() < deadline and proc.poll() is None:
+        if log.exists() and log.stat().st_size > 0:
+            time.sleep(2)
+            return
+        time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory, run_cli) -> Path:
+    data_dir = tmp_path_factory.mktemp("replayed")
+    result = run_cli(REPLAY, data_dir)
+    assert result.exit_code == 0, result.output + result.stderr
+    return data_dir
+
+
+# -- every command, bad arguments ------------------------------------------------------------------
+
+BAD_ARGUMENTS = [
+    (["ingest", "--date", "2024-02-30"], 2, "is not a date"),
+    (["ingest", "--start", "2024-01-10"], 2, "--start and --end go together"),
+    (["ingest", "--season", "2023-25"], 2, "is not a season label"),
+    (["ingest", "--date", "2024-01-10", "--games", "12,abc"], 2, "10-digit NBA game ids"),
+    (["ingest", "--date", "2024-01-10", "--archive", "/nope/nowhere"], 3, "does not exist"),
+    (["status", "--json", "--bogus"], 2, "No such option"),
+    (["quarantine", "--table", "raw.nothing"], 2, "is not a table of the pipeline"),
+    (["quarantine", "--limit", "0"], 2, "--limit"),
+    (["quarantine", "--since", "yesterday"], 2, "is not a date"),
+    (["run"], 2, "Missing option '--date'"),
+    (["run", "--date", "2024-13-01"], 2, "is not a date"),
+    (["run", "--date", "2024-01-10", "--processor", "raw.nothing"], 2, "unknown processor"),
+    (["run", "--date", "2024-01-10", "--mode", "fast"], 2, "use one of entity, date"),
+    (["replay", "--season", "24-25"], 2, "is not a season label"),
+    (["replay", "--start", "2023-11-10", "--end", "2023-11-01"], 2, "is after --end"),
+    (["replay", "--mode", "quick"], 2, "use one of entity, date"),
+    (["replay", "--season", "1999-00"], 2, "is not in the archive"),
+    (["correct", "--game", "123", "--player", "1", "--set", "pts=3"], 2, "10-digit NBA game ids"),
+    (["correct", "--game", "0022300061", "--player", "1", "--set", "pts"], 2, "expected stat=number"),
+    (["correct", "--game", "0022300061", "--player", "1", "--set", "dunks=3"], 2, "cannot correct dunks"),
+    (["correct", "--game", "0022300061", "--player", "0", "--set", "pts=3"], 2, "--player"),
+    (["correct", "--game", "0022300061", "--player", "1", "--set", "pts=3", "--at", "noon"], 2, "is not a date-time"),
+    (["correct", "--game", "0022300061", "--player", "1", "--set", "pts=3"], 2, "no box score for player 1"),
+    (["history", "--game", "x", "--player", "1"], 2, "10-digit NBA game ids"),
+    (["crosscheck", "--season", "2021"], 2, "is not a season label"),
+    (["crosscheck", "--season", "2021-22", "--examples", "-1"], 2, "--examples"),
+    (["runs", "--limit", "-1"], 2, "--limit"),
+    (["runs", "--status", "weird"], 2, "use one of success"),
+    (["runs", "--processor", "raw.nothing"], 2, "unknown"),
+    (["runs", "--since", "nope"], 2, "is not a date"),
+    (["explain", "nosuchrun"], 2, "no run 'nosuchrun'"),
+    (["report", "waste", "--since", "nope"], 2, "is not a date"),
+    (["report", "patterns", "--since", "2024-02-31"], 2, "is not a date"),
+    (["report", "predictions", "--season", "spring"], 2, "is not a season label"),
+    (["report", "nothing"], 2, "No such command"),
+    (["breakers", "reset", "never.recorded"], 2, "no breaker 'never.recorded'"),
+    (["breakers", "open", "raw.nothing"], 2, "names no processor"),
+    (["breakers", "open", "raw.schedule", "--minutes", "-5"], 2, "--minutes"),
+    (["gaps", "--processor", "raw.schedule"], 2, "is not a downstream processor"),
+    (["gaps", "--since", "then"], 2, "is not a date"),
+    (["predict", "--date", "2024-01-32"], 2, "is not a date"),
+    (["predict", "--date", "2024-01-10", "--system", "oracle"], 2, "use one of ensemble"),
+    (["predict", "--date", "2024-01-10", "--limit", "0"], 2, "--limit"),
+    (["main", "--season", "2023"], 2, "is not a season label"),
+    (["main", "--last-days", "0"], 2, "--last-days"),
+    (["processors", "--all"], 2, "No such option"),
+    (["nonsense"], 2, "No such command"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "message"), BAD_ARGUMENTS, ids=[" ".join(a) for a, _, _ in BAD_ARGUMENTS])
+def test_every_command_refuses_a_bad_argument_in_one_line_without_a_traceback(
+        args, code, message, replayed, copy_warehouse, run_cli, no_traceback, tmp_path):
+    data_dir = copy_warehouse(replayed, tmp_path / "wh")
+    result = run_cli(args, data_dir)
+    text = " ".join((result.stdout + result.stderr).split())
+    assert result.exit_code == code, (args, text)
+    assert message in text, (args, text)
+    assert no_traceback(result), text
+
+
+READ_COMMANDS = [["status"], ["runs"], ["explain", "abc"], ["report", "waste"], ["report", "patterns"],
+                 ["report", "predictions", "--season", "2023-24"], ["health"], ["breakers", "list"], ["gaps"],
+                 ["quarantine"], ["history", "--game", "0022300061", "--player", "1"],
+                 ["crosscheck", "--season", "2021-22"]]
+
+
+@pytest.mark.parametrize("args", READ_COMMANDS, ids=[" ".join(a) for a in READ_COMMANDS])
+def test_a_read_command_refuses_a_missing_warehouse_and_creates_nothing(args, run_cli, no_traceback, tmp_path):
+    data_dir = tmp_path / "typo"
+    result = run_cli(args, data_dir)
+    assert result.exit_code == 4 and "no warehouse at" in result.stderr and no_traceback(result), result.stderr
+    assert not data_dir.exists()
+
+
+def test_a_damaged_or_foreign_warehouse_file_is_one_line(replayed, copy_warehouse, run_cli, no_traceback, tmp_path):
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "nba.duckdb").write_bytes(b"this is not a database" * 1000)
+    for args in (["status"], ["run", "--date", "2023-10-25"]):
+        result = run_cli(args, garbage)
+        assert result.exit_code == 4 and "is not a readable nbadb warehouse" in result.stderr, result.stderr
+        assert no_traceback(result) and len(result.stderr.strip().splitlines()) <= 2
+    truncated = copy_warehouse(replayed, tmp_path / "truncated")
+    path = truncated / "nba.duckdb"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    result = run_cli(["status"], truncated)
+    assert result.exit_code == 4 and no_traceback(result), result.stdout + result.stderr
+
+
+def test_a_warehouse_of_a_newer_schema_is_refused_by_every_open(replayed, copy_warehouse, run_cli, no_traceback, tmp_path):
+    data_dir = copy_warehouse(replayed, tmp_path / "newer")
+    with duckdb.connect(str(data_dir / "nba.duckdb")) as con:
+        con.execute("INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (99, 'future', now())")
+    for args in (["status"], ["crosscheck", "--season", "2021-22"], ["run", "--date", "2023-10-25"]):
+        result = run_cli(args, data_dir)
+        assert result.exit_code == 4 and "schema version 99" in result.stderr and no_traceback(result), args
+
+
+# -- crashes and Ctrl-C ----------------------------------------------------------------------------
+
+
+def test_kill_9_mid_replay_shows_an_orphan_until_the_next_run_completes_its_date(
+        replayed, copy_warehouse, run_cli, tmp_path):
+    data_dir = copy_warehouse(replayed, tmp_path / "crash")
+    script = (
+        "import os, sys; from nbadb.engine import ledger; original = ledger.record_started\n"
+        "def started(con, request):\n"
+        "    original(con, request)\n"
+        "    if request.processor == 'precompute.player_daily_cache': os.kill(os.getpid(), 9)\n"
+        "ledger.record_started = started\n"
+        "from nbadb.cli.app import main; sys.argv = ['nbadb', 'replay', '--start', '2023-10-28', '--end', '2023-10-29']\n"
+        "main()\n"
+    )
+    env = {**os.environ, "NBADB_DATA_DIR": str(data_dir), "NBADB_ARCHIVE_DIR": str(BUNDLED_ARCHIVE)}
+    crashed = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    health = run_cli(["health", "--json"], data_dir)
+    assert health.exit_code == 1
+    orphans = [f for f in json.loads(health.stdout)["findings"] if f["check"] == "orphaned start"]
+    assert [(o["severity"], o["subject"]) for o in orphans] == [("problem", "precompute.player_daily_cache")]
+    runs = json.loads(run_cli(["runs", "--status", "orphaned", "--json"], data_dir).stdout)
+    assert len(runs) == 1 and runs[0]["processor"] == "precompute.player_daily_cache"
+    explained = run_cli(["explain", runs[0]["run_id"]], data_dir)
+    assert explained.exit_code == 0 and "orphaned start" in explained.stdout
+    again = run_cli(["replay", "--start", "2023-10-28", "--end", "2023-10-29"], data_dir)  # completes the date
+    assert again.exit_code == 0, again.output
+    health = run_cli(["health", "--json"], data_dir)
+    assert not [f for f in json.loads(health.stdout)["findings"] if f["check"] == "orphaned start"]
+    assert json.loads(run_cli(["runs", "--status", "orphaned", "--json"], data_dir).stdout) == []
+
+
+def test_ctrl_c_ends_a_replay_at_once_records_nothing_failed_and_exits_130(replayed, copy_warehouse, tmp_path):
+    data_dir = copy_warehouse(replayed, tmp_path / "interrupted")
+    proc = _nbadb(["replay", "--start", "2023-10-28", "--end", "2023-11-20"], data_dir)
+    _wait_for_runs(data_dir, proc)
+    assert proc.poll() is None, "the replay is still running"
+    proc.send_signal(signal.SIGINT)
+    t0 = time.monotonic()
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert time.monotonic() - t0 < 10
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ops.processor_runs WHERE status = 'failed'").fetchall()[0][0] == 0
+        assert con.execute("SELECT count(*) FROM ops.circuit_breakers WHERE consecutive_failures > 0").fetchall()[0][0] == 0
+        finished = con.execute("SELECT max(as_of_date) FROM ops.processor_runs").fetchall()[0][0]
+    assert finished < date(2023, 11, 20), "the replay stopped"
+
+
+# -- determinism, forms, kinds -----------------------------------------------------------------------
+
+
+def test_re_running_a_replayed_window_changes_no_row(replayed, copy_warehouse, run_cli, tmp_path):
+    data_dir = copy_warehouse(replayed, tmp_path / "again")
+    tables = ["raw.schedule", "raw.player_boxscores", "analytics.player_game_summary",
+              "analytics.upcoming_team_game_context", "analytics.upcoming_player_game_context",
+              "precompute.player_daily_cache", "precompute.ml_feature_store", "predictions.player_prop_predictions"]
+
+    def snapshot() -> dict[str, list[tuple]]:
+        with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+            return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+    before = snapshot()
+    assert run_cli(REPLAY, data_dir).exit_code == 0
+    assert snapshot() == before  # every column, the team names of earlier days and the lineage included
+
+
+def test_a_props_file_of_the_request_date_form_loads_alone_and_reconciles(archive_dir, run_cli, tmp_path):
+    folder = tmp_path / "props_only"
+    (folder / "props").mkdir(parents=True)
+    (folder / "nba_api_payloads").mkdir()
+    name = "player_threes_pregame_2024_25_through_2024-12-31.parquet"
+    pl.read_parquet(archive_dir / "props" / name).filter(pl.col("REQUEST_DATE") <= date(2024, 10, 24)) \
+        .write_parquet(folder / "props" / name)
+    for payload in (archive_dir / "nba_api_payloads").glob("commonallplayers*.json"):
+        (folder / "nba_api_payloads" / payload.name).write_bytes(payload.read_bytes())
+    result = run_cli(["ingest", "--start", "2024-10-22", "--end", "2024-10-24", "--archive", str(folder), "--json"],
+                     tmp_path / "wh")
+    assert result.exit_code == 0, result.output + result.stderr
+    out = json.loads(result.stdout)
+    [props] = [r for r in out["runs"] if r["processor"] == "raw.prop_lines"]
+    assert props["status"] == "success" and props["rows_written"] > 500
+    files = [f for f in out["files"] if f["kind"] == "props"]
+    assert files and all(f["source_rows"] == f["accepted"] + f["quarantined"] for f in files)
+    assert sum(f["accepted"] for f in files) == props["rows_written"]
+    with duckdb.connect(str(tmp_path / "wh" / "nba.duckdb"), read_only=True) as con:
+        assert not con.execute("SELECT count(*) FROM ops.quarantine WHERE reason LIKE 'duplicate key%'").fetchall()[0][0]
+        stored = con.execute("SELECT sum(rows_accepted), sum(source_rows) FROM ops.source_files "
+                             "WHERE kind = 'props'").fetchall()[0]
+    assert stored[0] == props["rows_written"]
+
+
+def test_health_speaks_only_of_the_kinds_the_archive_has(replayed, run_cli):
+    result = run_cli(["health", "--json"], replayed)
+    findings = json.loads(result.stdout)["findings"]
+    assert result.exit_code == 0, findings
+    absent = {f["subject"] for f in findings if f["severity"] == "not applicable"}
+    assert absent == {"raw.boxscore_players", "raw.prop_lines"}  # no 2023-24 rows of those kinds
+    assert not [f for f in findings if f["subject"] in absent and f["severity"] != "not applicable"]
