@@ -1,7 +1,7 @@
 """Durable circuit breakers: one table (`ops.circuit_breakers`), one writer, state read fresh.
 
-A breaker guards something that can fail repeatedly (a prediction system, a processor). Its state
-machine (after pybreaker / resilience4j):
+A breaker guards something that can fail repeatedly (a prediction system, a processor, an endpoint
+of a live source). Its state machine (after pybreaker / resilience4j):
 
 - CLOSED: calls go through; `failures_to_open` consecutive failures open it.
 - OPEN: calls are refused until `retry_at`; then it is HALF_OPEN (derived from the clock, so two
@@ -28,7 +28,7 @@ from nbadb.errors import ConfigError
 from nbadb.warehouse.transactions import rollback
 
 State = Literal["CLOSED", "OPEN", "HALF_OPEN"]
-Kind = Literal["system", "processor"]
+Kind = Literal["system", "processor", "source"]
 
 
 @dataclass(frozen=True)
