@@ -237,6 +237,18 @@ MIGRATIONS += (
     )),
 )
 
+
+MIGRATIONS += (
+    Migration(7, "typed feature quality: missing and partial features, missing sources, a score, training use", (
+        "ALTER TABLE precompute.ml_feature_store DROP COLUMN feature_quality",
+        "ALTER TABLE precompute.ml_feature_store RENAME COLUMN usable_for_training TO can_use_for_ml_training",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN features_missing VARCHAR[]",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN features_partial VARCHAR[]",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN missing_sources VARCHAR[]",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN data_quality_score DOUBLE",
+    )),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
@@ -284,3 +296,4 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
     if applied:  # DuckDB 1.4 cannot replay these DDL statements from its WAL after a crash: persist them now
         con.execute("CHECKPOINT")
     return applied
+

@@ -1,6 +1,6 @@
 """`gbm`: gradient-boosted trees (scikit-learn HistGradientBoostingRegressor), one model per target.
 
-Training data for a prediction on date D: usable feature-store rows (usable_for_training) of
+Training data for a prediction on date D: usable feature-store rows (can_use_for_ml_training) of
 games strictly before the training cutoff, joined to their actual results, from the
 TRAINING_DAYS days before the cutoff, at most the most recent TRAINING_ROWS_CAP rows (whole
 dates; the cap keeps a fit near 0.15 s on two cores).
