@@ -1,0 +1,203 @@
+"""Prefect as executor and scheduler (nbadb.orchestrate.prefect), under `prefect_test_harness`: one
+temporary Prefect server for the whole session (PREFECT_HOME in a temp folder, analytics off), the
+real engine on the bundled real data. A processor run is a task run; a flow writes what the same day
+run in process writes; deployments run through real process workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from nbadb.config import get_settings
+from nbadb.orchestrate.workspace import open_workspace
+
+NEXT_DAY = date(2023, 11, 15)  # the day after the session's replayed window (conftest.WINDOW_REPLAYED)
+CONTENT_SCHEMAS = ("raw", "analytics", "precompute", "predictions")
+LINEAGE = {"run_id", "ingested_at"}
+
+
+@pytest.fixture(scope="session")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A temporary Prefect server (about 10 s to start here) with nbadb's concurrency limits."""
+    home = tmp_path_factory.mktemp("prefect_home")
+    os.environ.update({"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                       "PREFECT_LOGGING_LEVEL": "WARNING"})
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    from nbadb.orchestrate.prefect.limits import ensure_limits
+
+    with prefect_test_harness(server_startup_timeout=120):
+        ensure_limits()
+        yield PREFECT_API_URL.value()
+
+
+@pytest.fixture
+def nbadb_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[callable]:
+    """`nbadb_env(data_dir, **NBADB_settings)`: the process's NBADB_* environment for flows run here."""
+
+    def setup(data_dir: Path, **settings: str) -> None:
+        monkeypatch.setenv("NBADB_DATA_DIR", str(data_dir))
+        for name, value in settings.items():
+            monkeypatch.setenv(f"NBADB_{name.upper()}", value)
+        get_settings.cache_clear()
+
+    yield setup
+    get_settings.cache_clear()
+
+
+def content(data_dir: Path) -> dict[str, list[tuple]]:
+    """Every table of the pipeline's schemas, rows sorted, lineage columns (run_id, ingested_at) left out."""
+    con = duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True)
+    try:
+        tables = con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+            f"WHERE table_schema IN {CONTENT_SCHEMAS} AND table_type = 'BASE TABLE' ORDER BY 1").fetchall()
+        out = {}
+        for (table,) in tables:
+            columns = [c for (c,) in con.execute(f"SELECT column_name FROM (DESCRIBE {table})").fetchall()
+                       if c not in LINEAGE]
+            out[table] = con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()
+        return out
+    finally:
+        con.close()
+
+
+def ledger(data_dir: Path, since_run_ids: set[str]) -> Counter:
+    """The ledger rows written after `since_run_ids`: (processor, status, skip_reason, entities_changed)."""
+    con = duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT run_id, processor, status, skip_reason, entities_changed FROM ops.processor_runs").fetchall()
+    finally:
+        con.close()
+    return Counter(tuple(r[1:]) for r in rows if r[0] not in since_run_ids)
+
+
+def run_ids(data_dir: Path) -> set[str]:
+    con = duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True)
+    try:
+        return {r for (r,) in con.execute("SELECT run_id FROM ops.processor_runs").fetchall()}
+    finally:
+        con.close()
+
+
+def task_runs_of(flow_run_id) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        return client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+
+
+# -- the executor seam ---------------------------------------------------------------------------
+
+
+def test_importing_nbadb_and_running_its_non_prefect_commands_never_imports_prefect(tmp_path: Path) -> None:
+    code = f"""
+import sys
+from typer.testing import CliRunner
+import nbadb, nbadb.cli.app
+env = {{"NBADB_DATA_DIR": {str(tmp_path)!r}}}
+for args in (["processors", "--json"], ["ingest", "--date", "2023-10-24", "--json"], ["run", "--date", "2023-10-24", "--json"],
+             ["status", "--json"], ["runs", "--json"], ["health", "--json"], ["breakers", "list"],
+             ["fetch", "--date", "2023-10-24", "--from-raw", "--raw", {str(tmp_path / 'no-raw')!r}]):
+    result = CliRunner().invoke(nbadb.cli.app.app, args, env=env)
+    assert result.exit_code in (0, 1, 3), (args, result.output)
+print(sorted(m for m in sys.modules if m == "prefect" or m.startswith("prefect.")))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_an_unknown_executor_is_one_line_error_naming_the_choices(tmp_path: Path, run_cli, monkeypatch) -> None:
+    monkeypatch.setenv("NBADB_EXECUTOR", "celery")
+    result = run_cli(["run", "--date", "2023-10-24"], tmp_path)
+    assert result.exit_code == 2
+    assert "NBADB_EXECUTOR='celery': use one of sequential, threads, prefect" in result.output.replace("\n", " ")
+
+
+def test_a_daily_flow_under_prefect_writes_the_same_tables_and_ledger_as_the_same_day_run_in_process(
+    prefect_server: str, replayed_window, copy_warehouse, tmp_path: Path, nbadb_env
+) -> None:
+    from prefect.client.orchestration import get_client
+
+    from nbadb.orchestrate.prefect.flows import daily_flow
+    from nbadb.orchestrate.replay import replay_day
+    from conftest import make_settings
+
+    in_process = copy_warehouse(replayed_window.data_dir, tmp_path / "in_process")
+    flows = copy_warehouse(replayed_window.data_dir, tmp_path / "flows")
+    before = run_ids(in_process)
+    t0 = time.perf_counter()
+    with open_workspace(settings=make_settings(in_process)) as ws:
+        assert not replay_day(ws, NEXT_DAY).failed
+    in_process_seconds = time.perf_counter() - t0
+
+    nbadb_env(flows, executor="prefect")
+    t0 = time.perf_counter()
+    states = [daily_flow(part=part, day=str(NEXT_DAY), return_state=True) for part in ("morning", "night")]
+    flow_seconds = time.perf_counter() - t0
+    assert [s.type.value for s in states] == ["COMPLETED", "COMPLETED"], [s.message for s in states]
+
+    expected, got = content(in_process), content(flows)
+    assert got.keys() == expected.keys()
+    differing = [t for t in expected if got[t] != expected[t]]
+    assert not differing, differing
+    assert ledger(flows, before) == ledger(in_process, before) and sum(ledger(flows, before).values()) >= 15
+    changed = sum(n for (_, _, _, c), n in ledger(flows, before).items() if c)
+
+    task_runs = [t for s in states for t in task_runs_of(s.state_details.flow_run_id)]
+    assert len(task_runs) == sum(ledger(flows, before).values())  # one task run per processor run
+    con = duckdb.connect(str(flows / "nba.duckdb"), read_only=True)
+    ledger_rows = {r[0]: r for r in con.execute(
+        "SELECT run_id, processor, start_date, end_date, run_as_of_ts FROM ops.processor_runs").fetchall()}
+    con.close()
+    for task_run in task_runs:
+        run_id = task_run.name.split("[run ")[1].split(",")[0]
+        _, processor, start, end, as_of = ledger_rows[run_id]
+        assert task_run.name.startswith(f"{processor} {start}") and str(end) in task_run.name
+        assert as_of.isoformat(timespec="minutes") in task_run.name and task_run.state.is_completed()
+        assert "nbadb" in task_run.tags and f"processor:{processor}" in task_run.tags
+    with get_client(sync_client=True) as client:
+        names = {client.read_flow_run(s.state_details.flow_run_id).flow_id for s in states}
+    assert len(names) == 1
+    print(f"\n{len(expected)} tables equal; {sum(ledger(flows, before).values())} ledger rows equal "
+          f"({changed} with changes); in process {in_process_seconds:.1f} s, as two flows {flow_seconds:.1f} s")
+
+
+def test_a_failing_processor_is_a_failed_task_run_with_nbadbs_error_retried_only_until_its_breaker_opens(
+    prefect_server: str, replayed_window, copy_warehouse, tmp_path: Path, nbadb_env
+) -> None:
+    from nbadb.engine import breakers
+    from nbadb.orchestrate.prefect.flows import daily_flow
+
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "faulty")
+    nbadb_env(data_dir, executor="prefect", fault_processors="analytics.player_game_summary")
+    assert daily_flow(part="morning", day=str(NEXT_DAY), return_state=True).is_completed()
+    state = daily_flow(part="night", day=str(NEXT_DAY), return_state=True)
+    assert state.is_failed() and "analytics.player_game_summary" in state.message
+    assert "fault injected into analytics.player_game_summary" in state.message
+
+    failed = [t for t in task_runs_of(state.state_details.flow_run_id) if t.state.is_failed()]
+    assert [t.name.split(" ")[0] for t in failed] == ["analytics.player_game_summary"]
+    (task_run,) = failed
+    assert "InjectedFault: fault injected into analytics.player_game_summary" in task_run.state.message
+    con = duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True)
+    try:
+        attempts = con.execute("SELECT count(*), count(DISTINCT run_id) FROM ops.processor_runs "
+                               "WHERE processor = 'analytics.player_game_summary' AND status = 'failed'").fetchall()[0]
+        breaker = breakers.read(con, "analytics.player_game_summary", "processor")
+    finally:
+        con.close()
+    # five attempts (the breaker's failures_to_open), each its own run and ledger row; the fifth opened it
+    assert attempts == (5, 5) and task_run.run_count == 5
+    assert breaker.state == "OPEN" and breaker.consecutive_failures == 5
