@@ -201,3 +201,64 @@ def test_a_failing_processor_is_a_failed_task_run_with_nbadbs_error_retried_only
     # five attempts (the breaker's failures_to_open), each its own run and ledger row; the fifth opened it
     assert attempts == (5, 5) and task_run.run_count == 5
     assert breaker.state == "OPEN" and breaker.consecutive_failures == 5
+
+
+# -- beyond one machine: deployments through process workers -------------------------------------
+
+BACKFILL = (date(2023, 11, 15), date(2023, 11, 17))
+
+
+def test_two_process_workers_share_a_backfill_training_on_both_writing_one_at_a_time_into_the_in_process_tables(
+    prefect_server: str, replayed_window, copy_warehouse, tmp_path: Path, nbadb_env, archive_dir: Path
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    from conftest import make_settings
+    from nbadb.orchestrate.prefect.deploy import deploy_all
+    from nbadb.orchestrate.prefect.flows import backfill_flow
+    from nbadb.orchestrate.replay import load_history
+
+    in_process = copy_warehouse(replayed_window.data_dir, tmp_path / "in_process")
+    distributed = copy_warehouse(replayed_window.data_dir, tmp_path / "distributed")
+    with open_workspace(archive_dir, settings=make_settings(in_process)) as ws:
+        assert not [r for r in load_history(ws, *BACKFILL) if r.status == "failed"]
+
+    deployments = deploy_all(pool="nbadb-test")
+    assert "nbadb-daily/nbadb-daily" in deployments and "nbadb-backfill/nbadb-backfill" in deployments
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "NBADB_DATA_DIR": str(distributed),
+           "NBADB_ARCHIVE_DIR": str(archive_dir), "PREFECT_WORKER_QUERY_SECONDS": "1",
+           "PREFECT_WORKER_PREFETCH_SECONDS": "1"}
+    prefect_cli = str(Path(sys.executable).parent / "prefect")
+    workers = [subprocess.Popen([prefect_cli, "worker", "start", "--pool", "nbadb-test", "--type", "process",
+                                 "--name", f"machine-{i}", "--limit", "1"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for i in (1, 2)]
+    try:
+        nbadb_env(distributed, archive_dir=str(archive_dir))
+        t0 = time.perf_counter()
+        state = backfill_flow(start=str(BACKFILL[0]), end=str(BACKFILL[1]), batch_days=7, return_state=True)
+        seconds = time.perf_counter() - t0
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+    assert state.is_completed(), state.message
+
+    with get_client(sync_client=True) as client:
+        def runs_of(name: str) -> list:
+            return client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])))
+        training, writes = runs_of("nbadb-train"), runs_of("nbadb-write-batch")
+    assert len(training) == 4 and all(r.state.is_completed() for r in training)
+    trained_on = {r.state.message.split(" on ")[1].split(":")[0] for r in training}
+    assert trained_on == {"machine-1", "machine-2"}, [r.state.message for r in training]
+    fitted = sum(int(r.state.message.split(": ")[1].split(" ")[0]) for r in training)
+    assert fitted >= 4 and len(list((distributed / "models" / "gbm").glob("*.pkl"))) == fitted
+    spans = sorted((r.start_time, r.end_time) for r in writes)
+    assert len(spans) == 2 and all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
+    expected, got = content(in_process), content(distributed)
+    differing = [t for t in expected if got.get(t) != expected[t]]
+    assert not differing, differing
+    print(f"\nbackfill {BACKFILL[0]}..{BACKFILL[1]} on two workers in {seconds:.1f} s: {fitted} gbm models fitted "
+          f"on {sorted(trained_on)}, {len(writes)} writes one at a time, {len(expected)} tables equal in-process")
