@@ -262,3 +262,41 @@ def test_two_process_workers_share_a_backfill_training_on_both_writing_one_at_a_
     assert not differing, differing
     print(f"\nbackfill {BACKFILL[0]}..{BACKFILL[1]} on two workers in {seconds:.1f} s: {fitted} gbm models fitted "
           f"on {sorted(trained_on)}, {len(writes)} writes one at a time, {len(expected)} tables equal in-process")
+
+
+def test_a_scheduled_run_on_a_day_without_games_ends_skipped_before_any_processor_runs(
+    prefect_server: str, tmp_path: Path, nbadb_env, archive_dir: Path
+) -> None:
+    from nbadb.orchestrate.prefect.flows import daily_flow
+
+    nbadb_env(tmp_path, executor="prefect", archive_dir=str(archive_dir))
+    state = daily_flow(part="morning", day="2023-07-15", return_state=True)
+    assert state.is_completed() and state.name == "Skipped"
+    assert state.message == "no game on 2023-07-15 in the archive's league calendar: nothing to do"
+    assert task_runs_of(state.state_details.flow_run_id) == [] and run_ids(tmp_path) == set()
+
+
+def test_deployments_run_on_new_york_crons_with_tags_and_the_limits_exist(prefect_server: str) -> None:
+    from prefect.client.orchestration import get_client
+
+    from nbadb.orchestrate.prefect.deploy import deploy_all
+    from nbadb.orchestrate.prefect.limits import limits
+
+    deploy_all(pool="nbadb-test")
+    with get_client(sync_client=True) as client:
+        daily = client.read_deployment_by_name("nbadb-daily/nbadb-daily")
+        poll = client.read_deployment_by_name("nbadb-live-poll/nbadb-live-poll")
+        stored = {limit.name: client.read_global_concurrency_limit_by_name(limit.name) for limit in limits()}
+    crons = {(s.schedule.cron, s.schedule.timezone, s.parameters.get("part")) for s in daily.schedules}
+    assert crons == {("0 10 * * *", "America/New_York", "morning"), ("0 3 * * *", "America/New_York", "night")}
+    assert {s.schedule.cron for s in poll.schedules} == {"*/15 19-23 * * *", "*/15 0-1 * * *"}
+    assert {"nbadb", "warehouse-writer"} <= set(daily.tags) and "source:nba_api" in poll.tags
+    assert stored["nbadb-warehouse-writer"].limit == 1
+    assert stored["nbadb-stats-nba-com"].slot_decay_per_second == pytest.approx(1 / 0.6)
+
+
+def test_prefect_deploy_refuses_bad_arguments_with_one_line(tmp_path: Path, run_cli, no_traceback) -> None:
+    for args, message in ((["prefect", "deploy", "--pool", "a b"], "--pool 'a b'"),
+                          (["prefect", "deploy", "--fetch-concurrency", "0"], "--fetch-concurrency 0")):
+        result = run_cli(args, tmp_path)
+        assert result.exit_code == 2 and message in result.output and no_traceback(result), result.output
