@@ -30,6 +30,7 @@ from nbadb.orchestrate.corrections import publish_due_corrections
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import publish, stage
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.sources.archive import StageReport
 from nbadb.warehouse.connection import duckdb_threads
 
 # Published before tip-off / once the day's games are final.
@@ -57,23 +58,51 @@ def regular_season_window(ws: Workspace, season: str) -> tuple[date, date]:
     return (days[0], days[-1]) if days else (lo, hi)
 
 
+def morning_of(
+    ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
+    phases: frozenset[int] = DOWNSTREAM_PHASES,
+) -> tuple[StageReport, list[RunResult], list[RunResult]]:
+    """The day's morning: its publication (corrections due by then, schedule, injuries, lines) and
+    the pre-tip pass it triggers. Returns (what was staged, publication runs, pipeline runs)."""
+    dawn = morning(day)
+    published = [r for o in publish_due_corrections(ws, dawn) for r in o.results]
+    staged = stage_day(ws, day)
+    published += publish(ws, day, day, processors=MORNING_TABLES, staged=staged, clock=dawn).results
+    changed = tuple(r.processor for r in published if r.metrics.entities_changed)
+    pre_tip = run_pipeline(ws, (day, day), trigger_source="schedule", trigger_sources=changed,
+                           processing_mode=processing_mode, as_of=day, clock=dawn, phases=phases)
+    return staged, published, pre_tip
+
+
+def night_of(
+    ws: Workspace, day: date, staged: StageReport | None = None, *, processing_mode: ProcessingMode | None = None,
+    phases: frozenset[int] = DOWNSTREAM_PHASES,
+) -> tuple[list[RunResult], list[RunResult]]:
+    """The day's night: corrections published during the day, the box scores, and the downstream
+    pass on the events they caused; from the morning's staging when given (else staged again, as of
+    the same morning). Returns (publication runs, pipeline runs)."""
+    dusk = night(day)
+    staged = staged or stage_day(ws, day)
+    published = [r for o in publish_due_corrections(ws, dusk) for r in o.results]
+    published += publish(ws, day, day, processors=NIGHT_TABLES, staged=staged, clock=dusk).results
+    downstream = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day,
+                              clock=dusk, phases=phases)
+    return published, downstream
+
+
+def stage_day(ws: Workspace, day: date) -> StageReport:
+    """What the source published for `day`, as known at its morning (both halves publish from it)."""
+    return stage(ws, day, day, clock=morning(day))
+
+
 def replay_day(
     ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
     phases: frozenset[int] = DOWNSTREAM_PHASES,
 ) -> DayOutcome:
     """One simulated day: morning publication, pre-tip pass, night publication, downstream pass."""
     t0 = time.perf_counter()
-    dawn, dusk = morning(day), night(day)
-    corrected = [r for o in publish_due_corrections(ws, dawn) for r in o.results]
-    staged = stage(ws, day, day, clock=dawn)
-    morning_runs = corrected + publish(ws, day, day, processors=MORNING_TABLES, staged=staged, clock=dawn).results
-    changed = tuple(r.processor for r in morning_runs if r.metrics.entities_changed)
-    pre_tip = run_pipeline(ws, (day, day), trigger_source="schedule", trigger_sources=changed,
-                           processing_mode=processing_mode, as_of=day, clock=dawn, phases=phases)
-    night_runs = [r for o in publish_due_corrections(ws, dusk) for r in o.results]
-    night_runs += publish(ws, day, day, processors=NIGHT_TABLES, staged=staged, clock=dusk).results
-    downstream = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day,
-                              clock=dusk, phases=phases)
+    staged, morning_runs, pre_tip = morning_of(ws, day, processing_mode=processing_mode, phases=phases)
+    night_runs, downstream = night_of(ws, day, staged, processing_mode=processing_mode, phases=phases)
     results = morning_runs + pre_tip + night_runs + downstream
     return DayOutcome(
         day=day,

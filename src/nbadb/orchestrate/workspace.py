@@ -11,9 +11,12 @@ from nbadb.config import Settings, get_settings
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.executors import Executor, LocalExecutor
 from nbadb.engine.runner import Engine
+from nbadb.errors import ConfigError
 from nbadb.pipeline.registry import build_graph
 from nbadb.sources.archive import ArchiveSource
 from nbadb.warehouse.connection import configure_session, open_warehouse
+
+EXECUTORS = ("sequential", "threads", "prefect")
 
 
 @dataclass
@@ -48,10 +51,20 @@ class Workspace:
         self.close()
 
 
+def executor_for(engine: Engine, settings: Settings) -> Executor:
+    """The executor NBADB_EXECUTOR names; Prefect's is imported only when chosen."""
+    if settings.executor == "prefect":
+        from nbadb.orchestrate.prefect.executor import PrefectExecutor
+
+        return PrefectExecutor(engine, settings.run_width)
+    return LocalExecutor(engine, settings.run_width)
+
+
 def open_workspace(archive: Path | None = None, *, settings: Settings | None = None, read_only: bool = False) -> Workspace:
     settings = settings or get_settings()
+    if settings.executor not in EXECUTORS:
+        raise ConfigError(f"NBADB_EXECUTOR={settings.executor!r}: use one of {', '.join(EXECUTORS)}")
     con = open_warehouse(settings.database_path, read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    return Workspace(con, settings, graph, engine, LocalExecutor(engine, settings.run_width),
-                     archive or settings.archive_dir)
+    return Workspace(con, settings, graph, engine, executor_for(engine, settings), archive or settings.archive_dir)
