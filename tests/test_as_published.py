@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine.clock import morning
 from nbadb.errors import ConfigError
-from nbadb.orchestrate.corrections import publish_correction
+from nbadb.orchestrate.corrections import carry, publish_correction
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.replay import replay, replay_day
@@ -62,13 +62,15 @@ def _history(ws: Workspace) -> None:
 
 
 def _replay(ws: Workspace, start: date, end: date, corrections: dict[date, list[tuple]] | None = None) -> None:
-    """Replay [start, end]; on a day with corrections, publish them that morning first (a correction
-    the row rules refuse is not published, and not recorded)."""
+    """Replay [start, end]; on a day with corrections, publish them that morning first and carry them
+    to the current truth there and then, as the replay does with an archive's corrections (a
+    correction the row rules refuse is not published, and not recorded)."""
     day = start
     while day <= end:
         for game, player, values in (corrections or {}).get(day, []):
             try:
                 publish_correction(ws, game, player, values, at=morning(day))
+                carry(ws, morning(day))
             except ConfigError as refused:
                 assert "refused" in str(refused)
         assert not replay_day(ws, day).failed, day

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     coalesce_window_seconds: float = 30.0
     # Processor breakers: an open one lets a probe run through after this long (doubling per failed probe).
     processor_breaker_timeout_seconds: float = 1800.0
+    # Backfill validation (monitor.validation): the levels whose failed checks stop a backfill; a
+    # failed check of another level is a warning.
+    backfill_blocking_levels: str = "1,3,4,5"
     # Fault injection: comma-separated processor names whose runs fail (to exercise breakers), each
     # optionally for some days only: `name@2023-11-01..2023-11-05` or `name@2023-11-01` (the run's
     # today, a replay's simulated day).

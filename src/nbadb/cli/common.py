@@ -24,7 +24,8 @@ from nbadb.errors import ConfigError, NbadbError, WarehouseError
 
 # Piped output (CI logs, `| less`) gets a wide fixed width instead of rich's 80-column default.
 console = Console() if sys.stdout.isatty() else Console(width=160)
-err_console = Console(stderr=True) if sys.stderr.isatty() else Console(stderr=True, width=160)
+# Messages on stderr are one line each, however long (errors name a file and a problem).
+err_console = Console(stderr=True, soft_wrap=True) if sys.stderr.isatty() else Console(stderr=True, width=160, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 INTERRUPTED = 130
 
@@ -35,6 +36,16 @@ JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON ins
 def command(app: typer.Typer, fn: F, name: str | None = None) -> None:
     """Register `fn` so that every user error prints one line and exits with its code, never a
     traceback: nbadb's own errors, a warehouse DuckDB cannot read, and Ctrl-C."""
+    app.command(name)(_guarded(fn))
+
+
+def group_command(app: typer.Typer, fn: F) -> None:
+    """Register `fn` as what a command group does when no subcommand is named (`nbadb backfill
+    --start …` beside `nbadb backfill status`), guarded like `command`."""
+    app.callback(invoke_without_command=True)(_guarded(fn))
+
+
+def _guarded(fn: F) -> Callable[..., Any]:
     import duckdb
 
     from nbadb.warehouse.transactions import interrupted
@@ -56,7 +67,7 @@ def command(app: typer.Typer, fn: F, name: str | None = None) -> None:
             err_console.print(f"[bold red]error:[/] {error}", highlight=False)
             raise typer.Exit(error.exit_code) from None
 
-    app.command(name)(wrapper)
+    return wrapper
 
 
 def parse_date(value: str | None, name: str = "date") -> date | None:
@@ -95,6 +106,20 @@ def check_game_ids(games: str) -> list[str]:
     if not ids or bad:
         raise ConfigError(f"--games {games!r}: give 10-digit NBA game ids separated by commas, e.g. 0022300061")
     return ids
+
+
+def parse_numbers(value: str | None, name: str, allowed: frozenset[int]) -> frozenset[int] | None:
+    """A comma-separated set of whole numbers, each among `allowed` (phases, validation levels)."""
+    if value is None:
+        return None
+    try:
+        numbers = frozenset(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        numbers = frozenset()
+    if not numbers or not numbers <= allowed:
+        raise ConfigError(f"--{name} {value!r}: give numbers among {','.join(map(str, sorted(allowed)))} "
+                          "separated by commas")
+    return numbers
 
 
 def check_choice(value: str | None, name: str, choices: list[str] | tuple[str, ...]) -> str | None:

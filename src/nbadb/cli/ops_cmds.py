@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from nbadb.engine.breakers import Breaker
     from nbadb.engine.request import RunResult
     from nbadb.monitor.gaps import Gap
-    from nbadb.orchestrate.backfill import FillOutcome
+    from nbadb.orchestrate.repair import FillOutcome
     from nbadb.orchestrate.workspace import Workspace
 
 breakers_app = typer.Typer(
@@ -162,7 +162,7 @@ def _fill(ws: Workspace, found: list[Gap], *, quiet: bool) -> FillOutcome:
     """Fill the gaps, with a progress bar and a line per failed run unless `quiet`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from nbadb.orchestrate.backfill import fill_gaps
+    from nbadb.orchestrate.repair import fill_gaps
 
     if quiet or not found:
         return fill_gaps(ws, found)

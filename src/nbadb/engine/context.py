@@ -50,6 +50,10 @@ class RunContext:
     snapshots: list[Snapshot] = field(default_factory=list)  # an as-of run's dates split by publication
     prepared: Snapshot | None = None  # the snapshot whose `_as_of` and known views are in place
     t0: float = field(default_factory=time.perf_counter)
+    asked: RunRequest = field(init=False)  # the request as given; the ledger records its dates
+
+    def __post_init__(self) -> None:
+        self.asked = self.request
 
     def decide(self, kind: DecisionKind, text: str, **facts: Any) -> None:
         self.decisions.append(Decision(kind, text, facts))

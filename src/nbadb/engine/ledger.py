@@ -63,10 +63,11 @@ def advance_publication_clock(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def write_terminal(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult) -> None:
-    """Write the ledger row and the 'finished' event. Call inside the run's transaction."""
+    """Write the ledger row and the 'finished' event. Call inside the run's transaction. The dates are
+    those the run was asked for (its frozen dates, left as they were, count as covered)."""
     spec, request, m = ctx.spec, ctx.request, result.metrics
     values = [
-        result.run_id, spec.name, spec.phase, request.start_date, request.end_date, str(result.status),
+        result.run_id, spec.name, spec.phase, ctx.asked.start_date, ctx.asked.end_date, str(result.status),
         result.skip_reason and str(result.skip_reason), result.processing_mode, request.trigger.source,
         request.mode, m.entities_in_scope, m.entities_changed, m.entities_processed, m.waste_pct, m.rows_written,
         result.duration_ms, json.dumps(ctx.timings), json.dumps(list(request.trigger.chain) + [spec.name]),
@@ -80,7 +81,7 @@ def write_terminal(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunR
         values,
     )
     finished = "(?, ?, 'finished', ?, now()::TIMESTAMP, ?, ?)"
-    dates = [request.start_date, request.end_date]
+    dates = [ctx.asked.start_date, ctx.asked.end_date]
     status = str(result.status)
     if ctx.started_logged:
         con.execute(f"INSERT INTO ops.run_events {_EVENT_COLUMNS} VALUES {finished}",

@@ -73,9 +73,10 @@ def _exit(ctx: RunContext, reason: SkipReason, why: str, **facts: object) -> Ski
 def smart_skip(ctx: RunContext, settings: Settings) -> SkipReason | None:
     """Skip when every triggering source is a table the processor declares irrelevant.
 
-    Sources nbadb does not know (not a table of the graph) run anyway: fail open."""
+    Sources nbadb does not know (not a table of the graph) run anyway: fail open. Off in backfill
+    mode, which runs every processor over its dates whatever published them."""
     sources = ctx.request.trigger.sources
-    if not settings.smart_skip or not sources or ctx.request.trigger.event_ids:
+    if not settings.smart_skip or not sources or ctx.request.trigger.event_ids or ctx.request.mode == "backfill":
         return None
     relevant = ctx.spec.relevant_sources
     unknown = [s for s in sources if s not in ctx.known_tables]

@@ -182,7 +182,7 @@ class Engine:
         in_scope = current + pending.gone
 
         # From here on the run does work: a crash must leave this 'started' without a 'finished'.
-        ledger.record_started(self.con, request)
+        ledger.record_started(self.con, ctx.asked)
         ctx.started_logged = True
         mode = self._choose_mode(ctx, in_scope, pending.total)
         processed = self._build_scope(mode, pending.total, in_scope)

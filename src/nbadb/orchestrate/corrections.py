@@ -8,9 +8,12 @@ tables, and to as-of snapshots from its publication on (engine.snapshots).
 
 Manual corrections (`nbadb correct`) are published at the warehouse clock, or at an instant given
 for a replay's simulated day (never before the latest publication: what was known cannot change);
-an archive's corrections files at their PUBLISHED_AT, once an ingest or a replay reaches it. The
-corrected row must keep the player logs' row rules; a correction refused by the rules or by the
-source is taken back before the error is raised, so nothing of it stays behind.
+an archive's corrections files at their PUBLISHED_AT, once an ingest, a replay or a backfill
+reaches it (`correct`: each instant's corrections, then the current-truth processors rerun at that
+instant, as a live warehouse does when a correction arrives, so the restated versions carry the
+same times however the work was batched). The corrected row must keep the player logs' row rules;
+a correction refused by the rules or by the source is taken back before the error is raised, so
+nothing of it stays behind.
 """
 
 from __future__ import annotations
@@ -24,9 +27,13 @@ import polars as pl
 from nbadb.contracts.quarantine import normalise_types, row_reasons
 from nbadb.contracts.source_contracts import CONTRACTS, CORRECTABLE_STATS
 from nbadb.engine.clock import latest_publication
+from nbadb.engine.request import RunResult
 from nbadb.errors import ArchiveFileError, ConfigError
+from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import IngestOutcome, publish, stage
 from nbadb.orchestrate.workspace import Workspace
+
+Correction = tuple[str, str, int, str, float, datetime]  # id, game id, player id, stat, value, published at
 
 GAME_TABLES = frozenset({"raw.player_boxscores", "raw.team_boxscores", "raw.boxscore_players"})
 
@@ -69,10 +76,41 @@ def publish_due_corrections(ws: Workspace, until: datetime) -> list[IngestOutcom
     """Record and publish, each at its own time, the archive's corrections due by `until` that were
     not published yet (games the warehouse does not hold take them when they are first published)."""
     recorded = {r[0] for r in ws.con.execute("SELECT correction_id FROM ops.source_corrections").fetchall()}
-    due = [c for c in ws.source.corrections(None, until) if c[0] not in recorded]
-    outcomes = []
-    for published_at in sorted({c[5] for c in due}):
-        now = [c for c in due if c[5] == published_at]
+    return [o for _, outcomes in _by_instant(ws, [c for c in ws.source.corrections(None, until) if c[0] not in recorded])
+            for o in outcomes]
+
+
+def correct(ws: Workspace, until: datetime, *, after: datetime | None = None, again: bool = False,
+            phases: frozenset[int] = DOWNSTREAM_PHASES) -> list[RunResult]:
+    """The archive's corrections published by `until` (after `after`), instant by instant: each
+    published at its time, then the current-truth processors of `phases` run at that instant. Only
+    corrections not recorded yet, unless `again` (a resumed backfill: one published before a crash
+    is published again and changes nothing, one cut short is completed)."""
+    found = ws.source.corrections(after, until)
+    if not again:
+        recorded = {r[0] for r in ws.con.execute("SELECT correction_id FROM ops.source_corrections").fetchall()}
+        found = [c for c in found if c[0] not in recorded]
+    results: list[RunResult] = []
+    for instant, outcomes in _by_instant(ws, found):
+        results += [r for o in outcomes for r in o.results] + carry(ws, instant, phases)
+    return results
+
+
+def carry(ws: Workspace, instant: datetime, phases: frozenset[int] = DOWNSTREAM_PHASES) -> list[RunResult]:
+    """The current-truth processors of `phases` on what a correction published at `instant` changed,
+    at that instant (the as-of ones pick it up in their next pass, for the dates it reaches)."""
+    current_truth = frozenset(s.name for s in ws.graph.in_phases(set(phases & DOWNSTREAM_PHASES)) if s.versioned)
+    if not current_truth:
+        return []
+    return run_pipeline(ws, None, processors=current_truth, trigger_source="correction", clock=instant)
+
+
+def _by_instant(ws: Workspace, corrections: list[Correction]) -> list[tuple[datetime, list[IngestOutcome]]]:
+    """Publish `corrections` game by game, in time order; the outcomes per publication instant."""
+    published = []
+    for published_at in sorted({c[5] for c in corrections}):
+        now = [c for c in corrections if c[5] == published_at]
+        outcomes = []
         for game_id in sorted({c[1] for c in now}):
             rows = [(cid, game, player, stat, value, at, "archive") for cid, game, player, stat, value, at in now
                     if game == game_id]
@@ -82,27 +120,31 @@ def publish_due_corrections(ws: Workspace, until: datetime) -> list[IngestOutcom
                 _record(ws, rows)
                 continue
             outcomes.append(_publish(ws, rows, held))
-    return outcomes
+        published.append((published_at, outcomes))
+    return published
 
 
 def _record(ws: Workspace, rows: list[tuple]) -> None:
+    """Record corrections not recorded yet (a correction published again is recorded once)."""
     ws.con.executemany(
         """INSERT INTO ops.source_corrections (correction_id, game_id, player_id, stat, value, published_at, source)
-        VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        rows,
+        SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM ops.source_corrections WHERE correction_id = ?)""",
+        [[*r, r[0]] for r in rows],
     )
 
 
 def _publish(ws: Workspace, rows: list[tuple], game_date: object) -> IngestOutcome:
     """Record the corrections of one game, check the corrected rows, republish the game at their time."""
-    _record(ws, rows)
     ids = [r[0] for r in rows]
+    new = [i for (i,) in ws.con.execute("SELECT unnest($ids) EXCEPT SELECT correction_id FROM ops.source_corrections",
+                                        {"ids": ids}).fetchall()]
+    _record(ws, rows)
     game_id, published_at = rows[0][1], rows[0][5]
     try:
         staged = stage(ws, game_date, game_date, [game_id], clock=published_at)  # type: ignore[arg-type]
         _check_corrected(ws, game_id, sorted({r[2] for r in rows}))
     except (ConfigError, ArchiveFileError) as exc:
-        ws.con.execute("DELETE FROM ops.source_corrections WHERE list_contains($ids, correction_id)", {"ids": ids})
+        ws.con.execute("DELETE FROM ops.source_corrections WHERE list_contains($ids, correction_id)", {"ids": new})
         raise ConfigError(f"correction of game {game_id} refused: {exc}") from None
     return publish(ws, game_date, game_date, game_ids=[game_id], trigger_source="correction",  # type: ignore[arg-type]
                    processors=GAME_TABLES, staged=staged, clock=published_at)

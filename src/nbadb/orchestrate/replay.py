@@ -1,16 +1,19 @@
 """Replay a season day by day, as the day happened: a straight line per day.
 
-1. morning publication: the schedule, injury moves and prop lines published that day (and the
-   archive's corrections published by then);
-2. pre-tip pass: the pipeline for the day's games before tip-off (upcoming context, form,
-   features, predictions), told which tables were just published (smart skip reads that);
-3. night publication: the box scores of the day's finished games (and corrections published
-   during the day);
+1. morning publication: the schedule, injury moves and prop lines published that day;
+2. pre-tip pass, the last look before the day's first tip-off (its cutoff): the pipeline for the
+   day's games (upcoming context, form, features, predictions), told which tables were just
+   published (smart skip reads that);
+3. night publication: the box scores of the day's finished games;
 4. downstream pass: the pipeline on the events the night caused (summaries, evaluation).
 
-"Today" for every run is the simulated day, and its clock (engine.clock) the morning or the night
-of that day: what the day publishes is known from then, the day's as-of snapshots are taken in
-the morning and frozen by the night. Every pass goes through the workspace's executor.
+The archive's corrections come in at their own instants between these steps (corrections.correct:
+each published at its time and carried to the current-truth tables there and then).
+
+"Today" for every run is the simulated day, and its clock (engine.clock) the step's instant: what
+the day publishes is known from then, the day's as-of snapshots are taken just before tip-off
+with everything published by then, and frozen from the cutoff on. Every pass goes through the
+workspace's executor.
 
 A replay of a season's last days can start from the season so far (`load_history`): the days
 before the window are published and run in one backfill pass, so the window's form, features and
@@ -26,7 +29,7 @@ from typing import Callable
 
 from nbadb.engine.clock import morning, night
 from nbadb.engine.request import ProcessingMode, RunResult
-from nbadb.orchestrate.corrections import publish_due_corrections
+from nbadb.orchestrate.corrections import correct
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import publish, stage
 from nbadb.orchestrate.workspace import Workspace
@@ -36,6 +39,7 @@ from nbadb.warehouse.connection import duckdb_threads
 # Published before tip-off / once the day's games are final.
 MORNING_TABLES = frozenset({"raw.schedule", "raw.injuries", "raw.prop_lines"})
 NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores"})
+PRE_TIP_MARGIN = timedelta(seconds=1)  # the pre-tip pass runs this long before the first tip-off
 
 
 @dataclass
@@ -62,15 +66,19 @@ def morning_of(
     ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
     phases: frozenset[int] = DOWNSTREAM_PHASES,
 ) -> tuple[StageReport, list[RunResult], list[RunResult]]:
-    """The day's morning: its publication (corrections due by then, schedule, injuries, lines) and
-    the pre-tip pass it triggers. Returns (what was staged, publication runs, pipeline runs)."""
+    """The day until tip-off: corrections due by the morning, the morning publication (schedule,
+    injuries, lines), corrections due before the cutoff, and the pre-tip pass just before it.
+    Returns (what was staged, publication runs, pipeline runs)."""
     dawn = morning(day)
-    published = [r for o in publish_due_corrections(ws, dawn) for r in o.results]
+    published = correct(ws, dawn, phases=phases)
     staged = stage_day(ws, day)
     published += publish(ws, day, day, processors=MORNING_TABLES, staged=staged, clock=dawn).results
+    tip = ws.engine.calendar().cutoff(day)  # the day's schedule and lines are in
+    published += correct(ws, tip - PRE_TIP_MARGIN, phases=phases)
     changed = tuple(r.processor for r in published if r.metrics.entities_changed)
     pre_tip = run_pipeline(ws, (day, day), trigger_source="schedule", trigger_sources=changed,
-                           processing_mode=processing_mode, as_of=day, clock=dawn, phases=phases)
+                           processing_mode=processing_mode, as_of=day, clock=max(dawn, tip - PRE_TIP_MARGIN),
+                           phases=phases)
     return staged, published, pre_tip
 
 
@@ -83,7 +91,7 @@ def night_of(
     the same morning). Returns (publication runs, pipeline runs)."""
     dusk = night(day)
     staged = staged or stage_day(ws, day)
-    published = [r for o in publish_due_corrections(ws, dusk) for r in o.results]
+    published = correct(ws, dusk, phases=phases)
     published += publish(ws, day, day, processors=NIGHT_TABLES, staged=staged, clock=dusk).results
     downstream = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day,
                               clock=dusk, phases=phases)

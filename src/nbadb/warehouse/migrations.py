@@ -249,6 +249,28 @@ MIGRATIONS += (
     )),
 )
 
+MIGRATIONS += (
+    Migration(8, "backfill checkpoints: runs, dates, checks, batches", (
+        """CREATE TABLE ops.backfill_runs (backfill_id VARCHAR NOT NULL, start_date DATE NOT NULL,
+            end_date DATE NOT NULL, seasons VARCHAR[] NOT NULL, phases INTEGER[] NOT NULL, levels INTEGER[] NOT NULL,
+            blocking_levels INTEGER[] NOT NULL, batch_days INTEGER, status VARCHAR NOT NULL,
+            stopped_on DATE, stop_reason VARCHAR, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP)""",
+        """CREATE TABLE ops.backfill_dates (backfill_id VARCHAR NOT NULL, game_date DATE NOT NULL,
+            batch_start DATE NOT NULL, status VARCHAR NOT NULL, attempts INTEGER NOT NULL, games INTEGER,
+            missing_sources VARCHAR[], rows_complete INTEGER, rows_partial INTEGER, rows_without_form INTEGER,
+            error VARCHAR, validated_at TIMESTAMP)""",
+        """CREATE TABLE ops.backfill_checks (backfill_id VARCHAR NOT NULL, game_date DATE NOT NULL,
+            attempt INTEGER NOT NULL, level INTEGER NOT NULL, check_name VARCHAR NOT NULL, subject VARCHAR NOT NULL,
+            passed BOOLEAN NOT NULL, blocking BOOLEAN NOT NULL, observed DOUBLE, expected_low DOUBLE,
+            expected_high DOUBLE, detail VARCHAR, checked_at TIMESTAMP NOT NULL)""",
+        """CREATE TABLE ops.backfill_batches (backfill_id VARCHAR NOT NULL, batch_start DATE NOT NULL,
+            batch_end DATE NOT NULL, attempt INTEGER NOT NULL, dates INTEGER NOT NULL, dates_validated INTEGER NOT NULL,
+            dates_warned INTEGER NOT NULL, dates_failed INTEGER NOT NULL, dates_without_games INTEGER NOT NULL,
+            publish_seconds DOUBLE NOT NULL, analytics_seconds DOUBLE NOT NULL, precompute_seconds DOUBLE NOT NULL,
+            predictions_seconds DOUBLE NOT NULL, validation_seconds DOUBLE NOT NULL, finished_at TIMESTAMP NOT NULL)""",
+    )),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
 
 
