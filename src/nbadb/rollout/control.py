@@ -27,6 +27,7 @@ import duckdb
 from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.errors import WarehouseError
+from nbadb.rollout.diff import TableDiff
 from nbadb.warehouse.connection import _connect_with_retry
 from nbadb.warehouse.migrations import Migration, apply_migrations, current_version
 
@@ -131,3 +132,20 @@ def record_cycle(con: duckdb.DuckDBPyConnection, track: str, day: date, phase: i
                  tables: int, compared: int, divergent: int) -> None:
     con.execute("INSERT INTO ops.rollout_cycles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [track, day, phase, mode, games, tables, compared, divergent, utc_now()])
+
+
+def record_diffs(con: duckdb.DuckDBPyConnection, track: str, day: date, mode: CycleMode, diffs: list[TableDiff],
+                 *, parity: bool) -> None:
+    """A cycle's comparisons: the samples of every divergent table and, for a parity cycle, every
+    table's counts and column matches."""
+    now = utc_now()
+    samples = [[track, day, mode, d.table, s.row_key, s.column, s.legacy_value, s.strategic_value, now]
+               for d in diffs for s in d.samples]
+    if samples:
+        con.executemany("INSERT INTO ops.rollout_divergences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", samples)
+    if parity and diffs:
+        con.executemany("INSERT INTO ops.rollout_parity VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[track, day, d.table, d.legacy_rows, d.strategic_rows, d.joined_rows, d.only_legacy,
+                          d.only_strategic, d.differing_rows, now] for d in diffs])
+        con.executemany("INSERT INTO ops.rollout_parity_columns VALUES (?, ?, ?, ?, ?, ?)",
+                        [[track, day, d.table, c, pct, now] for d in diffs for c, pct in d.column_match.items()])

@@ -92,12 +92,12 @@ def table_diff(con: duckdb.DuckDBPyConnection, legacy: str, strategic: str, shap
     counts = con.execute(f"""SELECT count(*) FILTER (WHERE in_legacy), count(*) FILTER (WHERE in_strategic),
             count(*) FILTER (WHERE {both}), count(*) FILTER (WHERE NOT in_strategic),
             count(*) FILTER (WHERE NOT in_legacy),
-            count(*) FILTER (WHERE {both} AND NOT list_bool_and(same)),
-            [count(*) FILTER (WHERE {both} AND same[i]) FOR i IN range(1, {len(cols) + 1})]
+            count(*) FILTER (WHERE {both} AND NOT list_bool_and(same))
+            {''.join(f", count(*) FILTER (WHERE {both} AND same[{i}])" for i in range(1, len(cols) + 1))}
         FROM _diff""").fetchall()[0]
     diff = TableDiff(shape.table, *counts[:6])
     diff.column_match = {c: (100.0 * n / diff.joined_rows if diff.joined_rows else 100.0)
-                         for c, n in zip(cols, counts[6])}
+                         for c, n in zip(cols, counts[6:])}
     rows = con.execute(f"""SELECT row_key, in_legacy, in_strategic, same, legacy_values, strategic_values FROM _diff
         WHERE NOT ({both}) OR NOT list_bool_and(same) ORDER BY row_key LIMIT {int(sample_limit)}""").fetchall()
     for row_key, in_legacy, in_strategic, same_flags, left, right in rows:

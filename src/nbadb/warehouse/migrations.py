@@ -255,7 +255,7 @@ LATEST_VERSION = MIGRATIONS[-1].version
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'ops' AND table_name = 'schema_migrations'"
+        "WHERE table_catalog = current_database() AND table_schema = 'ops' AND table_name = 'schema_migrations'"
     ).fetchall()[0][0]
     if not exists:
         return 0
