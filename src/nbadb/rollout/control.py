@@ -2,7 +2,7 @@
 phase comes from, and the evidence the gates read. It is separate from the warehouse because it
 decides which store the warehouse lives in, and must outlive either.
 
-- `ops.rollout_audit`: who did what when (advance, rollback, signoff, incident, resolve, refused);
+- `ops.rollout_audit`: who did what when (advance, rollback, signoff, incident, resolve, refused, repair);
   never updated, never deleted. A track's phase is the `to_phase` of its latest advance or
   rollback (0 before any).
 - `ops.rollout_audit_evidence`: the gate's items as they stood when an advance or rollback was
@@ -31,7 +31,7 @@ from nbadb.rollout.diff import TableDiff
 from nbadb.warehouse.connection import _connect_with_retry
 from nbadb.warehouse.migrations import Migration, apply_migrations, current_version
 
-Action = Literal["advance", "rollback", "signoff", "incident", "resolve", "refused"]
+Action = Literal["advance", "rollback", "signoff", "incident", "resolve", "refused", "repair"]
 CycleMode = Literal["shadow", "dual_write", "strategic"]
 SEVERITIES = ("P0", "P1", "P2", "P3")
 

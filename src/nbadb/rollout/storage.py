@@ -138,6 +138,19 @@ def seed_lake(settings: Settings) -> int:
         return replicate.copy_all(ws.con, catalog, LAKE_ALIAS, store_tables(ws.con, ws.graph.specs))
 
 
+def repair_lake(settings: Settings, day: date) -> list[TableDiff]:
+    """After an inconsistency: the lake made an exact copy of the file again, and every table's
+    parity taken and recorded for game day `day`."""
+    seed_lake(settings)
+    with open_workspace(settings=settings, store=Store("file", settings)) as ws:
+        Store("lake", settings).attach_to(ws.con, LAKE_ALIAS)
+        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        diffs = [table_diff(ws.con, catalog, LAKE_ALIAS, t.shape) for t in store_tables(ws.con, ws.graph.specs)]
+    with control.control(settings) as con:
+        control.record_diffs(con, TRACK, day, "dual_write", diffs, parity=True)
+    return diffs
+
+
 def apply_pending(settings: Settings, *, to_lake: bool) -> replicate.Replicated:
     """Apply the runs one store committed and the other lacks: to the lake (entering phase 3) or
     back to the file (leaving it)."""

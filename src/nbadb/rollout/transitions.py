@@ -8,6 +8,7 @@ listing every unmet item. A rollback needs no gate: it is always allowed, one ph
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from nbadb.config import Settings
 from nbadb.engine.calendar import LeagueCalendar
@@ -118,3 +119,19 @@ def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -
         done = storage.apply_pending(settings, to_lake=to_phase == 3)
         return f"{done.runs} pending runs applied to the {'lake' if to_phase == 3 else 'file'}"
     return "the file kept serving; nothing to move"
+
+
+def repair(settings: Settings, track: str, actor: str, day: date) -> str:
+    """Make the strategic store a copy of the legacy one again after an inconsistency (dual write
+    only), with the parity it then has recorded for `day`; kept in the audit as a signoff-free action."""
+    check_track(track)
+    with control.control(settings, read_only=True) as con:
+        phase = control.phase_of(con, track)
+    if track != storage.TRACK or phase != 2:
+        raise ConfigError(f"repair copies the file to the lake in the storage track's phase 2; {track} is in phase {phase}")
+    diffs = storage.repair_lake(settings, day)
+    unequal = [d.table for d in diffs if not d.equal]
+    note = f"lake copied from the file; parity of {len(diffs)} tables, unequal: {', '.join(unequal) or 'none'}"
+    with control.control(settings) as con:
+        control.record(con, actor=actor, action="repair", track=track, from_phase=phase, to_phase=None, note=note)
+    return note
