@@ -4,15 +4,17 @@ answers while a replay writes, and two writer processes commit side by side."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pwd
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,11 +27,13 @@ PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A PostgreSQL server of the system packages on a Unix socket only; its conninfo."""
+def postgres() -> Iterator[Callable[[], str]]:
+    """A PostgreSQL server of the system packages on a Unix socket only: a function that creates a
+    database on it and returns the lake catalog's conninfo. Its folder is
+    outside pytest's (which only root may enter), since the server runs as user postgres."""
     if not PG_BIN:
         pytest.fail("PostgreSQL is not installed: `make test` installs it (apt-get install postgresql)")
-    root = tmp_path_factory.mktemp("postgres")
+    root = Path(tempfile.mkdtemp(prefix="nbadb-postgres-"))
     os.chmod(root, 0o777)
     data, socket_dir = root / "data", root / "socket"
     socket_dir.mkdir()
@@ -42,13 +46,20 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
                     f"-c listen_addresses='' -c unix_socket_directories='{socket_dir}'", "start"],
                    check=True, capture_output=True)
-    try:
-        subprocess.run([*as_postgres, str(bin_dir / "createdb"), "-h", str(socket_dir), "-U", "postgres", "nbadb"],
+    created = itertools.count()
+
+    def new_database() -> str:
+        name = f"nbadb_{next(created)}"
+        subprocess.run([*as_postgres, str(bin_dir / "createdb"), "-h", str(socket_dir), "-U", "postgres", name],
                        check=True, capture_output=True)
-        yield f"postgres:dbname=nbadb host={socket_dir} user={user.pw_name}"
+        return f"postgres:dbname={name} host={socket_dir} user={user.pw_name}"
+
+    try:
+        yield new_database
     finally:
         subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
                        capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def lake_env(tmp_path: Path, catalog: str, postgres_conninfo: str | None) -> dict[str, str]:
@@ -105,7 +116,7 @@ def _result(process: subprocess.Popen) -> object:
 @pytest.mark.parametrize("catalog", CATALOGS)
 def test_a_reader_process_answers_from_the_lake_while_a_replay_writes_it(tmp_path: Path, catalog: str,
                                                                           request: pytest.FixtureRequest) -> None:
-    conninfo = request.getfixturevalue("postgres") if catalog == "postgres" else None
+    conninfo = request.getfixturevalue("postgres")() if catalog == "postgres" else None
     env = lake_env(tmp_path, catalog, conninfo)
     subprocess.run([sys.executable, "-c", SCRIPT, "ingest", "2022-10-18", "2022-10-18"], env=env, check=True,
                    capture_output=True)  # the lake exists, with a first day
@@ -123,7 +134,7 @@ def test_a_reader_process_answers_from_the_lake_while_a_replay_writes_it(tmp_pat
 @pytest.mark.parametrize("catalog", CATALOGS)
 def test_two_writer_processes_commit_to_one_lake_side_by_side_and_lose_nothing(tmp_path: Path, catalog: str,
                                                                                request: pytest.FixtureRequest) -> None:
-    conninfo = request.getfixturevalue("postgres") if catalog == "postgres" else None
+    conninfo = request.getfixturevalue("postgres")() if catalog == "postgres" else None
     env = lake_env(tmp_path / "lake", catalog, conninfo)
     subprocess.run([sys.executable, "-c", SCRIPT, "ingest", "2022-10-18", "2022-10-18"], env=env, check=True,
                    capture_output=True)
