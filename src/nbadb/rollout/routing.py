@@ -8,7 +8,8 @@
 - Phase 3 (legacy retired): the lake serves everything. With the storage flag off this is refused:
   the file stopped being written when the track retired it, so roll the track back first.
 
-With every flag false the control plane is never opened.
+With every flag false the control plane is opened only when one exists (to refuse a retired file),
+and never created.
 """
 
 from __future__ import annotations

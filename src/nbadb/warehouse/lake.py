@@ -62,7 +62,8 @@ class LakeLocation:
         return self.catalog.partition(":")[0]
 
     def exists(self) -> bool:
-        """False only for a SQLite catalog file that is not there yet (a PostgreSQL one is asked)."""
+        """False only for a SQLite catalog file that is not there yet; a PostgreSQL catalog is taken to
+        exist (attaching it creates DuckLake's tables in the database when they are missing)."""
         return self.kind != "sqlite" or Path(self.catalog.partition(":")[2]).is_file()
 
     def attach_sql(self, alias: str, *, read_only: bool) -> str:
