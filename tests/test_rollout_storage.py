@@ -117,10 +117,11 @@ def test_the_storage_track_walks_from_phase_0_to_3_on_its_own_evidence_and_every
     altered: list[tuple[int, int]] = []
 
     def alter(ws: Workspace) -> None:
-        altered.extend(ws.con.execute(
-            """UPDATE analytics.player_game_summary SET pts = pts + 100 WHERE game_date = DATE '2022-10-25'
-            AND player_id = (SELECT min(player_id) FROM analytics.player_game_summary
-                             WHERE game_date = DATE '2022-10-25') RETURNING player_id, pts - 100""").fetchall())
+        row = ws.con.execute("SELECT player_id, pts FROM analytics.player_game_summary WHERE game_date = "
+                             "DATE '2022-10-25' ORDER BY player_id LIMIT 1").fetchall()[0]
+        ws.con.execute("UPDATE analytics.player_game_summary SET pts = pts + 100 WHERE game_date = DATE '2022-10-25' "
+                       "AND player_id = ?", [row[0]])
+        altered.append(row)
 
     for day in days(date(2022, 10, 24), SHADOW_DAYS[1]):
         walk.day(day, alter if day == date(2022, 10, 25) else None)
