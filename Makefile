@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test bench clean postgres
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,15 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The lake tests start a PostgreSQL server of the system packages (tests/test_lake.py).
+POSTGRES := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+postgres:
+	@test -n "$(POSTGRES)" || (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null)
+
 run: $(STAMP)
 	$(BIN)/nbadb main
 
-test: $(STAMP)
+test: $(STAMP) postgres
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -6,8 +6,12 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from nbadb.warehouse.lake import LakeLocation
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_ARCHIVE = PROJECT_ROOT / "data" / "archive"
@@ -55,10 +59,27 @@ class Settings(BaseSettings):
     fault_processors: str = ""
     # Fault injection: comma-separated processor part names (e.g. "gbm") that raise when run.
     fault_systems: str = ""
+    # The storage track's lake (warehouse.lake): its catalog, `sqlite:<file>` (default
+    # `<data dir>/lake/catalog.sqlite`) or `postgres:<libpq conninfo>`, and its Parquet folder
+    # (default `<data dir>/lake/data`).
+    lake_catalog: str = ""
+    lake_data_dir: Path | None = None
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / self.database_name
+
+    @property
+    def lake_location(self) -> "LakeLocation":
+        from nbadb.warehouse.lake import LakeLocation
+
+        catalog = self.lake_catalog or f"sqlite:{self.data_dir / 'lake' / 'catalog.sqlite'}"
+        return LakeLocation.parse(catalog, self.lake_data_dir or self.data_dir / "lake" / "data")
+
+    @property
+    def control_path(self) -> Path:
+        """The migration control plane's own database (rollout.control): phases, evidence, audit."""
+        return self.data_dir / "control.duckdb"
 
     @property
     def models_dir(self) -> Path:

@@ -48,3 +48,9 @@ class UnknownRunError(NbadbError):
     """A run id or processor name that the ledger does not know."""
 
     exit_code = 2
+
+
+class GateError(NbadbError):
+    """A rollout transition its gate refused: the unmet items say what evidence is missing."""
+
+    exit_code = 7

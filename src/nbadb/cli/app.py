@@ -7,7 +7,8 @@ import signal
 import typer
 
 from nbadb import __version__
-from nbadb.cli import backfill_cmds, data_cmds, ledger_cmds, live_cmds, ops_cmds, pipeline_cmds, prediction_cmds, prefect_cmds
+from nbadb.cli import (backfill_cmds, data_cmds, ledger_cmds, live_cmds, ops_cmds, pipeline_cmds, prediction_cmds,
+                       prefect_cmds, rollout_cmds)
 
 app = typer.Typer(
     name="nbadb",
@@ -41,6 +42,7 @@ prediction_cmds.register(app)
 backfill_cmds.register(app)
 live_cmds.register(app)
 prefect_cmds.register(app)
+rollout_cmds.register(app)
 
 
 def main() -> None:

@@ -89,13 +89,15 @@ def replay(
     """Simulate a season day by day: publish what was released that day, then run the pipeline.
 
     Ends with a summary naming each failed run (processor, date, error) and exits 1 when there was one."""
-    from nbadb.orchestrate.workspace import open_workspace
+    from nbadb.config import get_settings
+    from nbadb.rollout.storage import StorageCycles
 
     check_choice(mode, "mode", MODES)
     check_season(season)
-    with open_workspace(archive_path(archive)) as ws:
-        outcomes = replay_window(ws, season, parse_date(start, "start"), parse_date(end, "end"), mode, quiet=as_json)
-        failures = replay_failures(ws, outcomes)
+    with StorageCycles(get_settings(), archive_path(archive)) as cycles:
+        outcomes = replay_window(cycles.ws, season, parse_date(start, "start"), parse_date(end, "end"), mode,
+                                 quiet=as_json, cycle=cycles.cycle)
+        failures = replay_failures(cycles.ws, outcomes)
     if as_json:
         print_json({"days": [o.as_dict() for o in outcomes], "failures": failures})
     else:
@@ -129,8 +131,9 @@ def render_failures(failures: list[dict[str, object]]) -> None:
     err_console.print(table)
 
 
-def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool) -> list:
-    """Replay [start, end] (defaults from the season) with a progress bar and a line per day."""
+def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool, cycle=None) -> list:
+    """Replay [start, end] (defaults from the season) with a progress bar and a line per day, each day
+    through `cycle` (the storage track's, rollout.storage) when given."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nbadb.cli.data_cmds import render_missing
@@ -142,7 +145,7 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool)
     if start > end:
         raise ConfigError(f"--start {start} is after --end {end}")
     if quiet:
-        return replay_days(ws, start, end, processing_mode=mode)
+        return replay_days(ws, start, end, processing_mode=mode, cycle=cycle)
     render_missing({k.kind: k.pattern for k in missing_kinds(ws.source.files)})
     total = (end - start).days + 1
     columns = (TextColumn("replay {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -159,7 +162,7 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool)
             )
             bar.advance(task)
 
-        return replay_days(ws, start, end, processing_mode=mode, on_day=on_day)
+        return replay_days(ws, start, end, processing_mode=mode, on_day=on_day, cycle=cycle)
 
 
 def correct(

@@ -141,15 +141,20 @@ def next_state(
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, b: Breaker) -> None:
-    """Write breaker row `b` (insert, or replace the row with its key)."""
+    """Write breaker row `b` (insert, or replace the row with its key). A MERGE, not ON CONFLICT:
+    DuckLake tables (the storage track's lake) have no primary key to conflict on."""
     con.execute(
-        f"""INSERT INTO ops.circuit_breakers ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (breaker_key) DO UPDATE SET
-            kind = excluded.kind, state = excluded.state,
-            consecutive_failures = excluded.consecutive_failures,
-            consecutive_successes = excluded.consecutive_successes,
-            times_opened = excluded.times_opened, opened_at = excluded.opened_at,
-            retry_at = excluded.retry_at, last_error = excluded.last_error, updated_at = excluded.updated_at""",
+        f"""MERGE INTO ops.circuit_breakers t
+        USING (SELECT ? AS breaker_key, ? AS kind, ? AS state, ? AS consecutive_failures,
+                      ? AS consecutive_successes, ? AS times_opened, ?::TIMESTAMP AS opened_at,
+                      ?::TIMESTAMP AS retry_at, ?::VARCHAR AS last_error, ?::TIMESTAMP AS updated_at) s
+        ON t.breaker_key = s.breaker_key
+        WHEN MATCHED THEN UPDATE SET
+            kind = s.kind, state = s.state, consecutive_failures = s.consecutive_failures,
+            consecutive_successes = s.consecutive_successes, times_opened = s.times_opened,
+            opened_at = s.opened_at, retry_at = s.retry_at, last_error = s.last_error, updated_at = s.updated_at
+        WHEN NOT MATCHED THEN INSERT ({_COLUMNS}) VALUES (s.breaker_key, s.kind, s.state, s.consecutive_failures,
+            s.consecutive_successes, s.times_opened, s.opened_at, s.retry_at, s.last_error, s.updated_at)""",
         [b.key, b.kind, b.state, b.consecutive_failures, b.consecutive_successes, b.times_opened,
          b.opened_at, b.retry_at, b.last_error, b.updated_at],
     )

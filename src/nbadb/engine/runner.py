@@ -31,7 +31,7 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
     schema, name = table.split(".")
     rows = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? ORDER BY ordinal_position",
         [schema, name],
     ).fetchall()
     if not rows:

@@ -123,6 +123,14 @@ def replay_day(
     )
 
 
+DayWork = Callable[[Workspace], DayOutcome]
+DayCycle = Callable[[date, DayWork], DayOutcome]
+
+
+def _on_workspace(ws: Workspace) -> DayCycle:
+    return lambda day, work: work(ws)
+
+
 def replay(
     ws: Workspace,
     start: date,
@@ -131,13 +139,18 @@ def replay(
     processing_mode: ProcessingMode | None = None,
     on_day: Callable[[DayOutcome], None] | None = None,
     phases: frozenset[int] = DOWNSTREAM_PHASES,
+    cycle: DayCycle | None = None,
 ) -> list[DayOutcome]:
-    """Replay [start, end] day by day; `phases` limits the downstream phases run (benchmarks compare them)."""
+    """Replay [start, end] day by day; `phases` limits the downstream phases run (benchmarks compare
+    them); `cycle` runs each day's work (default: on `ws`; the migration control plane's runs it on
+    the serving store and beside it, rollout.storage)."""
     outcomes: list[DayOutcome] = []
+    run_cycle = cycle or _on_workspace(ws)
     with duckdb_threads(ws.con, 1):  # day-sized statements finish sooner on one thread
         day = start
         while day <= end:
-            outcomes.append(replay_day(ws, day, processing_mode=processing_mode, phases=phases))
+            outcomes.append(run_cycle(day, lambda on: replay_day(on, day, processing_mode=processing_mode,
+                                                                  phases=phases)))
             if on_day:
                 on_day(outcomes[-1])
             day += timedelta(days=1)

@@ -14,7 +14,8 @@ from nbadb.engine.runner import Engine
 from nbadb.errors import ConfigError
 from nbadb.pipeline.registry import build_graph
 from nbadb.sources.archive import ArchiveSource
-from nbadb.warehouse.connection import configure_session, open_warehouse
+from nbadb.warehouse.connection import configure_session
+from nbadb.warehouse.stores import Store
 
 EXECUTORS = ("sequential", "threads", "prefect")
 
@@ -23,6 +24,7 @@ EXECUTORS = ("sequential", "threads", "prefect")
 class Workspace:
     con: duckdb.DuckDBPyConnection
     settings: Settings
+    store: Store
     graph: ProcessorGraph
     engine: Engine
     executor: Executor
@@ -60,11 +62,18 @@ def executor_for(engine: Engine, settings: Settings) -> Executor:
     return LocalExecutor(engine, settings.run_width)
 
 
-def open_workspace(archive: Path | None = None, *, settings: Settings | None = None, read_only: bool = False) -> Workspace:
+def open_workspace(archive: Path | None = None, *, settings: Settings | None = None, read_only: bool = False,
+                   store: Store | None = None) -> Workspace:
+    """A workspace on `store`, by default the one the storage track serves from (rollout.routing:
+    the file unless the track says otherwise)."""
     settings = settings or get_settings()
     if settings.executor not in EXECUTORS:
         raise ConfigError(f"NBADB_EXECUTOR={settings.executor!r}: use one of {', '.join(EXECUTORS)}")
-    con = open_warehouse(settings.database_path, read_only=read_only)
+    if store is None:
+        from nbadb.rollout.routing import serving_store
+
+        store = serving_store(settings, read_only=read_only)
+    con = store.open(read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    return Workspace(con, settings, graph, engine, executor_for(engine, settings), archive or settings.archive_dir)
+    return Workspace(con, settings, store, graph, engine, executor_for(engine, settings), archive or settings.archive_dir)

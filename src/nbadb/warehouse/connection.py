@@ -17,6 +17,8 @@ LOCK_WAIT_SECONDS = 30.0
 # An in-memory catalog for what a source staged: every connection to the warehouse sees it (temp
 # tables would be one connection's), and nothing in it is ever written to the warehouse file.
 STAGE_CATALOG = "nbadb_stage"
+# The name a lake (warehouse.lake) is attached under in a session where it is the warehouse.
+LAKE_CATALOG = "lake"
 
 
 def _connect_with_retry(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
@@ -71,10 +73,13 @@ def open_warehouse(path: Path, *, read_only: bool = False, lock_wait: float = LO
 
 
 def configure_session(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
-    """Settings every connection to the warehouse runs with: timestamps in UTC and, where it may
-    write (a read-only database cannot attach one), the stage catalog's tables found by their
-    bare names."""
+    """Settings every connection to the warehouse runs with: timestamps in UTC, the lake as the
+    default database when the warehouse is one (a cursor starts in the session's in-memory one)
+    and, where it may write (a read-only database cannot attach one), the stage catalog's tables
+    found by their bare names."""
     con.execute("SET TimeZone = 'UTC'")
+    if con.execute("SELECT count(*) FROM duckdb_databases() WHERE database_name = ?", [LAKE_CATALOG]).fetchall()[0][0]:
+        con.execute(f"USE {LAKE_CATALOG}")
     if not read_only:
         con.execute(f"ATTACH IF NOT EXISTS ':memory:' AS {STAGE_CATALOG}")
         con.execute(f"SET search_path = 'main,{STAGE_CATALOG}.main'")

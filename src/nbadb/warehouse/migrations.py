@@ -277,20 +277,22 @@ LATEST_VERSION = MIGRATIONS[-1].version
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_schema = 'ops' AND table_name = 'schema_migrations'"
+        "WHERE table_catalog = current_database() AND table_schema = 'ops' AND table_name = 'schema_migrations'"
     ).fetchall()[0][0]
     if not exists:
         return 0
     return con.execute("SELECT coalesce(max(version), 0) FROM ops.schema_migrations").fetchall()[0][0]
 
 
-def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehouse") -> list[int]:
-    """Apply every migration newer than the database, each in its own transaction."""
+def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehouse",
+                     migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply every migration of `migrations` (the warehouse's by default) newer than the database,
+    each in its own transaction."""
     version = current_version(con)
-    if version > LATEST_VERSION:
+    if version > migrations[-1].version:
         raise WarehouseError(
             f"{path} has schema version {version}, newer than this nbadb understands "
-            f"({LATEST_VERSION}). Upgrade nbadb, or point NBADB_DATA_DIR at another warehouse."
+            f"({migrations[-1].version}). Upgrade nbadb, or point NBADB_DATA_DIR at another warehouse."
         )
     if version == 0:
         con.execute("CREATE SCHEMA IF NOT EXISTS ops")
@@ -299,7 +301,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
             "(version INTEGER PRIMARY KEY, name VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
         )
     applied = []
-    for migration in MIGRATIONS:
+    for migration in migrations:
         if migration.version <= version:
             continue
         con.execute("BEGIN TRANSACTION")

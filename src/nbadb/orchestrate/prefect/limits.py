@@ -58,8 +58,18 @@ def ensure_limits(fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY) -> tuple[L
 
 @contextmanager
 def warehouse_lease(settings: Settings, archive: Path | None = None) -> Iterator[Workspace]:
-    """The warehouse, open for writing while this process holds the one writer slot."""
-    with concurrency(WAREHOUSE_WRITER, occupy=1, strict=True), open_workspace(archive, settings=settings) as ws:
+    """The warehouse, open for writing: a DuckDB file while this process holds the one writer slot;
+    a lake (the storage track's phase 3, rollout.routing) without it, since many processes commit to
+    one side by side."""
+    from nbadb.rollout.routing import serving_store
+
+    store = serving_store(settings, read_only=False)
+    if store.kind == "lake":
+        with open_workspace(archive, settings=settings, store=store) as ws:
+            yield ws
+        return
+    with concurrency(WAREHOUSE_WRITER, occupy=1, strict=True), open_workspace(archive, settings=settings,
+                                                                               store=store) as ws:
         yield ws
 
 

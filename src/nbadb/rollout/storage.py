@@ -1,0 +1,161 @@
+"""The storage track at work: a cycle (a replayed day, a command's work) on the store that serves,
+and beside it what the track's phase asks for, behind the flags.
+
+- phase 0, or the phase's flag off: the file alone (the legacy path, unchanged);
+- phase 1 with the shadow flag: the same work runs again on the lake, on its own engine; every
+  output table an outbox event of either side touched is compared on the dates it named
+  (rollout.diff); the lake's answer is never served;
+- phase 2 with the dual-write flag: the file serves; after the work the runs it committed are
+  applied to the lake by run id (rollout.replicate) and every table's row parity is taken;
+- phase 3: the lake alone.
+Each cycle records its evidence in the control plane (rollout.control): the cycle, its divergences
+with samples, and in phase 2 every table's parity.
+
+Transitions move data so that no phase loses any: entering phase 1 or 2 makes the lake an exact
+copy of the file; entering phase 3 applies the runs still pending; leaving phase 3 applies to the
+file every run the lake committed alone.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from nbadb.config import Settings
+from nbadb.engine.request import utc_now
+from nbadb.orchestrate.workspace import Workspace, open_workspace
+from nbadb.rollout import control, replicate
+from nbadb.rollout.control import CycleMode
+from nbadb.rollout.diff import TableDiff, table_diff
+from nbadb.rollout.flags import StrategicFlags, load_flags
+from nbadb.rollout.routing import serving_store
+from nbadb.rollout.store_tables import StoreTable, store_tables
+from nbadb.warehouse.connection import duckdb_threads
+from nbadb.warehouse.stores import Store
+
+T = TypeVar("T")
+TRACK = "storage"
+LAKE_ALIAS = "strategic"  # the lake's catalog name in the file's session
+
+
+def cycle_mode(phase: int, flags: StrategicFlags) -> CycleMode | None:
+    """What runs beside the serving store in a cycle (module docstring); None: the file alone."""
+    if not flags.track(TRACK):
+        return None
+    if phase == 3:
+        return "strategic"
+    if phase == 2 and flags.dual_write:
+        return "dual_write"
+    if phase == 1 and flags.shadow:
+        return "shadow"
+    return None
+
+
+class StorageCycles:
+    """Opens the serving workspace (and the lake's, in shadow) for a driver and runs its cycles."""
+
+    def __init__(self, settings: Settings, archive: Path | None = None) -> None:
+        self.settings = settings
+        flags = load_flags()
+        with control.control(settings, read_only=True) as con:
+            self.phase = control.phase_of(con, TRACK) if flags.track(TRACK) else 0
+        self.mode = cycle_mode(self.phase, flags)
+        self.ws = open_workspace(archive, settings=settings, store=serving_store(settings, read_only=False))
+        self.shadow: Workspace | None = None
+        self.tables: list[StoreTable] = []
+        if self.mode in ("shadow", "dual_write"):
+            Store("lake", settings).open().close()  # the lake exists and is at this schema version
+            Store("lake", settings).attach_to(self.ws.con, LAKE_ALIAS, read_only=self.mode == "shadow")
+            self.tables = store_tables(self.ws.con, self.ws.graph.specs)
+        if self.mode == "shadow":
+            self.shadow = open_workspace(archive, settings=settings, store=Store("lake", settings))
+
+    def close(self) -> None:
+        if self.shadow is not None:
+            self.shadow.close()
+        self.ws.close()
+
+    def __enter__(self) -> StorageCycles:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def legacy_catalog(self) -> str:
+        return self.ws.con.execute("SELECT current_database()").fetchall()[0][0]
+
+    def cycle(self, day: date, work: Callable[[Workspace], T]) -> T:
+        """Run `work` on the serving workspace for game day `day`, and what the phase adds."""
+        started = utc_now()
+        answer = work(self.ws)
+        if self.mode == "shadow" and self.shadow is not None:
+            with duckdb_threads(self.shadow.con, 1):
+                work(self.shadow)
+            self._record(day, "shadow", self._compare_touched(started))
+        elif self.mode == "dual_write":
+            replicate.replicate_runs(self.ws.con, self.legacy_catalog, LAKE_ALIAS, self.tables)
+            self._record(day, "dual_write", self.parity(), parity=True)
+        elif self.mode == "strategic":
+            self._record(day, "strategic", [])
+        return answer
+
+    def _compare_touched(self, since: object) -> list[TableDiff]:
+        """Each output table an outbox event since `since` touched on either store, on the dates named."""
+        touched: dict[str, set[date]] = {}
+        for catalog in (self.legacy_catalog, LAKE_ALIAS):
+            for producer, dates in self.ws.con.execute(
+                    f"SELECT producer, flatten(list(game_dates)) FROM {catalog}.ops.events WHERE created_at >= ? "
+                    "GROUP BY producer", [since]).fetchall():
+                touched.setdefault(producer, set()).update(dates)
+        diffs = []
+        for table in self.tables:
+            if table.role == "output" and table.spec is not None and table.spec.name in touched:
+                dates = sorted(touched[table.spec.name])
+                where = f'"{table.spec.date_column}" IN ({", ".join(repr(str(d)) for d in dates)})'
+                diffs.append(table_diff(self.ws.con, self.legacy_catalog, LAKE_ALIAS, table.shape, where))
+        return diffs
+
+    def parity(self) -> list[TableDiff]:
+        """Row-level parity of every table of the warehouse between the file and the lake."""
+        return [table_diff(self.ws.con, self.legacy_catalog, LAKE_ALIAS, t.shape) for t in self.tables]
+
+    def _record(self, day: date, mode: CycleMode, diffs: list[TableDiff], *, parity: bool = False) -> None:
+        games = self.ws.engine.calendar().games_between(day, day)
+        with control.control(self.settings) as con:
+            control.record_cycle(con, TRACK, day, self.phase, mode, games, len(diffs),
+                                 sum(d.compared_rows for d in diffs), sum(d.divergent_rows for d in diffs))
+            control.record_diffs(con, TRACK, day, mode, diffs, parity=parity)
+
+
+def seed_lake(settings: Settings) -> int:
+    """Make the lake an exact copy of the file (entering phase 1 or 2); returns the rows copied."""
+    with open_workspace(settings=settings, store=Store("file", settings)) as ws:
+        Store("lake", settings).open().close()
+        Store("lake", settings).attach_to(ws.con, LAKE_ALIAS, read_only=False)
+        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        return replicate.copy_all(ws.con, catalog, LAKE_ALIAS, store_tables(ws.con, ws.graph.specs))
+
+
+def repair_lake(settings: Settings, day: date) -> list[TableDiff]:
+    """After an inconsistency: the lake made an exact copy of the file again, and every table's
+    parity taken and recorded for game day `day`."""
+    seed_lake(settings)
+    with open_workspace(settings=settings, store=Store("file", settings)) as ws:
+        Store("lake", settings).attach_to(ws.con, LAKE_ALIAS)
+        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        diffs = [table_diff(ws.con, catalog, LAKE_ALIAS, t.shape) for t in store_tables(ws.con, ws.graph.specs)]
+    with control.control(settings) as con:
+        control.record_diffs(con, TRACK, day, "dual_write", diffs, parity=True)
+    return diffs
+
+
+def apply_pending(settings: Settings, *, to_lake: bool) -> replicate.Replicated:
+    """Apply the runs one store committed and the other lacks: to the lake (entering phase 3) or
+    back to the file (leaving it)."""
+    with open_workspace(settings=settings, store=Store("file", settings)) as ws:
+        Store("lake", settings).attach_to(ws.con, LAKE_ALIAS, read_only=not to_lake)
+        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        source, target = (catalog, LAKE_ALIAS) if to_lake else (LAKE_ALIAS, catalog)
+        return replicate.replicate_runs(ws.con, source, target, store_tables(ws.con, ws.graph.specs))

@@ -1,0 +1,137 @@
+"""Advancing and rolling back a track: the gate computed and snapshotted into the audit, then the
+data moved so that no phase loses any (rollout.storage), then the phase change recorded.
+
+A refused advance is recorded too (action `refused`, with the evidence), and raises GateError
+listing every unmet item. A rollback needs no gate: it is always allowed, one phase at a time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from nbadb.config import Settings
+from nbadb.engine.calendar import LeagueCalendar
+from nbadb.errors import ConfigError, GateError
+from nbadb.rollout import control, gates, storage
+from nbadb.rollout.control import EvidenceItem
+from nbadb.rollout.flags import load_flags
+from nbadb.rollout.tracks import LAST_PHASE, PHASES, check_track
+from nbadb.warehouse.migrations import LATEST_VERSION
+from nbadb.warehouse.stores import Store
+
+
+@dataclass(frozen=True)
+class Transition:
+    track: str
+    from_phase: int
+    to_phase: int
+    audit_id: str
+    evidence: tuple[EvidenceItem, ...]
+    note: str
+
+
+def flag_path_check(settings: Settings, track: str) -> EvidenceItem:
+    """The track's strategic path opened as its flags open it, proven by a write rolled back."""
+    required = "the strategic path opens through the flag path and takes a write"
+    if track != storage.TRACK:
+        return EvidenceItem("flag_path_check", required, f"the {track} track's strategic path is not built yet", False)
+    con = Store("lake", settings).open()
+    try:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("CREATE TABLE ops.rollout_flag_path_probe AS SELECT 1 AS probe")
+        con.execute("ROLLBACK")
+        version = con.execute("SELECT max(version) FROM ops.schema_migrations").fetchall()[0][0]
+    finally:
+        con.close()
+    return EvidenceItem("flag_path_check", required, f"lake {settings.lake_location.catalog} at schema {version}",
+                        version == LATEST_VERSION)
+
+
+def _calendar(settings: Settings) -> LeagueCalendar:
+    from nbadb.rollout.routing import serving_store
+
+    store = serving_store(settings, read_only=True)
+    if not store.exists():
+        return LeagueCalendar((), ())
+    con = store.open(read_only=True)
+    try:
+        return LeagueCalendar.load(con)
+    finally:
+        con.close()
+
+
+def gate(settings: Settings, track: str) -> tuple[int, list[EvidenceItem]]:
+    """The track's phase and the checklist of its next transition, as it stands now."""
+    flags = load_flags()
+    calendar = _calendar(settings)
+    with control.control(settings, read_only=True) as con:
+        phase = control.phase_of(con, track)
+    if phase == LAST_PHASE:
+        return phase, []
+    flag_path = (flag_path_check(settings, track) if phase == 0 and flags.track(track)
+                 else EvidenceItem("flag_path_check", "the strategic path opens through the flag path",
+                                   "not tried: the track's flag is off", False))
+    with control.control(settings, read_only=True) as con:
+        return phase, gates.advance_items(con, track, flags, calendar, flag_path)
+
+
+def advance(settings: Settings, track: str, actor: str) -> Transition:
+    check_track(track)
+    phase, items = gate(settings, track)
+    if phase == LAST_PHASE:
+        raise ConfigError(f"the {track} track is already in phase {LAST_PHASE} ({PHASES[LAST_PHASE]})")
+    unmet = [i for i in items if not i.met]
+    with control.control(settings) as con:
+        if unmet:
+            control.record(con, actor=actor, action="refused", track=track, from_phase=phase, to_phase=phase + 1,
+                           evidence=tuple(items))
+            raise GateError(f"{track} {phase}→{phase + 1} refused; missing: "
+                            + "; ".join(f"{i.item} (need {i.required}, have {i.observed})" for i in unmet))
+    note = _move_data(settings, track, phase, phase + 1)
+    with control.control(settings) as con:
+        audit_id = control.record(con, actor=actor, action="advance", track=track, from_phase=phase,
+                                  to_phase=phase + 1, note=note, evidence=tuple(items))
+    return Transition(track, phase, phase + 1, audit_id, tuple(items), note)
+
+
+def rollback(settings: Settings, track: str, actor: str) -> Transition:
+    check_track(track)
+    with control.control(settings, read_only=True) as con:
+        phase = control.phase_of(con, track)
+    if phase == 0:
+        raise ConfigError(f"the {track} track is in phase 0: nothing to roll back")
+    note = _move_data(settings, track, phase, phase - 1)
+    evidence = (EvidenceItem("data_moved", "no data lost leaving the phase", note, True),)
+    with control.control(settings) as con:
+        audit_id = control.record(con, actor=actor, action="rollback", track=track, from_phase=phase,
+                                  to_phase=phase - 1, note=note, evidence=evidence)
+    return Transition(track, phase, phase - 1, audit_id, evidence, note)
+
+
+def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -> str:
+    """What the storage track's data needs for the move (rollout.storage); other tracks move none."""
+    if track != storage.TRACK:
+        return "no data to move"
+    if to_phase in (1, 2) and to_phase > from_phase:
+        return f"the lake made a copy of the file: {storage.seed_lake(settings)} rows"
+    if to_phase == 3 or from_phase == 3:
+        done = storage.apply_pending(settings, to_lake=to_phase == 3)
+        return f"{done.runs} pending runs applied to the {'lake' if to_phase == 3 else 'file'}"
+    return "the file kept serving; nothing to move"
+
+
+def repair(settings: Settings, track: str, actor: str, day: date) -> str:
+    """Make the strategic store a copy of the legacy one again after an inconsistency (dual write
+    only), with the parity it then has recorded for `day`; kept in the audit as a signoff-free action."""
+    check_track(track)
+    with control.control(settings, read_only=True) as con:
+        phase = control.phase_of(con, track)
+    if track != storage.TRACK or phase != 2:
+        raise ConfigError(f"repair copies the file to the lake in the storage track's phase 2; {track} is in phase {phase}")
+    diffs = storage.repair_lake(settings, day)
+    unequal = [d.table for d in diffs if not d.equal]
+    note = f"lake copied from the file; parity of {len(diffs)} tables, unequal: {', '.join(unequal) or 'none'}"
+    with control.control(settings) as con:
+        control.record(con, actor=actor, action="repair", track=track, from_phase=phase, to_phase=None, note=note)
+    return note

@@ -1,0 +1,161 @@
+"""The storage track walked from phase 0 to 3 and back on a real replay (rollout.storage,
+rollout.transitions): the first seven weeks of 2022-23 — the shortest stretch of the bundled
+archive whose own evidence can meet every gate (two full game-weeks of shadow, four of dual write
+with a 15-game day, 2022-11-07, and dense and sparse days) — replayed day by day with the lake beside
+the file, in lockstep with a legacy-only replay of the same days.
+
+Only Phase 3 of the pipeline runs (raw tables and the box-score summaries): the store under test is
+the same whatever the processors, and the whole walk stays within the suite's time budget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from nbadb.config import Settings
+from nbadb.errors import GateError
+from nbadb.orchestrate.replay import replay_day
+from nbadb.orchestrate.workspace import Workspace, open_workspace
+from nbadb.rollout import control, transitions
+from nbadb.rollout.flags import DUAL_WRITE_FLAG, SHADOW_FLAG, TRACK_FLAGS
+from nbadb.rollout.storage import StorageCycles
+from nbadb.warehouse.stores import Store
+
+PHASES_RUN = frozenset({3})
+SHADOW_DAYS = (date(2022, 10, 18), date(2022, 10, 30))  # game-weeks of Oct 17 and Oct 24
+DUAL_WRITE_DAYS = (date(2022, 10, 31), date(2022, 11, 27))  # four game-weeks, 15 games on Nov 7
+CONTENT_SCHEMAS = ("raw", "analytics", "precompute", "predictions")
+LINEAGE = {"run_id", "ingested_at"}
+
+
+def content(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
+    """Every content table of the store, rows sorted, lineage (who wrote a row, when) left out."""
+    tables = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND list_contains(?, schema_name) ORDER BY 1, 2", [list(CONTENT_SCHEMAS)]).fetchall()
+    out = {}
+    for schema, table in tables:
+        columns = [c for (c,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = ? "
+            "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall() if c not in LINEAGE]
+        out[f"{schema}.{table}"] = sorted(con.execute(f"SELECT {', '.join(columns)} FROM {schema}.{table}").fetchall(),
+                                          key=repr)
+    return out
+
+
+def days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
+
+
+class Walk:
+    """The rollout replay and its legacy-only twin, a day at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self.settings = Settings(data_dir=root / "rollout")
+        self.reference = Settings(data_dir=root / "legacy_only")
+
+    def day(self, day: date, alter: Callable[[Workspace], None] | None = None) -> StorageCycles.__class__:
+        with StorageCycles(self.settings) as cycles:
+            def work(ws: Workspace):
+                outcome = replay_day(ws, day, phases=PHASES_RUN)
+                if alter is not None and ws is cycles.shadow:
+                    alter(ws)
+                return outcome
+
+            assert not cycles.cycle(day, work).failed
+            mode = cycles.mode
+        with open_workspace(settings=self.reference, store=Store("file", self.reference)) as ws:
+            assert not replay_day(ws, day, phases=PHASES_RUN).failed
+        return mode
+
+    def serving_equals_legacy_only(self) -> bool:
+        from nbadb.rollout.routing import serving_store
+
+        serving = serving_store(self.settings, read_only=True).open(read_only=True)
+        reference = Store("file", self.reference).open(read_only=True)
+        try:
+            return content(serving) == content(reference)
+        finally:
+            serving.close()
+            reference.close()
+
+    def audit(self, actor: str, action: str, item: str | None = None) -> None:
+        with control.control(self.settings) as con:
+            control.record(con, actor=actor, action=action, track="storage", item=item)
+
+
+@pytest.fixture
+def strategic_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (TRACK_FLAGS["storage"], SHADOW_FLAG, DUAL_WRITE_FLAG):
+        monkeypatch.setenv(name, "true")
+    monkeypatch.delenv("NBADB_CONFIG_FILE", raising=False)
+
+
+def test_the_storage_track_walks_from_phase_0_to_3_on_its_own_evidence_and_every_rollback_keeps_the_legacy_replays_tables(
+        tmp_path: Path, strategic_flags: None) -> None:
+    walk = Walk(tmp_path)
+    settings = walk.settings
+
+    with pytest.raises(GateError, match="plan_acknowledged"):
+        transitions.advance(settings, "storage", "ann")
+    walk.audit("ann", "signoff", "plan")
+    assert transitions.advance(settings, "storage", "ann").to_phase == 1
+
+    first_week = days(SHADOW_DAYS[0], date(2022, 10, 23))
+    for day in first_week:
+        assert walk.day(day) == "shadow"
+    with pytest.raises(GateError) as refused:
+        transitions.advance(settings, "storage", "ann")
+    for missing in ("shadow_game_weeks (need >= 2 full game-weeks of shadow, have 1)", "reviewer_signoffs",):
+        assert missing in str(refused.value)
+
+    # one strategic row altered on 2022-10-25: the shadow comparison records it with its key and values
+    altered: list[tuple[int, int]] = []
+
+    def alter(ws: Workspace) -> None:
+        row = ws.con.execute("SELECT player_id, pts FROM analytics.player_game_summary WHERE game_date = "
+                             "DATE '2022-10-25' ORDER BY player_id LIMIT 1").fetchall()[0]
+        ws.con.execute("UPDATE analytics.player_game_summary SET pts = pts + 100 WHERE game_date = DATE '2022-10-25' "
+                       "AND player_id = ?", [row[0]])
+        altered.append(row)
+
+    for day in days(date(2022, 10, 24), SHADOW_DAYS[1]):
+        walk.day(day, alter if day == date(2022, 10, 25) else None)
+    (player, pts), = altered
+    with control.control(settings, read_only=True) as con:
+        samples = con.execute("SELECT table_name, row_key, column_name, legacy_value, strategic_value "
+                              "FROM ops.rollout_divergences WHERE mode = 'shadow'").fetchall()
+    assert samples == [("analytics.player_game_summary", f"{player}|2022-10-25", "pts", str(pts), str(pts + 100))]
+
+    walk.audit("bob", "signoff", "review")
+    walk.audit("cyd", "signoff", "review")
+    to_dual = transitions.advance(settings, "storage", "ann")  # one row in ~45k compared is under 0.1%
+    assert to_dual.to_phase == 2 and {i.item for i in to_dual.evidence if i.met} >= {"divergence_rate", "rollback_runbook"}
+
+    for day in days(*DUAL_WRITE_DAYS):
+        assert walk.day(day) == "dual_write"
+    with control.control(settings, read_only=True) as con:
+        unequal = con.execute("SELECT count(*) FROM ops.rollout_parity WHERE "
+                              "only_legacy + only_strategic + differing_rows > 0").fetchall()[0][0]
+        tables = con.execute("SELECT count(DISTINCT table_name) FROM ops.rollout_parity").fetchall()[0][0]
+    assert unequal == 0 and tables >= 30
+
+    walk.audit("dee", "signoff", "operations")
+    to_lake = transitions.advance(settings, "storage", "ann")
+    assert to_lake.to_phase == 3
+    assert {i.item: i.observed for i in to_lake.evidence}["busy_day"] == "busiest: 15 games"
+
+    # phase 3: the lake alone; then back one phase at a time, each time equal to the legacy-only replay
+    assert walk.day(date(2022, 11, 28)) == "strategic"
+    for expected_phase, next_day in ((2, date(2022, 11, 29)), (1, date(2022, 11, 30)), (0, date(2022, 12, 1))):
+        assert transitions.rollback(settings, "storage", "ann").to_phase == expected_phase
+        assert walk.serving_equals_legacy_only()
+        walk.day(next_day)
+        assert walk.serving_equals_legacy_only()
+    with control.control(settings, read_only=True) as con:
+        actions = [a for (a,) in con.execute("SELECT action FROM ops.rollout_audit ORDER BY recorded_at").fetchall()]
+    assert actions.count("advance") == 3 and actions.count("rollback") == 3 and actions.count("refused") == 2
