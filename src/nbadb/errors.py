@@ -48,3 +48,9 @@ class UnknownRunError(NbadbError):
     """A run id or processor name that the ledger does not know."""
 
     exit_code = 2
+
+
+class CriteriaNotMet(NbadbError):
+    """A provider's exit criteria refuse the stage change asked for (rollout.providers.gate)."""
+
+    exit_code = 7

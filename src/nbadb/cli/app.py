@@ -7,7 +7,16 @@ import signal
 import typer
 
 from nbadb import __version__
-from nbadb.cli import data_cmds, ledger_cmds, live_cmds, ops_cmds, pipeline_cmds, prediction_cmds, prefect_cmds
+from nbadb.cli import (
+    data_cmds,
+    ledger_cmds,
+    live_cmds,
+    ops_cmds,
+    pipeline_cmds,
+    prediction_cmds,
+    prefect_cmds,
+    provider_cmds,
+)
 
 app = typer.Typer(
     name="nbadb",
@@ -40,6 +49,7 @@ ops_cmds.register(app)
 prediction_cmds.register(app)
 live_cmds.register(app)
 prefect_cmds.register(app)
+provider_cmds.register(app)
 
 
 def main() -> None:
