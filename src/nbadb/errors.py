@@ -54,3 +54,9 @@ class GateError(NbadbError):
     """A rollout transition its gate refused: the unmet items say what evidence is missing."""
 
     exit_code = 7
+
+
+class CriteriaNotMet(NbadbError):
+    """A provider's exit criteria refuse the stage change asked for (rollout.providers.gate)."""
+
+    exit_code = 7

@@ -3,8 +3,10 @@
 Exit codes (the same for every command):
   0 done; 1 some run failed, or `health` found a problem; 2 a bad argument or setting;
   3 an archive problem (a malformed file, a missing folder); 4 a warehouse problem (missing,
-  damaged, locked, another schema version); 5 inconsistent processor declarations;
-  7 a rollout gate refused a transition (its unmet items are listed); 130 interrupted (Ctrl-C): nothing was recorded as failed.
+  damaged, locked, another schema version); 5 inconsistent processor declarations; 6 stats.nba.com
+  gave no usable answer (`nbadb fetch`); 7 a gate refused a transition: a rollout's missing evidence
+  (`nbadb rollout advance`) or a provider's exit criteria (`nbadb providers advance`), each unmet
+  item listed; 130 interrupted (Ctrl-C): nothing was recorded as failed.
 """
 
 from __future__ import annotations

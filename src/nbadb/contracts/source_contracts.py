@@ -261,9 +261,16 @@ def _event_of(frame: pl.DataFrame) -> pl.Series:
     return frame.select(pl.coalesce(given, derived)).to_series()
 
 
+def _odds_rule(column: str) -> str:
+    return f"{column} is American odds (|odds| 100..100000, finite)"
+
+
 def _odds(column: str) -> pa.Check:
-    return _frame_rule(f"{column} is American odds (|odds| 100..100000, finite)",
-                       pl.col(column).abs().is_between(100, 100_000))
+    return _frame_rule(_odds_rule(column), pl.col(column).abs().is_between(100, 100_000))
+
+
+# The rules a prop line with unusable prices breaks (a provider's feed quality counts them apart).
+ODDS_RULES = (_odds_rule("OVER_ODDS"), _odds_rule("UNDER_ODDS"))
 
 
 PROPS = SourceContract(

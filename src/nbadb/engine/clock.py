@@ -18,7 +18,8 @@ Words defined here:
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import duckdb
 
@@ -28,6 +29,14 @@ DEFAULT_TIP = time(23)
 # A date without games is off-season (not a mid-season break such as the All-Star break) when the
 # league calendar has no game within this many days on either side of it.
 OFF_SEASON_GAP_DAYS = 14
+
+
+EASTERN = ZoneInfo("America/New_York")  # game dates are US Eastern dates
+
+
+def eastern_date(instant: datetime) -> date:
+    """The US Eastern date of a (naive, UTC) instant."""
+    return instant.replace(tzinfo=timezone.utc).astimezone(EASTERN).date()
 
 
 def morning(day: date) -> datetime:

@@ -17,7 +17,10 @@ import duckdb
 
 from nbadb.engine.request import RunRequest, RunResult, SourceQuarantine, Trigger
 from nbadb.engine.vocabulary import Status
+from nbadb.pipeline.provider_stages import SPORT
 from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
+from nbadb.rollout.providers.audit import unread_books
+from nbadb.sources.provider_feed import COUNTS_TABLE, FEED_TABLE
 from nbadb.warehouse.transactions import rollback
 from nbadb.sources.archive import StageReport
 from nbadb.sources.files import KINDS
@@ -66,12 +69,15 @@ class IngestOutcome:
 def stage(ws: Workspace, start: date, end: date, game_ids: list[str] | None = None,
           clock: datetime | None = None) -> StageReport:
     """Stage what the source published for [start, end] (corrections published by `clock` applied;
-    by the warehouse clock when None). Nothing is written."""
-    return ws.source.stage(start, end, game_ids, clock or ws.engine.now())
+    by the warehouse clock when None), without the prop lines of providers disabled at that clock
+    (rollout.providers). Nothing is written."""
+    clock = clock or ws.engine.now()
+    return ws.source.stage(start, end, game_ids, clock, unread_books=unread_books(ws.con, clock))
 
 
 def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: date, end: date) -> None:
-    """One transaction, once per staging: its quarantined rows (each once) and its per-file counts."""
+    """One transaction, once per staging: its quarantined rows (each once), its per-file counts and
+    each provider's line counts (sources.provider_feed; a staging of the same lines again replaces them)."""
     if report.recorded:
         return
     publication = uuid.uuid4().hex[:16]
@@ -95,6 +101,9 @@ def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: 
                 [[publication, f.kind, f.source_file, start, end, f.source_rows, f.accepted, f.quarantined]
                  for f in report.files],
             )
+        con.execute(
+            f"""INSERT OR REPLACE INTO {FEED_TABLE} BY NAME
+            SELECT '{SPORT}' AS sport, *, now()::TIMESTAMP AS recorded_at FROM {COUNTS_TABLE}""")
         con.execute("COMMIT")
         report.recorded = True
     except BaseException:

@@ -18,7 +18,9 @@ grows with the mean for counting stats; the factors are the squared errors per u
 moving_average left on 2022-23 games), i.e. Φ(|edge| / σ), computed with the logistic
 approximation Φ(z) ≈ 1 / (1 + e^(−1.702 z)) (error < 0.01).
 Recommendation: OVER when edge > 0 and confidence ≥ MIN_CONFIDENCE, UNDER when edge < 0 and
-confidence ≥ MIN_CONFIDENCE, else PASS (always PASS without a line).
+confidence ≥ MIN_CONFIDENCE, else PASS (always PASS without a line). Edge, confidence and
+recommendation are written once, in `recommendation_sql` (the served rule), which the shadow
+verdicts against a provider's lines call too.
 
 Form age and quality: form_age_days = days from the player's last game to D (null when he has none);
 form_quality = the feature row's calculation_quality, or 'stale' when the form is older than
@@ -109,6 +111,24 @@ def _per_target(values: dict[str, object], target: str = "r.target") -> str:
     return f"CASE {target} " + " ".join(f"WHEN '{t}' THEN {values[t]}" for t in TARGETS) + " END"
 
 
+def recommendation_sql(rows: str) -> str:
+    """The served rule, the one place it is written: the relation `rows` (columns predicted_value,
+    line_value, target and form_quality, any others kept) with edge, confidence and recommendation
+    appended. Every verdict nbadb computes goes through it: the served predictions and the shadow
+    verdicts against a provider's lines (pipeline.provider_shadow)."""
+    sigma = f"sqrt({_per_target(DISPERSION, 'target')} * greatest(predicted_value, 1))"
+    return f"""
+        SELECT *, CASE WHEN confidence >= {MIN_CONFIDENCE} AND edge > 0 THEN 'OVER'
+                       WHEN confidence >= {MIN_CONFIDENCE} AND edge < 0 THEN 'UNDER'
+                       ELSE 'PASS' END AS recommendation
+        FROM (SELECT * EXCLUDE (raw_confidence),
+                     CASE WHEN form_quality IN ('stale', 'none') THEN least({UNTRUSTED_FORM_CONFIDENCE}, raw_confidence)
+                          ELSE raw_confidence END AS confidence
+              FROM (SELECT *, predicted_value - line_value AS edge,
+                           1 / (1 + exp(-1.702 * abs(predicted_value - line_value) / {sigma})) AS raw_confidence
+                    FROM ({rows}) r))"""
+
+
 _SYSTEM_ROWS = " UNION ALL BY NAME ".join(
     f"SELECT *, '{p.name}' AS system, '{p.version}' AS system_version FROM {p.table}" for p in SYSTEM_PARTS
 )
@@ -132,7 +152,6 @@ _PREDICTIONS_TRANSFORM = f"""
         SELECT r.*, f.game_id, f.season, f.team_id, f.opponent_team_id, f.feature_version,
                {_per_target({t: f'f.line_{t}' for t in TARGETS})} AS real_line,
                {_per_target({t: f'coalesce(f.{t}_avg_season, f.{t}_avg_prev_season)' for t in TARGETS})} AS prior_form,
-               sqrt({_per_target(DISPERSION)} * greatest(r.predicted_value, 1)) AS sigma,
                date_diff('day', f.last_game_date, f.game_date) AS form_age_days,
                CASE WHEN f.last_game_date IS NULL THEN 'none'
                     WHEN date_diff('day', f.last_game_date, f.game_date) > {STALE_FORM_DAYS} THEN 'stale'
@@ -146,20 +165,10 @@ _PREDICTIONS_TRANSFORM = f"""
                     WHEN prior_form IS NOT NULL THEN 'estimated' END AS line_source
         FROM lined
     ),
-    scored AS (
-        SELECT *, predicted_value - line_value AS edge,
-               CASE WHEN form_quality IN ('stale', 'none') THEN least({UNTRUSTED_FORM_CONFIDENCE}, raw_confidence)
-                    ELSE raw_confidence END AS confidence
-        FROM (SELECT *, 1 / (1 + exp(-1.702 * abs(predicted_value - line_value) / sigma)) AS raw_confidence
-              FROM verdict)
-    )
+    scored AS ({recommendation_sql('SELECT * FROM verdict')})
     SELECT player_id, game_date, game_id, season, team_id, opponent_team_id, target, system, predicted_value,
-           line_value, line_source, edge, confidence,
-           CASE WHEN confidence >= {MIN_CONFIDENCE} AND edge > 0 THEN 'OVER'
-                WHEN confidence >= {MIN_CONFIDENCE} AND edge < 0 THEN 'UNDER'
-                ELSE 'PASS' END AS recommendation,
-           system_version, model_version, components, training_cutoff, training_rows, feature_version,
-           form_age_days, form_quality
+           line_value, line_source, edge, confidence, recommendation, system_version, model_version, components,
+           training_cutoff, training_rows, feature_version, form_age_days, form_quality
     FROM scored"""
 
 PLAYER_PROP_PREDICTIONS = ProcessorSpec(

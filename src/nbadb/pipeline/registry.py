@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from nbadb.engine.dag import ProcessorGraph
+from nbadb.pipeline.provider_stages import AUDIT_TABLE, PROVIDER_STAGES
 from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_TABLES
 
 
@@ -14,10 +15,13 @@ def build_graph() -> ProcessorGraph:
     from nbadb.pipeline.features import ML_FEATURE_STORE
     from nbadb.pipeline.precompute import PRECOMPUTE_PROCESSORS
     from nbadb.pipeline.predictions import PREDICTION_PROCESSORS
+    from nbadb.pipeline.provider_lines import PROVIDER_LINES
+    from nbadb.pipeline.provider_shadow import PROVIDER_SHADOW
+    from nbadb.pipeline.provider_telemetry import FEED_TABLE, PROVIDER_TELEMETRY
     from nbadb.pipeline.upcoming import UPCOMING_PROCESSORS
 
     return ProcessorGraph(
-        [*RAW_PROCESSORS, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE,
-         *PREDICTION_PROCESSORS],
-        SOURCE_TABLES,
+        [*RAW_PROCESSORS, PROVIDER_STAGES, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, PROVIDER_LINES,
+         *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE, *PREDICTION_PROCESSORS, PROVIDER_SHADOW, PROVIDER_TELEMETRY],
+        SOURCE_TABLES | {AUDIT_TABLE, FEED_TABLE},
     )

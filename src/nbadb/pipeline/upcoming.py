@@ -38,6 +38,10 @@ Prop lines as of D, per market (pts, reb, ast, fg3m): each book's main line from
 snapshot on or before D (among a book's alternate lines, the one whose over and under prices
 imply the closest probabilities); line_<market> = median of the books' main lines,
 books_<market> = number of books, prop_lines_by_book = {"pts": {"book": line, ...}, ...}.
+Only the lines a book's stage serves count, for placing players and for the consensus
+(pipeline.provider_stages): every line of a full_active book (and of a book never declared),
+a partial_active book's lines in its share of games (and markets), nothing of a book at any other
+stage; the stage is the one in force at D's cutoff.
 
 Completeness: window_N_complete is true when every game raw.schedule lists for the team in the
 N days before D has its box score (raw.team_boxscores); a player's flags are his team's.
@@ -52,6 +56,7 @@ from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS
+from nbadb.pipeline.provider_stages import STAGES_AT_CUTOFF, STAGES_TABLE, serves_sql
 from nbadb.pipeline.point_in_time import (
     LOOKBACK_DAYS,
     TEAM_DIRECTORY,
@@ -232,6 +237,16 @@ def _implied_probability(odds: str) -> str:
 
 # How far a line's over and under prices are from an even split (null without both prices).
 _PRICE_GAP = f"abs({_implied_probability('over_odds')} - {_implied_probability('under_odds')})"
+# A book's main line for a player and market is the one with the greatest key: latest snapshot first,
+# then the closest prices, then the lower line.
+MAIN_LINE_ORDER = f"(snapshot_date, coalesce(snapshot_ts, snapshot_date), -coalesce({_PRICE_GAP}, 1), -line)"
+# Prop lines known by D's cutoff for games on D, each with its game (the home side's row of a `tc` CTE
+# holding the team context of the dates).
+LINES_WITH_GAMES = f"""
+    SELECT p.*, t.game_id FROM {as_known('raw.prop_lines')} p
+    JOIN tc t ON t.game_date = p.game_date AND t.is_home
+             AND {nickname_sql('t.team_name')} = {nickname_sql('p.home_team_name')}
+    WHERE p.game_date BETWEEN $start AND $end"""
 
 
 def _by_book_json() -> str:
@@ -267,11 +282,11 @@ _PLAYER_FACTS = f"""
     roster AS (  -- the roster rule: the team of his most recent game plays on D
         SELECT r.*, t.game_id FROM recent r JOIN tc t ON t.game_date = r.game_date AND t.team_id = r.last_team_id
     ),
-    lines AS (  -- prop lines known by D's cutoff for games on D, each with its game (the home side's context row)
-        SELECT p.*, t.game_id FROM {as_known('raw.prop_lines')} p
-        JOIN tc t ON t.game_date = p.game_date AND t.is_home
-                 AND {nickname_sql('t.team_name')} = {nickname_sql('p.home_team_name')}
-        WHERE p.game_date BETWEEN $start AND $end
+    stages AS {STAGES_AT_CUTOFF},
+    lines AS (  -- prop lines known by D's cutoff for games on D, with their game: those the book's stage serves
+        SELECT l.* FROM ({LINES_WITH_GAMES}) l
+        LEFT JOIN stages st ON st.game_date = l.game_date AND st.bookmaker = l.bookmaker
+        WHERE {serves_sql('st', 'l.bookmaker', 'l.game_id', 'l.market')}
     ),
     prop_games AS (SELECT game_date, player_id, game_id, min(player_name) AS player_name FROM lines GROUP BY ALL),
     options AS (
@@ -314,8 +329,7 @@ _PLAYER_FACTS = f"""
     ),
     book_lines AS (  -- each book's main line per market from its latest snapshot
         SELECT game_date, player_id, game_id, market, bookmaker,
-               arg_max(line, (snapshot_date, coalesce(snapshot_ts, snapshot_date), -coalesce({_PRICE_GAP}, 1), -line))
-                   AS line
+               arg_max(line, {MAIN_LINE_ORDER}) AS line
         FROM lines
         WHERE market IN ({', '.join(f"'{m}'" for m in PROP_MARKETS.values())}) AND line IS NOT NULL
         GROUP BY ALL
@@ -355,6 +369,7 @@ UPCOMING_PLAYER_GAME_CONTEXT = ProcessorSpec(
         InputSpec("raw.player_boxscores", required=False, lag_days=1),
         InputSpec("raw.injuries", date_column="move_date", required=False, lag_days=1),
         InputSpec("raw.prop_lines", date_column="game_date", required=False, read_on_its_date=True),
+        InputSpec(STAGES_TABLE, date_column="from_date", required=False),
     ),
     entity_key="player_id",
     propagation="following_dates",

@@ -35,6 +35,7 @@ from nbadb.errors import ArchiveFileError, ConfigError
 from nbadb.sources.checked import check_file
 from nbadb.sources.files import KINDS, discover
 from nbadb.sources.names import match_players_sql, name_key_sql
+from nbadb.sources.provider_feed import COLUMNS as PROVIDER_COUNT_COLUMNS, COUNTS_TABLE, UNMATCHED_SQL, count_lines
 from nbadb.warehouse.connection import STAGE_CATALOG
 
 # Kinds whose rows are checked row by row (the player directory is one JSON payload).
@@ -89,6 +90,13 @@ def _event_rows(start: date, end: date) -> Selection:
         return (in_range | pl.col("_date").is_null()
                 | pl.concat_str("GAME", pl.col("GAME_TIME").cast(pl.String)).is_in(events.to_series().implode()))
     return select
+
+
+def _books_read(select: Selection, unread_books: frozenset[str]) -> Selection:
+    """`select` without the rows of books that are not read (disabled providers)."""
+    if not unread_books:
+        return select
+    return lambda frame: select(frame) & ~pl.col("BOOKMAKER").is_in(sorted(unread_books)).fill_null(False)
 
 
 def _dated_rows(start: date, end: date, games: set[str] | None) -> Selection:
@@ -234,9 +242,11 @@ class ArchiveSource:
     # -- staging ---------------------------------------------------------------------------
 
     def stage(self, start: date, end: date, game_ids: list[str] | None = None,
-              clock: datetime | None = None) -> StageReport:
+              clock: datetime | None = None, unread_books: frozenset[str] = frozenset()) -> StageReport:
         """Create the stage_* tables with what was published in [start, end], with the corrections
-        published by `clock` (all of them when None) applied."""
+        published by `clock` (all of them when None) applied. The prop lines of `unread_books`
+        (providers disabled at `clock`) are not read, only counted per book (src_provider_lines,
+        sources.provider_feed) with every book's lines."""
         report = StageReport()
         for kind, found in KINDS.items():
             if not self.files[kind]:
@@ -258,7 +268,9 @@ class ArchiveSource:
         self._stage_schedule(self._read_kind("schedule", report, _dated_rows(start, end, games), dates))
         self._stage_players()
         self._stage_injuries(self._read_kind("injuries", report, _dated_rows(start, end, None), dates))
-        self._stage_props(self._read_kind("props", report, _event_rows(start, end), dates), report)
+        self._count_provider_lines(start, end, unread_books, clock)
+        self._stage_props(self._read_kind("props", report, _books_read(_event_rows(start, end), unread_books), dates),
+                          report)
         for table in ("stage_player_logs", "stage_team_logs", "stage_boxscores", "stage_schedule",
                       "stage_injuries", "stage_props"):
             report.rows[table] = self.con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
@@ -273,13 +285,7 @@ class ArchiveSource:
         if not self.available(kind):
             return None
         contract = CONTRACTS[kind]
-        chosen = [rows.filter(select(rows)).with_columns(pl.lit(path.name).alias("_source_file"))
-                  for path, rows in self.checked(kind)]
-        frame = pl.concat(chosen, how="diagonal_relaxed") if chosen else pl.DataFrame()
-        if len(chosen) > 1 and contract.unique_across_files and frame.height:
-            frame = self._across_files(frame, contract.key)
-        if dates is not None and frame.height:  # good rows of other dates belong to their own publication
-            frame = frame.filter(pl.col("_date").is_between(*dates) | (pl.col("_reasons").list.len() > 0))
+        frame = self._concerned(kind, select, dates)
         valid = frame.filter(pl.col("_reasons").list.len() == 0)
         bad = frame.filter(pl.col("_reasons").list.len() > 0)
         for path, _ in self.checked(kind):
@@ -299,6 +305,17 @@ class ArchiveSource:
             self.con.execute("INSERT INTO src_quarantine BY NAME SELECT * FROM _q")
             self.con.unregister("_q")
         return valid.drop("_row", "_reasons", "_entity")
+
+    def _concerned(self, kind: str, select: Selection, dates: tuple[date, date] | None) -> pl.DataFrame:
+        """The checked rows of `kind` (valid and not) the selection picks, dated in `dates` or broken."""
+        chosen = [rows.filter(select(rows)).with_columns(pl.lit(path.name).alias("_source_file"))
+                  for path, rows in self.checked(kind)]
+        frame = pl.concat(chosen, how="diagonal_relaxed") if chosen else pl.DataFrame()
+        if len(chosen) > 1 and CONTRACTS[kind].unique_across_files and frame.height:
+            frame = self._across_files(frame, CONTRACTS[kind].key)
+        if dates is not None and frame.height:  # good rows of other dates belong to their own publication
+            frame = frame.filter(pl.col("_date").is_between(*dates) | (pl.col("_reasons").list.len() > 0))
+        return frame
 
     @staticmethod
     def _across_files(frame: pl.DataFrame, key: tuple[str, ...]) -> pl.DataFrame:
@@ -492,6 +509,19 @@ class ArchiveSource:
         self._stage_as("stage_injuries", match_players_sql(cleaned, "PLAYER", "d.team_name LIKE '%' || r.TEAM"))
         self.con.unregister("_frame")
 
+    def _count_provider_lines(self, start: date, end: date, unread_books: frozenset[str],
+                              clock: datetime | None) -> None:
+        """Each book's lines among those the publication concerns, read or not (sources.provider_feed)."""
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {COUNTS_TABLE} ({PROVIDER_COUNT_COLUMNS})")
+        if not self.available("props"):
+            return
+        counts = count_lines(self._concerned("props", _event_rows(start, end), (start, end)), unread_books,
+                             clock or datetime.combine(start, datetime.min.time()), start)
+        if counts.height:
+            self.con.register("_counts", counts)
+            self.con.execute(f"INSERT INTO {COUNTS_TABLE} BY NAME SELECT * FROM _counts")
+            self.con.unregister("_counts")
+
     def _stage_props(self, rows: pl.DataFrame | None, report: StageReport) -> None:
         """Props with NBA player ids; lines whose name matches no player go to quarantine."""
         if rows is None:
@@ -512,6 +542,7 @@ class ArchiveSource:
             FROM stage_props WHERE matched_player_id IS NULL"""
         )
         self._recount_matched(report)
+        self.con.execute(UNMATCHED_SQL)
 
     def _recount_matched(self, report: StageReport) -> None:
         unmatched = dict(self.con.execute(

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from nbadb.errors import WarehouseError
+from nbadb.pipeline.provider_stages import STAGE_LABELS_SQL
 from nbadb.warehouse.transactions import rollback
 
 LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
@@ -198,6 +199,13 @@ def _versioned(table: str) -> tuple[str, ...]:
         f"ALTER TABLE {table} ADD COLUMN known_at TIMESTAMP",
         f"UPDATE {table} SET known_at = {_FIRST_KNOWN.get(table, _NIGHT)}",
         f"ALTER TABLE {table} ALTER COLUMN known_at SET NOT NULL",
+        *_history_of(table),
+    )
+
+
+def _history_of(table: str) -> tuple[str, ...]:
+    """`<table>_history` and the `<table>_versions` view of a current-truth table that has `known_at`."""
+    return (
         f"""CREATE TABLE {table}_history AS
             SELECT *, NULL::TIMESTAMP AS superseded_at, NULL::VARCHAR AS superseded_by FROM {table} WHERE false""",
         f"""CREATE VIEW {table}_versions AS
@@ -268,6 +276,52 @@ MIGRATIONS += (
             dates_warned INTEGER NOT NULL, dates_failed INTEGER NOT NULL, dates_without_games INTEGER NOT NULL,
             publish_seconds DOUBLE NOT NULL, analytics_seconds DOUBLE NOT NULL, precompute_seconds DOUBLE NOT NULL,
             predictions_seconds DOUBLE NOT NULL, validation_seconds DOUBLE NOT NULL, finished_at TIMESTAMP NOT NULL)""",
+    )),
+)
+
+# -- 30-39: staged provider rollouts (rollout.providers, pipeline.provider_*) ---------------------------
+
+_STAGE = f"VARCHAR CHECK ({{column}} IN {STAGE_LABELS_SQL})"
+_PROVIDER_LINE_KEYS = """game_date DATE NOT NULL, game_id VARCHAR NOT NULL, player_id BIGINT NOT NULL,
+    target VARCHAR NOT NULL, bookmaker VARCHAR NOT NULL"""
+
+MIGRATIONS += (
+    Migration(30, "staged provider rollouts: the audit, exit criteria, the feed's lines per book, published stages", (
+        f"""CREATE TABLE ops.provider_audit (seq BIGINT PRIMARY KEY,
+            action VARCHAR NOT NULL CHECK (action IN ('declare', 'advance', 'rollback', 'set_criteria')),
+            sport VARCHAR, bookmaker VARCHAR, from_stage {_STAGE.format(column='from_stage')},
+            to_stage {_STAGE.format(column='to_stage')}, share DOUBLE, markets VARCHAR[], forced BOOLEAN NOT NULL,
+            reason VARCHAR, actor VARCHAR NOT NULL, effective_at TIMESTAMP NOT NULL, from_date DATE, criteria JSON,
+            recorded_at TIMESTAMP NOT NULL)""",
+        f"""CREATE TABLE ops.provider_criteria (stage {_STAGE.format(column='stage')} NOT NULL,
+            metric VARCHAR NOT NULL, comparator VARCHAR, threshold DOUBLE, min_game_days INTEGER,
+            dropped BOOLEAN NOT NULL, set_at TIMESTAMP NOT NULL, set_by VARCHAR NOT NULL,
+            PRIMARY KEY (stage, metric))""",
+        """CREATE TABLE ops.provider_feed (sport VARCHAR NOT NULL, bookmaker VARCHAR NOT NULL,
+            game_date DATE NOT NULL, snapshot_date DATE NOT NULL, known_at TIMESTAMP NOT NULL,
+            lines_offered INTEGER NOT NULL, lines_not_read INTEGER NOT NULL, lines_bad_odds INTEGER NOT NULL,
+            lines_other_rules INTEGER NOT NULL, lines_unmatched INTEGER NOT NULL, recorded_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (sport, bookmaker, game_date, snapshot_date))""",
+        f"""CREATE TABLE raw.provider_stages (bookmaker VARCHAR NOT NULL, sport VARCHAR NOT NULL,
+            stage VARCHAR NOT NULL, share DOUBLE, markets VARCHAR[], from_date DATE NOT NULL,
+            audit_seq BIGINT NOT NULL, {LINEAGE}, known_at TIMESTAMP NOT NULL)""",
+        *_history_of("raw.provider_stages"),
+        f"""CREATE TABLE analytics.provider_lines ({_PROVIDER_LINE_KEYS}, market VARCHAR NOT NULL,
+            stage VARCHAR NOT NULL, served BOOLEAN NOT NULL, line DOUBLE NOT NULL, over_odds DOUBLE,
+            under_odds DOUBLE, snapshot_ts TIMESTAMP, tip_time_utc TIMESTAMP, snapshot_age_minutes INTEGER,
+            consensus_line DOUBLE, consensus_books INTEGER NOT NULL, {LINEAGE})""",
+        f"""CREATE TABLE predictions.provider_shadow ({_PROVIDER_LINE_KEYS}, system VARCHAR NOT NULL,
+            predicted_value DOUBLE NOT NULL, form_quality VARCHAR, served_line DOUBLE, served_line_source VARCHAR,
+            served_recommendation VARCHAR NOT NULL, shadow_line DOUBLE NOT NULL, shadow_edge DOUBLE,
+            shadow_confidence DOUBLE, shadow_recommendation VARCHAR NOT NULL, agrees BOOLEAN NOT NULL, {LINEAGE})""",
+        f"""CREATE TABLE predictions.provider_telemetry (game_date DATE NOT NULL, bookmaker VARCHAR NOT NULL,
+            stage VARCHAR NOT NULL, games INTEGER NOT NULL, games_with_line INTEGER NOT NULL,
+            predicted_players INTEGER NOT NULL, predicted_players_with_line INTEGER NOT NULL,
+            lines INTEGER NOT NULL, served_lines INTEGER NOT NULL, snapshot_age_median_minutes DOUBLE,
+            snapshot_age_max_minutes INTEGER, lines_compared INTEGER NOT NULL, lines_within_half INTEGER NOT NULL,
+            median_abs_diff DOUBLE, lines_offered INTEGER NOT NULL, lines_not_read INTEGER NOT NULL,
+            lines_bad_odds INTEGER NOT NULL, lines_other_rules INTEGER NOT NULL, lines_unmatched INTEGER NOT NULL,
+            shadow_compared INTEGER NOT NULL, shadow_agreed INTEGER NOT NULL, {LINEAGE})""",
     )),
 )
 
