@@ -1,7 +1,12 @@
-"""One open warehouse with its engine, processor graph and archive source, for a command's life."""
+"""One open warehouse with its engine, processor graph and archive source, for a command's life.
+
+While `nbadb serve` holds the warehouse (warehouse.snapshot), a workspace opened for reading reads
+the snapshot the server published, and says so on stderr; one opened for writing is refused.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,9 +16,12 @@ from nbadb.config import Settings, get_settings
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.executors import Executor, LocalExecutor
 from nbadb.engine.runner import Engine
+from nbadb.errors import WarehouseError
+from nbadb.orchestrate.manifests import ManifestWriter, manifest_dir
 from nbadb.pipeline.registry import build_graph
 from nbadb.sources.archive import ArchiveSource
 from nbadb.warehouse.connection import configure_session, open_warehouse
+from nbadb.warehouse.snapshot import live_server
 
 
 @dataclass
@@ -50,8 +58,29 @@ class Workspace:
 
 def open_workspace(archive: Path | None = None, *, settings: Settings | None = None, read_only: bool = False) -> Workspace:
     settings = settings or get_settings()
-    con = open_warehouse(settings.database_path, read_only=read_only)
+    con = open_warehouse(_readable_path(settings) if read_only else _writable_path(settings), read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    return Workspace(con, settings, graph, engine, LocalExecutor(engine, settings.run_width),
-                     archive or settings.archive_dir)
+    executor = LocalExecutor(engine, settings.run_width)
+    if settings.manifests and not read_only:
+        executor.add_listener(ManifestWriter(con, graph.specs, manifest_dir(settings.data_dir)))
+    return Workspace(con, settings, graph, engine, executor, archive or settings.archive_dir)
+
+
+def _readable_path(settings: Settings) -> Path:
+    """The warehouse file, or the snapshot of it while a live `nbadb serve` holds it."""
+    server = live_server(settings.data_dir)
+    if server is None:
+        return settings.database_path
+    sys.stderr.write(f"note: nbadb serve (pid {server.pid}, {server.url}) holds the warehouse; "
+                     f"reading its snapshot of {server.snapshot_at} UTC\n")
+    return Path(server.snapshot)
+
+
+def _writable_path(settings: Settings) -> Path:
+    server = live_server(settings.data_dir)
+    if server is not None:
+        raise WarehouseError(
+            f"nbadb serve (pid {server.pid}, {server.url}) holds the warehouse {settings.database_path}: stop it "
+            f"first, or ask it (POST {server.url}/api/v1/control/... with the bearer token in NBADB_API_TOKEN)")
+    return settings.database_path
