@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from nbadb.cli.common import ArchiveOption, JsonOption, archive_path, check_choice, command, console, err_console, print_json
-from nbadb.errors import ConfigError
+from nbadb.errors import ArchiveMissingError, ConfigError
 
 schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
                            rich_markup_mode="markdown")
@@ -76,7 +76,7 @@ def schedule_show(
     settings = get_settings()
     folder = archive_path(archive) or settings.archive_dir
     if not folder.is_dir():
-        raise ConfigError(f"--archive {folder}: no such folder")
+        raise ArchiveMissingError(f"--archive {folder}: the folder does not exist")
     with duckdb.connect() as con:
         calendar = archive_game_days(ArchiveSource(folder, con, cache_dir=settings.data_dir / "cache" / "checked"))
     cycles = [c.as_dict() for c in upcoming(calendar, utc_now(), count, horizon_days=400)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -19,9 +20,11 @@ from nbadb.engine.runner import Engine
 from nbadb.errors import WarehouseError
 from nbadb.orchestrate.manifests import ManifestWriter, manifest_dir
 from nbadb.pipeline.registry import build_graph
-from nbadb.sources.archive import ArchiveSource
 from nbadb.warehouse.connection import configure_session, open_warehouse
 from nbadb.warehouse.snapshot import live_server
+
+if TYPE_CHECKING:  # the source (its contracts load pandera) is imported when a command first stages
+    from nbadb.sources.archive import ArchiveSource
 
 
 @dataclass
@@ -37,6 +40,8 @@ class Workspace:
     @property
     def source(self) -> ArchiveSource:
         if self._source is None:
+            from nbadb.sources.archive import ArchiveSource
+
             # its own connection: its temp tables are its own
             cursor = self.con.cursor()
             configure_session(cursor)

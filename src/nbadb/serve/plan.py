@@ -97,9 +97,9 @@ def planned(calendar: Mapping[date, GameDay], first: date, last: date) -> list[C
 def due_cycles(calendar: Mapping[date, GameDay], now: datetime, done: Collection[tuple[str, date]],
                since: date) -> list[Cycle]:
     """The cycles of the days from `since` to today that are due at `now`, in the order to run them."""
-    due = [c for c in planned(calendar, since, eastern_today(now)) if c.due_at <= now and c.key not in done]
-    latest_check = {c.kind: c for c in due if not c.kind.pipeline}  # the latest of each monitoring kind
-    return sorted([c for c in due if c.kind.pipeline] + list(latest_check.values()))
+    past = [c for c in planned(calendar, since, eastern_today(now)) if c.due_at <= now]
+    latest_checks = {c.kind: c for c in past if not c.kind.pipeline}  # the latest of each monitoring kind
+    return sorted(c for c in [*(c for c in past if c.kind.pipeline), *latest_checks.values()] if c.key not in done)
 
 
 def upcoming(calendar: Mapping[date, GameDay], now: datetime, count: int, horizon_days: int = 14) -> list[Cycle]:
