@@ -48,8 +48,8 @@ def serve_settings(data_dir: Path, **overrides: object) -> Settings:
 
 
 @contextmanager
-def served(data_dir: Path, clock: FakeClock, **overrides: object) -> Iterator[ServeApp]:
-    app = ServeApp(serve_settings(data_dir, **overrides), BUNDLED_ARCHIVE, port=0, clock=clock, drive=False).start()
+def served(data_dir: Path, clock: FakeClock, archive: Path = BUNDLED_ARCHIVE, **overrides: object) -> Iterator[ServeApp]:
+    app = ServeApp(serve_settings(data_dir, **overrides), archive, port=0, clock=clock, drive=False).start()
     try:
         yield app
     finally:

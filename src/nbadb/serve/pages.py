@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from nbadb.serve import svg, views
 from nbadb.serve.html import cards, date_input, filter_form, layout, pager, select, table
 from nbadb.serve.http import Request, Response
-from nbadb.serve.queries import Page, STATUSES
+from nbadb.serve.queries import PAGE_SIZES, STATUSES, Page
 
 if TYPE_CHECKING:
     from nbadb.serve.app import ServeApp
@@ -30,11 +30,15 @@ def _page(data: dict[str, Any]) -> Page:
     return Page(**data["page"])
 
 
+def page_size(data: dict[str, Any]) -> str:
+    return select("limit", [str(n) for n in PAGE_SIZES], str(data["page"]["limit"]), "rows per page")
+
+
 def overview(app: ServeApp, request: Request) -> str:
     data = views.overview(app, request)
     health, counts = data["health"], data["counts"]
     state = ("no check yet", "") if health is None else (
-        ("healthy", "ok") if health["healthy"] else (f"{health['problems']} problems", "bad"))
+        ("healthy", "ok") if health["healthy"] else (f"{health['problems']} problem{'s' * (health['problems'] != 1)}", "bad"))
     following = data["next_cycles"][0] if data["next_cycles"] else None
     labels, series = _pivot(data["runs_per_day"][-400:], "day", "status", "runs", STATUSES)
     body = cards([
@@ -58,7 +62,7 @@ def runs(app: ServeApp, request: Request) -> str:
     _, seconds = _pivot(data["per_day"], "day", "status", "seconds", STATUSES)
     body = filter_form("/runs", select("processor", list(app.ws.graph.order), f["processor"]),
                        select("status", STATUSES, f["status"]), date_input("since", f["since"]),
-                       date_input("until", f["until"]))
+                       date_input("until", f["until"]), page_size(data))
     body += svg.stacked_bars("runs per game date by status", labels, {k: [v or 0 for v in vs] for k, vs in series.items()})
     body += "<h2>Run time per game date</h2>" + svg.stacked_bars(
         "seconds of runs per game date by status", labels, {k: [v or 0 for v in vs] for k, vs in seconds.items()}, " s")
@@ -74,8 +78,10 @@ def waste(app: ServeApp, request: Request) -> str:
     body += "".join(f"<p><b>{q[0].upper() + q[1:]}?</b> {a}</p>" for q, a in report["answers"].items())
     body += "<h2>Waste % per processor (runs that did work)</h2>" + svg.hbars(
         "waste % per processor", [(p["processor"], p["waste_pct"] or 0.0) for p in worked], " %")
-    body += "<h2>Seconds of work and wasted seconds</h2>" + svg.hbars(
-        "wasted seconds per processor", [(p["processor"], p["wasted_seconds"]) for p in worked], " s")
+    body += "<h2>Seconds of work per processor</h2>" + svg.hbars(
+        "seconds of work per processor", [(p["processor"], p["work_seconds"]) for p in worked], " s")
+    body += "<h2>Wasted seconds per processor</h2>" + svg.hbars(
+        "seconds spent on unchanged entities per processor", [(p["processor"], p["wasted_seconds"]) for p in worked], " s")
     labels, series = _pivot(data["processor_trend"], "report_date", "processor", "waste_pct")
     body += "<h2>Waste % week by week (Monday reports)</h2>" + svg.lines("weekly waste % per processor", labels, series, " %")
     body += table(report["processors"], caption="per processor")
@@ -136,7 +142,7 @@ def quarantine(app: ServeApp, request: Request) -> str:
     tables = [app.ws.graph.specs[n].output_table for n in app.ws.graph.order]
     body = filter_form("/quarantine", select("table", tables, f["table"]),
                        select("reason", sorted({r["reason"] for r in data["reasons"]}), f["reason"], "rule"),
-                       select("stage", ("source", "output"), f["stage"]))
+                       select("stage", ("source", "output"), f["stage"]), page_size(data))
     totals: dict[str, int] = defaultdict(int)
     for r in data["reasons"]:
         totals[r["reason"]] += r["records"]
@@ -164,7 +170,7 @@ def predictions(app: ServeApp, request: Request) -> str:
     f, choices = data["filters"], data["choices"]
     body = filter_form("/predictions", date_input("date", f["date"]), select("system", choices["system"], f["system"]),
                        select("target", choices["target"], f["target"]), select("call", choices["call"], f["call"]),
-                       select("line_source", choices["line_source"], f["line_source"], "line source"))
+                       select("line_source", choices["line_source"], f["line_source"], "line source"), page_size(data))
     rows = data["predictions"]
     points = [(r["line_value"], r["predicted_value"], r["call"]) for r in rows if r["line_value"] is not None]
     body += svg.scatter("predicted value against the line, by call", points, "line", "predicted")

@@ -5,6 +5,7 @@ test can tell a chart with data from an empty frame. A chart without data says s
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Sequence
 
@@ -14,6 +15,7 @@ STATUS_COLORS = {"success": "#2ca02c", "partial": "#bcbd22", "skipped": "#9ecae1
                  "CLOSED": "#2ca02c", "HALF_OPEN": "#ff7f0e", "OPEN": "#d62728", "passed": "#2ca02c",
                  "fresh": "#2ca02c", "ageing": "#ff7f0e", "stale": "#d62728", "empty": "#7f7f7f"}
 WIDTH = 760
+LABEL_WIDTH = 66  # room one x-axis label (a date) takes
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
 
 
@@ -35,11 +37,16 @@ def _fmt(value: float) -> str:
 
 
 def _legend(names: Sequence[str], y: int) -> str:
+    """One row of swatches; the names that do not fit are counted instead."""
     out, x = [], 60
     for i, name in enumerate(names):
+        room = 24 + 7 * len(name)
+        if x + room > WIDTH - 70:
+            out.append(f'<text x="{x}" y="{y}">+{len(names) - i} more</text>')
+            break
         out.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{color_of(name, i)}"/>'
                    f'<text x="{x + 14}" y="{y}">{escape(name)}</text>')
-        x += 24 + 7 * len(name)
+        x += room
     return "".join(out)
 
 
@@ -73,7 +80,7 @@ def _axes(height: int, top: float, left: int, bottom: int, unit: str) -> str:
 
 
 def _x_labels(labels: Sequence[str], left: int, step: float, height: int, bottom: int) -> str:
-    every = max(1, len(labels) // 12)
+    every = max(1, math.ceil(len(labels) * LABEL_WIDTH / (WIDTH - left - 10)))  # labels never overlap
     return "".join(f'<text x="{left + step * (i + 0.5):.1f}" y="{height - bottom + 14}" text-anchor="middle">'
                    f'{escape(label)}</text>' for i, label in enumerate(labels) if i % every == 0)
 
