@@ -1,13 +1,15 @@
-"""Alerts: each open incident (monitor.incidents) posted to the configured webhooks, once per
-incident and destination within the dedupe window, with retries, and every alert sent or given up
-recorded in `ops.alerts`.
+"""Alerts: each incident (monitor.incidents) posted to the configured webhooks when it opens, with
+retries, and every alert sent or given up recorded in `ops.alerts`.
 
 - Webhooks come from NBADB_ALERT_WEBHOOKS: comma-separated, each `URL` (a generic JSON body) or
   `slack=URL` (a Slack-compatible body: `text` and one mrkdwn section).
 - Delivery: up to ATTEMPTS posts; a connection error, a timeout or an HTTP status other than 2xx
   is retried after BACKOFF_SECONDS · 2^(n−1) (at most BACKOFF_CAP_SECONDS), then given up.
-- Dedupe window: an incident key alerted (sent or given up) to a destination within the window is
-  not alerted there again, so a storm of failing runs sends one message per incident.
+- One message per incident: `ops.incidents` keeps each incident from the check that first saw it
+  (opened) to the first check that no longer does (resolved). Only an incident that opens is
+  alerted, so a storm of failing runs, night after night, is one message.
+- Dedupe window: an incident that reopens within the window of its last alert to a destination
+  (it flaps) is not alerted there again.
 - Time: attempts are stamped on the caller's clock (`nbadb serve`'s), the one the window is read on.
 - Secrets: a webhook URL may carry one (Slack's do). Only its redacted form (scheme, host, port and
   an 8-digit sha256 of the whole URL) is ever stored, logged or shown.
@@ -110,19 +112,36 @@ def deliver(hook: Webhook, data: bytes, post: Post, sleep: Callable[[float], Non
                 return Delivery(SENT, attempt, status, None)
             error = f"HTTP {status}"
         except OSError as exc:  # refused, reset, timed out: nothing answered
-            status, error = None, type(exc).__name__
+            cause = exc.reason if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, OSError) else exc
+            status, error = None, type(cause).__name__
         if attempt < ATTEMPTS:
             sleep(min(BACKOFF_CAP_SECONDS, BACKOFF_SECONDS * 2 ** (attempt - 1)))
     return Delivery(GIVEN_UP, ATTEMPTS, status, error)
 
 
+def open_incidents(con: duckdb.DuckDBPyConnection, incidents: list[Incident], now: datetime) -> list[Incident]:
+    """Record the check at `now` in ops.incidents; return the incidents it opened (not open before)."""
+    seen = {i.key: i for i in incidents}
+    still_open = {k for (k,) in con.execute("SELECT incident_key FROM ops.incidents WHERE resolved_at IS NULL").fetchall()}
+    con.execute("UPDATE ops.incidents SET resolved_at = ? WHERE resolved_at IS NULL AND NOT list_contains(?, incident_key)",
+                [now, list(seen)])
+    con.execute("UPDATE ops.incidents SET last_seen_at = ? WHERE resolved_at IS NULL", [now])
+    opened = [i for k, i in seen.items() if k not in still_open]
+    if opened:
+        con.executemany(
+            """INSERT INTO ops.incidents (incident_key, incident_kind, subject, message, opened_at, last_seen_at)
+            VALUES (?, ?, ?, ?, ?, ?)""", [[i.key, str(i.kind), i.subject, i.message, now, now] for i in opened])
+    return opened
+
+
 def send_alerts(con: duckdb.DuckDBPyConnection, incidents: list[Incident], hooks: list[Webhook], now: datetime,
                 window: timedelta, *, post: Post = post_json, sleep: Callable[[float], None] = time.sleep) -> int:
-    """Alert every incident not alerted to a destination within `window` of `now`; record each alert.
-    Returns how many alerts were recorded."""
+    """Take note of the incidents open at `now` and alert the ones that opened, except to a destination
+    alerted about the same incident within `window`; record each alert. Returns how many were recorded."""
+    opened = open_incidents(con, incidents, now)
     already = recently_alerted(con, now, window)
     recorded = 0
-    for incident in incidents:
+    for incident in opened:
         for hook in hooks:
             if (incident.key, hook.destination) in already:
                 continue

@@ -67,7 +67,7 @@ def _from_health(report: HealthReport) -> list[Incident]:
     problems = [f for f in report.findings if f.severity == "problem"]
     if problems:
         found.append(Incident(IncidentKind.HEALTH_RED, "pipeline",
-                              f"health is red: {len(problems)} problems ({', '.join(sorted({f.check for f in problems}))})",
+                              f"health is red: {len(problems)} problem{'s' * (len(problems) != 1)} ({', '.join(sorted({f.check for f in problems}))})",
                               {"problems": len(problems)}))
     return found
 
