@@ -39,7 +39,6 @@ def serve(
     commands keep working on the snapshot it publishes after each cycle. Ctrl-C stops it."""
     import logging
     import signal
-    import threading
 
     from nbadb.config import get_settings
     from nbadb.serve.app import ServeApp
@@ -50,9 +49,10 @@ def serve(
         err_console.print(f"note: bound to {host}: the dashboard and the read API are visible beyond this machine")
     app = ServeApp(get_settings(), archive_path(archive), host=host, port=port).start()
     console.print(f"nbadb serve on http://{host}:{app.port} (dashboard, /api/v1/..., /metrics); Ctrl-C stops it")
-    signal.signal(signal.SIGTERM, lambda *_: signal.raise_signal(signal.SIGINT))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a service manager's stop is a Ctrl-C
     try:
-        threading.Event().wait()
+        while True:
+            signal.pause()
     except KeyboardInterrupt:
         console.print("stopping: the cycle in progress (if any) finishes first")
     finally:

@@ -85,7 +85,6 @@ def _readable_path(settings: Settings) -> Path:
 def _writable_path(settings: Settings) -> Path:
     server = live_server(settings.data_dir)
     if server is not None:
-        raise WarehouseError(
-            f"nbadb serve (pid {server.pid}, {server.url}) holds the warehouse {settings.database_path}: stop it "
-            f"first, or ask it (POST {server.url}/api/v1/control/... with the bearer token in NBADB_API_TOKEN)")
+        raise WarehouseError(f"nbadb serve (pid {server.pid}, {server.url}) holds the warehouse: stop it first, or ask "
+                             "it through its control API (/api/v1/control/..., bearer token NBADB_API_TOKEN)")
     return settings.database_path
