@@ -6,7 +6,8 @@ replaced atomically). A reader that follows `latest.json` never sees half a file
 midway leaves its temp folder (removed by the next export once its process is gone) and the
 previous export and pointer as they were. The newest KEEP_EXPORTS exports are kept.
 
-Layout: `<export id>/<schema.table>/season=<2023-24>/data_0.<format>`; the season of a row is its
+Layout: `<export id>/<schema.table>/season=<2023-24>/data_0.<format>` (an empty table: an empty
+folder); the season of a row is its
 `season` column where it has one, else the label of its date (the league year starts July 1).
 """
 
@@ -110,7 +111,9 @@ def export_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, tables:
     for table in tables:
         select = _select(con, graph, table)
         outcome.tables[table] = con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0]
-        con.execute(f"COPY ({select}) TO '{tmp / table}' ({options}, PARTITION_BY (season))")
+        (tmp / table).mkdir()  # an empty table is an empty folder
+        if outcome.tables[table]:
+            con.execute(f"COPY ({select}) TO '{tmp / table}' ({options}, PARTITION_BY (season), OVERWRITE_OR_IGNORE)")
     os.replace(tmp, dest / export_id)
     write_atomically(dest / LATEST, json.dumps(outcome.as_dict(), indent=2).encode())
     _tidy(dest, export_id)
