@@ -10,7 +10,7 @@ warehouse, and reads the ledger.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import pytest
@@ -20,6 +20,7 @@ from nbadb.orchestrate.replay import replay
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.serve.calendar import GameDay
 from nbadb.serve.plan import GAME_LENGTH, PRE_TIP_LEAD, CycleKind, due_cycles, planned, upcoming
+from nbadb.serve.trigger import CalendarTrigger
 
 from serve_support import NO_GAMES, FakeClock, eastern, serve_settings, served
 
@@ -66,6 +67,15 @@ def test_the_next_cycles_are_the_first_ones_due_after_now():
     now = eastern(2024, 12, 25, 9, 30)  # the health check is past, the morning cycle (10 am: noon tip) is not
     assert _kinds(upcoming({CHRISTMAS.day: CHRISTMAS}, now, 3)) == [
         ("morning", CHRISTMAS.day), ("night", CHRISTMAS.day), ("health", date(2024, 12, 26))]
+
+
+def test_apschedulers_trigger_fires_at_each_cycle_of_the_calendar_in_turn():
+    clock = FakeClock(eastern(2024, 12, 25, 9, 30))
+    trigger = CalendarTrigger({CHRISTMAS.day: CHRISTMAS}, clock)
+    first = trigger.get_next_fire_time(None, clock().replace(tzinfo=timezone.utc))
+    assert first == (CHRISTMAS.first_tip - PRE_TIP_LEAD).replace(tzinfo=timezone.utc)
+    clock.set(first.replace(tzinfo=None))
+    assert trigger.get_next_fire_time(first, first) == (CHRISTMAS.last_tip + GAME_LENGTH).replace(tzinfo=timezone.utc)
 
 
 # -- the server, on a fake clock --------------------------------------------------------------------

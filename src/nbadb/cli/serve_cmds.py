@@ -47,10 +47,11 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not ipaddress.ip_address("127.0.0.1" if host == "localhost" else host).is_loopback:
         err_console.print(f"note: bound to {host}: the dashboard and the read API are visible beyond this machine")
-    app = ServeApp(get_settings(), archive_path(archive), host=host, port=port).start()
-    console.print(f"nbadb serve on http://{host}:{app.port} (dashboard, /api/v1/..., /metrics); Ctrl-C stops it")
+    app = ServeApp(get_settings(), archive_path(archive), host=host, port=port)
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # a service manager's stop is a Ctrl-C
     try:
+        app.start()
+        console.print(f"nbadb serve on http://{host}:{app.port} (dashboard, /api/v1/..., /metrics); Ctrl-C stops it")
         while True:
             signal.pause()
     except KeyboardInterrupt:

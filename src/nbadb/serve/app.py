@@ -1,6 +1,8 @@
 """The `nbadb serve` process: it holds the warehouse (the only writer), runs the due cycles when
 APScheduler wakes it, publishes a read-only snapshot after each write, exports, alerts, and serves
-the pages, the API and the metrics.
+the pages, the API and the metrics. APScheduler fires one job when each cycle of the game calendar
+is due (serve.trigger), another every REPLAN_EVERY (a calendar or a clock that changed), and
+queued control actions; all of them run `run_due` or one cycle on its single worker.
 
 Threads: APScheduler's one worker runs cycles and control actions, one at a time, under the write
 lock; the HTTP threads only read, each on a connection of the reader pool.
@@ -18,12 +20,15 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import duckdb
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.background import BackgroundScheduler
 
 from nbadb.config import Settings
 from nbadb.engine import breakers
 from nbadb.engine.breakers import Breaker
 from nbadb.engine.request import utc_now
-from nbadb.errors import ConfigError
+from nbadb.errors import ConfigError, WarehouseError
 from nbadb.monitor.alerts import parse_webhooks, send_alerts
 from nbadb.monitor.incidents import detect
 from nbadb.orchestrate.exports import export_tables, exportable_tables
@@ -32,6 +37,7 @@ from nbadb.serve.calendar import GameDay, archive_game_days
 from nbadb.serve.cycles import CycleRecord, CycleRunner, CycleTrigger, catch_up_start, done_cycles
 from nbadb.serve.http import HttpServer
 from nbadb.serve.plan import Cycle, due_cycles, eastern_today, upcoming
+from nbadb.serve.trigger import CalendarTrigger
 from nbadb.warehouse.connection import configure_session
 from nbadb.warehouse.snapshot import (
     SNAPSHOT_NAME,
@@ -41,6 +47,7 @@ from nbadb.warehouse.snapshot import (
     serve_dir,
     write_server_info,
 )
+
 
 log = logging.getLogger("nbadb.serve")
 READERS = 4
@@ -86,7 +93,10 @@ class ServeApp:
         self.drive = drive
         self.lock = threading.Lock()
         self.started_at = clock()
-        self.ws: Workspace
+        self.ws: Workspace | None = None
+        self.http: HttpServer | None = None
+        self.readers: ReaderPool | None = None
+        self.scheduler: BackgroundScheduler | None = None
         self.calendar: dict[date, GameDay] = {}
         self.snapshot_at: datetime | None = None
         self.last_records: list[CycleRecord] = []
@@ -94,9 +104,8 @@ class ServeApp:
     # -- life --------------------------------------------------------------------------------
 
     def start(self) -> ServeApp:
-        from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
-
+        """Open the warehouse, publish the first snapshot, listen, start the scheduler. Stop it with
+        `stop`, which also undoes a start that was interrupted midway."""
         from nbadb.serve.routes import build_router
 
         self.webhooks = parse_webhooks(self.settings.alert_webhooks.get_secret_value())
@@ -116,18 +125,23 @@ class ServeApp:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=timezone.utc)
         self.scheduler.start()
-        if self.drive:
+        if self.drive:  # catch up now, then every cycle at its time; and look again now and then
             self.scheduler.add_job(self.run_due, "interval", seconds=REPLAN_EVERY.total_seconds(), id="replan",
                                    next_run_time=datetime.now(timezone.utc))
+            self.scheduler.add_job(self.run_due, CalendarTrigger(self.calendar, self.clock), id="calendar")
         log.info("nbadb serve on http://%s:%s, warehouse %s", self.host, self.port, self.settings.database_path)
         return self
 
     def stop(self) -> None:
-        self.scheduler.shutdown(wait=True)
-        self.http.stop()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=True)
+        if self.http is not None:
+            self.http.stop()
         remove_server_info(self.settings.data_dir)
-        self.readers.close()
-        self.ws.close()
+        if self.readers is not None:
+            self.readers.close()
+        if self.ws is not None:
+            self.ws.close()
 
     # -- the schedule ------------------------------------------------------------------------
 
@@ -141,12 +155,9 @@ class ServeApp:
         return upcoming(self.calendar, self.clock(), count)
 
     def run_due(self) -> list[CycleRecord]:
-        """Run every due cycle in order (catch-up included), then arm APScheduler for the next one."""
+        """Run every due cycle in order (catch-up included)."""
         with self.lock:
-            records = [self._run(cycle, "schedule") for cycle in self.due()]
-        if self.drive:
-            self._arm()
-        return records
+            return [self._run(cycle, "schedule") for cycle in self.due()]
 
     def run_now(self, cycle: Cycle) -> CycleRecord:
         with self.lock:
@@ -154,14 +165,10 @@ class ServeApp:
 
     def submit(self, cycle: Cycle) -> None:
         """Queue a cycle asked for through the API; APScheduler's worker runs it after any cycle in progress."""
-        self.scheduler.add_job(self.run_now, args=[cycle], next_run_time=datetime.now(timezone.utc))
-
-    def _arm(self) -> None:
-        following = self.next_cycles(1)
-        if following:
-            run_at = following[0].due_at.replace(tzinfo=timezone.utc)
-            self.scheduler.add_job(self.run_due, "date", run_date=run_at, id="next-cycle", replace_existing=True)
-            log.info("next cycle: %s %s at %s UTC", following[0].kind, following[0].day, following[0].due_at)
+        try:
+            self.scheduler.add_job(self.run_now, args=[cycle], next_run_time=datetime.now(timezone.utc))
+        except SchedulerNotRunningError:
+            raise WarehouseError("nbadb serve is stopping; ask again once it runs") from None
 
     def _run(self, cycle: Cycle, trigger: CycleTrigger) -> CycleRecord:
         log.info("cycle %s %s (%s) starts", cycle.kind, cycle.day, trigger)

@@ -154,6 +154,7 @@ class HttpServer:
         self._server = ThreadingHTTPServer((host, port), handler_class(router))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="nbadb-http", daemon=True)
+        self._started = False
 
     @property
     def port(self) -> int:
@@ -161,8 +162,10 @@ class HttpServer:
 
     def start(self) -> None:
         self._thread.start()
+        self._started = True
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._started:
+            self._server.shutdown()
+            self._thread.join()
         self._server.server_close()
-        self._thread.join()
