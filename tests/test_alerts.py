@@ -10,7 +10,7 @@ import logging
 import socket
 import threading
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.request import urlopen
 

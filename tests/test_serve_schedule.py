@@ -13,7 +13,6 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import duckdb
-import pytest
 
 from nbadb.engine.clock import morning
 from nbadb.orchestrate.replay import replay

@@ -14,7 +14,6 @@ from nbadb.errors import ArchiveMissingError, ConfigError
 
 schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
                            rich_markup_mode="markdown")
-EXPORT_FORMATS = ("parquet", "csv")
 
 
 def _check_host(host: str) -> str:
@@ -110,10 +109,10 @@ def export(
 ) -> None:
     """Export tables Hive-partitioned by season, published whole with a `latest.json` pointer."""
     from nbadb.engine.request import utc_now
-    from nbadb.orchestrate.exports import check_tables, export_tables
+    from nbadb.orchestrate.exports import FORMATS, check_tables, export_tables
     from nbadb.orchestrate.workspace import open_workspace
 
-    check_choice(export_format, "format", EXPORT_FORMATS)
+    check_choice(export_format, "format", FORMATS)
     chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables is not None else None
     if chosen is not None and not chosen:
         raise ConfigError("--tables: name at least one table, e.g. raw.schedule,analytics.player_game_summary")

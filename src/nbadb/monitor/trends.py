@@ -45,14 +45,14 @@ def record_weekly(con: duckdb.DuckDBPyConnection, day: date, taken_at: datetime,
 def health_trend(con: duckdb.DuckDBPyConnection, limit: int = 120) -> list[dict[str, Any]]:
     rows = con.execute(
         """SELECT check_date, checked_at, healthy, problems, warnings FROM ops.health_checks
-        ORDER BY checked_at DESC LIMIT ?""", [limit]).fetchall()
+        ORDER BY check_date DESC, checked_at DESC LIMIT ?""", [limit]).fetchall()
     return [dict(zip(("check_date", "checked_at", "healthy", "problems", "warnings"), r)) for r in reversed(rows)]
 
 
 def latest_health(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     rows = con.execute(
         "SELECT check_date, checked_at, healthy, problems, warnings, findings FROM ops.health_checks "
-        "ORDER BY checked_at DESC LIMIT 1").fetchall()
+        "ORDER BY check_date DESC, checked_at DESC LIMIT 1").fetchall()
     if not rows:
         return None
     keys = ("check_date", "checked_at", "healthy", "problems", "warnings", "findings")
@@ -67,16 +67,17 @@ WEEKLY_COLUMNS = ("report_date", "taken_at", "runs", "work_seconds", "wasted_sec
 
 def weekly_trend(con: duckdb.DuckDBPyConnection, limit: int = 52) -> list[dict[str, Any]]:
     rows = con.execute(
-        f"SELECT {', '.join(WEEKLY_COLUMNS)} FROM ops.weekly_reports ORDER BY taken_at DESC LIMIT ?", [limit]).fetchall()
+        f"SELECT {', '.join(WEEKLY_COLUMNS)} FROM ops.weekly_reports ORDER BY report_date DESC, taken_at DESC LIMIT ?",
+        [limit]).fetchall()
     return [dict(zip(WEEKLY_COLUMNS, r)) for r in reversed(rows)]
 
 
 def processor_waste_trend(con: duckdb.DuckDBPyConnection, limit: int = 52) -> list[dict[str, Any]]:
     """Per weekly report and processor: its waste % (from the stored waste report)."""
     rows = con.execute(
-        """WITH recent AS (SELECT report_date, taken_at, waste FROM ops.weekly_reports ORDER BY taken_at DESC LIMIT ?)
+        """WITH recent AS (SELECT report_date, waste FROM ops.weekly_reports ORDER BY report_date DESC LIMIT ?)
         SELECT report_date, p->>'processor', TRY_CAST(p->>'waste_pct' AS DOUBLE)
-        FROM recent, unnest(from_json(waste->'processors', '["JSON"]')) AS t(p) ORDER BY taken_at""",
+        FROM recent, unnest(from_json(waste->'processors', '["JSON"]')) AS t(p) ORDER BY report_date""",
         [limit]).fetchall()
     return [{"report_date": d, "processor": p, "waste_pct": w} for d, p, w in rows]
 
@@ -84,8 +85,8 @@ def processor_waste_trend(con: duckdb.DuckDBPyConnection, limit: int = 52) -> li
 def pattern_trend(con: duckdb.DuckDBPyConnection, limit: int = 52) -> list[dict[str, Any]]:
     """Per weekly report and processing pattern: the runs it fired in."""
     rows = con.execute(
-        """WITH recent AS (SELECT report_date, taken_at, patterns FROM ops.weekly_reports ORDER BY taken_at DESC LIMIT ?)
+        """WITH recent AS (SELECT report_date, patterns FROM ops.weekly_reports ORDER BY report_date DESC LIMIT ?)
         SELECT report_date, p->>'pattern', TRY_CAST(p->>'fired' AS INTEGER)
-        FROM recent, unnest(from_json(patterns->'patterns', '["JSON"]')) AS t(p) ORDER BY taken_at""",
+        FROM recent, unnest(from_json(patterns->'patterns', '["JSON"]')) AS t(p) ORDER BY report_date""",
         [limit]).fetchall()
     return [{"report_date": d, "pattern": p, "fired": n} for d, p, n in rows]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from datetime import date
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import unquote
@@ -55,9 +56,20 @@ def _json_body(request: Request) -> dict[str, Any]:
     return payload
 
 
+def parse_cycle_request(payload: dict[str, Any]) -> tuple[str, date]:
+    """A control request for a cycle: {"kind": "morning" | "night" | "health" | "weekly", "day": "YYYY-MM-DD"}."""
+    kind, day = payload.get("kind"), payload.get("day")
+    if kind not in {str(k) for k in CycleKind}:
+        raise ConfigError(f"kind {kind!r}: use one of {', '.join(map(str, CycleKind))}")
+    try:
+        return kind, date.fromisoformat(str(day))
+    except ValueError:
+        raise ConfigError(f"day {day!r} is not a date; use YYYY-MM-DD") from None
+
+
 def queue_cycle(app: ServeApp, request: Request, _: dict[str, str]) -> Response:
     authorize(app, request)
-    kind, day = views.parse_cycle_request(_json_body(request))
+    kind, day = parse_cycle_request(_json_body(request))
     cycle = Cycle(app.clock(), CycleKind(kind), day)
     app.submit(cycle)
     return Response.json({"queued": cycle.as_dict()}, HTTPStatus.ACCEPTED)

@@ -99,7 +99,6 @@ class ServeApp:
         self.scheduler: BackgroundScheduler | None = None
         self.calendar: dict[date, GameDay] = {}
         self.snapshot_at: datetime | None = None
-        self.last_records: list[CycleRecord] = []
 
     # -- life --------------------------------------------------------------------------------
 
@@ -173,7 +172,6 @@ class ServeApp:
     def _run(self, cycle: Cycle, trigger: CycleTrigger) -> CycleRecord:
         log.info("cycle %s %s (%s) starts", cycle.kind, cycle.day, trigger)
         record = self.runner.run(cycle, trigger)
-        self.last_records = [record, *self.last_records][:20]
         self._after_write()
         log.info("cycle %s %s %s: %d runs, %d failed", cycle.kind, cycle.day, record.status, record.runs,
                  record.runs_failed)

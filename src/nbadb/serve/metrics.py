@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+from nbadb.engine.request import utc_now
+from nbadb.monitor.trends import latest_health
 from nbadb.serve import queries
 from nbadb.serve.views import warehouse_now
 
@@ -74,12 +76,10 @@ def render(app: ServeApp) -> str:
         alerts = con.execute("SELECT alert_kind, status, count(*) FROM ops.alerts GROUP BY ALL ORDER BY ALL").fetchall()
         lines += _family("nbadb_alerts_total", "counter", "Alerts by kind and outcome (sent, given_up).",
                          [({"kind": k, "status": s}, n) for k, s, n in alerts])
-        problems = con.execute("SELECT arg_max(problems, checked_at) FROM ops.health_checks").fetchall()[0][0]
+        latest = latest_health(con)
         lines += _family("nbadb_health_problems", "gauge", "Problems found by the latest morning health check.",
-                         [({}, problems)] if problems is not None else [])
+                         [({}, latest["problems"])] if latest else [])
     if app.snapshot_at is not None:
-        from nbadb.engine.request import utc_now
-
         lines += _family("nbadb_snapshot_age_seconds", "gauge", "Age of the read-only snapshot for CLI readers.",
                          [({}, (utc_now() - app.snapshot_at).total_seconds())])
     return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
 from nbadb.serve import svg, views
 from nbadb.serve.html import cards, date_input, filter_form, layout, pager, select, table
 from nbadb.serve.http import Request, Response
@@ -113,8 +114,6 @@ def breakers(app: ServeApp, request: Request) -> str:
 
 
 def gaps(app: ServeApp, request: Request) -> str:
-    from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
-
     data = views.gaps(app, request)
     names = [s.name for s in app.ws.graph.in_phases(DOWNSTREAM_PHASES)]
     per = defaultdict(int)

@@ -17,9 +17,10 @@ import duckdb
 
 from nbadb.engine import breakers
 from nbadb.engine.dag import ProcessorGraph
+from nbadb.engine.vocabulary import Status
 from nbadb.monitor.health import freshness_rules
 
-STATUSES = ("success", "skipped", "failed", "partial")
+STATUSES = tuple(str(s) for s in Status)
 PAGE_SIZES = (25, 50, 100, 200)
 
 

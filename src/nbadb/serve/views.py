@@ -7,22 +7,23 @@ Each view takes the server (its reader pool, graph, clocks) and the request, and
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.clock import warehouse_clock
-from nbadb.errors import ConfigError
 from nbadb.monitor.alerts import recent_alerts
 from nbadb.monitor.backfill import latest_backfill
 from nbadb.monitor.gaps import find_gaps
 from nbadb.monitor.health import health_report
+from nbadb.monitor.ledger import explain_run
 from nbadb.monitor.patterns import patterns_report
 from nbadb.monitor.predictions import prediction_report
-from nbadb.monitor.trends import health_trend, pattern_trend, processor_waste_trend, weekly_trend
+from nbadb.monitor.trends import health_trend, latest_health, pattern_trend, processor_waste_trend, weekly_trend
 from nbadb.monitor.waste import waste_report
+from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
 from nbadb.serve import queries
 from nbadb.serve.cycles import recent_cycles
 from nbadb.serve.filters import choice_param, date_param, page_param, processor_param, table_param
@@ -40,8 +41,7 @@ def warehouse_now(con: duckdb.DuckDBPyConnection, wall: datetime) -> datetime:
 
 def overview(app: ServeApp, request: Request) -> dict[str, Any]:
     with app.readers.reader() as con:
-        latest = health_trend(con, 1)
-        return {"counts": queries.table_counts(con), "health": latest[-1] if latest else None,
+        return {"counts": queries.table_counts(con), "health": latest_health(con),
                 "snapshot_at": app.snapshot_at, "recent_cycles": recent_cycles(con, 5),
                 "next_cycles": [c.as_dict() for c in app.next_cycles(3)],
                 "runs_per_day": queries.runs_per_day(con, None, None, None)}
@@ -79,8 +79,6 @@ def breakers(app: ServeApp, request: Request) -> dict[str, Any]:
 
 
 def gaps(app: ServeApp, request: Request) -> dict[str, Any]:
-    from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
-
     names = [s.name for s in app.ws.graph.in_phases(DOWNSTREAM_PHASES)]
     processor, since = choice_param(request, "processor", names), date_param(request, "since")
     with app.readers.reader() as con:
@@ -158,21 +156,5 @@ def schedule(app: ServeApp, request: Request) -> dict[str, Any]:
 
 
 def run_detail(app: ServeApp, request: Request, run_id: str) -> dict[str, Any]:
-    from nbadb.monitor.ledger import explain_run
-
     with app.readers.reader() as con:
         return explain_run(con, run_id)
-
-
-def parse_cycle_request(payload: dict[str, Any]) -> tuple[str, date]:
-    """A control request for a cycle: {"kind": "morning" | "night" | "health" | "weekly", "day": "YYYY-MM-DD"}."""
-    from nbadb.serve.plan import CycleKind
-
-    kind, day = payload.get("kind"), payload.get("day")
-    if kind not in {str(k) for k in CycleKind}:
-        raise ConfigError(f"kind {kind!r}: use one of {', '.join(map(str, CycleKind))}")
-    try:
-        return kind, date.fromisoformat(str(day))
-    except ValueError:
-        raise ConfigError(f"day {day!r} is not a date; use YYYY-MM-DD") from None
-

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 from dataclasses import asdict, dataclass
-from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -84,7 +83,3 @@ def live_server(data_dir: Path) -> ServerInfo | None:
     except (OSError, ValueError, TypeError):
         return None
     return info if _alive(info.pid) and Path(info.snapshot).is_file() else None
-
-
-def snapshot_time(info: ServerInfo) -> datetime:
-    return datetime.fromisoformat(info.snapshot_at)
