@@ -81,11 +81,12 @@ def reset_breaker(app: ServeApp, request: Request, path: dict[str, str]) -> Resp
     return Response.json({"key": breaker.key, "kind": breaker.kind, "state": breaker.state})
 
 
+def _as_json(app: ServeApp, view: Callable[[ServeApp, Request], dict[str, Any]]) -> Callable[[Request, dict[str, str]], Response]:
+    return lambda request, _: Response.json(view(app, request))
+
+
 def routes(app: ServeApp) -> list[tuple[str, str, Callable[[Request, dict[str, str]], Response]]]:
-    found: list[tuple[str, str, Callable[[Request, dict[str, str]], Response]]] = [
-        ("GET", f"{PREFIX}/{name}", (lambda view: lambda request, _: Response.json(view(app, request)))(view))
-        for name, view in READ_VIEWS.items()
-    ]
+    found = [("GET", f"{PREFIX}/{name}", _as_json(app, view)) for name, view in READ_VIEWS.items()]
     found += [
         ("GET", f"{PREFIX}/runs/{{run_id}}", lambda request, path: Response.json(views.run_detail(app, request, path["run_id"]))),
         ("GET", f"{PREFIX}/manifests/{{manifest_id}}", lambda request, path: Response.json(

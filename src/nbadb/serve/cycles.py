@@ -25,6 +25,7 @@ from nbadb.orchestrate.replay import morning_cycle, night_cycle
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.serve.plan import Cycle, CycleKind
 from nbadb.sources.archive import StageReport
+from nbadb.warehouse.connection import duckdb_threads
 from nbadb.warehouse.transactions import interrupted
 
 log = logging.getLogger("nbadb.serve")
@@ -91,27 +92,18 @@ class CycleRunner:
     def run(self, cycle: Cycle, trigger: CycleTrigger) -> CycleRecord:
         started = self.clock()
         pass_id = new_run_id()
-        results: list[RunResult] = []
+        published: list[RunResult] = []
         passed: list[RunResult] = []
         status, error = DONE, None
         try:
-            if cycle.kind is CycleKind.MORNING:
-                half = morning_cycle(self.ws, cycle.day)
-                self._staged = {cycle.day: half.staged}
-                results, passed = half.published + half.passed, half.passed
-            elif cycle.kind is CycleKind.NIGHT:
-                half = night_cycle(self.ws, cycle.day, staged=self._staged.pop(cycle.day, None))
-                results, passed = half.published + half.passed, half.passed
-            elif cycle.kind is CycleKind.HEALTH:
-                ws = self.ws
-                record_health(ws.con, cycle.day, health_report(ws.con, ws.graph, ws.engine.now(), now=started))
-            else:
-                self._weekly(cycle.day, started)
+            with duckdb_threads(self.ws.con, 1):  # as in a replay: day-sized work, and a core left for readers
+                published, passed = self._execute(cycle, started)
         except BaseException as exc:
             if interrupted(exc) or not isinstance(exc, Exception):
                 raise
             log.exception("cycle %s %s failed", cycle.kind, cycle.day)
             status, error = FAILED, f"{type(exc).__name__}: {exc}"
+        results = published + passed
         record = CycleRecord(
             str(cycle.kind), cycle.day, cycle.due_at, started, self.clock(), status,
             "catch_up" if trigger == "schedule" and started - cycle.due_at > CATCH_UP_AFTER else trigger,
@@ -123,6 +115,22 @@ class CycleRunner:
             **record.as_dict(), "run_ids": [r.run_id for r in results],
             "runs_by_status": {s: sum(str(r.status) == s for r in results) for s in {str(r.status) for r in results}}})
         return record
+
+    def _execute(self, cycle: Cycle, started: datetime) -> tuple[list[RunResult], list[RunResult]]:
+        """Do the cycle's work; for a morning or a night, the publication's runs and the pass's runs."""
+        ws = self.ws
+        if cycle.kind is CycleKind.MORNING:
+            half = morning_cycle(ws, cycle.day)
+            self._staged = {cycle.day: half.staged}
+            return half.published, half.passed
+        if cycle.kind is CycleKind.NIGHT:
+            half = night_cycle(ws, cycle.day, staged=self._staged.pop(cycle.day, None))
+            return half.published, half.passed
+        if cycle.kind is CycleKind.HEALTH:
+            record_health(ws.con, cycle.day, health_report(ws.con, ws.graph, ws.engine.now(), now=started))
+        else:
+            self._weekly(cycle.day, started)
+        return [], []
 
     def _weekly(self, day: date, taken_at: datetime) -> None:
         """The waste and pattern reports over the week before `day` (runs for its game dates)."""

@@ -61,8 +61,9 @@ class Response:
         return cls(status, "text/html; charset=utf-8", text.encode())
 
     @classmethod
-    def text(cls, text: str, content_type: str = "text/plain; version=0.0.4; charset=utf-8") -> Response:
-        return cls(200, content_type, text.encode())
+    def prometheus(cls, text: str) -> Response:
+        """Prometheus' text exposition format."""
+        return cls(200, "text/plain; version=0.0.4; charset=utf-8", text.encode())
 
 
 class HttpError(Exception):

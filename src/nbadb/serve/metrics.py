@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable
 
+import duckdb
+
 from nbadb.engine.request import utc_now
 from nbadb.monitor.trends import latest_health
 from nbadb.serve import queries
@@ -85,7 +87,7 @@ def render(app: ServeApp) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _durations(con) -> list[str]:
+def _durations(con: duckdb.DuckDBPyConnection) -> list[str]:
     buckets = ", ".join(f"count(*) FILTER (WHERE duration_ms <= {b * 1000:g})" for b in DURATION_BUCKETS)
     rows = con.execute(f"SELECT processor, {buckets}, count(*), sum(duration_ms) / 1000.0 FROM ops.processor_runs "
                        "GROUP BY processor ORDER BY processor").fetchall()

@@ -17,5 +17,5 @@ def build_router(app: ServeApp) -> Router:
         router.add("GET", path, pages.page_handler(app, render))
     for method, path, handler in api.routes(app):
         router.add(method, path, handler)
-    router.add("GET", "/metrics", lambda request, _: Response.text(metrics.render(app)))
+    router.add("GET", "/metrics", lambda request, _: Response.prometheus(metrics.render(app)))
     return router
