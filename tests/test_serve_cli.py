@@ -136,8 +136,12 @@ def test_the_api_is_versioned_and_read_only(served_cli):
     assert status == 200 and len(runs) == 25
     status, body = served_cli.call(f"/api/v1/runs/{runs[0]['run_id']}")
     assert status == 200 and json.loads(body)["run_id"] == runs[0]["run_id"]
-    status, body = served_cli.call(f"/api/v1/manifests/{runs[0]['run_id']}")
-    assert status == 200 and json.loads(body)["status"] == runs[0]["status"]
+    status, body = served_cli.call("/api/v1/schedule")
+    cycle = json.loads(body)["recent"][0]  # at least the health check serve ran as it started
+    status, body = served_cli.call(f"/api/v1/manifests/{cycle['pass_id']}")
+    assert status == 200 and json.loads(body)["cycle_kind"] == cycle["cycle_kind"]
+    status, body = served_cli.call("/api/v1/manifests/0123456789abcdef")
+    assert status == 404 and "no manifest" in json.loads(body)["error"]
     assert served_cli.call("/api/v2/runs")[0] == 404
 
 
