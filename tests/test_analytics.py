@@ -3,6 +3,8 @@ player-game / team-game, skips, a one-player correction and a late-arriving earl
 
 from __future__ import annotations
 
+import hashlib
+
 import shutil
 from collections import defaultdict
 from datetime import date, timedelta
@@ -27,6 +29,12 @@ TABLES = (PLAYER, OFFENSE, DEFENSE)
 def _open(path: Path) -> Workspace:
     """A warehouse in `path` over the bundled archive, whatever NBADB_* says."""
     return open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=path, archive_dir=BUNDLED_ARCHIVE))
+
+
+def _changed_exactly(result: RunResult, pairs: set[tuple[str, date]]) -> bool:
+    """The run changed exactly these (entity, date) pairs: its change digest is theirs (ChangeSet)."""
+    total = sum(int(hashlib.md5(f"{d.isoformat()}|{e}".encode()).hexdigest()[:16], 16) for e, d in pairs)
+    return result.changes.count == len(pairs) and result.changes.digest == hashlib.md5(str(total).encode()).hexdigest()
 
 
 def _run_all(ws: Workspace, start: date = START, end: date = END) -> dict[str, RunResult]:
@@ -250,12 +258,14 @@ def test_one_player_correction_changes_exactly_its_entities(base, tmp_path: Path
         _publish(ws, game_date, game_date, game_ids=[game_id])
         results = _run_all(ws)
         assert {t: r.metrics.entities_changed for t, r in results.items()} == {PLAYER: 1, OFFENSE: 2, DEFENSE: 2}
-        assert results[PLAYER].changed_entities == [(str(player_id), game_date)]
+        assert _changed_exactly(results[PLAYER], {(str(player_id), game_date)})
         opponent = ws.con.execute(
             "SELECT opponent_team_id FROM raw.team_boxscores WHERE game_id = ? AND team_id = ?", [game_id, team_id]
         ).fetchall()[0][0]
-        both = sorted([(str(team_id), game_date), (str(opponent), game_date)])
-        assert results[OFFENSE].changed_entities == both and results[DEFENSE].changed_entities == both
+        both = {(str(team_id), game_date), (str(opponent), game_date)}
+        assert _changed_exactly(results[OFFENSE], both) and _changed_exactly(results[DEFENSE], both)
+        assert results[PLAYER].changes.dates == (game_date,)
+        assert results[OFFENSE].changes.entity_ids == tuple(sorted(str(t) for t in (team_id, opponent)))
         assert ws.con.execute(
             f"SELECT pts FROM {PLAYER} WHERE player_id = ? AND game_id = ?", [player_id, game_id]
         ).fetchall()[0][0] == new_pts
@@ -305,8 +315,8 @@ def test_late_arriving_earlier_game_updates_rest_days_of_later_games(base, tmp_p
             if any(q == p and d > LATE_DATE for q, d in after)
         }
         assert shifted == {(p, d) for p, d in next_game.items()}
-        changed = {(int(e), d) for e, d in results[PLAYER].changed_entities}
-        assert changed == {k for k in after if k[1] == LATE_DATE} | shifted
+        expected = {k for k in after if k[1] == LATE_DATE} | shifted
+        assert _changed_exactly(results[PLAYER], {(str(p), d) for p, d in expected})
         team_rows_on_date = ws.con.execute(
             "SELECT count(*) FROM raw.team_boxscores WHERE game_date = ?", [LATE_DATE]
         ).fetchall()[0][0]

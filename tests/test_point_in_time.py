@@ -23,7 +23,7 @@ from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.pipeline import precompute, upcoming
-from nbadb.pipeline.features import FEATURE_VERSION, FEATURES, ML_FEATURE_STORE
+from nbadb.pipeline.features import FEATURE_VERSION, FEATURES, MIN_TRAINING_QUALITY, ML_FEATURE_STORE
 from nbadb.pipeline.registry import build_graph
 
 TEAM_CTX, PLAYER_CTX = (s.name for s in upcoming.UPCOMING_PROCESSORS)
@@ -252,15 +252,20 @@ def test_early_season_rows_carry_the_right_calculation_quality(window) -> None:
     opening = [r for r in rows if r["game_date"] == w.replayed[0]]
     assert opening and all(r["calculation_quality"] == "no_prior_games" for r in opening)
     assert sum(r["pts_avg_prev_season"] is not None for r in opening) > 0.8 * len(opening)  # the fallback
-    features = _dicts(con, f"SELECT games_played_season, pts_avg_prev_season, usable_for_training, feature_quality "
-                           f"FROM {FEATURE_STORE}")
+    features = _dicts(con, "SELECT games_played_season, pts_avg_prev_season, pts_avg_last_10, can_use_for_ml_training, "
+                           f"features_missing, features_partial, data_quality_score, missing_sources FROM {FEATURE_STORE}")
+    names = [x.name for x in FEATURES]
     for f in features:
-        assert f["usable_for_training"] == (f["games_played_season"] >= 3 or f["pts_avg_prev_season"] is not None)
-        quality = json.loads(f["feature_quality"])
-        assert list(quality) == [x.name for x in FEATURES]
+        missing, partial = f["features_missing"], f["features_partial"]
+        assert missing == [n for n in names if n in missing] and not set(missing) & set(partial)  # catalogue order
+        assert f["data_quality_score"] == pytest.approx((len(names) - len(missing) - 0.5 * len(partial)) / len(names))
+        history = f["games_played_season"] >= 3 or f["pts_avg_prev_season"] is not None
+        assert f["can_use_for_ml_training"] == (history and f["data_quality_score"] >= MIN_TRAINING_QUALITY)
         games = f["games_played_season"]
-        assert quality["pts_avg_last_10"]["quality"] == ("missing" if not games else "partial" if games < 10 else "ok")
-        assert quality["pts_avg_last_10"]["source"] == CACHE
+        quality = "missing" if "pts_avg_last_10" in missing else "partial" if "pts_avg_last_10" in partial else "ok"
+        assert quality == ("missing" if not games else "partial" if games < 10 else "ok")
+        no_form = not games and f["pts_avg_prev_season"] is None
+        assert ("analytics.player_game_summary" in f["missing_sources"]) == no_form
 
 
 # -- fatigue ------------------------------------------------------------------------------------
@@ -348,7 +353,7 @@ def test_prop_only_dates_get_their_games_and_lines_from_the_lines(window, copy_w
         assert sum(f["line_pts"] is not None for f in features) == len(players)
         # no 2025-26 games exist: form falls back to the most recent earlier season in the warehouse
         assert all(f["calculation_quality"] == "no_prior_games" for f in features)
-        assert sum(f["usable_for_training"] for f in features) > 50
+        assert sum(f["can_use_for_ml_training"] for f in features) > 50
 
 
 # -- declarations -------------------------------------------------------------------------------
@@ -382,7 +387,8 @@ def test_tables_have_the_declared_columns(window) -> None:
         + " ".join(f"{s}_avg_{w}" for s in STATS for w in ("last_5", "last_10", "season", "prev_season"))
         + " pts_std_last_10 usage_rate_avg_last_10 ts_pct_avg_last_10 games_played_season rest_days back_to_back"
         " games_last_7_days minutes_last_7_days fatigue_score pace_factor usage_spike opponent_defense"
-        " injury_status line_pts line_reb line_ast line_fg3m calculation_quality feature_quality usable_for_training"
+        " injury_status line_pts line_reb line_ast line_fg3m calculation_quality can_use_for_ml_training"
+        " features_missing features_partial missing_sources data_quality_score"
     ).split()
     assert set(phase_5_reads) <= set(columns(FEATURE_STORE))
     assert con.execute(f"SELECT DISTINCT feature_version FROM {FEATURE_STORE}").fetchall() == [(FEATURE_VERSION,)]

@@ -177,7 +177,7 @@ def test_gbm_trains_only_on_games_before_the_date_and_never_falls_back(replayed_
                 """SELECT f.row_hash, a.row_hash AS actual_row_hash, f.feature_version
                 FROM precompute.ml_feature_store f
                 JOIN analytics.player_game_summary a ON a.player_id = f.player_id AND a.game_id = f.game_id
-                WHERE f.usable_for_training AND f.game_date < $cutoff AND f.game_date >= $cutoff - INTERVAL 730 DAY""",
+                WHERE f.can_use_for_ml_training AND f.game_date < $cutoff AND f.game_date >= $cutoff - INTERVAL 730 DAY""",
                 params={"cutoff": cutoff},
             ).pl()
             assert training.height < gbm.TRAINING_ROWS_CAP and training_rows == training.height

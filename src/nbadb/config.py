@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     idempotency: bool = True
     data_version_shortcut: bool = True
     # Who runs the runs (engine.executors): `sequential` one at a time, `threads` the processors of
-    # one wave side by side on `executor_width` connections (0: one per core).
+    # one wave side by side on `executor_width` connections (0: one per core), `prefect` each run a
+    # Prefect task run (the `prefect` extra), as wide as `threads`.
     executor: str = "sequential"
     executor_width: int = 0
     # Triggers for one processor within this many seconds of the first become one run (0: one run each).
@@ -67,6 +68,21 @@ class Settings(BaseSettings):
     @property
     def database_path(self) -> Path:
         return self.data_dir / self.database_name
+
+    @property
+    def models_dir(self) -> Path:
+        """Fitted models shared between processes and machines (pipeline.systems.model_store)."""
+        return self.data_dir / "models"
+
+    @property
+    def live_archive_dir(self) -> Path:
+        """Where `nbadb fetch` materialises what it fetched, in the archive's file layouts."""
+        return self.data_dir / "live" / "archive"
+
+    @property
+    def raw_archive_dir(self) -> Path:
+        """Where the live source archives every stats.nba.com response, byte for byte."""
+        return self.data_dir / "live" / "raw"
 
     @property
     def run_width(self) -> int:

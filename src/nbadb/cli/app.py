@@ -7,7 +7,7 @@ import signal
 import typer
 
 from nbadb import __version__
-from nbadb.cli import data_cmds, ledger_cmds, ops_cmds, pipeline_cmds, prediction_cmds, serve_cmds
+from nbadb.cli import data_cmds, ledger_cmds, live_cmds, ops_cmds, pipeline_cmds, prediction_cmds, prefect_cmds, serve_cmds
 
 app = typer.Typer(
     name="nbadb",
@@ -38,6 +38,8 @@ pipeline_cmds.register(app)
 ledger_cmds.register(app)
 ops_cmds.register(app)
 prediction_cmds.register(app)
+live_cmds.register(app)
+prefect_cmds.register(app)
 serve_cmds.register(app)
 
 

@@ -13,6 +13,7 @@ import duckdb
 from nbadb.engine.breakers import Breaker
 from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.request import RunMetrics, RunRequest, utc_now
+from nbadb.engine.snapshots import Snapshot
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.vocabulary import Decision, DecisionKind, Optimization
 
@@ -46,6 +47,8 @@ class RunContext:
     breaker: Breaker | None = None  # the processor's breaker as the pre-check read it
     replaces_signatures: bool = False  # some changed entity has a stored signature to replace
     frozen: list[date] = field(default_factory=list)  # frozen as-of dates inside the run's narrowed range
+    snapshots: list[Snapshot] = field(default_factory=list)  # an as-of run's dates split by publication
+    prepared: Snapshot | None = None  # the snapshot whose `_as_of` and known views are in place
     t0: float = field(default_factory=time.perf_counter)
 
     def decide(self, kind: DecisionKind, text: str, **facts: Any) -> None:

@@ -23,6 +23,7 @@ class ProcessorGraph:
                     raise SpecError(
                         f"{spec.name} reads {table}, which no processor writes and no source provides"
                     )
+            _check_known_inputs(spec, self.specs, source_tables)
         graph = {s.name: {t for t in s.input_tables if t in self.specs} for s in specs}
         try:
             self.order: list[str] = list(TopologicalSorter(graph).static_order())
@@ -47,3 +48,15 @@ class ProcessorGraph:
         for name, n in level.items():
             waves[n].append(chosen[name])
         return waves
+
+
+def _check_known_inputs(spec: ProcessorSpec, specs: dict[str, ProcessorSpec], source_tables: frozenset[str]) -> None:
+    """Only an as-of processor reads inputs as published, only versioned ones (sources and
+    current-truth tables), and never together with parts (which see the whole run's dates)."""
+    for i in spec.known_inputs:
+        if spec.kind != "as_of":
+            raise SpecError(f"{spec.name} reads {i.table} as published but is not an as-of processor")
+        if i.table not in source_tables and not specs[i.table].versioned:
+            raise SpecError(f"{spec.name} reads {i.table} as published, but {i.table} keeps no versions")
+    if spec.known_inputs and spec.parts:
+        raise SpecError(f"{spec.name} has parts and reads inputs as published: parts see one snapshot only")

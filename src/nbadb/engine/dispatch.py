@@ -5,7 +5,9 @@ scheduled, once as it starts; then it adds the events its own runs publish, so a
 in the cycle sees its producers' fresh changes without another query. Coalescing: a
 processor's events created within the configured window of the first one become one run over
 the union of their dates (the run's signatures then find exactly which entities changed); a
-window of 0 gives one run per event. Priority: a processor's runs go soonest date first.
+window of 0 gives one run per event. The events the cycle's own runs publish always join the
+last run (a consumer runs after all its producers of the cycle: one run sees them all, however
+long they took). Priority: a processor's runs go soonest date first.
 """
 
 from __future__ import annotations
@@ -36,12 +38,14 @@ class DispatchCycle:
         self.window = timedelta(seconds=window_seconds)
         self._inputs = {s.name: s.input_tables & producers for s in specs}
         self._pending = pending_events(con, self._inputs)
+        self._own: set[str] = set()  # ids of the events the cycle's runs published
         self._horizons = self._read_horizons(calendar)
 
     def published(self, event: Event | None) -> None:
         """A run in this cycle published `event`: its consumers in the cycle will see it."""
         if event is None:
             return
+        self._own.add(event.event_id)
         for consumer, tables in self._inputs.items():
             if event.producer in tables:
                 self._pending[consumer].append(event)
@@ -102,7 +106,7 @@ class DispatchCycle:
         groups: list[list[Event]] = []
         for event in events:
             first = groups[-1][0] if groups else None
-            if first is not None and _within(first, event, self.window):
+            if first is not None and (event.event_id in self._own or _within(first, event, self.window)):
                 groups[-1].append(event)
             else:
                 groups.append([event])

@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import duckdb
 
-from nbadb.engine.request import utc_now
+from nbadb.engine.request import ChangeSet, utc_now
 
 
 @dataclass(frozen=True)
@@ -23,14 +23,14 @@ class Event:
 
 
 def append_event(
-    con: duckdb.DuckDBPyConnection, producer: str, run_id: str, changed: list[tuple[str, date]], chain: list[str]
+    con: duckdb.DuckDBPyConnection, producer: str, run_id: str, changed: ChangeSet, chain: list[str]
 ) -> Event:
     """Inside the run's transaction: publish which entities on which dates changed."""
     event = Event(
         event_id=uuid.uuid4().hex[:16],
         producer=producer,
-        game_dates=tuple(sorted({d for _, d in changed})),
-        entity_ids=tuple(sorted({e for e, _ in changed})),
+        game_dates=changed.dates,
+        entity_ids=changed.entity_ids,
         trigger_chain=tuple(chain),
         created_at=utc_now(),
     )

@@ -12,7 +12,8 @@ returns each batch's results in the order the batches were given.
   Python's lock while it works, so the runs overlap on the cores.
 
 Like SQLMesh's concurrency helper: one way to execute runs, sequential when its width is 1.
-Prefect's executor (an optional extra) implements the same `run_wave`.
+Prefect's executor (`prefect`, an optional extra: orchestrate.prefect.executor) is this one with each
+run made a Prefect task run (`run`); a batch's thread carries its caller's context (a flow run's).
 
 Listeners (like pybreaker's): callables told of each run, its request and its result, once the run
 has committed, on the thread that handed the wave over and in the order the batches were given.
@@ -21,6 +22,7 @@ They observe (orchestrate.manifests writes a file per run); they never change a 
 
 from __future__ import annotations
 
+import contextvars
 import queue
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Protocol
@@ -32,6 +34,12 @@ if TYPE_CHECKING:
 
 Batch = list[RunRequest]
 RunListener = Callable[[RunRequest, RunResult], None]
+RunOn = Callable[["Engine", RunRequest], RunResult]
+
+
+def run_on(engine: Engine, request: RunRequest) -> RunResult:
+    """The plain way to run a request: on `engine`, in this thread."""
+    return engine.run(request)
 
 
 class Executor(Protocol):
@@ -47,11 +55,13 @@ class Executor(Protocol):
 
 class LocalExecutor:
     """Runs a wave's batches on up to `width` engines: the given one, then engines on their own
-    connections created on first need and kept for the executor's life."""
+    connections created on first need and kept for the executor's life. `run` runs one request on
+    an engine (default: `Engine.run`)."""
 
-    def __init__(self, engine: Engine, width: int = 1) -> None:
+    def __init__(self, engine: Engine, width: int = 1, run: RunOn = run_on) -> None:
         self.engine = engine
         self.width = max(1, width)
+        self.run = run
         self._idle: queue.SimpleQueue[Engine] = queue.SimpleQueue()
         self._engines: list[Engine] = []
         self._pool: ThreadPoolExecutor | None = None
@@ -63,10 +73,10 @@ class LocalExecutor:
     def run_wave(self, batches: list[Batch]) -> list[list[RunResult]]:
         batches = [b for b in batches if b]
         if self.width == 1 or len(batches) <= 1:
-            return [[self._told(request, self.engine.run(request)) for request in batch] for batch in batches]
+            return [[self._told(request, self.run(self.engine, request)) for request in batch] for batch in batches]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="nbadb-run")
-        futures = [self._pool.submit(self._run_batch, batch) for batch in batches]
+        futures = [self._pool.submit(contextvars.copy_context().run, self._run_batch, batch) for batch in batches]
         results = [future.result() for future in futures]
         for batch, done in zip(batches, results):
             for request, result in zip(batch, done):
@@ -86,7 +96,7 @@ class LocalExecutor:
             engine = self.engine.on_own_connection()
             self._engines.append(engine)
         try:
-            return [engine.run(request) for request in batch]
+            return [self.run(engine, request) for request in batch]
         finally:
             self._idle.put(engine)
 

@@ -7,7 +7,6 @@ without either is a run a crash left behind: an orphaned start (monitor.health s
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import TYPE_CHECKING
 
@@ -45,13 +44,6 @@ def record_interrupted(con: duckdb.DuckDBPyConnection, request: RunRequest) -> N
                 [request.run_id, request.processor, request.start_date, request.end_date])
 
 
-def change_signature(changed: list[tuple[str, object]]) -> str | None:
-    if not changed:
-        return None
-    text = "\n".join(f"{e}|{d}" for e, d in sorted(changed, key=lambda x: (str(x[1]), x[0])))
-    return hashlib.md5(text.encode()).hexdigest()
-
-
 def record_quarantined(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:
     """Inside the run's transaction: the output rows a row rule removed (temp table _quarantined)."""
     con.execute(
@@ -79,7 +71,7 @@ def write_terminal(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunR
         request.mode, m.entities_in_scope, m.entities_changed, m.entities_processed, m.waste_pct, m.rows_written,
         result.duration_ms, json.dumps(ctx.timings), json.dumps(list(request.trigger.chain) + [spec.name]),
         json.dumps([d.as_json() for d in result.decisions]), json.dumps([str(o) for o in ctx.optimizations]),
-        change_signature(result.changed_entities), result.error, spec.code_version, ctx.clock, request.as_of,
+        result.changes.digest, result.error, spec.code_version, ctx.clock, request.as_of,
         m.triggers, m.duplicate_triggers, m.rows_quarantined, m.entities_held, m.dates_frozen, ctx.started_at,
     ]
     con.execute(

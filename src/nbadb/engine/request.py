@@ -90,6 +90,20 @@ class RunMetrics:
         return 100.0 * (self.entities_processed - self.entities_changed) / self.entities_processed
 
 
+@dataclass(frozen=True)
+class ChangeSet:
+    """What a run changed, read from `_changes` (forced re-runs of unchanged entities are work, not
+    change): how many (entity, date) pairs, the dates, the entity ids, and `digest`
+    (ops.processor_runs.change_signature: equal digests, equal changes): md5 of the decimal text of the
+    sum of each pair's 64-bit number, the first 16 hex digits of md5("YYYY-MM-DD|entity") (an
+    order-free digest). engine.signatures.change_set reads it."""
+
+    count: int = 0
+    dates: tuple[date, ...] = ()
+    entity_ids: tuple[str, ...] = ()
+    digest: str | None = None
+
+
 @dataclass
 class RunResult:
     run_id: str
@@ -100,6 +114,6 @@ class RunResult:
     metrics: RunMetrics = field(default_factory=RunMetrics)
     error: str | None = None
     decisions: list[Decision] = field(default_factory=list)
-    changed_entities: list[tuple[str, date]] = field(default_factory=list)
+    changes: ChangeSet = field(default_factory=ChangeSet)
     event: Event | None = None  # the outbox event this run published
     duration_ms: float = 0.0

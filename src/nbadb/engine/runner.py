@@ -5,7 +5,8 @@ outbox event."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from typing import Iterator
 
 import duckdb
 
@@ -154,14 +155,17 @@ class Engine:
         request = ctx.request
         signatures.prepare_entity_filter(self.con, request)
         if spec.kind == "as_of":
-            snapshots.prepare_cutoffs(self.con, ctx.calendar(), request.start_date, request.end_date)
+            self._split_snapshots(ctx)
         with ctx.timed("change_detection"):
             if spec.signed_by_output:
                 self._transform_whole_dates(ctx)
                 current = signatures.current_signatures_from_output(self.con, spec)
             else:
-                dependencies = self.macros.call(f"{spec.name} signature", spec.signature_sql)
-                current = signatures.current_signatures_from_inputs(self.con, spec, request, dependencies)
+                current = 0
+                for n, params in enumerate(self._snapshot_params(ctx)):
+                    dependencies = self.macros.call(f"{spec.name} signature", spec.signature_sql)  # views in place
+                    current += signatures.current_signatures_from_inputs(self.con, spec, request, dependencies,
+                                                                          params, append=n > 0)
             changed = signatures.compare_with_stored(self.con, spec, request)
             changed -= signatures.drop_dates(self.con, ctx.frozen)
         if request.force:
@@ -173,15 +177,15 @@ class Engine:
             result = self._result(ctx, Status.SKIPPED, SkipReason.NO_CHANGES)
             result.metrics.entities_in_scope = current
             return self._finish(ctx, result, write_output=False)
-        changes = self.con.execute("SELECT entity_id, game_date, change FROM _changes ORDER BY ALL").fetchall()
-        ctx.replaces_signatures = any(change != "new" for _, _, change in changes)
-        in_scope = current + sum(change == "gone" for _, _, change in changes)
+        pending = signatures.pending_changes(self.con)
+        ctx.replaces_signatures = pending.replacing
+        in_scope = current + pending.gone
 
         # From here on the run does work: a crash must leave this 'started' without a 'finished'.
         ledger.record_started(self.con, request)
         ctx.started_logged = True
-        mode = self._choose_mode(ctx, in_scope, len(changes))
-        processed = self._build_scope(mode, len(changes), in_scope)
+        mode = self._choose_mode(ctx, in_scope, pending.total)
+        processed = self._build_scope(mode, pending.total, in_scope)
         if spec.parts:  # independent parts behind their own breakers feed the transform
             reason = parts.run_parts(ctx, self.settings)
             if reason:
@@ -209,15 +213,13 @@ class Engine:
             ctx.decide(DecisionKind.HELD_INCOMPLETE,
                        f"kept the stored version of {held} entities whose new rows were partly quarantined",
                        entities=held)
-            changes = self.con.execute("SELECT entity_id, game_date, change FROM _changes ORDER BY ALL").fetchall()
 
         result = self._result(ctx, parts.status(ctx))
         result.processing_mode = mode
-        # forced re-runs of unchanged entities are work, not change
-        result.changed_entities = [(e, d) for e, d, change in changes if change != "forced"]
+        result.changes = signatures.change_set(self.con)
         m = result.metrics
         m.entities_in_scope, m.entities_processed, m.rows_written = in_scope, processed - held, rows_written
-        m.entities_changed = len(result.changed_entities)
+        m.entities_changed = result.changes.count
         if mode == "entity":
             ctx.saved_by(Optimization.ENTITY_LEVEL_PROCESSING)
         return self._finish(ctx, result, write_output=True)
@@ -241,6 +243,28 @@ class Engine:
         ctx.narrow_dates(open_dates[0], open_dates[-1])
         ctx.frozen = [d for d in frozen if open_dates[0] < d < open_dates[-1]]
         return False
+
+    def _split_snapshots(self, ctx: RunContext) -> None:
+        """The run's cutoffs and snapshots (engine.snapshots); a split is a decision."""
+        request = ctx.request
+        snapshots.prepare_cutoffs(self.con, ctx.calendar(), request.start_date, request.end_date)
+        ctx.snapshots = snapshots.snapshots(self.con, ctx.spec, request.start_date, request.end_date)
+        if len(ctx.snapshots) > 1:
+            ctx.decide(DecisionKind.SNAPSHOTS,
+                       f"computed in {len(ctx.snapshots)} snapshots: inputs were published or corrected "
+                       "between the dates' cutoffs", snapshots=len(ctx.snapshots))
+
+    def _snapshot_params(self, ctx: RunContext) -> Iterator[dict[str, date]]:
+        """The SQL parameters ($start, $end) of each snapshot of the run, its `_as_of` and known views
+        in place while the caller uses them; a current-truth run is one range."""
+        if not ctx.snapshots:
+            yield {"start": ctx.request.start_date, "end": ctx.request.end_date}
+            return
+        for snapshot in ctx.snapshots:
+            if ctx.prepared is not snapshot:
+                snapshots.prepare_snapshot(self.con, ctx.spec, snapshot)
+                ctx.prepared = snapshot
+            yield snapshot.params
 
     def _choose_mode(self, ctx: RunContext, in_scope: int, changed: int) -> str:
         requested = ctx.request.processing_mode
@@ -287,20 +311,27 @@ class Engine:
     def _create_out(self, ctx: RunContext, where: str = "") -> None:
         """Run the transform into _out, hashed. Its column set is checked once per spec version."""
         spec = ctx.spec
-        params = {"start": ctx.request.start_date, "end": ctx.request.end_date}
-        if spec.code_version not in self.caches.verified:
-            got = {r[0].lower() for r in execute(self.con, f"DESCRIBE {spec.transform_sql}", params).fetchall()}
-            want = {c.lower() for c, _ in self.content_columns(spec.output_table)}  # identifiers ignore case
-            if spec.versioned:
-                want.add(output.KNOWN_AT)
-            if got != want:
-                raise output.ContractViolation(
-                    f"{spec.name} transform columns differ from {spec.output_table}: "
-                    f"missing {sorted(want - got)}, unexpected {sorted(got - want)}"
-                )
-            self.caches.verified.add(spec.code_version)
-        rows = self._hashed_transform(spec)
-        execute(self.con, f"CREATE OR REPLACE TEMP TABLE _out AS SELECT * FROM ({rows}) t {where}", params)
+        for n, params in enumerate(self._snapshot_params(ctx)):
+            if n == 0:  # the snapshot's views in place: the SQL can be bound
+                self._verify_columns(spec, params)
+                rows = self._hashed_transform(spec)
+            into = "INSERT INTO _out" if n else "CREATE OR REPLACE TEMP TABLE _out AS"
+            execute(self.con, f"{into} SELECT * FROM ({rows}) t {where}", params)
+
+    def _verify_columns(self, spec: ProcessorSpec, params: dict[str, date]) -> None:
+        """The transform's column set is the output table's (checked once per spec version)."""
+        if spec.code_version in self.caches.verified:
+            return
+        got = {r[0].lower() for r in execute(self.con, f"DESCRIBE {spec.transform_sql}", params).fetchall()}
+        want = {c.lower() for c, _ in self.content_columns(spec.output_table)}  # identifiers ignore case
+        if spec.versioned:
+            want.add(output.KNOWN_AT)
+        if got != want:
+            raise output.ContractViolation(
+                f"{spec.name} transform columns differ from {spec.output_table}: "
+                f"missing {sorted(want - got)}, unexpected {sorted(got - want)}"
+            )
+        self.caches.verified.add(spec.code_version)
 
     def _transform_whole_dates(self, ctx: RunContext) -> None:
         """The transform for every entity of the dates (or of the event's entities): a row is its own signature."""
@@ -353,11 +384,9 @@ class Engine:
                         signatures.forget_signatures(con, spec, request)
                     if spec.phase == 2 and result.metrics.rows_written:
                         ledger.advance_publication_clock(con)
-                    if result.changed_entities:
+                    if result.changes.count:
                         chain = list(request.trigger.chain) + [spec.name]
-                        result.event = events.append_event(
-                            con, spec.name, request.run_id, result.changed_entities, chain
-                        )
+                        result.event = events.append_event(con, spec.name, request.run_id, result.changes, chain)
             if result.status != Status.FAILED and not (result.skip_reason and result.skip_reason.deferred):
                 events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
             parts.record(con, ctx, result, self.settings)

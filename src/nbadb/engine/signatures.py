@@ -6,11 +6,12 @@ version and the signature-scheme version, so a code change invalidates every ent
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import duckdb
 
-from nbadb.engine.request import RunRequest
+from nbadb.engine.request import ChangeSet, RunRequest
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.warehouse.hashing import SCHEME_VERSION, combine_hashes_sql
 
@@ -27,19 +28,22 @@ def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -
 
 
 def current_signatures_from_inputs(
-    con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, dependencies_sql: str
+    con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, dependencies_sql: str,
+    params: dict[str, date], *, append: bool = False,
 ) -> int:
     """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies
-    (`dependencies_sql`: its signature query, or a call of it); returns its size."""
+    (`dependencies_sql`: its signature query, or a call of it) for the dates of `params` (start,
+    end); `append` adds to what earlier snapshots of the run filled. Returns the rows added."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
+    into = "INSERT INTO _sig_cur" if append else "CREATE OR REPLACE TEMP TABLE _sig_cur AS"
     return con.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _sig_cur AS
+        f"""{into}
         SELECT cast(entity_id AS VARCHAR) AS entity_id, game_date,
                md5({combine_hashes_sql('part_hash')} || '{salt}') AS signature
         FROM ({dependencies_sql}) deps
         WHERE game_date BETWEEN $start AND $end {_entity_filter_sql(request, 'cast(entity_id AS VARCHAR)')}
         GROUP BY ALL""",
-        {"start": request.start_date, "end": request.end_date},
+        params,
     ).fetchall()[0][0]
 
 
@@ -126,3 +130,33 @@ def add_forced(con: duckdb.DuckDBPyConnection) -> int:
         "SELECT entity_id, game_date, signature, 'forced' FROM _sig_cur "
         "WHERE (entity_id, game_date) NOT IN (SELECT (entity_id, game_date) FROM _changes)"
     ).fetchall()[0][0]
+
+
+@dataclass(frozen=True)
+class PendingChanges:
+    """`_changes` as the run is about to work: how many pairs, how many are gone, and whether a
+    stored signature will be replaced (some change other than 'new')."""
+
+    total: int
+    gone: int
+    replacing: bool
+
+
+def pending_changes(con: duckdb.DuckDBPyConnection) -> PendingChanges:
+    total, gone, replacing = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE change = 'gone'), coalesce(bool_or(change <> 'new'), false) "
+        "FROM _changes"
+    ).fetchall()[0]
+    return PendingChanges(total, gone, replacing)
+
+
+def change_set(con: duckdb.DuckDBPyConnection) -> ChangeSet:
+    count, dates, entity_ids, digest = con.execute(
+        """SELECT count(*), list_sort(list_distinct(list(game_date))), list_sort(list_distinct(list(entity_id))),
+                  md5(sum(('0x' || md5(strftime(game_date, '%Y-%m-%d') || '|' || entity_id)[:16])::UBIGINT::HUGEINT)
+                      ::VARCHAR)
+        FROM _changes WHERE change <> 'forced'"""
+    ).fetchall()[0]
+    if not count:
+        return ChangeSet()
+    return ChangeSet(count, tuple(dates), tuple(entity_ids), digest)

@@ -20,6 +20,12 @@ Propagation = Literal["same_date", "following_dates"]
 TableKind = Literal["current_truth", "as_of"]
 
 
+def known_view(table: str) -> str:
+    """The temp view under which an as-of processor reads current-truth `table` as it was published
+    at its dates' cutoffs (engine.snapshots builds it for each snapshot of the run)."""
+    return "_known_" + table.replace(".", "__")
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """One table a processor reads, with its dependency rules (engine.policies.dependencies).
@@ -29,6 +35,9 @@ class InputSpec:
     `max_age_warn_hours` → a warning in decisions_made; older than `max_age_fail_hours` →
     skipped `stale_dependency`. `lag_days`: an event from this input on date d concerns this
     processor's rows from d + lag_days on (as-of processors read only games before their date).
+    `read_on_its_date`: an as-of processor reads a row of it only for the date its date column
+    names plus lag_days (prop lines, for their game's date), so the row is checked against that
+    date's cutoff alone (engine.snapshots).
     """
 
     table: str
@@ -38,6 +47,7 @@ class InputSpec:
     min_rows: int = 1
     max_age_warn_hours: float | None = None
     max_age_fail_hours: float | None = None
+    read_on_its_date: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,8 @@ class ProcessorSpec:
     output entity depends on. None means a row is its own signature: the engine runs the transform
     for every entity of the dates and detects change on the hashed output (a source's normalised
     rows, or rows that are exactly the facts they are built from), so the work is never done twice.
+    An as-of processor reads a current-truth input as published by naming `known_view(table)` in
+    its SQL (engine.snapshots); such inputs are its `known_inputs`.
     """
 
     name: str
@@ -142,6 +154,12 @@ class ProcessorSpec:
     @property
     def input_tables(self) -> frozenset[str]:
         return frozenset(i.table for i in self.inputs)
+
+    @cached_property
+    def known_inputs(self) -> tuple[InputSpec, ...]:
+        """The inputs its SQL reads as published, through their `known_view`."""
+        sql = self.transform_sql + (self.signature_sql or "")
+        return tuple(i for i in self.inputs if known_view(i.table) in sql)
 
     @property
     def relevant_sources(self) -> frozenset[str]:

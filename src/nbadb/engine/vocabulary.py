@@ -86,6 +86,7 @@ class DecisionKind(StrEnum):
     FORCED = "forced"
     HELD_INCOMPLETE = "held_incomplete"  # republished entities that lost rows keep their stored version
     FROZEN = "frozen"  # as-of dates past tip-off left as they were said
+    SNAPSHOTS = "snapshots"  # an as-of run computed in several published states (engine.snapshots)
     MODE = "mode"
     ROWS_QUARANTINED = "rows_quarantined"
     PART_SKIPPED_OPEN = "part_skipped_open"

@@ -8,8 +8,8 @@
    during the day);
 4. downstream pass: the pipeline on the events the night caused (summaries, evaluation).
 
-Steps 1-2 are the morning cycle and steps 3-4 the night cycle: `nbadb serve` runs the same two
-functions at the hours the game calendar sets.
+Steps 1-2 are `morning_of` and steps 3-4 `night_of`: `nbadb serve` runs the same two functions at
+the hours the game calendar sets.
 
 "Today" for every run is the simulated day, and its clock (engine.clock) the morning or the night
 of that day: what the day publishes is known from then, the day's as-of snapshots are taken in
@@ -61,67 +61,59 @@ def regular_season_window(ws: Workspace, season: str) -> tuple[date, date]:
     return (days[0], days[-1]) if days else (lo, hi)
 
 
-@dataclass
-class HalfDay:
-    """What one half of a day did: the publication's runs, the pipeline pass's runs, and the day's
-    staged publication (the night publishes from the morning's)."""
-
-    day: date
-    published: list[RunResult]
-    passed: list[RunResult]
-    staged: StageReport
-
-
-def morning_cycle(
+def morning_of(
     ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
     phases: frozenset[int] = DOWNSTREAM_PHASES,
-) -> HalfDay:
-    """The morning publication (corrections due by then, the schedule, injury moves, prop lines)
-    and the pre-tip pass, at morning(day)."""
+) -> tuple[StageReport, list[RunResult], list[RunResult]]:
+    """The day's morning: its publication (corrections due by then, schedule, injuries, lines) and
+    the pre-tip pass it triggers. Returns (what was staged, publication runs, pipeline runs)."""
     dawn = morning(day)
-    corrected = [r for o in publish_due_corrections(ws, dawn) for r in o.results]
-    staged = stage(ws, day, day, clock=dawn)
-    published = corrected + publish(ws, day, day, processors=MORNING_TABLES, staged=staged, clock=dawn).results
+    published = [r for o in publish_due_corrections(ws, dawn) for r in o.results]
+    staged = stage_day(ws, day)
+    published += publish(ws, day, day, processors=MORNING_TABLES, staged=staged, clock=dawn).results
     changed = tuple(r.processor for r in published if r.metrics.entities_changed)
     pre_tip = run_pipeline(ws, (day, day), trigger_source="schedule", trigger_sources=changed,
                            processing_mode=processing_mode, as_of=day, clock=dawn, phases=phases)
-    return HalfDay(day, published, pre_tip, staged)
+    return staged, published, pre_tip
 
 
-def night_cycle(
-    ws: Workspace, day: date, *, staged: StageReport | None = None, processing_mode: ProcessingMode | None = None,
+def night_of(
+    ws: Workspace, day: date, staged: StageReport | None = None, *, processing_mode: ProcessingMode | None = None,
     phases: frozenset[int] = DOWNSTREAM_PHASES,
-) -> HalfDay:
-    """The night publication (corrections due by then, the box scores) and the downstream pass, at
-    night(day). Without the morning's `staged` publication the day is staged again as the morning
-    staged it; the morning's publication already recorded its quarantine and file counts."""
+) -> tuple[list[RunResult], list[RunResult]]:
+    """The day's night: corrections published during the day, the box scores, and the downstream
+    pass on the events they caused; from the morning's staging when given (else staged again, as of
+    the same morning). Returns (publication runs, pipeline runs)."""
     dusk = night(day)
-    if staged is None:
-        staged = stage(ws, day, day, clock=morning(day))
-        staged.recorded = True
+    staged = staged or stage_day(ws, day)
     published = [r for o in publish_due_corrections(ws, dusk) for r in o.results]
     published += publish(ws, day, day, processors=NIGHT_TABLES, staged=staged, clock=dusk).results
     downstream = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day,
                               clock=dusk, phases=phases)
-    return HalfDay(day, published, downstream, staged)
+    return published, downstream
+
+
+def stage_day(ws: Workspace, day: date) -> StageReport:
+    """What the source published for `day`, as known at its morning (both halves publish from it)."""
+    return stage(ws, day, day, clock=morning(day))
 
 
 def replay_day(
     ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
     phases: frozenset[int] = DOWNSTREAM_PHASES,
 ) -> DayOutcome:
-    """One simulated day: the morning cycle, then the night cycle on the morning's staged publication."""
+    """One simulated day: morning publication, pre-tip pass, night publication, downstream pass."""
     t0 = time.perf_counter()
-    dawn = morning_cycle(ws, day, processing_mode=processing_mode, phases=phases)
-    dusk = night_cycle(ws, day, staged=dawn.staged, processing_mode=processing_mode, phases=phases)
-    results = dawn.published + dawn.passed + dusk.published + dusk.passed
+    staged, morning_runs, pre_tip = morning_of(ws, day, processing_mode=processing_mode, phases=phases)
+    night_runs, downstream = night_of(ws, day, staged, processing_mode=processing_mode, phases=phases)
+    results = morning_runs + pre_tip + night_runs + downstream
     return DayOutcome(
         day=day,
-        games=dawn.staged.rows.get("stage_schedule", 0),
+        games=staged.rows.get("stage_schedule", 0),
         runs=sum(r.status in ("success", "partial") for r in results),
         skips=sum(r.status == "skipped" for r in results),
         failed=sum(r.status == "failed" for r in results),
-        entities_changed=sum(r.metrics.entities_changed for r in dawn.passed + dusk.passed),
+        entities_changed=sum(r.metrics.entities_changed for r in pre_tip + downstream),
         seconds=round(time.perf_counter() - t0, 3),
     )
 

@@ -17,7 +17,7 @@ from nbadb.config import Settings, get_settings
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.executors import Executor, LocalExecutor
 from nbadb.engine.runner import Engine
-from nbadb.errors import WarehouseError
+from nbadb.errors import ConfigError, WarehouseError
 from nbadb.orchestrate.manifests import ManifestWriter, manifest_dir
 from nbadb.pipeline.registry import build_graph
 from nbadb.warehouse.connection import configure_session, open_warehouse
@@ -25,6 +25,8 @@ from nbadb.warehouse.snapshot import live_server
 
 if TYPE_CHECKING:  # the source (its contracts load pandera) is imported when a command first stages
     from nbadb.sources.archive import ArchiveSource
+
+EXECUTORS = ("sequential", "threads", "prefect")
 
 
 @dataclass
@@ -61,12 +63,23 @@ class Workspace:
         self.close()
 
 
+def executor_for(engine: Engine, settings: Settings) -> Executor:
+    """The executor NBADB_EXECUTOR names; Prefect's is imported only when chosen."""
+    if settings.executor == "prefect":
+        from nbadb.orchestrate.prefect.executor import PrefectExecutor
+
+        return PrefectExecutor(engine, settings.run_width)
+    return LocalExecutor(engine, settings.run_width)
+
+
 def open_workspace(archive: Path | None = None, *, settings: Settings | None = None, read_only: bool = False) -> Workspace:
     settings = settings or get_settings()
+    if settings.executor not in EXECUTORS:
+        raise ConfigError(f"NBADB_EXECUTOR={settings.executor!r}: use one of {', '.join(EXECUTORS)}")
     con = open_warehouse(_readable_path(settings) if read_only else _writable_path(settings), read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    executor = LocalExecutor(engine, settings.run_width)
+    executor = executor_for(engine, settings)
     if settings.manifests and not read_only:
         executor.add_listener(ManifestWriter(con, graph.specs, manifest_dir(settings.data_dir)))
     return Workspace(con, settings, graph, engine, executor, archive or settings.archive_dir)

@@ -5,13 +5,18 @@ form (precompute.player_daily_cache) and composite factors (precompute.player_co
 for the same as-of date, so every feature inherits their point-in-time guarantee.
 
 - feature_version names the feature list; bump FEATURE_VERSION whenever FEATURES changes.
-- feature_quality: {"<feature>": {"source": "<table>", "quality": "ok" | "partial" | "missing"}}.
-  missing = null; partial = computed from less than its window (fewer prior games than the
-  window, a 7-day load window the box scores do not fully cover, no previous game to tell a
-  back-to-back, a team or opponent with fewer than 5 games this season, an injury status without
-  a current injury feed); ok otherwise.
-- usable_for_training is false when the row is too incomplete to learn from: fewer than 3
-  prior games this season and no previous season.
+- Quality of each feature (FEATURES, each read from one source table): missing = null; partial =
+  computed from less than its window (fewer prior games than the window, a 7-day load window the
+  box scores do not fully cover, no previous game to tell a back-to-back, a team or opponent with
+  fewer than 5 games this season, an injury status without a current injury feed); ok otherwise.
+  features_missing / features_partial list the names of the missing and partial ones.
+- data_quality_score, 0..1: (ok + ½ partial) / number of features.
+- missing_sources: the inputs this row had nothing from (SOURCE_GAPS): no game of the player
+  before D this season nor last season, no current injury feed, no prop line in any market, no
+  team game of the league this season before D.
+- can_use_for_ml_training: the row is complete enough to learn from: at least 3 prior games this
+  season or a previous season, and data_quality_score at least MIN_TRAINING_QUALITY. Model
+  training reads only these rows.
 Signature per (player, D): the row hashes of its three input rows.
 """
 
@@ -27,6 +32,7 @@ from nbadb.pipeline.upcoming import PROP_MARKETS, UPCOMING_PLAYER_GAME_CONTEXT
 
 FEATURE_VERSION = "v1"
 MIN_TRAINING_GAMES = 3
+MIN_TRAINING_QUALITY = 0.3  # a row with only last season's form scores about 0.4
 SMALL_TEAM_SAMPLE = 5  # team games this season below which pace and defence factors are partial
 
 _SOURCES = {
@@ -80,15 +86,29 @@ FEATURES: tuple[Feature, ...] = (
     *(Feature(f"line_{s}", "c") for s in PROP_MARKETS),
 )
 
-# feature_quality is built once per distinct quality pattern, not per row: each row gets a key with
-# one quality character per feature (in FEATURES order); each distinct key is spelled out against the
-# feature catalogue. Few, flat expressions: this SQL is planned on every run.
+# The source gaps a row records in missing_sources: (input table, SQL true when the row has nothing from it).
+SOURCE_GAPS = (
+    ("analytics.player_game_summary", "coalesce(k.games_played_season, 0) = 0 AND k.prev_season IS NULL"),
+    ("raw.injuries", "NOT coalesce(c.injury_feed_current, false)"),
+    ("raw.prop_lines", " AND ".join(f"c.books_{s} = 0" for s in PROP_MARKETS)),
+    ("analytics.team_offense_game_summary", "f.league_pace IS NULL"),
+)
+
+# The quality columns are built once per distinct quality pattern, not per row: each row gets a key
+# with one quality character per feature (in FEATURES order); each distinct key is spelled out against
+# the feature catalogue. Few, flat expressions: this SQL is planned on every run.
 _QUALITY_KEY = "concat(" + ", ".join(f.quality_code_sql() for f in FEATURES) + ")"
-_CATALOGUE = ", ".join(f"({i}, '{f.name}', '{f.table}')" for i, f in enumerate(FEATURES, 1))
-_QUALITY_OF_KEY = """('{' || string_agg(
-        '"' || c.feature || '":{"source":"' || c.source || '","quality":"'
-        || CASE substr(k.quality_key, c.position, 1) WHEN 'o' THEN 'ok' WHEN 'p' THEN 'partial' ELSE 'missing' END
-        || '"}', ',' ORDER BY c.position) || '}')::JSON"""
+_CATALOGUE = ", ".join(f"({i}, '{f.name}')" for i, f in enumerate(FEATURES, 1))
+_QUALITY_OF_KEY = f"""
+        list(c.feature ORDER BY c.position) FILTER (WHERE substr(k.quality_key, c.position, 1) = 'm')
+            AS features_missing,
+        list(c.feature ORDER BY c.position) FILTER (WHERE substr(k.quality_key, c.position, 1) = 'p')
+            AS features_partial,
+        (count(*) FILTER (WHERE substr(k.quality_key, c.position, 1) = 'o')
+         + 0.5 * count(*) FILTER (WHERE substr(k.quality_key, c.position, 1) = 'p')) / {len(FEATURES)}
+            AS data_quality_score"""
+_MISSING_SOURCES = ("list_filter([" + ", ".join(f"CASE WHEN {gap} THEN '{table}' END" for table, gap in SOURCE_GAPS)
+                    + "], s -> s IS NOT NULL)")
 
 _FEATURE_SIGNATURE = f"""
     SELECT c.player_id AS entity_id, c.game_date,
@@ -107,18 +127,23 @@ _FEATURE_TRANSFORM = f"""
                {', '.join(f'{f.source}.{f.name}' for f in FEATURES)},
                coalesce(k.calculation_quality, 'no_prior_games') AS calculation_quality, c.last_game_date,
                coalesce(k.games_played_season, 0) >= {MIN_TRAINING_GAMES} OR k.pts_avg_prev_season IS NOT NULL
-                   AS usable_for_training,
+                   AS has_history,
+               {_MISSING_SOURCES} AS missing_sources,
                {_QUALITY_KEY} AS quality_key
         FROM {scoped(f"SELECT * FROM {_SOURCES['c']} WHERE game_date BETWEEN $start AND $end", 'player_id')} c
         LEFT JOIN {_SOURCES['k']} k ON k.player_id = c.player_id AND k.game_date = c.game_date
         LEFT JOIN {_SOURCES['f']} f ON f.player_id = c.player_id AND f.game_date = c.game_date
     ),
-    catalogue(position, feature, source) AS (VALUES {_CATALOGUE}),
+    catalogue(position, feature) AS (VALUES {_CATALOGUE}),
     patterns AS (
-        SELECT k.quality_key, {_QUALITY_OF_KEY} AS feature_quality
+        SELECT k.quality_key, {_QUALITY_OF_KEY}
         FROM (SELECT DISTINCT quality_key FROM features) k, catalogue c GROUP BY k.quality_key
     )
-    SELECT features.* EXCLUDE (quality_key), patterns.feature_quality FROM features JOIN patterns USING (quality_key)"""
+    SELECT features.* EXCLUDE (quality_key, has_history),
+           coalesce(patterns.features_missing, []) AS features_missing,
+           coalesce(patterns.features_partial, []) AS features_partial, patterns.data_quality_score,
+           has_history AND patterns.data_quality_score >= {MIN_TRAINING_QUALITY} AS can_use_for_ml_training
+    FROM features JOIN patterns USING (quality_key)"""
 
 ML_FEATURE_STORE = ProcessorSpec(
     name="precompute.ml_feature_store",
@@ -135,7 +160,9 @@ ML_FEATURE_STORE = ProcessorSpec(
         OutputCheck("calculation_quality is a known label",
                     "calculation_quality NOT IN ('complete', 'no_prior_games') "
                     "AND NOT regexp_full_match(calculation_quality, 'partial_[1-9]_games')", invariant=True),
-        OutputCheck("usable rows have some history", "usable_for_training AND games_played_season = 0 "
+        OutputCheck("usable rows have some history", "can_use_for_ml_training AND games_played_season = 0 "
                     "AND pts_avg_prev_season IS NULL", invariant=True),
+        OutputCheck("data_quality_score within 0..1", "data_quality_score < 0 OR data_quality_score > 1",
+                    invariant=True),
     ),
 )

@@ -1,19 +1,30 @@
 """SQL shared by the as-of processors (upcoming game context, Phase 4 precompute, predictions).
 
 Every value these processors compute for a date D reads only what was published before D's cutoff
-(engine.clock): the engine gives each run the temp table `_as_of(game_date, cutoff)`, and a
-versioned input is read through its `<table>_versions` view (current and superseded rows) keeping
-the version that was the published one at the cutoff (`known_by`). On top, games count only when
-played strictly before D. The helpers here are the pieces several processors need: the as-of
-read, which games count, the team directory used to read sportsbook team names, the season label
-of a date and the scope join.
+(engine.clock). A processor reads a current-truth input through `as_known(table)`: the engine
+(engine.snapshots) makes that view hold the versions published at the cutoffs of the dates being
+computed, and gives the run `_as_of(game_date, cutoff)` with those dates. On top, the SQL reads only
+games played strictly before D. Since the view is already "as published", the SQL can use running
+windows and ASOF joins: a date reads the running totals of the last game before it.
+
+The helpers here are the pieces several processors need: the as-known read, exact sums, which
+games count, the team directory used to read sportsbook team names, the season label of a date and
+the scope join.
 """
 
 from __future__ import annotations
 
+from nbadb.engine.spec import known_view
+
 Columns = tuple[tuple[str, str], ...]
 
 LOOKBACK_DAYS = 365  # how far back a player's or team's previous game is looked for
+EXACT = "DECIMAL(18, 9)"  # sums over this type do not depend on summation order
+
+
+def as_known(table: str) -> str:
+    """A current-truth table as published at the cutoffs of the dates being computed (engine.snapshots)."""
+    return known_view(table)
 
 
 def versions(table: str) -> str:
@@ -21,15 +32,15 @@ def versions(table: str) -> str:
     return f"{table}_versions"
 
 
-def known_by(alias: str, cutoff: str = "a.cutoff") -> str:
-    """SQL: the row `alias` of a `versions()` view was the published version at `cutoff`."""
-    return f"({alias}.known_at < {cutoff} AND ({alias}.superseded_at IS NULL OR {alias}.superseded_at >= {cutoff}))"
+def exact(value: str) -> str:
+    """`value` as an exact decimal, so sums and means of it are the same bits in any order: a day-by-day
+    build and a one-shot build agree to the last bit."""
+    return f"cast({value} AS {EXACT})"
 
 
 def exact_avg(value: str) -> str:
-    """Mean of a DOUBLE column that does not depend on summation order (an exact decimal sum), so a
-    day-by-day build and a one-shot build agree to the last bit."""
-    return f"avg(cast({value} AS DECIMAL(18, 12)))"
+    """Mean of a DOUBLE column that does not depend on summation order."""
+    return f"avg({exact(value)})"
 
 
 def counted_games(alias: str = "") -> str:
@@ -55,8 +66,8 @@ def nickname_sql(team_name: str) -> str:
 # rename an earlier day's rows.
 TEAM_DIRECTORY = f"""(
     SELECT a.game_date AS as_of, t.team_id, t.team_abbr, t.team_name, {nickname_sql('t.team_name')} AS nickname
-    FROM _as_of a JOIN (SELECT DISTINCT team_id FROM raw.team_boxscores) k ON true
-    ASOF JOIN (SELECT team_id, game_date, team_abbr, team_name FROM raw.team_boxscores) t
+    FROM _as_of a JOIN (SELECT DISTINCT team_id FROM {as_known('raw.team_boxscores')}) k ON true
+    ASOF JOIN (SELECT team_id, game_date, team_abbr, team_name FROM {as_known('raw.team_boxscores')}) t
       ON t.team_id = k.team_id AND t.game_date < a.game_date)"""
 
 

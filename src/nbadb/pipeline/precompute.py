@@ -15,9 +15,11 @@ precompute.player_daily_cache: form from the player's games of D's season before
 - <stat>_avg_prev_season, games_played_prev_season, prev_season: means over the player's most
   recent season before D's season among the three before it (null when he played in none), the
   early-season fallback.
-Signature per (player, D): the stored row hashes of his prior games of the season, the hash of
-his previous-season rows and the season of his context row, so a new game or a correction
-changes only that player's later as-of dates (propagation 'following_dates').
+Averages are exact (point_in_time.exact) and computed as running windows over the player's games
+read as known (point_in_time.as_known): a date reads the windows of his last game before it. A row
+is exactly the facts it is built from, so it is its own signature: a new game or a correction
+changes only that player's later as-of dates (propagation 'following_dates'), and a correction to
+a column the form does not read changes nothing.
 
 precompute.player_composite_factors, each clamped to its range:
 - fatigue_score, 0..100, 100 = fresh: 100 − 15 if back_to_back − 8 per game beyond 3 in the last
@@ -36,25 +38,17 @@ precompute.player_composite_factors, each clamped to its range:
   before D / the league's mean over every counted team-game of the season before D. > 1: the
   opponent allows more than average (a weaker defence, favourable to the player). An opponent
   without games counts at league average; null without an opponent or league games before D.
-The row also keeps every input of these formulas, so it is its own signature: the engine runs the
-transform for every player of the dates and compares row hashes (the facts are computed once).
+Team and league figures are running windows over the team games read as known. The row also keeps
+every input of these formulas, so it is its own signature: the engine runs the transform for every
+player of the dates and compares row hashes (the facts are computed once).
 """
 
 from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS
-from nbadb.pipeline.point_in_time import (
-    Columns,
-    counted_games,
-    exact_avg,
-    known_by,
-    scoped,
-    season_of_date_sql,
-    versions,
-)
+from nbadb.pipeline.point_in_time import Columns, as_known, counted_games, exact, exact_avg, season_of_date_sql
 from nbadb.pipeline.upcoming import UPCOMING_PLAYER_GAME_CONTEXT
-from nbadb.warehouse.hashing import combine_hashes_sql
 
 _CONTEXT = UPCOMING_PLAYER_GAME_CONTEXT.name
 _SUMMARY = "analytics.player_game_summary"
@@ -62,62 +56,24 @@ FORM_STATS = ("pts", "reb", "ast", "fg3m", "minutes")
 RECENT_WINDOWS = (5, 10)
 COMPLETE_GAMES = 10  # prior games of the season for a 'complete' row
 PREVIOUS_SEASONS_BACK = 3
-SEASON_DAYS = 366  # no season is longer: prior games of D's season lie within this many days before D
-
-
-def _prior_season_games(rows: str) -> str:
-    """The player's games of D's season before D for each context row of `rows` (aliased c), as known
-    at D's cutoff (the version of each summary row published then)."""
-    return f"""{rows} c JOIN _as_of a ON a.game_date = c.game_date JOIN {versions(_SUMMARY)} g
-        ON g.player_id = c.player_id AND g.season = c.season AND g.game_date < c.game_date
-       AND g.game_date >= $start - {SEASON_DAYS} AND {known_by('g')}"""
-
-
-def _previous_season(rows: str) -> str:
-    """For each context row of `rows` (aliased c) whose player has one: his most recent season before
-    D's season among the PREVIOUS_SEASONS_BACK before it, with its games' hash and averages (aliased p).
-    The seasons are read as known at the first cutoff of the run (a run never spans a correction's
-    publication: the replay and the backfill publish corrections between runs)."""
-    back = PREVIOUS_SEASONS_BACK * 365
-    seasons = f"""SELECT player_id, season, count(*) AS games, {combine_hashes_sql('row_hash')} AS rows_hash,
-               {', '.join(f'avg({s}) AS {s}_avg' for s in FORM_STATS)}
-        FROM {versions(_SUMMARY)} g
-        WHERE season >= {season_of_date_sql(f'$start - {back}')}
-          AND player_id IN (SELECT player_id FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end)
-          AND {known_by('g', '(SELECT min(cutoff) FROM _as_of)')}
-        GROUP BY player_id, season"""
-    return f"""{rows} c ASOF JOIN ({seasons}) p ON p.player_id = c.player_id AND c.season > p.season
-        WHERE p.season >= {season_of_date_sql(f'c.game_date - {back}')}"""
-
 
 # -- precompute.player_daily_cache --------------------------------------------------------------
 
-_CONTEXT_ROWS = f"SELECT player_id, game_date, season FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end"
-
-_CACHE_SIGNATURE = f"""
-    WITH c AS ({_CONTEXT_ROWS})
-    SELECT player_id AS entity_id, game_date, 'season:' || coalesce(season, '-') AS part_hash FROM c
-    UNION ALL
-    SELECT c.player_id, c.game_date, g.row_hash FROM {_prior_season_games('c')}
-    UNION ALL
-    SELECT c.player_id, c.game_date, 'previous:' || p.season || ':' || p.rows_hash FROM {_previous_season('c')}"""
-
 
 def _form_columns() -> str:
-    recent = [
-        f"avg({s}) FILTER (WHERE recency <= {n}) AS {s}_avg_last_{n}" for s in FORM_STATS for n in RECENT_WINDOWS
-    ]
+    """Per game of a player's season: his form over the games up to and including it (windows
+    `so_far`, `last_5`, `last_10` of `_SEASON_GAMES`)."""
+    recent = [f"avg({exact(s)}) OVER last_{n} AS {s}_avg_last_{n}" for s in FORM_STATS for n in RECENT_WINDOWS]
     return ", ".join([
+        "count(*) OVER so_far AS games_played_season",
         *recent,
-        *(f"avg({s}) AS {s}_avg_season" for s in FORM_STATS),
-        # sample standard deviation from exact integer sums (order-independent, like exact_avg)
-        "sqrt((sum(pts * pts) FILTER (WHERE recency <= 10) - sum(pts) FILTER (WHERE recency <= 10) ^ 2"
-        " / count(*) FILTER (WHERE recency <= 10)) / nullif(count(*) FILTER (WHERE recency <= 10) - 1, 0))"
-        " AS pts_std_last_10",
-        *(f"{exact_avg('usage_rate')} FILTER (WHERE recency <= {n}) AS usage_rate_avg_last_{n}"
-          for n in RECENT_WINDOWS),
-        f"{exact_avg('usage_rate')} AS usage_rate_avg_season",
-        "sum(pts) FILTER (WHERE recency <= 10) / nullif(2 * sum(fga + 0.44 * fta) FILTER (WHERE recency <= 10), 0)"
+        *(f"avg({exact(s)}) OVER so_far AS {s}_avg_season" for s in FORM_STATS),
+        # sample standard deviation from exact integer sums
+        "sqrt((sum(pts * pts) OVER last_10 - (sum(pts) OVER last_10) ^ 2 / count(*) OVER last_10)"
+        " / nullif(count(*) OVER last_10 - 1, 0)) AS pts_std_last_10",
+        *(f"avg({exact('usage_rate')}) OVER last_{n} AS usage_rate_avg_last_{n}" for n in RECENT_WINDOWS),
+        f"avg({exact('usage_rate')}) OVER so_far AS usage_rate_avg_season",
+        "sum(pts) OVER last_10 / nullif(2 * (sum(fga) OVER last_10 + 0.44 * sum(fta) OVER last_10), 0)"
         " AS ts_pct_avg_last_10",
     ])
 
@@ -132,23 +88,37 @@ QUALITY_LABEL_SQL = (
     f"CASE WHEN games_played_season >= {COMPLETE_GAMES} THEN 'complete' "
     "WHEN games_played_season > 0 THEN 'partial_' || games_played_season || '_games' ELSE 'no_prior_games' END"
 )
+_SEASON_WINDOW = "PARTITION BY player_id, season ORDER BY game_date, game_id"
 
 _CACHE_TRANSFORM = f"""
-    WITH c AS {scoped(_CONTEXT_ROWS, 'player_id')},
-    prior AS (
-        SELECT c.player_id, c.game_date, g.pts, g.reb, g.ast, g.fg3m, g.minutes, g.usage_rate, g.fga, g.fta,
-               row_number() OVER (PARTITION BY c.player_id, c.game_date ORDER BY g.game_date DESC) AS recency
-        FROM {_prior_season_games('c')}
+    WITH c AS (SELECT player_id, game_date, season FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end),
+    games AS (  -- the games of the players and seasons of the dates, as known
+        SELECT * FROM {as_known(_SUMMARY)}
+        WHERE player_id IN (SELECT player_id FROM c) AND game_date < $end
+          AND season >= {season_of_date_sql(f'$start - {PREVIOUS_SEASONS_BACK * 365}')}
     ),
-    form AS (SELECT player_id, game_date, count(*) AS games_played_season, {_form_columns()} FROM prior GROUP BY ALL),
-    previous AS (SELECT c.player_id, c.game_date, p.* EXCLUDE (player_id) FROM {_previous_season('c')}),
+    form AS (  -- after each game of a season: the form over that game and the earlier ones
+        SELECT player_id, season, game_date, {_form_columns()}
+        FROM games WHERE season IN (SELECT DISTINCT season FROM c)
+        WINDOW so_far AS ({_SEASON_WINDOW} ROWS UNBOUNDED PRECEDING),
+               {', '.join(f'last_{n} AS ({_SEASON_WINDOW} ROWS {n - 1} PRECEDING)' for n in RECENT_WINDOWS)}
+    ),
+    seasons AS (
+        SELECT player_id, season, count(*) AS games, {', '.join(f'{exact_avg(s)} AS {s}_avg' for s in FORM_STATS)}
+        FROM games GROUP BY player_id, season
+    ),
+    previous AS (  -- his most recent season before D's among the ones before it
+        SELECT c.player_id, c.game_date, p.* EXCLUDE (player_id)
+        FROM c ASOF JOIN seasons p ON p.player_id = c.player_id AND c.season > p.season
+        WHERE p.season >= {season_of_date_sql(f'c.game_date - {PREVIOUS_SEASONS_BACK * 365}')}
+    ),
     cache AS (
         SELECT c.player_id, c.game_date, c.season, coalesce(f.games_played_season, 0) AS games_played_season,
                {', '.join(f'f.{col}' for col in _FORM_OUTPUT)},
                p.season AS prev_season, coalesce(p.games, 0) AS games_played_prev_season,
                {', '.join(f'p.{s}_avg AS {s}_avg_prev_season' for s in FORM_STATS)}
         FROM c
-        LEFT JOIN form f ON f.player_id = c.player_id AND f.game_date = c.game_date
+        ASOF LEFT JOIN form f ON f.player_id = c.player_id AND f.season = c.season AND f.game_date < c.game_date
         LEFT JOIN previous p ON p.player_id = c.player_id AND p.game_date = c.game_date
     )
     SELECT *, {QUALITY_LABEL_SQL} AS calculation_quality FROM cache"""
@@ -164,8 +134,7 @@ PLAYER_DAILY_CACHE = ProcessorSpec(
     patterns=GAME_DAY_PATTERNS,
     kind="as_of",
     description="Player form as of D from his games of the season before D, with a previous-season fallback.",
-    signature_sql=_CACHE_SIGNATURE,
-    transform_sql=_CACHE_TRANSFORM,
+    transform_sql=_CACHE_TRANSFORM,  # a row is the facts it is built from: its own signature
     checks=(
         OutputCheck("averages are never negative", f"least({', '.join(_FORM_OUTPUT)}) < 0"),
         OutputCheck("minutes averages within 0..60", f"greatest({', '.join(_MINUTES_AVERAGES)}) > 60"),
@@ -200,40 +169,62 @@ COMPOSITE_FACT_COLUMNS: Columns = (
 )
 
 
-def _season_team_games(table: str, columns: str) -> str:
-    """Counted team-games of D's season before D as known at D's cutoff, for every as-of date D of
-    the context (`as_of`)."""
-    return f"""SELECT d.game_date AS as_of, t.team_id, {columns},
-               row_number() OVER (PARTITION BY d.game_date, t.team_id ORDER BY t.game_date DESC) AS recency
-        FROM days d JOIN {versions(table)} t ON t.season = d.season AND t.game_date < d.game_date
-                                   AND t.game_date >= $start - {SEASON_DAYS} AND {counted_games('t')}
-                                   AND {known_by('t', 'd.cutoff')}"""
+def _team_season(table: str, value: str, last: int | None) -> str:
+    """After each counted team-game of the dates' seasons (read as known): the team's games of the
+    season so far and the exact mean of `value` over its last `last` of them (all when None)."""
+    window = "PARTITION BY team_id, season ORDER BY game_date, game_id"
+    frame = f"ROWS {last - 1} PRECEDING" if last else "ROWS UNBOUNDED PRECEDING"
+    return f"""SELECT team_id, season, game_date, count(*) OVER ({window} ROWS UNBOUNDED PRECEDING) AS games,
+               avg({exact(value)}) OVER ({window} {frame}) AS value
+        FROM {as_known(table)} WHERE {counted_games()} AND season IN (SELECT season FROM days) AND game_date < $end"""
+
+
+def _league_season(table: str, value: str) -> str:
+    """After each date of the dates' seasons: the exact mean of `value` over every counted team-game
+    of the season so far (read as known)."""
+    window = "PARTITION BY season ORDER BY game_date ROWS UNBOUNDED PRECEDING"
+    return f"""SELECT season, game_date, cast(sum(sum({exact(value)})) OVER ({window}) AS DOUBLE)
+                      / sum(count(*)) OVER ({window}) AS value
+        FROM {as_known(table)} WHERE {counted_games()} AND season IN (SELECT season FROM days) AND game_date < $end
+        GROUP BY season, game_date"""
+
+
+def _before(cte: str, alias: str, team: str | None) -> str:
+    """ASOF join of `cte` as it stood after the last game of D's season before D (for `team`), for
+    a row of `sides` (aliased s)."""
+    on_team = f"{alias}.team_id = {team} AND " if team else ""
+    return (f"ASOF LEFT JOIN {cte} {alias} ON {on_team}{alias}.season = s.season "
+            f"AND {alias}.game_date < s.game_date")
 
 
 _COMPOSITE_FACTS = f"""
     WITH c AS (SELECT * FROM {_CONTEXT} WHERE game_date BETWEEN $start AND $end),
-    days AS (SELECT DISTINCT c.game_date, c.season, a.cutoff FROM c JOIN _as_of a USING (game_date)),
-    pace_games AS ({_season_team_games(_OFFENSE, 't.pace')}),
-    pace AS (SELECT as_of, team_id, count(*) AS games,
-                    {exact_avg('pace')} FILTER (WHERE recency <= {RECENT_PACE_GAMES}) AS pace
-             FROM pace_games GROUP BY ALL),
-    league_pace AS (SELECT as_of, {exact_avg('pace')} AS pace FROM pace_games GROUP BY ALL),
-    defense_games AS ({_season_team_games(_DEFENSE, 't.defensive_rating')}),
-    defense AS (SELECT as_of, team_id, {exact_avg('defensive_rating')} AS rating FROM defense_games GROUP BY ALL),
-    league_defense AS (SELECT as_of, {exact_avg('defensive_rating')} AS rating FROM defense_games GROUP BY ALL)
+    days AS (SELECT DISTINCT season FROM c),
+    pace AS ({_team_season(_OFFENSE, 'pace', RECENT_PACE_GAMES)}),
+    league_pace AS ({_league_season(_OFFENSE, 'pace')}),
+    defense AS ({_team_season(_DEFENSE, 'defensive_rating', None)}),
+    league_defense AS ({_league_season(_DEFENSE, 'defensive_rating')}),
+    sides AS (SELECT DISTINCT game_date, season, team_id, opponent_team_id FROM c),
+    factors AS (  -- per date and pairing (the same for every player of it)
+        SELECT s.*, coalesce(tp.games, 0) AS team_games_before, tp.value AS team_pace_last_10,
+               coalesce(op.games, 0) AS opponent_games_before, op.value AS opponent_pace_last_10,
+               lp.value AS league_pace, od.value AS opponent_defensive_rating, ld.value AS league_defensive_rating
+        FROM sides s
+        {_before('pace', 'tp', 's.team_id')}
+        {_before('pace', 'op', 's.opponent_team_id')}
+        {_before('league_pace', 'lp', None)}
+        {_before('defense', 'od', 's.opponent_team_id')}
+        {_before('league_defense', 'ld', None)}
+    )
     SELECT c.player_id, c.game_date, c.team_id, c.opponent_team_id, c.rest_days, c.back_to_back,
            c.games_last_7_days, c.minutes_last_7_days, k.usage_rate_avg_last_5, k.usage_rate_avg_season,
-           coalesce(tp.games, 0) AS team_games_before, tp.pace AS team_pace_last_10,
-           coalesce(op.games, 0) AS opponent_games_before, op.pace AS opponent_pace_last_10,
-           lp.pace AS league_pace, od.rating AS opponent_defensive_rating, ld.rating AS league_defensive_rating
+           x.team_games_before, x.team_pace_last_10, x.opponent_games_before, x.opponent_pace_last_10,
+           x.league_pace, x.opponent_defensive_rating, x.league_defensive_rating
     FROM c
     LEFT JOIN {PLAYER_DAILY_CACHE.name} k ON k.player_id = c.player_id AND k.game_date = c.game_date
                                          AND k.game_date BETWEEN $start AND $end
-    LEFT JOIN pace tp ON tp.as_of = c.game_date AND tp.team_id = c.team_id
-    LEFT JOIN pace op ON op.as_of = c.game_date AND op.team_id = c.opponent_team_id
-    LEFT JOIN league_pace lp ON lp.as_of = c.game_date
-    LEFT JOIN defense od ON od.as_of = c.game_date AND od.team_id = c.opponent_team_id
-    LEFT JOIN league_defense ld ON ld.as_of = c.game_date"""
+    JOIN factors x ON x.game_date = c.game_date AND x.team_id IS NOT DISTINCT FROM c.team_id
+                  AND x.opponent_team_id IS NOT DISTINCT FROM c.opponent_team_id"""
 
 
 def _clamped(name: str, value: str) -> str:

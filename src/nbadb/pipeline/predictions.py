@@ -64,7 +64,7 @@ HISTORY_DAYS = gbm.TRAINING_DAYS + gbm.CADENCE_DAYS
 # -- the parts' inputs -------------------------------------------------------------------------
 
 _SCOPE_SQL = f"""
-    SELECT f.* EXCLUDE (run_id, ingested_at, feature_quality), a.cutoff FROM {_FEATURES} f
+    SELECT f.* EXCLUDE (run_id, ingested_at, features_missing, features_partial, missing_sources), a.cutoff FROM {_FEATURES} f
     JOIN _scope s ON cast(f.player_id AS VARCHAR) = s.entity_id AND f.game_date = s.game_date
     JOIN _as_of a ON a.game_date = f.game_date
     WHERE f.game_date BETWEEN $start AND $end
@@ -74,11 +74,11 @@ _SCOPE_SQL = f"""
 # keeps only the rows of games strictly before the date it predicts, in the version known at its
 # cutoff (systems.common.before).
 _HISTORY_SQL = f"""
-    SELECT f.* EXCLUDE (run_id, ingested_at, feature_quality),
+    SELECT f.* EXCLUDE (run_id, ingested_at, features_missing, features_partial, missing_sources),
            {', '.join(f'a.{t} AS actual_{t}' for t in TARGETS)}, a.row_hash AS actual_row_hash,
            a.known_at AS actual_known_at, a.superseded_at AS actual_superseded_at
     FROM {_FEATURES} f JOIN {versions(_SUMMARY)} a ON a.player_id = f.player_id AND a.game_id = f.game_id
-    WHERE f.usable_for_training AND f.game_date < $end AND f.game_date >= $start - INTERVAL {HISTORY_DAYS} DAY
+    WHERE f.can_use_for_ml_training AND f.game_date < $end AND f.game_date >= $start - INTERVAL {HISTORY_DAYS} DAY
     ORDER BY f.game_date, f.player_id, a.known_at"""
 
 

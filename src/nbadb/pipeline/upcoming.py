@@ -56,11 +56,12 @@ from nbadb.pipeline.point_in_time import (
     LOOKBACK_DAYS,
     TEAM_DIRECTORY,
     Columns,
+    EXACT,
+    as_known,
     counted_games,
-    known_by,
+    exact,
     nickname_sql,
     season_of_date_sql,
-    versions,
 )
 
 WINDOWS = (7, 14)
@@ -93,19 +94,36 @@ PLAYER_CONTEXT_COLUMNS: Columns = (
 )
 
 
-def _load_sql(played: str, day: str) -> str:
-    """Games and minutes of `played` rows in each window before `day` (an aggregate over them)."""
-    return ", ".join(
-        f"count(*) FILTER (WHERE {played}.game_date >= {day} - {n}) AS games_last_{n}_days, "
-        f"coalesce(sum({played}.minutes) FILTER (WHERE {played}.game_date >= {day} - {n}), 0) AS minutes_last_{n}_days"
-        for n in WINDOWS
+def _load(rows: str, key: str, games: str, unreported: str = "") -> str:
+    """Per (key, game_date) of `rows`: the latest of `games` (key, game_date, minutes) in the lookback
+    before that date, and the games and minutes of each window before it; with `unreported` (key,
+    game_date: scheduled games whose box score is not in), how many of those each window holds.
+    One pass of windows over the rows and the games in date order."""
+    events = [f"SELECT DISTINCT {key}, game_date, 'row' AS kind, NULL::{EXACT} AS minutes FROM ({rows}) r",
+              f"SELECT {key}, game_date, 'game', {exact('minutes')} FROM ({games}) g"]
+    if unreported:
+        events.append(f"SELECT {key}, game_date, 'unreported', NULL FROM ({unreported}) u")
+    columns = [f"max(game_date) FILTER (WHERE kind = 'game') OVER lookback AS last_game_date"]
+    for n in WINDOWS:
+        columns += [f"count(*) FILTER (WHERE kind = 'game') OVER last_{n} AS games_last_{n}_days",
+                    f"cast(coalesce(sum(minutes) OVER last_{n}, 0) AS DOUBLE) AS minutes_last_{n}_days"]
+        if unreported:
+            columns.append(f"count(*) FILTER (WHERE kind = 'unreported') OVER last_{n} AS unreported_{n}")
+    frames = ", ".join(  # ordered by day number: integer ranges
+        f"{name} AS (PARTITION BY {key} ORDER BY game_date - DATE '2000-01-01' RANGE BETWEEN {days} PRECEDING "
+        "AND 1 PRECEDING)"
+        for name, days in (("lookback", LOOKBACK_DAYS), *((f"last_{n}", n) for n in WINDOWS))
     )
+    return f"""SELECT {key}, game_date, {', '.join(columns)}
+        FROM ({' UNION ALL '.join(events)}) e
+        WINDOW {frames}
+        QUALIFY kind = 'row'"""
 
 
-def _load_select(load: str, last_game: str, day: str, flags: str) -> str:
-    """The load columns of an output row: rest from `last_game`, windows from the `load` alias, and the
-    completeness flags from `flags` (SQL with `{n}` standing for the window length)."""
-    rest = f"date_diff('day', {last_game}, {day})"
+def _load_select(row: str, last_game: str, load: str, flags: str) -> str:
+    """The load columns of output row `row`: rest from `last_game`, the windows from `load` (a `_load`
+    row), and the completeness flags from `flags` (SQL with `{n}` standing for the window length)."""
+    rest = f"date_diff('day', {last_game}, {row}.game_date)"
     windows = ", ".join(
         f"coalesce({load}.games_last_{n}_days, 0) AS games_last_{n}_days, "
         f"coalesce({load}.minutes_last_{n}_days, 0) AS minutes_last_{n}_days"
@@ -136,26 +154,34 @@ _LOAD_CHECKS = (
 # -- analytics.upcoming_team_game_context ------------------------------------------------------
 
 # A team's window is complete when its game comes from the schedule and no listed game lacks its box score.
-_TEAM_WINDOW_COMPLETE = "s.game_source = 'schedule' AND coalesce(g.missing_{n}, 0) = 0"
+_TEAM_WINDOW_COMPLETE = "s.game_source = 'schedule' AND l.unreported_{n} = 0"
+
+# Counted team games of the lookback before the dates, as known.
+_TEAM_GAMES = f"""SELECT team_id, game_date, minutes FROM {as_known('raw.team_boxscores')}
+    WHERE {counted_games()} AND game_date >= $start - {LOOKBACK_DAYS} AND game_date < $end"""
+# Each team's scheduled games of the longest window before the dates whose box score is not in, as known.
+_UNREPORTED_GAMES = f"""SELECT l.team_id, l.game_date FROM (
+        SELECT game_id, game_date, unnest([home_team_id, away_team_id]) AS team_id FROM {as_known('raw.schedule')}
+        WHERE {counted_games()} AND game_date >= $start - {max(WINDOWS)} AND game_date < $end) l
+    ANTI JOIN {as_known('raw.team_boxscores')} b ON b.game_id = l.game_id AND b.team_id = l.team_id"""
 
 _TEAM_FACTS = f"""
     WITH teams AS {TEAM_DIRECTORY},
     scheduled AS (
         SELECT s.game_id, s.game_date, s.season, s.season_type, s.home_team_id, s.away_team_id, s.tip_time_utc,
                'schedule' AS game_source
-        FROM {versions('raw.schedule')} s JOIN _as_of a ON a.game_date = s.game_date
-        WHERE s.game_date BETWEEN $start AND $end AND {counted_games('s')} AND {known_by('s')}
+        FROM {as_known('raw.schedule')} s
+        WHERE s.game_date BETWEEN $start AND $end AND {counted_games('s')}
     ),
     from_props AS (  -- dates the schedule does not cover: the games of the prop lines known by then
         SELECT strftime(p.game_date, '%Y%m%d') || '/' || a.team_abbr || h.team_abbr AS game_id, p.game_date,
                {season_of_date_sql('p.game_date')} AS season, NULL AS season_type,
                h.team_id AS home_team_id, a.team_id AS away_team_id, min(p.tip_time_utc) AS tip_time_utc,
                'prop_lines' AS game_source
-        FROM raw.prop_lines p JOIN _as_of c ON c.game_date = p.game_date
+        FROM {as_known('raw.prop_lines')} p
         JOIN teams h ON h.as_of = p.game_date AND h.nickname = {nickname_sql('p.home_team_name')}
         JOIN teams a ON a.as_of = p.game_date AND a.nickname = {nickname_sql('p.away_team_name')}
-        WHERE p.game_date BETWEEN $start AND $end AND p.known_at < c.cutoff
-          AND p.game_date NOT IN (SELECT game_date FROM scheduled)
+        WHERE p.game_date BETWEEN $start AND $end AND p.game_date NOT IN (SELECT game_date FROM scheduled)
         GROUP BY p.game_date, h.team_id, a.team_id, h.team_abbr, a.team_abbr
     ),
     games AS (SELECT * FROM scheduled UNION ALL SELECT * FROM from_props),
@@ -166,43 +192,13 @@ _TEAM_FACTS = f"""
         SELECT game_id, game_date, season, season_type, away_team_id, home_team_id, false, tip_time_utc, game_source
         FROM games
     ),
-    played AS (  -- counted team games known by each as-of date's cutoff, before that date
-        SELECT a.game_date AS as_of, p.team_id, p.game_date, p.minutes
-        FROM _as_of a JOIN {versions('raw.team_boxscores')} p
-          ON p.game_date < a.game_date AND p.game_date >= a.game_date - {LOOKBACK_DAYS}
-        WHERE {counted_games('p')} AND {known_by('p')}
-    ),
-    load AS (
-        SELECT s.team_id, s.game_date, max(p.game_date) AS last_game_date, {_load_sql('p', 's.game_date')}
-        FROM sides s JOIN played p ON p.as_of = s.game_date AND p.team_id = s.team_id
-        GROUP BY ALL
-    ),
-    listed AS (  -- each team's scheduled games in the longest window before each as-of date, as known then
-        SELECT a.game_date AS as_of, l.game_id, l.game_date, unnest([l.home_team_id, l.away_team_id]) AS team_id
-        FROM _as_of a JOIN {versions('raw.schedule')} l
-          ON l.game_date < a.game_date AND l.game_date >= a.game_date - {max(WINDOWS)}
-        WHERE {counted_games('l')} AND {known_by('l')}
-    ),
-    gaps AS (  -- scheduled games in each window whose box score was not in by the cutoff
-        SELECT s.team_id, s.game_date,
-               {', '.join(f"count(*) FILTER (WHERE b.game_id IS NULL AND l.game_date >= s.game_date - {n})"
-                          f" AS missing_{n}" for n in WINDOWS)}
-        FROM sides s
-        JOIN listed l ON l.as_of = s.game_date AND l.team_id = s.team_id
-        LEFT JOIN (SELECT b.game_id, b.team_id, a.game_date AS as_of
-                   FROM _as_of a JOIN {versions('raw.team_boxscores')} b
-                     ON b.game_date < a.game_date AND b.game_date >= a.game_date - {max(WINDOWS)}
-                   WHERE {known_by('b')}) b
-          ON b.as_of = s.game_date AND b.game_id = l.game_id AND b.team_id = l.team_id
-        GROUP BY ALL
-    )
+    load AS ({_load('SELECT team_id, game_date FROM sides', 'team_id', _TEAM_GAMES, _UNREPORTED_GAMES)})
     SELECT s.game_id, s.game_date, s.season, s.season_type, s.team_id, t.team_abbr, t.team_name, s.opponent_team_id,
            s.is_home, s.tip_time_utc, s.game_source,
-           {_load_select('l', 'l.last_game_date', 's.game_date', _TEAM_WINDOW_COMPLETE)}
+           {_load_select('s', 'l.last_game_date', 'l', _TEAM_WINDOW_COMPLETE)}
     FROM sides s
     LEFT JOIN teams t ON t.as_of = s.game_date AND t.team_id = s.team_id
     LEFT JOIN load l ON l.team_id = s.team_id AND l.game_date = s.game_date
-    LEFT JOIN gaps g ON g.team_id = s.team_id AND g.game_date = s.game_date
     QUALIFY row_number() OVER (PARTITION BY s.team_id, s.game_date ORDER BY s.game_id) = 1"""
 
 UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
@@ -211,7 +207,7 @@ UPCOMING_TEAM_GAME_CONTEXT = ProcessorSpec(
     inputs=(
         InputSpec("raw.schedule", required=False),
         InputSpec("raw.team_boxscores", required=False, lag_days=1),
-        InputSpec("raw.prop_lines", date_column="game_date", required=False),
+        InputSpec("raw.prop_lines", date_column="game_date", required=False, read_on_its_date=True),
     ),
     entity_key="team_id",
     propagation="following_dates",
@@ -248,30 +244,34 @@ def _by_book_json() -> str:
 
 _PLAYER_FACTS = f"""
     WITH tc AS (SELECT * FROM analytics.upcoming_team_game_context WHERE game_date BETWEEN $start AND $end),
-    days AS (SELECT DISTINCT tc.game_date, a.cutoff FROM tc JOIN _as_of a USING (game_date)),
-    box AS (SELECT * FROM {versions('raw.player_boxscores')} WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end),
+    days AS (SELECT DISTINCT game_date FROM tc),
+    box AS (SELECT * FROM {as_known('raw.player_boxscores')} WHERE game_date BETWEEN $start - {LOOKBACK_DAYS} AND $end),
     next_days AS (  -- each player's game dates in the lookback with the next one (far future for none)
         SELECT player_id, game_date,
                coalesce(lead(game_date) OVER (PARTITION BY player_id ORDER BY game_date), DATE '9999-12-31')
                    AS next_game_date
         FROM (SELECT DISTINCT player_id, game_date FROM box)
     ),
-    played AS (SELECT b.*, n.next_game_date FROM box b JOIN next_days n USING (player_id, game_date)),
-    recent AS (  -- each player's most recent game in the lookback before D, as known at D's cutoff
+    day_index AS (SELECT game_date, row_number() OVER (ORDER BY game_date) AS i FROM days),
+    spans AS (  -- the dates each game is the player's most recent one for: after it, up to his next one
+        SELECT p.player_id, p.game_date, p.team_id, p.player_name, f.i AS first_i, l.i AS last_i
+        FROM (SELECT * FROM box JOIN next_days USING (player_id, game_date)) p
+        ASOF JOIN day_index f ON p.game_date < f.game_date
+        ASOF JOIN day_index l ON least(p.next_game_date, p.game_date + {LOOKBACK_DAYS}) >= l.game_date
+    ),
+    recent AS (  -- each player's most recent game in the lookback before D
         SELECT d.game_date, p.player_id, p.game_date AS last_game_date, p.team_id AS last_team_id, p.player_name
-        FROM days d JOIN played p ON p.game_date < d.game_date AND p.next_game_date >= d.game_date
-                                 AND p.game_date >= d.game_date - {LOOKBACK_DAYS}
-        WHERE {known_by('p', 'd.cutoff')}
+        FROM (SELECT *, unnest(range(first_i, last_i + 1)) AS i FROM spans WHERE first_i <= last_i) p
+        JOIN day_index d USING (i)
     ),
     roster AS (  -- the roster rule: the team of his most recent game plays on D
         SELECT r.*, t.game_id FROM recent r JOIN tc t ON t.game_date = r.game_date AND t.team_id = r.last_team_id
     ),
     lines AS (  -- prop lines known by D's cutoff for games on D, each with its game (the home side's context row)
-        SELECT p.*, t.game_id FROM {versions('raw.prop_lines')} p
-        JOIN days d ON d.game_date = p.game_date
+        SELECT p.*, t.game_id FROM {as_known('raw.prop_lines')} p
         JOIN tc t ON t.game_date = p.game_date AND t.is_home
                  AND {nickname_sql('t.team_name')} = {nickname_sql('p.home_team_name')}
-        WHERE p.game_date BETWEEN $start AND $end AND {known_by('p', 'd.cutoff')}
+        WHERE p.game_date BETWEEN $start AND $end
     ),
     prop_games AS (SELECT game_date, player_id, game_id, min(player_name) AS player_name FROM lines GROUP BY ALL),
     options AS (
@@ -288,12 +288,9 @@ _PLAYER_FACTS = f"""
         SELECT DISTINCT ON (player_id, game_date) * FROM options ORDER BY player_id, game_date, preference, game_id
     ),
     returners AS (  -- players placed by their lines alone: their most recent game before D, however long ago
-        SELECT c.player_id, c.game_date, max(b.game_date) AS last_game_date,
-               arg_max(b.team_id, b.game_date) AS last_team_id, arg_max(b.player_name, b.game_date) AS player_name
-        FROM candidates c JOIN days d ON d.game_date = c.game_date
-        JOIN {versions('raw.player_boxscores')} b ON b.player_id = c.player_id AND b.game_date < c.game_date
-        WHERE c.roster_source = 'prop_line' AND {known_by('b', 'd.cutoff')}
-        GROUP BY ALL
+        SELECT c.player_id, c.game_date, b.game_date AS last_game_date, b.team_id AS last_team_id, b.player_name
+        FROM (SELECT * FROM candidates WHERE roster_source = 'prop_line') c
+        ASOF JOIN {as_known('raw.player_boxscores')} b ON b.player_id = c.player_id AND b.game_date < c.game_date
     ),
     placed AS (
         SELECT c.game_id, c.game_date, c.player_id, c.roster_source,
@@ -302,29 +299,17 @@ _PLAYER_FACTS = f"""
                coalesce(b.last_team_id, c.last_team_id) AS last_team_id
         FROM candidates c LEFT JOIN returners b ON b.player_id = c.player_id AND b.game_date = c.game_date
     ),
-    load AS (
-        SELECT c.player_id, c.game_date, {_load_sql('p', 'c.game_date')}
-        FROM candidates c JOIN days d ON d.game_date = c.game_date
-        JOIN played p ON p.player_id = c.player_id AND p.game_date < c.game_date
-                     AND p.game_date >= c.game_date - {max(WINDOWS)}
-        WHERE {known_by('p', 'd.cutoff')}
+    load AS ({_load('SELECT player_id, game_date FROM placed', 'player_id', 'SELECT * FROM box')}),
+    moves AS (  -- each player's injury moves per day as one move: the most severe of the day
+        SELECT player_id, move_date AS game_date,
+               arg_max({{'move_date': move_date, 'status': status, 'notes': notes}}, ({_SEVERITY}, notes)) AS move
+        FROM {as_known('raw.injuries')} WHERE move_date BETWEEN $start - {LOOKBACK_DAYS} AND $end
         GROUP BY ALL
     ),
-    injury AS (  -- the latest move before D in the lookback; on a day with several, the most severe
-        SELECT c.player_id, c.game_date,
-               arg_max({{'move_date': m.move_date, 'status': m.status, 'notes': m.notes}},
-                       (m.move_date, {_SEVERITY}, m.notes)) AS move
-        FROM candidates c JOIN days d ON d.game_date = c.game_date
-        JOIN {versions('raw.injuries')} m ON m.player_id = c.player_id AND m.move_date < c.game_date
-                                        AND m.move_date >= c.game_date - {LOOKBACK_DAYS}
-        WHERE {known_by('m', 'd.cutoff')}
-        GROUP BY ALL
-    ),
-    feed AS (
-        SELECT d.game_date, count(m.move_date) > 0 AS injury_feed_current
-        FROM days d
-        LEFT JOIN (SELECT * FROM {versions('raw.injuries')} WHERE move_date BETWEEN $start - 14 AND $end) m
-          ON m.move_date < d.game_date AND m.move_date >= d.game_date - 14 AND {known_by('m', 'd.cutoff')}
+    feed AS (  -- whether the injury feed has any move league-wide in the 14 days before D
+        SELECT d.game_date, count(m.game_date) > 0 AS injury_feed_current
+        FROM days d LEFT JOIN (SELECT DISTINCT game_date FROM moves) m
+          ON m.game_date < d.game_date AND m.game_date >= d.game_date - 14
         GROUP BY ALL
     ),
     book_lines AS (  -- each book's main line per market from its latest snapshot
@@ -341,10 +326,15 @@ _PLAYER_FACTS = f"""
                           f"count(*) FILTER (WHERE market = '{m}') AS books_{s}" for s, m in PROP_MARKETS.items())},
                {_by_book_json()} AS prop_lines_by_book
         FROM book_lines GROUP BY ALL
+    ),
+    injury AS (  -- the latest move before D in the lookback
+        SELECT c.player_id, c.game_date, m.move FROM placed c
+        ASOF JOIN moves m ON m.player_id = c.player_id AND m.game_date < c.game_date
+        WHERE m.game_date >= c.game_date - {LOOKBACK_DAYS}
     )
     SELECT c.game_id, c.game_date, g.season, g.season_type, c.player_id, c.player_name,
            mine.team_id, mine.opponent_team_id, mine.is_home, g.tip_time_utc, g.game_source, c.roster_source,
-           {_load_select('l', 'c.last_game_date', 'c.game_date', 'mine.window_{n}_complete')},
+           {_load_select('c', 'c.last_game_date', 'l', 'mine.window_{n}_complete')},
            coalesce(i.move.status, 'none') AS injury_status, i.move.move_date AS injury_move_date,
            i.move.notes AS injury_notes, f.injury_feed_current,
            {', '.join(f"pr.line_{s}, coalesce(pr.books_{s}, 0) AS books_{s}" for s in PROP_MARKETS)},
@@ -364,7 +354,7 @@ UPCOMING_PLAYER_GAME_CONTEXT = ProcessorSpec(
         InputSpec(UPCOMING_TEAM_GAME_CONTEXT.name),
         InputSpec("raw.player_boxscores", required=False, lag_days=1),
         InputSpec("raw.injuries", date_column="move_date", required=False, lag_days=1),
-        InputSpec("raw.prop_lines", date_column="game_date", required=False),
+        InputSpec("raw.prop_lines", date_column="game_date", required=False, read_on_its_date=True),
     ),
     entity_key="player_id",
     propagation="following_dates",

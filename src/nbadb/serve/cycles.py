@@ -21,7 +21,7 @@ from nbadb.monitor.patterns import patterns_report
 from nbadb.monitor.trends import record_health, record_weekly
 from nbadb.monitor.waste import waste_report
 from nbadb.orchestrate.manifests import manifest_dir, write_pass_manifest
-from nbadb.orchestrate.replay import morning_cycle, night_cycle
+from nbadb.orchestrate.replay import morning_of, night_of, stage_day
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.serve.plan import Cycle, CycleKind
 from nbadb.sources.archive import StageReport
@@ -120,17 +120,23 @@ class CycleRunner:
         """Do the cycle's work; for a morning or a night, the publication's runs and the pass's runs."""
         ws = self.ws
         if cycle.kind is CycleKind.MORNING:
-            half = morning_cycle(ws, cycle.day)
-            self._staged = {cycle.day: half.staged}
-            return half.published, half.passed
+            staged, published, pre_tip = morning_of(ws, cycle.day)
+            self._staged = {cycle.day: staged}
+            return published, pre_tip
         if cycle.kind is CycleKind.NIGHT:
-            half = night_cycle(ws, cycle.day, staged=self._staged.pop(cycle.day, None))
-            return half.published, half.passed
+            return night_of(ws, cycle.day, self._staged.pop(cycle.day, None) or self._staged_again(cycle.day))
         if cycle.kind is CycleKind.HEALTH:
             record_health(ws.con, cycle.day, health_report(ws.con, ws.graph, ws.engine.now(), now=started))
         else:
             self._weekly(cycle.day, started)
         return [], []
+
+    def _staged_again(self, day: date) -> StageReport:
+        """The day's publication staged again (the server restarted since its morning), as the morning
+        staged it; the morning's publication already recorded its quarantine and file counts."""
+        staged = stage_day(self.ws, day)
+        staged.recorded = True
+        return staged
 
     def _weekly(self, day: date, taken_at: datetime) -> None:
         """The waste and pattern reports over the week before `day` (runs for its game dates)."""

@@ -2,10 +2,10 @@
 
 Words defined here:
 - cycle: one job of the schedule for one date (US Eastern). Its kinds:
-  - `morning`: the morning publication and the pre-tip pass (orchestrate.replay.morning_cycle), due
+  - `morning`: the morning publication and the pre-tip pass (orchestrate.replay.morning_of), due
     PRE_TIP_LEAD before the day's first tip-off, never before the morning publication
     (engine.clock.morning);
-  - `night`: the night publication and the downstream pass (orchestrate.replay.night_cycle), due
+  - `night`: the night publication and the downstream pass (orchestrate.replay.night_of), due
     GAME_LENGTH after the day's last tip-off;
   - `health`: the health check, every day at HEALTH_AT Eastern;
   - `weekly`: the waste and pattern reports, every Monday at WEEKLY_AT Eastern.

@@ -44,4 +44,5 @@ def row_hash_sql(columns: list[tuple[str, str]]) -> str:
 
 def combine_hashes_sql(hash_column: str) -> str:
     """Aggregate SQL: one order-independent signature over a group's row hashes."""
-    return f"md5(string_agg({hash_column}, '' ORDER BY {hash_column}))"
+    # the same text as string_agg(h, '' ORDER BY h), without an ordered aggregate's per-group sort
+    return f"md5(array_to_string(list_sort(list({hash_column})), ''))"

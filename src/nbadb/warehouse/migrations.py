@@ -237,10 +237,22 @@ MIGRATIONS += (
     )),
 )
 
+
+MIGRATIONS += (
+    Migration(7, "typed feature quality: missing and partial features, missing sources, a score, training use", (
+        "ALTER TABLE precompute.ml_feature_store DROP COLUMN feature_quality",
+        "ALTER TABLE precompute.ml_feature_store RENAME COLUMN usable_for_training TO can_use_for_ml_training",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN features_missing VARCHAR[]",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN features_partial VARCHAR[]",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN missing_sources VARCHAR[]",
+        "ALTER TABLE precompute.ml_feature_store ADD COLUMN data_quality_score DOUBLE",
+    )),
+)
+
 # `nbadb serve` (issue 20): the cycles it completed (a restart catches up from them), the monitoring it
 # took (trends over weeks), the incidents it saw open and close, and every alert it sent or gave up on.
 MIGRATIONS += (
-    Migration(7, "serve cycles, monitoring reports, incidents and alerts", (
+    Migration(8, "serve cycles, monitoring reports, incidents and alerts", (
         """CREATE TABLE ops.serve_cycles (cycle_kind VARCHAR NOT NULL, game_date DATE NOT NULL,
             due_at TIMESTAMP NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
             status VARCHAR NOT NULL, cycle_trigger VARCHAR NOT NULL, runs INTEGER NOT NULL,
@@ -309,3 +321,4 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
     if applied:  # DuckDB 1.4 cannot replay these DDL statements from its WAL after a crash: persist them now
         con.execute("CHECKPOINT")
     return applied
+

@@ -1,6 +1,6 @@
 """`gbm`: gradient-boosted trees (scikit-learn HistGradientBoostingRegressor), one model per target.
 
-Training data for a prediction on date D: usable feature-store rows (usable_for_training) of
+Training data for a prediction on date D: usable feature-store rows (can_use_for_ml_training) of
 games strictly before the training cutoff, joined to their actual results, from the
 TRAINING_DAYS days before the cutoff, at most the most recent TRAINING_ROWS_CAP rows (whole
 dates; the cap keeps a fit near 0.15 s on two cores).
@@ -26,7 +26,9 @@ decides an over/under bet — rather than the mean. Fitting and predicting run o
 (systems.common.single_threaded). model_version = md5 of target, cutoff, FEATURES,
 hyperparameters and a fingerprint of the training rows (their stored row hashes and feature
 versions); fitted models are cached in process memory under it, so a replay fits each (target,
-cutoff) once and a corrected past game leads to a new model.
+cutoff) once and a corrected past game leads to a new model. A model missing from memory is looked
+up in the shared model store (systems.model_store, `<data dir>/models/gbm`) before it is fitted: the
+training flow fits models there ahead of a prediction run, one (system, target) per worker.
 """
 
 from __future__ import annotations
@@ -36,13 +38,16 @@ import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import polars as pl
 
+from nbadb.config import get_settings
 from nbadb.engine.parts import NotReady
 
+from nbadb.pipeline.systems import model_store
 from nbadb.pipeline.systems.common import FORM_STATS, TARGETS, per_game_day, prior_form, with_prior_forms
 
 if TYPE_CHECKING:
@@ -126,25 +131,41 @@ _CACHE_SIZE = 16
 _models: OrderedDict[str, _Model] = OrderedDict()  # model_version -> fitted model (process memory)
 
 
-def _fitted(version: str, training: pl.DataFrame, target: str) -> _Model:
-    """The model `version` names: from the process cache, else fitted on `training` and cached."""
-    if version in _models:
-        _models.move_to_end(version)
-        return _models[version]
+def store_folder() -> Path:
+    """gbm's folder in the shared model store."""
+    return get_settings().models_dir / "gbm"
+
+
+def fit(training: pl.DataFrame, target: str) -> _Model:
+    """A model of `target` fitted on `training` (call inside systems.common.single_threaded)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     x, y = _matrix(training), training[f"actual_{target}"].cast(pl.Float64).to_numpy()
     columns = np.array([j for j in range(x.shape[1]) if len(np.unique(x[~np.isnan(x[:, j]), j])) > 1], dtype=int)
-    regressor = HistGradientBoostingRegressor(**HYPERPARAMETERS).fit(x[:, columns], y)
-    model = _models[version] = _Model(regressor, columns)
+    return _Model(HistGradientBoostingRegressor(**HYPERPARAMETERS).fit(x[:, columns], y), columns)
+
+
+def training_set(history: pl.DataFrame, day: date) -> tuple[date, pl.DataFrame]:
+    """The training cutoff for a prediction on `day` and its training rows (from the history `day` may see)."""
+    cutoff = training_cutoff(day, history)
+    return cutoff, _window(history, cutoff)
+
+
+def _fitted(version: str, training: pl.DataFrame, target: str) -> _Model:
+    """The model `version` names: from the process cache, else the shared store, else fitted on
+    `training`; cached in process memory."""
+    if version in _models:
+        _models.move_to_end(version)
+        return _models[version]
+    model = model_store.load(store_folder(), version) or fit(training, target)
+    _models[version] = model
     if len(_models) > _CACHE_SIZE:
         _models.popitem(last=False)
     return model
 
 
 def _predict_day(query: pl.DataFrame, history: pl.DataFrame, day: date) -> list[pl.DataFrame]:
-    cutoff = training_cutoff(day, history)
-    training = _window(history, cutoff)
+    cutoff, training = training_set(history, day)
     if training.height < MIN_TRAINING_ROWS:
         raise NotEnoughTrainingData(
             f"{training.height} usable training rows before {cutoff} (needs {MIN_TRAINING_ROWS}); "

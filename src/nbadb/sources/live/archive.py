@@ -18,13 +18,13 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from nbadb.errors import ArchiveFileError
+from nbadb.warehouse.atomic import write_atomically
 from nbadb.sources.live.endpoints import canonical_params
 from nbadb.sources.live.errors import NotArchivedError
 
@@ -60,21 +60,6 @@ def _label(params: Mapping[str, str]) -> str:
     return re.sub(r"[^A-Za-z0-9-]+", "-", "_".join(parts)) or "request"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 class RawArchive:
     """Writes responses into the archive folder (see the module docstring for the layout)."""
 
@@ -90,7 +75,7 @@ class RawArchive:
         params = canonical_params(params)
         sha256 = hashlib.sha256(body).hexdigest()
         relative = Path(SOURCE_FOLDER) / endpoint / f"{_label(params)}__{sha256[:12]}.json"
-        _write_atomically(self.folder / relative, body)
+        write_atomically(self.folder / relative, body)
         line = {
             "endpoint": endpoint, "params": params, "url": url, "http_status": http_status, "sha256": sha256,
             "bytes": len(body), "fetched_at": fetched_at.isoformat() + "Z", "file": relative.as_posix(),

@@ -6,7 +6,7 @@ anyone parses it."""
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from nbadb.config import get_settings
@@ -32,7 +32,9 @@ class NbaApiClient:
 
     `con` (optional) is a warehouse connection holding ops.circuit_breakers; without it no breaker
     is consulted. A call that ends without an HTTP 200 raises UpstreamError and counts as one
-    failure on the endpoint's breaker, whatever number of attempts it took."""
+    failure on the endpoint's breaker, whatever number of attempts it took. `before_request` (optional)
+    is called before every request, after the throttle: a limit shared with other processes (the
+    Prefect flows' stats.nba.com rate limit)."""
 
     def __init__(
         self,
@@ -45,6 +47,7 @@ class NbaApiClient:
         clock: Clock | None = None,
         rng: random.Random | None = None,
         min_interval: float = MIN_INTERVAL_SECONDS,
+        before_request: Callable[[], None] | None = None,
     ) -> None:
         self.session = session
         self.archive = archive
@@ -52,6 +55,7 @@ class NbaApiClient:
         self.clock = clock or SystemClock()
         self.rng = rng or random.Random()
         self.throttle = Throttle(self.clock, min_interval)
+        self.before_request = before_request
         self.breakers: EndpointBreakers | None = None
         if con is not None:
             self.breakers = EndpointBreakers(con, breaker_policy or BreakerPolicy.from_settings(get_settings()))
@@ -80,6 +84,8 @@ class NbaApiClient:
             if attempt > 1:
                 self.clock.sleep(self.retry.backoff(attempt - 1, self.rng))
             self.throttle.wait()
+            if self.before_request:
+                self.before_request()
             try:
                 http = send(self.session, endpoint, params)
             except (requests.Timeout, requests.ConnectionError) as exc:
