@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test bench clean postgres
+.PHONY: run test bench clean postgres browser
+# The browser tests drive Debian's headless Chromium (Playwright cannot download its own here).
+BROWSER_PACKAGES := chromium chromium-driver
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +24,16 @@ postgres:
 run: $(STAMP)
 	$(BIN)/nbadb main
 
-test: $(STAMP) postgres
+test: $(STAMP) postgres browser
 	$(BIN)/python -m pytest
+
+browser:
+	@missing=$$(for p in $(BROWSER_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing $$missing for the browser tests"; \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+		$$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -7,12 +7,17 @@ Conventions for every test file:
 - the session warehouses (`warehouse_2023_24`) are shared: open them read-only (`db`) or copy
   them first (`copy_warehouse`) before changing anything;
 - close every DuckDB connection you open: one process cannot hold the same file open both
-  read-only and read-write.
+  read-only and read-write;
+- no test reaches the network: an autouse socket guard refuses every connect and name lookup
+  for an address that is not loopback (child processes and the browser are kept on 127.0.0.1 by
+  their own tests).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +33,7 @@ from nbadb.orchestrate.ingest import IngestOutcome, ingest_dates
 from nbadb.orchestrate.workspace import open_workspace
 
 DATABASE_NAME = "nba.duckdb"
+pytest_plugins = ["serve_support"]
 
 
 # -- plain helpers (also exposed as fixtures below) ----------------------------------------------
@@ -89,6 +95,53 @@ def no_traceback(result: Result) -> bool:
     """True when the CLI ended through its own error handling, not an uncaught exception."""
     text = result.output + result.stderr
     return "Traceback" not in text and (result.exception is None or isinstance(result.exception, SystemExit))
+
+
+# -- no network: the socket guard, for every test -------------------------------------------------
+
+
+class NetworkRefused(RuntimeError):
+    """A test tried to reach an address that is not loopback."""
+
+
+def _loopback(host: object) -> bool:
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connect (or name lookup) for a non-loopback address raises NetworkRefused; Unix sockets
+    and loopback pass."""
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_getaddrinfo = socket.getaddrinfo
+
+    def refuse_unless_loopback(address: object) -> None:
+        if isinstance(address, tuple) and not _loopback(address[0]):
+            raise NetworkRefused(f"test tried to reach {address!r}")
+
+    def _guarded_connect(self: socket.socket, address: object) -> None:
+        refuse_unless_loopback(address)
+        return real_connect(self, address)
+
+    def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+        refuse_unless_loopback(address)
+        return real_connect_ex(self, address)
+
+    def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
+        if host is not None and not _loopback(host):
+            raise NetworkRefused(f"test tried to look up {host!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
 
 
 # -- fixtures -----------------------------------------------------------------------------------

@@ -96,6 +96,15 @@ BAD_ARGUMENTS = [
     (["main", "--season", "2023"], 2, "is not a season label"),
     (["main", "--last-days", "0"], 2, "--last-days"),
     (["processors", "--all"], 2, "No such option"),
+    (["serve", "--host", "nowhere.example"], 2, "is not an IP address"),
+    (["serve", "--port", "70000"], 2, "--port"),
+    (["schedule", "show", "--count", "0"], 2, "--count"),
+    (["schedule", "show", "--archive", "/nope/nowhere"], 3, "does not exist"),
+    (["manifest", "../../etc/passwd"], 2, "is not a run or pass id"),
+    (["manifest", "0123456789abcdef"], 2, "no manifest '0123456789abcdef'"),
+    (["export", "--format", "xml"], 2, "use one of parquet, csv"),
+    (["export", "--tables", "raw.nothing"], 2, "not a pipeline table"),
+    (["export", "--tables", ","], 2, "name at least one table"),
     (["nonsense"], 2, "No such command"),
 ]
 
@@ -114,7 +123,7 @@ def test_every_command_refuses_a_bad_argument_in_one_line_without_a_traceback(
 READ_COMMANDS = [["status"], ["runs"], ["explain", "abc"], ["report", "waste"], ["report", "patterns"],
                  ["report", "predictions", "--season", "2023-24"], ["health"], ["breakers", "list"], ["gaps"],
                  ["quarantine"], ["history", "--game", "0022300061", "--player", "1"],
-                 ["crosscheck", "--season", "2021-22"]]
+                 ["crosscheck", "--season", "2021-22"], ["export"]]
 
 
 @pytest.mark.parametrize("args", READ_COMMANDS, ids=[" ".join(a) for a in READ_COMMANDS])

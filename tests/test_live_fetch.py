@@ -20,8 +20,8 @@ from nbadb.sources.live.materialise import materialise
 from nbadb.config import BUNDLED_ARCHIVE
 from nbadb.sources.live.players import PLAYERS_SCHEMA
 from nbadb.sources.live.schedule import SCHEDULE_SCHEMA, SCOREBOARD_SCHEMA
-from test_live_source import (  # noqa: F401  (socket_guard: autouse here too)
-    NOVEMBER_5, OFF_SEASON, live, recorded, routes_for_november_5, routes_for_the_off_season, socket_guard,
+from test_live_source import (  # the socket guard is conftest's, autouse for every test
+    NOVEMBER_5, OFF_SEASON, live, recorded, routes_for_november_5, routes_for_the_off_season,
 )
 
 LEBRON = 2544

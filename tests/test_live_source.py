@@ -3,7 +3,7 @@
 Every request goes through the real client (nba_api over our requests session) into a fake
 transport adapter mounted on that session, which answers with the bodies recorded in
 data/archive/nba_api_payloads (gzip-encoded, as stats.nba.com sends them) and records what it was
-asked. An autouse socket guard makes any connection to a non-loopback address raise, so a test
+asked. The autouse socket guard of conftest.py makes any connection to a non-loopback address raise, so a test
 that tried to reach the network would fail instead. Time is a fake clock: throttling and backoff
 are measured on it and no test sleeps.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import ipaddress
 import json
 import random
 import socket
@@ -57,6 +56,8 @@ from nbadb.sources.live.schedule import parse_schedule, parse_scoreboard
 from nbadb.sources.live.transport import HEADERS, TIMEOUT_SECONDS
 from nbadb.warehouse.connection import open_warehouse
 
+from conftest import NetworkRefused
+
 PAYLOADS = BUNDLED_ARCHIVE / "nba_api_payloads"
 NOVEMBER_5 = date(2025, 11, 5)  # a regular-season day: 11 final games on the recorded scoreboard
 OFF_SEASON = date(2025, 7, 15)  # the recorded empty scoreboard
@@ -67,51 +68,7 @@ def recorded(name: str) -> dict:
     return json.loads((PAYLOADS / name).read_bytes())
 
 
-# -- no network: the socket guard --------------------------------------------------------------
-
-
-class NetworkRefused(RuntimeError):
-    """A test tried to reach an address that is not loopback."""
-
-
-def _loopback(host: object) -> bool:
-    if isinstance(host, bytes):
-        host = host.decode()
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
-    except ValueError:
-        return False
-
-
-@pytest.fixture(autouse=True)
-def socket_guard(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connect (or name lookup) for a non-loopback address raises NetworkRefused; Unix sockets
-    and loopback pass."""
-    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
-    real_getaddrinfo = socket.getaddrinfo
-
-    def refuse_unless_loopback(address: object) -> None:
-        if isinstance(address, tuple) and not _loopback(address[0]):
-            raise NetworkRefused(f"test tried to reach {address!r}")
-
-    def _guarded_connect(self: socket.socket, address: object) -> None:
-        refuse_unless_loopback(address)
-        return real_connect(self, address)
-
-    def _guarded_connect_ex(self: socket.socket, address: object) -> int:
-        refuse_unless_loopback(address)
-        return real_connect_ex(self, address)
-
-    def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> list:
-        if host is not None and not _loopback(host):
-            raise NetworkRefused(f"test tried to look up {host!r}")
-        return real_getaddrinfo(host, *args, **kwargs)
-
-    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
-    monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
-    monkeypatch.setattr(socket, "getaddrinfo", _guarded_getaddrinfo)
+# -- no network: the socket guard (tests/conftest.py, autouse for every test) -----------------------
 
 
 def test_the_socket_guard_refuses_every_address_but_loopback() -> None:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
@@ -64,6 +65,17 @@ class Settings(BaseSettings):
     # (default `<data dir>/lake/data`).
     lake_catalog: str = ""
     lake_data_dir: Path | None = None
+    # A JSON manifest per run under <data dir>/manifests/ (orchestrate.manifests).
+    manifests: bool = True
+    # `nbadb serve`: the bearer token its control actions need (none: control actions are refused),
+    # how many days back a restart catches up missed cycles, and where each cycle exports tables.
+    api_token: SecretStr | None = None
+    serve_catch_up_days: int = 7
+    export_dir: Path | None = None
+    # Alerts (monitor.alerts): webhook URLs, comma-separated, each `URL` (generic JSON) or
+    # `slack=URL`; an incident alerted within the dedupe window is not sent again.
+    alert_webhooks: SecretStr = SecretStr("")
+    alert_dedupe_minutes: float = 360.0
 
     @property
     def database_path(self) -> Path:

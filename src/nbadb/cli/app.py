@@ -8,7 +8,7 @@ import typer
 
 from nbadb import __version__
 from nbadb.cli import (backfill_cmds, data_cmds, ledger_cmds, live_cmds, ops_cmds, pipeline_cmds, prediction_cmds,
-                       prefect_cmds, provider_cmds, rollout_cmds)
+                       prefect_cmds, provider_cmds, rollout_cmds, serve_cmds)
 
 app = typer.Typer(
     name="nbadb",
@@ -44,6 +44,7 @@ live_cmds.register(app)
 prefect_cmds.register(app)
 rollout_cmds.register(app)
 provider_cmds.register(app)
+serve_cmds.register(app)
 
 
 def main() -> None:

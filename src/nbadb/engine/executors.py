@@ -14,6 +14,10 @@ returns each batch's results in the order the batches were given.
 Like SQLMesh's concurrency helper: one way to execute runs, sequential when its width is 1.
 Prefect's executor (`prefect`, an optional extra: orchestrate.prefect.executor) is this one with each
 run made a Prefect task run (`run`); a batch's thread carries its caller's context (a flow run's).
+
+Listeners (like pybreaker's): callables told of each run, its request and its result, once the run
+has committed, on the thread that handed the wave over and in the order the batches were given.
+They observe (orchestrate.manifests writes a file per run); they never change a run.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ if TYPE_CHECKING:
     from nbadb.engine.runner import Engine
 
 Batch = list[RunRequest]
+RunListener = Callable[[RunRequest, RunResult], None]
 RunOn = Callable[["Engine", RunRequest], RunResult]
 
 
@@ -44,6 +49,9 @@ class Executor(Protocol):
     def close(self) -> None:
         """Release what the executor holds (threads, connections)."""
 
+    def add_listener(self, listener: RunListener) -> None:
+        """Tell `listener` of every run this executor completes from now on."""
+
 
 class LocalExecutor:
     """Runs a wave's batches on up to `width` engines: the given one, then engines on their own
@@ -57,15 +65,29 @@ class LocalExecutor:
         self._idle: queue.SimpleQueue[Engine] = queue.SimpleQueue()
         self._engines: list[Engine] = []
         self._pool: ThreadPoolExecutor | None = None
+        self._listeners: list[RunListener] = []
+
+    def add_listener(self, listener: RunListener) -> None:
+        self._listeners.append(listener)
 
     def run_wave(self, batches: list[Batch]) -> list[list[RunResult]]:
         batches = [b for b in batches if b]
         if self.width == 1 or len(batches) <= 1:
-            return [[self.run(self.engine, request) for request in batch] for batch in batches]
+            return [[self._told(request, self.run(self.engine, request)) for request in batch] for batch in batches]
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=self.width, thread_name_prefix="nbadb-run")
         futures = [self._pool.submit(contextvars.copy_context().run, self._run_batch, batch) for batch in batches]
-        return [future.result() for future in futures]
+        results = [future.result() for future in futures]
+        for batch, done in zip(batches, results):
+            for request, result in zip(batch, done):
+                self._told(request, result)
+        return results
+
+    def _told(self, request: RunRequest, result: RunResult) -> RunResult:
+        """Tell the listeners of a committed run; hand its result on."""
+        for listener in self._listeners:
+            listener(request, result)
+        return result
 
     def _run_batch(self, batch: Batch) -> list[RunResult]:
         try:

@@ -7,6 +7,9 @@
 3. night publication: the box scores of the day's finished games;
 4. downstream pass: the pipeline on the events the night caused (summaries, evaluation).
 
+Steps 1-2 are `morning_of` and steps 3-4 `night_of`: `nbadb serve` runs the same two functions at
+the hours the game calendar sets.
+
 The archive's corrections come in at their own instants between these steps (corrections.correct:
 each published at its time and carried to the current-truth tables there and then).
 

@@ -1,9 +1,15 @@
-"""One open warehouse with its engine, processor graph and archive source, for a command's life."""
+"""One open warehouse with its engine, processor graph and archive source, for a command's life.
+
+While `nbadb serve` holds the warehouse (warehouse.snapshot), a workspace opened for reading reads
+the snapshot the server published, and says so on stderr; one opened for writing is refused.
+"""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -11,11 +17,15 @@ from nbadb.config import Settings, get_settings
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.executors import Executor, LocalExecutor
 from nbadb.engine.runner import Engine
-from nbadb.errors import ConfigError
+from nbadb.errors import ConfigError, WarehouseError
+from nbadb.orchestrate.manifests import ManifestWriter, manifest_dir
 from nbadb.pipeline.registry import build_graph
-from nbadb.sources.archive import ArchiveSource
-from nbadb.warehouse.connection import configure_session
+from nbadb.warehouse.connection import configure_session, open_warehouse
+from nbadb.warehouse.snapshot import live_server
 from nbadb.warehouse.stores import Store
+
+if TYPE_CHECKING:  # the source (its contracts load pandera) is imported when a command first stages
+    from nbadb.sources.archive import ArchiveSource
 
 EXECUTORS = ("sequential", "threads", "prefect")
 
@@ -34,6 +44,8 @@ class Workspace:
     @property
     def source(self) -> ArchiveSource:
         if self._source is None:
+            from nbadb.sources.archive import ArchiveSource
+
             # its own connection: its temp tables are its own
             cursor = self.con.cursor()
             configure_session(cursor)
@@ -73,7 +85,31 @@ def open_workspace(archive: Path | None = None, *, settings: Settings | None = N
         from nbadb.rollout.routing import serving_store
 
         store = serving_store(settings, read_only=read_only)
-    con = store.open(read_only=read_only)
+    if store.kind == "file":  # a live `nbadb serve` holds the file: read its snapshot, refuse to write
+        con = open_warehouse(_readable_path(settings) if read_only else _writable_path(settings), read_only=read_only)
+    else:
+        con = store.open(read_only=read_only)
     graph = build_graph()
     engine = Engine(con, graph.specs, settings)
-    return Workspace(con, settings, store, graph, engine, executor_for(engine, settings), archive or settings.archive_dir)
+    executor = executor_for(engine, settings)
+    if settings.manifests and not read_only:
+        executor.add_listener(ManifestWriter(con, graph.specs, manifest_dir(settings.data_dir)))
+    return Workspace(con, settings, store, graph, engine, executor, archive or settings.archive_dir)
+
+
+def _readable_path(settings: Settings) -> Path:
+    """The warehouse file, or the snapshot of it while a live `nbadb serve` holds it."""
+    server = live_server(settings.data_dir)
+    if server is None:
+        return settings.database_path
+    sys.stderr.write(f"note: nbadb serve (pid {server.pid}, {server.url}) holds the warehouse; "
+                     f"reading its snapshot of {server.snapshot_at} UTC\n")
+    return Path(server.snapshot)
+
+
+def _writable_path(settings: Settings) -> Path:
+    server = live_server(settings.data_dir)
+    if server is not None:
+        raise WarehouseError(f"nbadb serve (pid {server.pid}, {server.url}) holds the warehouse: stop it first, or ask "
+                             "it through its control API (/api/v1/control/..., bearer token NBADB_API_TOKEN)")
+    return settings.database_path

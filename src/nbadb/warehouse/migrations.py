@@ -279,6 +279,31 @@ MIGRATIONS += (
     )),
 )
 
+# `nbadb serve` (issue 20): the cycles it completed (a restart catches up from them), the monitoring it
+# took (trends over weeks), the incidents it saw open and close, and every alert it sent or gave up on.
+MIGRATIONS += (
+    Migration(9, "serve cycles, monitoring reports, incidents and alerts", (
+        """CREATE TABLE ops.serve_cycles (cycle_kind VARCHAR NOT NULL, game_date DATE NOT NULL,
+            due_at TIMESTAMP NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
+            status VARCHAR NOT NULL, cycle_trigger VARCHAR NOT NULL, runs INTEGER NOT NULL,
+            runs_failed INTEGER NOT NULL, entities_changed INTEGER NOT NULL, error VARCHAR, pass_id VARCHAR)""",
+        """CREATE TABLE ops.health_checks (check_date DATE NOT NULL, checked_at TIMESTAMP NOT NULL,
+            healthy BOOLEAN NOT NULL, problems INTEGER NOT NULL, warnings INTEGER NOT NULL, findings JSON NOT NULL)""",
+        """CREATE TABLE ops.weekly_reports (report_date DATE NOT NULL, taken_at TIMESTAMP NOT NULL,
+            runs INTEGER NOT NULL, work_seconds DOUBLE NOT NULL, wasted_seconds DOUBLE NOT NULL,
+            waste_pct DOUBLE, runs_saved INTEGER NOT NULL, patterns_fired INTEGER NOT NULL,
+            waste JSON NOT NULL, patterns JSON NOT NULL)""",
+        """CREATE TABLE ops.incidents (incident_key VARCHAR NOT NULL, incident_kind VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL, message VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
+            last_seen_at TIMESTAMP NOT NULL, resolved_at TIMESTAMP)""",
+        """CREATE TABLE ops.alerts (alert_id VARCHAR NOT NULL, incident_key VARCHAR NOT NULL,
+            alert_kind VARCHAR NOT NULL, subject VARCHAR NOT NULL, message VARCHAR NOT NULL,
+            destination VARCHAR NOT NULL, payload_format VARCHAR NOT NULL, status VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL, http_status INTEGER, error VARCHAR, facts JSON NOT NULL,
+            first_attempt_at TIMESTAMP NOT NULL, last_attempt_at TIMESTAMP NOT NULL)""",
+    )),
+)
+
 # -- 30-39: staged provider rollouts (rollout.providers, pipeline.provider_*) ---------------------------
 
 _STAGE = f"VARCHAR CHECK ({{column}} IN {STAGE_LABELS_SQL})"

@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import task_run as current_task_run
 
 from nbadb.engine import breakers
-from nbadb.engine.executors import Batch, LocalExecutor
+from nbadb.engine.executors import Batch, LocalExecutor, RunListener
 from nbadb.engine.request import RunRequest, RunResult, new_run_id
 from nbadb.engine.vocabulary import Status
 
@@ -102,3 +102,6 @@ class PrefectExecutor:
 
     def close(self) -> None:
         self._local.close()
+
+    def add_listener(self, listener: RunListener) -> None:
+        self._local.add_listener(listener)

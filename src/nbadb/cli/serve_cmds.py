@@ -1,0 +1,138 @@
+"""Commands of a live season: serve, schedule show, manifest, export."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from nbadb.cli.common import ArchiveOption, JsonOption, archive_path, check_choice, command, console, err_console, print_json
+from nbadb.errors import ArchiveMissingError, ConfigError
+
+schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
+                           rich_markup_mode="markdown")
+
+
+def _check_host(host: str) -> str:
+    if host != "localhost":
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            raise ConfigError(f"--host {host!r} is not an IP address; use 127.0.0.1 (the default) or the address to bind") from None
+    return host
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default loopback only)."),
+    port: int = typer.Option(8765, "--port", min=0, max=65535, help="Port of the dashboard, API and /metrics (0: any free one)."),
+    archive: Optional[Path] = ArchiveOption,
+) -> None:
+    """Run a live season: the day's cycles at game-calendar hours, the dashboard, the API and /metrics.
+
+    The morning publication and pre-tip pass run before the first tip-off, the night publication and
+    downstream pass after the last game's expected end, the health check every morning and the waste
+    and pattern reports every Monday (America/New_York); missed cycles catch up after a restart. Read
+    commands keep working on the snapshot it publishes after each cycle. Ctrl-C stops it."""
+    import logging
+    import signal
+
+    from nbadb.config import get_settings
+    from nbadb.serve.app import ServeApp
+
+    _check_host(host)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not ipaddress.ip_address("127.0.0.1" if host == "localhost" else host).is_loopback:
+        err_console.print(f"note: bound to {host}: the dashboard and the read API are visible beyond this machine")
+    app = ServeApp(get_settings(), archive_path(archive), host=host, port=port)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a service manager's stop is a Ctrl-C
+    try:
+        app.start()
+        console.print(f"nbadb serve on http://{host}:{app.port} (dashboard, /api/v1/..., /metrics); Ctrl-C stops it")
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:
+        console.print("stopping: the cycle in progress (if any) finishes first")
+    finally:
+        app.stop()
+
+
+def schedule_show(
+    count: int = typer.Option(10, "--count", min=1, max=200, help="How many cycles to show."),
+    archive: Optional[Path] = ArchiveOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """The next cycles `nbadb serve` will run (times in America/New_York), from the archive's game calendar."""
+    import duckdb
+
+    from nbadb.config import get_settings
+    from nbadb.engine.request import utc_now
+    from nbadb.serve.calendar import archive_game_days
+    from nbadb.serve.plan import upcoming
+    from nbadb.sources.archive import ArchiveSource
+
+    settings = get_settings()
+    folder = archive_path(archive) or settings.archive_dir
+    if not folder.is_dir():
+        raise ArchiveMissingError(f"--archive {folder}: the folder does not exist")
+    with duckdb.connect() as con:
+        calendar = archive_game_days(ArchiveSource(folder, con, cache_dir=settings.data_dir / "cache" / "checked"))
+    cycles = [c.as_dict() for c in upcoming(calendar, utc_now(), count, horizon_days=400)]
+    if as_json:
+        print_json(cycles)
+        return
+    table = Table(title=f"next {len(cycles)} cycles (archive {folder})")
+    for col in ("due (America/New_York)", "kind", "game date"):
+        table.add_column(col)
+    for c in cycles:
+        table.add_row(c["due_at_eastern"], c["kind"], c["day"])
+    console.print(table)
+    if not cycles:
+        console.print("no game in the archive's calendar within 400 days: only the daily health check and Monday reports")
+
+
+def manifest(manifest_id: str = typer.Argument(..., help="A run id (`nbadb runs`) or a serve pass id.")) -> None:
+    """The manifest of a run or a pipeline pass (JSON): trigger, inputs and their versions, outputs, code versions, status."""
+    from nbadb.config import get_settings
+    from nbadb.orchestrate.manifests import manifest_dir, read_manifest
+
+    print_json(read_manifest(manifest_dir(get_settings().data_dir), manifest_id))
+
+
+def export(
+    tables: Optional[str] = typer.Option(None, "--tables", help="Comma-separated tables (default: every pipeline table)."),
+    export_format: str = typer.Option("parquet", "--format", help="parquet or csv."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Folder of the exports (default NBADB_EXPORT_DIR, else <data dir>/exports)."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Export tables Hive-partitioned by season, published whole with a `latest.json` pointer."""
+    from nbadb.engine.request import utc_now
+    from nbadb.orchestrate.exports import FORMATS, check_tables, export_tables
+    from nbadb.orchestrate.workspace import open_workspace
+
+    check_choice(export_format, "format", FORMATS)
+    chosen = [t.strip() for t in tables.split(",") if t.strip()] if tables is not None else None
+    if chosen is not None and not chosen:
+        raise ConfigError("--tables: name at least one table, e.g. raw.schedule,analytics.player_game_summary")
+    with open_workspace(read_only=True) as ws:
+        dest = to or ws.settings.export_dir or ws.settings.data_dir / "exports"
+        if dest.exists() and not dest.is_dir():
+            raise ConfigError(f"--to {dest} is a file, not a folder")
+        outcome = export_tables(ws.con, ws.graph, check_tables(ws.graph, chosen), export_format,  # type: ignore[arg-type]
+                                dest, utc_now())
+    if as_json:
+        print_json(outcome.as_dict())
+        return
+    for table, rows in outcome.tables.items():
+        console.print(f"{table}: {rows:,} rows")
+    console.print(f"export {outcome.export_id} published at {outcome.path} ({dest / 'latest.json'} points to it)")
+
+
+def register(app: typer.Typer) -> None:
+    command(app, serve)
+    command(schedule_app, schedule_show, "show")
+    app.add_typer(schedule_app, name="schedule")
+    command(app, manifest)
+    command(app, export)

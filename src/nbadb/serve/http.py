@@ -1,0 +1,172 @@
+"""A small router over the standard library's ThreadingHTTPServer: requests, responses, errors.
+
+Paths are patterns with `{name}` segments. A handler gets the request and the path's values and
+returns a Response. nbadb's errors become one-line answers (a bad argument 400, an unknown run 404);
+anything else is logged with its traceback and answered 500 without details. The access log names
+method, path and status, never a header (the bearer token travels in one).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from html import escape
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+from nbadb.errors import ConfigError, NbadbError, UnknownRunError
+
+log = logging.getLogger("nbadb.serve.http")
+MAX_BODY = 64 * 1024
+# No script runs on any page; styles are inline; charts are inline SVG.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes = b""
+
+    def param(self, name: str) -> str | None:
+        """A query parameter; an empty one (a form's blank field) counts as absent."""
+        value = self.query.get(name)
+        return value if value else None
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200) -> Response:
+        return cls(status, "application/json", json.dumps(payload, indent=1, default=str).encode())
+
+    @classmethod
+    def html(cls, text: str, status: int = 200) -> Response:
+        return cls(status, "text/html; charset=utf-8", text.encode())
+
+    @classmethod
+    def prometheus(cls, text: str) -> Response:
+        """Prometheus' text exposition format."""
+        return cls(200, "text/plain; version=0.0.4; charset=utf-8", text.encode())
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Handler = Callable[[Request, dict[str, str]], Response]
+
+
+class Router:
+    def __init__(self) -> None:
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        self._routes.append((method, re.compile(f"^{regex}$"), handler))
+
+    def dispatch(self, request: Request) -> Response:
+        allowed = False
+        for method, regex, handler in self._routes:
+            match = regex.match(request.path)
+            if match is None:
+                continue
+            allowed = True
+            if method == request.method:
+                return handler(request, match.groupdict())
+        if allowed:
+            raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.path}")
+        raise HttpError(HTTPStatus.NOT_FOUND, f"no page or endpoint at {request.path}")
+
+
+def _answer(router: Router, request: Request) -> Response:
+    try:
+        return router.dispatch(request)
+    except HttpError as exc:
+        status, message = exc.status, str(exc)
+    except UnknownRunError as exc:
+        status, message = HTTPStatus.NOT_FOUND, str(exc)
+    except ConfigError as exc:
+        status, message = HTTPStatus.BAD_REQUEST, str(exc)
+    except NbadbError as exc:
+        status, message = HTTPStatus.CONFLICT, str(exc)
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        status, message = HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; the server log has the details"
+    if request.path.startswith("/api/"):
+        return Response.json({"error": message}, status)
+    return Response.html(f"<!doctype html><title>{int(status)}</title><p>{escape(message)}</p>", status)
+
+
+def handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
+    class NbadbHandler(BaseHTTPRequestHandler):
+        server_version = "nbadb"
+        sys_version = ""
+
+        def _handle(self) -> None:
+            parts = urlsplit(self.path)
+            length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
+            request = Request(self.command, parts.path.rstrip("/") or "/",
+                              {k: v[0] for k, v in parse_qs(parts.query).items()},
+                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length) if length else b"")
+            response = _answer(router, request)
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in {**SECURITY_HEADERS, **response.headers}.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_HEAD = _handle
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            log.info("%s %s %s", self.command, urlsplit(self.path).path, code)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.info(format, *args)
+
+    return NbadbHandler
+
+
+class HttpServer:
+    """The server in a thread of its own."""
+
+    def __init__(self, host: str, port: int, router: Router) -> None:
+        self._server = ThreadingHTTPServer((host, port), handler_class(router))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="nbadb-http", daemon=True)
+        self._started = False
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    def start(self) -> None:
+        self._thread.start()
+        self._started = True
+
+    def stop(self) -> None:
+        if self._started:
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()

@@ -1,0 +1,213 @@
+"""The dashboard in a real browser: Debian's headless Chromium driven by Playwright, on a server
+over a replayed warehouse. Every page loads with no failed request and no request off 127.0.0.1,
+its charts render (inline SVG with data marks), and the filters change what is shown. A screenshot
+of each page is taken; with NBADB_SCREENSHOT_DIR=docs/screenshots they are the README's (committed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from threading import Thread
+
+import polars as pl
+import pytest
+
+from nbadb.config import BUNDLED_ARCHIVE, PROJECT_ROOT
+from nbadb.engine import breakers
+from nbadb.serve.app import ServeApp
+from nbadb.serve.html import NAV
+from nbadb.serve.plan import Cycle, CycleKind
+from nbadb.warehouse.connection import warehouse
+
+from serve_support import FakeClock, eastern, served
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+# Pages whose data can be empty on this warehouse: they say so in text instead of drawing.
+MAY_BE_EMPTY = {"/gaps", "/backfill"}
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+TODAY = date(2023, 11, 15)
+GARBLED_ROWS = 30
+
+
+def _archive_with_a_garbled_injury_feed(folder: Path) -> Path:
+    """The bundled archive plus an injury file of TODAY whose player names were lost: its rows break
+    the rule that a move names its player and go to quarantine when TODAY's morning publishes them."""
+    for item in BUNDLED_ARCHIVE.iterdir():
+        if item.name != "injuries":
+            (folder / item.name).symlink_to(item)
+    (folder / "injuries").mkdir()
+    for item in (BUNDLED_ARCHIVE / "injuries").iterdir():
+        (folder / "injuries" / item.name).symlink_to(item)
+    teams = ["Cavaliers", "Grizzlies", "Hornets", "Celtics", "Lakers", "Knicks"]
+    pl.DataFrame({
+        "DATE": [TODAY] * GARBLED_ROWS, "TEAM": [teams[i % len(teams)] for i in range(GARBLED_ROWS)],
+        "PLAYER": ["•"] * GARBLED_ROWS, "ACQUIRED": [None] * GARBLED_ROWS, "RELINQUISHED": ["•"] * GARBLED_ROWS,
+        "NOTES": [f"placed on IL (feed row {i})" for i in range(GARBLED_ROWS)],
+    }, schema_overrides={"ACQUIRED": pl.String}).write_parquet(folder / "injuries" / "injury_transactions_garbled_feed.parquet")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dashboard(replayed_window, tmp_path_factory) -> Iterator[ServeApp]:
+    """A server on a copy of the replayed window (three weeks of 2023-24 through every phase) on the
+    evening of TODAY: monitoring history, a forced-open breaker, TODAY's morning cycle run (with a
+    garbled injury feed to quarantine) and alerts sent to a loopback receiver."""
+    from conftest import copy_warehouse
+
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path_factory.mktemp("dashboard"))
+    archive = _archive_with_a_garbled_injury_feed(tmp_path_factory.mktemp("archive"))
+    with warehouse(data_dir / "nba.duckdb") as con:
+        breakers.force_open(con, "predictions.player_prop_predictions:gbm", "system", 600, eastern(2023, 11, 15, 1))
+    receiver = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    Thread(target=receiver.serve_forever, daemon=True).start()
+    clock = FakeClock(eastern(2023, 11, 15, 18))
+    hook = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+    with served(data_dir, clock, archive=archive, alert_webhooks=hook) as app:
+        for day in (date(2023, 11, 10), date(2023, 11, 13), date(2023, 11, 14)):
+            app.run_now(Cycle(clock(), CycleKind.HEALTH, day))
+        for day in (date(2023, 10, 30), date(2023, 11, 6), date(2023, 11, 13)):
+            app.run_now(Cycle(clock(), CycleKind.WEEKLY, day))
+        assert [(r.cycle_kind, r.status) for r in app.run_due()] == [("health", "done"), ("morning", "done")]
+        yield app
+    receiver.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.is_file(), "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """A browser page that records every request, and the ones that failed."""
+
+    def __init__(self, browser, base: str) -> None:
+        self.base = base
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.on("requestfailed", lambda r: self.failed.append(f"{r.url}: {r.failure}"))
+        self.page.on("response", lambda r: self.failed.append(f"{r.url}: HTTP {r.status}") if r.status >= 400 else None)
+
+    def open(self, path: str) -> None:
+        self.page.goto(self.base + path, wait_until="load")
+
+    def marks(self) -> int:
+        return self.page.locator("svg.chart .mark").count()
+
+    def column(self, name: str) -> list[str]:
+        headers = [h.strip() for h in self.page.locator("table").last.locator("th").all_inner_texts()]
+        index = headers.index(name)
+        return [c.strip() for c in self.page.locator(f"table >> nth=-1 >> tbody tr td:nth-child({index + 1})").all_inner_texts()]
+
+    def off_loopback(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith("http://127.0.0.1:")]
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    """Where the screenshots go: NBADB_SCREENSHOT_DIR (relative to the project), else a temp folder."""
+    chosen = os.environ.get("NBADB_SCREENSHOT_DIR")
+    return PROJECT_ROOT / chosen if chosen else tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.mark.parametrize("path", [href for href, _ in NAV])
+def test_every_page_loads_with_no_failed_request_none_off_loopback_and_its_charts_drawn(dashboard, browser, screenshots,
+                                                                                        path):
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    visit.open(path)
+    assert visit.failed == [] and visit.off_loopback() == [], (visit.failed, visit.off_loopback())
+    assert visit.page.locator("h1").inner_text()
+    if path in MAY_BE_EMPTY:
+        assert visit.marks() > 0 or visit.page.locator(".empty").count() > 0
+    else:
+        assert visit.marks() > 0, f"{path}: no chart with data"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    shot = screenshots / f"{path.strip('/') or 'overview'}.png"
+    visit.page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    visit.page.close()
+
+
+def test_the_runs_filter_shows_only_the_chosen_status(dashboard, browser):
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    visit.open("/runs")
+    visit.page.select_option("select[name=status]", "skipped")
+    visit.page.click("form.filters button")
+    visit.page.wait_for_load_state("load")
+    assert "status=skipped" in visit.page.url
+    statuses = visit.column("status")
+    assert statuses and set(statuses) == {"skipped"}
+    assert visit.marks() > 0 and visit.failed == []
+
+
+def test_the_prediction_filters_show_only_the_chosen_call_and_target(dashboard, browser):
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    visit.open("/predictions")
+    visit.page.select_option("select[name=target]", "pts")
+    visit.page.select_option("select[name=call]", "PASS")
+    visit.page.click("form.filters button")
+    visit.page.wait_for_load_state("load")
+    assert "target=pts" in visit.page.url and "call=PASS" in visit.page.url
+    assert set(visit.column("call")) == {"PASS"} and set(visit.column("target")) == {"pts"}
+    assert visit.page.locator("input[name=date]").input_value() == str(TODAY)  # today's predictions
+    assert visit.failed == []
+
+
+def test_the_quarantine_filter_browses_one_table_and_pages_through_it(dashboard, browser):
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    visit.open("/quarantine")
+    visit.page.select_option("select[name=table]", "raw.injuries")
+    visit.page.select_option("select[name=limit]", "25")
+    visit.page.click("form.filters button")
+    visit.page.wait_for_load_state("load")
+    first = visit.column("record key")
+    assert set(visit.column("table name")) == {"raw.injuries"} and len(first) == 25
+    assert set(visit.column("reason")) == {"PLAYER is named"}
+    visit.page.click("text=next →")
+    visit.page.wait_for_load_state("load")
+    assert "page=2" in visit.page.url and len(visit.column("record key")) == GARBLED_ROWS - 25
+    assert not set(visit.column("record key")) & set(first)
+    assert visit.failed == []
+
+
+def test_the_evaluation_filters_redraw_the_charts_for_one_season_and_target(dashboard, browser):
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    visit.open("/evaluation")
+    visit.page.select_option("select[name=target]", "pts")
+    visit.page.click("form.filters button")
+    visit.page.wait_for_load_state("load")
+    assert "target=pts" in visit.page.url
+    weeks = visit.page.locator("svg.chart").first.locator(".mark").count()
+    assert weeks >= 3 * 4  # four systems over the window's three-plus weeks
+    assert "nothing to draw yet" in visit.page.inner_text("body")  # 2023-24's archive has no real prop lines
+    assert visit.failed == []
+
+
+def test_a_bad_filter_is_one_line_with_status_400(dashboard, browser):
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    response = visit.page.goto(f"{visit.base}/runs?since=yesterday")
+    assert response.status == 400 and "since 'yesterday' is not a date" in visit.page.inner_text("body")
