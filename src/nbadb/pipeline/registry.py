@@ -15,6 +15,7 @@ def build_graph() -> ProcessorGraph:
     from nbadb.pipeline.features import ML_FEATURE_STORE
     from nbadb.pipeline.precompute import PRECOMPUTE_PROCESSORS
     from nbadb.pipeline.predictions import PREDICTION_PROCESSORS
+    from nbadb.pipeline.prop_features.processor import PLAYER_PROP_FEATURES
     from nbadb.pipeline.provider_lines import PROVIDER_LINES
     from nbadb.pipeline.provider_shadow import PROVIDER_SHADOW
     from nbadb.pipeline.provider_telemetry import FEED_TABLE, PROVIDER_TELEMETRY
@@ -22,6 +23,6 @@ def build_graph() -> ProcessorGraph:
 
     return ProcessorGraph(
         [*RAW_PROCESSORS, PROVIDER_STAGES, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, PROVIDER_LINES,
-         *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE, *PREDICTION_PROCESSORS, PROVIDER_SHADOW, PROVIDER_TELEMETRY],
+         *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE, PLAYER_PROP_FEATURES, *PREDICTION_PROCESSORS, PROVIDER_SHADOW, PROVIDER_TELEMETRY],
         SOURCE_TABLES | {AUDIT_TABLE, FEED_TABLE},
     )

@@ -73,9 +73,9 @@ def control(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.D
         con = _connect_with_retry(path, read_only, 30.0)
         if not read_only:
             apply_migrations(con, path, CONTROL_MIGRATIONS)
-        elif current_version(con) != CONTROL_MIGRATIONS[-1].version:
+        elif current_version(con, CONTROL_MIGRATIONS) != CONTROL_MIGRATIONS[-1].version:
             con.close()
-            raise WarehouseError(f"{path} is at control schema {current_version(con)}; run a rollout command to migrate it")
+            raise WarehouseError(f"{path} is at control schema {current_version(con, CONTROL_MIGRATIONS)}; run a rollout command to migrate it")
     try:
         yield con
     finally:

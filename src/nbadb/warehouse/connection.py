@@ -11,7 +11,7 @@ from typing import Iterator
 import duckdb
 
 from nbadb.errors import WarehouseError
-from nbadb.warehouse.migrations import LATEST_VERSION, apply_migrations, current_version
+from nbadb.warehouse.migrations import LATEST_VERSION, apply_migrations, current_version, is_newer
 
 LOCK_WAIT_SECONDS = 30.0
 # An in-memory catalog for what a source staged: every connection to the warehouse sees it (temp
@@ -57,7 +57,7 @@ def open_warehouse(path: Path, *, read_only: bool = False, lock_wait: float = LO
         if not read_only:
             apply_migrations(con, path)
         elif (version := current_version(con)) != LATEST_VERSION:
-            newer = version > LATEST_VERSION
+            newer = is_newer(version)
             raise WarehouseError(
                 f"{path} has schema version {version}, " + (
                     f"newer than this nbadb understands ({LATEST_VERSION}); upgrade nbadb" if newer else

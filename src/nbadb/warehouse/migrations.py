@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from nbadb.errors import WarehouseError
+from nbadb.pipeline.prop_features.processor import COLUMNS as PROP_FEATURE_COLUMNS
 from nbadb.pipeline.provider_stages import STAGE_LABELS_SQL
 from nbadb.warehouse.transactions import rollback
 
@@ -350,25 +351,60 @@ MIGRATIONS += (
     )),
 )
 
+# -- 10-29: the core pipeline, after 9 ---------------------------------------------------------------
+
+MIGRATIONS += (
+    Migration(10, "point-in-time prop features; predictions with probabilities, the book's odds and expected value; "
+                  "evaluation at the real odds", (
+        f"""CREATE TABLE precompute.player_prop_features ({', '.join(f'{c} {t}' for c, t in PROP_FEATURE_COLUMNS)},
+            {LINEAGE})""",
+        *(f"ALTER TABLE predictions.player_prop_predictions ADD COLUMN {c} {t}" for c, t in (
+            ("bookmaker", "VARCHAR"), ("over_odds", "DOUBLE"), ("under_odds", "DOUBLE"), ("market_p_over", "DOUBLE"),
+            ("model_p_over", "DOUBLE"), ("p_over", "DOUBLE"), ("ev", "DOUBLE"), ("games_played_season", "INTEGER"))),
+        *(f"ALTER TABLE predictions.evaluation ADD COLUMN {c} {t}" for c, t in (
+            ("bookmaker", "VARCHAR"), ("side_odds", "DOUBLE"), ("profit", "DOUBLE"), ("consensus_side", "VARCHAR"),
+            ("consensus_odds", "DOUBLE"), ("consensus_profit", "DOUBLE"), ("games_played_season", "INTEGER"))),
+    )),
+)
+
 LATEST_VERSION = MIGRATIONS[-1].version
+KNOWN_VERSIONS = frozenset(m.version for m in MIGRATIONS)
 
 
-def current_version(con: duckdb.DuckDBPyConnection) -> int:
+def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
     exists = con.execute(
         "SELECT count(*) FROM information_schema.tables "
         "WHERE table_catalog = current_database() AND table_schema = 'ops' AND table_name = 'schema_migrations'"
     ).fetchall()[0][0]
-    if not exists:
-        return 0
-    return con.execute("SELECT coalesce(max(version), 0) FROM ops.schema_migrations").fetchall()[0][0]
+    return {v for (v,) in con.execute("SELECT version FROM ops.schema_migrations").fetchall()} if exists else set()
+
+
+def current_version(con: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] | None = None) -> int:
+    """The warehouse's schema version: its newest migration nbadb does not know, else the last migration,
+    in MIGRATIONS order, up to which every one is applied (0: none). Versions are not applied in numeric
+    order (10 comes after 30), so "up to date" means "equal to LATEST_VERSION"."""
+    migrations, applied = migrations or MIGRATIONS, _applied(con)
+    if unknown := applied - {m.version for m in migrations}:
+        return max(unknown)
+    version = 0
+    for migration in migrations:
+        if migration.version not in applied:
+            break
+        version = migration.version
+    return version
+
+
+def is_newer(version: int) -> bool:
+    """A schema version this nbadb does not know (written by a newer nbadb)."""
+    return version not in KNOWN_VERSIONS and version != 0
 
 
 def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehouse",
                      migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Apply every migration of `migrations` (the warehouse's by default) newer than the database,
     each in its own transaction."""
-    version = current_version(con)
-    if version > migrations[-1].version:
+    version, done = current_version(con, migrations), _applied(con)
+    if version not in {m.version for m in migrations} and version != 0:
         raise WarehouseError(
             f"{path} has schema version {version}, newer than this nbadb understands "
             f"({migrations[-1].version}). Upgrade nbadb, or point NBADB_DATA_DIR at another warehouse."
@@ -381,7 +417,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
         )
     applied = []
     for migration in migrations:
-        if migration.version <= version:
+        if migration.version in done:
             continue
         con.execute("BEGIN TRANSACTION")
         try:
