@@ -1,8 +1,8 @@
 """Processors made of independent parts (e.g. prediction systems), each behind its own breaker.
 
 The runner calls `run_parts` before the transform: every part whose durable breaker allows it
-runs its pure compute over the frames its queries read (a query shared by several parts runs
-once); its output becomes temp view `_part_<name>`. A part that raises — or is named in
+runs its pure compute over the frames its queries read (each read when the compute first asks for
+it; a query shared by several parts runs once); its output becomes temp view `_part_<name>`. A part that raises — or is named in
 NBADB_FAULT_SYSTEMS — is caught, its message kept; a part whose breaker is OPEN is skipped. Either
 way its view is left empty, the other parts go on, and the run ends `partial`. A part that raises
 `NotReady` (it cannot work yet, e.g. too little history to train on) is skipped with its reason:
@@ -19,7 +19,7 @@ sees an opened breaker time out and probe again on a later day, as the live seas
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator, Mapping
 
 import duckdb
 
@@ -81,8 +81,7 @@ def run_parts(ctx: RunContext, settings: Settings) -> SkipReason | None:
             try:
                 if part.name in settings.faulty_parts:
                     raise InjectedFault(f"fault injected into part {part.name} by NBADB_FAULT_SYSTEMS")
-                inputs = {name: _frame(con, sql, params, frames) for name, sql in part.reads}
-                _store(con, part, part.compute(inputs))
+                _store(con, part, part.compute(_Frames(con, dict(part.reads), params, frames)))
             except NotReady as exc:  # nothing went wrong: it cannot work yet
                 _store(con, part, None)
                 ctx.parts.append(PartOutcome(part.name, "not_ready", error=str(exc)))
@@ -155,13 +154,25 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
     )
 
 
-def _frame(
-    con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, object], cache: dict[str, pl.DataFrame]
-) -> pl.DataFrame:
-    """The query's rows as a polars frame (read once per run)."""
-    if sql not in cache:
-        cache[sql] = con.sql(sql, params=used_params(sql, params)).pl()
-    return cache[sql]
+class _Frames(Mapping[str, "pl.DataFrame"]):
+    """A part's input frames, each read when the compute first asks for it (a part that finds what it
+    needs elsewhere, e.g. a stored model, never pays for the read) and once per run (`cache`, by query)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, reads: dict[str, str], params: dict[str, object],
+                 cache: dict[str, pl.DataFrame]) -> None:
+        self._con, self._reads, self._params, self._cache = con, reads, params, cache
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        sql = self._reads[name]
+        if sql not in self._cache:
+            self._cache[sql] = self._con.sql(sql, params=used_params(sql, self._params)).pl()
+        return self._cache[sql]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._reads)
+
+    def __len__(self) -> int:
+        return len(self._reads)
 
 
 def _store(con: duckdb.DuckDBPyConnection, part: PartSpec, frame: pl.DataFrame | None) -> None:

@@ -1,182 +1,204 @@
-"""Phase 5: player-prop predictions and their evaluation against the real outcomes.
+"""Phase 5: player-prop predictions and their evaluation against the real outcomes and odds.
 
-predictions.player_prop_predictions [player_id, game_date]: for each upcoming player-game of the
-feature store (precompute.ml_feature_store) and each target (pts, reb, ast, fg3m), one row per
-system. The systems moving_average, similarity and gbm (pipeline.systems) are processor parts:
-each runs behind its own durable breaker and a failing one leaves the others writing (the run is
-then `partial`). The ensemble is computed here, in SQL, over the systems that produced a value
-for the row: weights ENSEMBLE_WEIGHTS renormalised over those present.
+predictions.player_prop_predictions [player_id, game_date]: for each player-game of
+precompute.player_prop_features and each target (pts, reb, ast, fg3m), one row per system. The
+systems baseline, heuristic and gbm (pipeline.systems) are processor parts: each runs behind its own
+durable breaker and a failing one leaves the others writing (the run is then `partial`). The
+ensemble is computed here, in SQL, with weights fitted as of D on past out-of-sample errors
+(pipeline.ensemble), renormalised over the systems that predicted the row.
 
-The line: the real prop line as of D (the feature store's consensus: median of the books' main
-lines) labelled `prop_consensus`; without one an estimated line labelled `estimated`:
-floor(prior form) + 0.5, prior form = season average so far, else last season's (the half point a
-book would add so that there is no push); null with neither. edge = predicted − line.
+The line: the served books' consensus (pipeline.served_lines), labelled `prop_consensus`, with the
+prices of a real book quoting it; without one an estimated line labelled `estimated`: floor(prior
+form) + 0.5, prior form = season average so far, else last season's; null with neither.
+Probability and call (`recommendation_sql`, the one rule, also judging shadow books'
+lines in pipeline.provider_shadow): p_over = P(X > line) of the prediction's distribution
+(pipeline.probabilities: Normal with σ² = a + b·mean fitted as of D, pipeline.ensemble; NB2 for
+gbm's fg3m); EV of each side = p · decimal odds − 1 at the book's real prices; OVER or UNDER only on
+a real line with both prices, trusted form and the larger EV > 0; PASS otherwise (always on an
+estimated line, and before σ can be fitted). confidence = p of the called side (PASS: the likelier
+side's). p_over is the model's probability: no calibration step is applied yet.
+form_quality: 'none' (no game this season nor last), 'stale' (no game in STALE_FORM_DAYS days),
+'prior_only' (no game yet this season), 'partial' (1–9 games), 'complete'; form_age_days = days since
+his last game (capped at 30 by the features).
 
-Confidence (0.5–1): the probability that the outcome lands on the predicted side of the line
-under a normal error N(predicted, σ²) with σ² = DISPERSION[target] · max(predicted, 1) (variance
-grows with the mean for counting stats; the factors are the squared errors per unit of mean that
-moving_average left on 2022-23 games), i.e. Φ(|edge| / σ), computed with the logistic
-approximation Φ(z) ≈ 1 / (1 + e^(−1.702 z)) (error < 0.01).
-Recommendation: OVER when edge > 0 and confidence ≥ MIN_CONFIDENCE, UNDER when edge < 0 and
-confidence ≥ MIN_CONFIDENCE, else PASS (always PASS without a line). Edge, confidence and
-recommendation are written once, in `recommendation_sql` (the served rule), which the shadow
-verdicts against a provider's lines call too.
-
-Form age and quality: form_age_days = days from the player's last game to D (null when he has none);
-form_quality = the feature row's calculation_quality, or 'stale' when the form is older than
-STALE_FORM_DAYS (a long absence) or 'none' without any game. Stale or missing form is never trusted
-for a call: the confidence is capped just below MIN_CONFIDENCE, so the call is PASS.
-
-Change detection: an entity's signature is its feature-store row (which carries the lines). A
-prediction is not recomputed when only older games change; gbm picks those up at its next
-retrain (its model_version names the exact training rows).
-
-predictions.evaluation [player_id, game_date]: every prediction of a player-game that has a
-result (analytics.player_game_summary), with the actual value, error (predicted − actual),
-absolute error, hit (OVER: actual > line, UNDER: actual < line; null for PASS and pushes) and
-the naive baseline's value for the same row: the target's season average so far from the same
-feature-store row (null before his first game of the season).
+predictions.evaluation [player_id, game_date]: every prediction of a player-game with a result
+(analytics.player_game_summary): actual, error, baseline on the same row (the season average so
+far), line, book, the called side's decimal odds and profit of 1 unit at them, and the "follow the
+consensus" side (the market favourite at the consensus line, by de-vigged probability), its odds
+and profit.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from types import ModuleType
 
 from nbadb.engine.spec import InputSpec, OutputCheck, PartSpec, ProcessorSpec
+from nbadb.pipeline import ensemble
 from nbadb.pipeline.common import GAME_DAY_PATTERNS, RESULTS_PATTERNS
-from nbadb.pipeline.features import ML_FEATURE_STORE
 from nbadb.pipeline.point_in_time import versions
-from nbadb.pipeline.systems import common, gbm, moving_average, similarity
+from nbadb.pipeline.probabilities import decimal_odds_sql, p_over_sql, profit_sql
+from nbadb.pipeline.prop_features.player_state import prev_season_sql
+from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
+from nbadb.pipeline.provider_lines import PROVIDER_LINES_TABLE
+from nbadb.pipeline.served_lines import SERVED_LINES
+from nbadb.pipeline.systems import baseline, common, gbm, gbm_features, heuristic, negative_binomial
 from nbadb.pipeline.systems.common import TARGETS
 
-_FEATURES = ML_FEATURE_STORE.name
+_FEATURES = PROP_FEATURES_TABLE
 _SUMMARY = "analytics.player_game_summary"
 PREDICTIONS_TABLE = "predictions.player_prop_predictions"
-
-ENSEMBLE_WEIGHTS = {"gbm": 0.5, "similarity": 0.3, "moving_average": 0.2}
-DISPERSION = {"pts": 3.5, "reb": 1.6, "ast": 1.3, "fg3m": 1.0}
-MIN_CONFIDENCE = 0.6
-STALE_FORM_DAYS = 45
-UNTRUSTED_FORM_CONFIDENCE = 0.55  # the cap on confidence when the form is stale or missing
-# History a prediction may learn from: gbm's training window plus the days back to its cutoff.
-HISTORY_DAYS = gbm.TRAINING_DAYS + gbm.CADENCE_DAYS
+FEATURE_VERSION = "prop-v1"
+STALE_FORM_DAYS = 30
+POOL_DAYS = 240  # how far back stored predictions are read for the ensemble's 30 game days
 
 # -- the parts' inputs -------------------------------------------------------------------------
 
 _SCOPE_SQL = f"""
-    SELECT f.* EXCLUDE (run_id, ingested_at, features_missing, features_partial, missing_sources), a.cutoff FROM {_FEATURES} f
+    SELECT f.* EXCLUDE (row_hash, run_id, ingested_at) FROM {_FEATURES} f
     JOIN _scope s ON cast(f.player_id AS VARCHAR) = s.entity_id AND f.game_date = s.game_date
-    JOIN _as_of a ON a.game_date = f.game_date
     WHERE f.game_date BETWEEN $start AND $end
     ORDER BY f.game_date, f.player_id  -- the systems see rows in one order: the same bits every time"""
 
-# Usable feature rows of earlier games with every published version of their results; each system
-# keeps only the rows of games strictly before the date it predicts, in the version known at its
-# cutoff (systems.common.before).
-_HISTORY_SQL = f"""
-    SELECT f.* EXCLUDE (run_id, ingested_at, features_missing, features_partial, missing_sources),
-           {', '.join(f'a.{t} AS actual_{t}' for t in TARGETS)}, a.row_hash AS actual_row_hash,
-           a.known_at AS actual_known_at, a.superseded_at AS actual_superseded_at
-    FROM {_FEATURES} f JOIN {versions(_SUMMARY)} a ON a.player_id = f.player_id AND a.game_id = f.game_id
-    WHERE f.can_use_for_ml_training AND f.game_date < $end AND f.game_date >= $start - INTERVAL {HISTORY_DAYS} DAY
-    ORDER BY f.game_date, f.player_id, a.known_at"""
+_PREVIOUS = [prev_season_sql("w.model_season")]
+for _ in range(gbm.TRAINING_SEASONS - 1):
+    _PREVIOUS.append(prev_season_sql(_PREVIOUS[-1]))
+# gbm's training rows of each season of the dates: feature rows of the seasons before it, before its
+# opener, whose player played, with the result as published before the opener's date began.
+_TRAINING_ROWS = f"""
+    WITH wanted AS (
+        SELECT season AS model_season, min(game_date) AS opener FROM {_FEATURES}
+        WHERE season IN (SELECT DISTINCT season FROM {_FEATURES} WHERE game_date BETWEEN $start AND $end)
+        GROUP BY season
+    )
+    SELECT w.model_season, w.opener, f.* EXCLUDE (run_id, ingested_at),
+           {', '.join(f'a.{t} AS actual_{t}' for t in TARGETS)}, a.row_hash AS actual_row_hash
+    FROM wanted w
+    JOIN {_FEATURES} f ON f.game_date < w.opener AND f.season IN ({', '.join(_PREVIOUS)})
+    JOIN {versions(_SUMMARY)} a ON a.player_id = f.player_id AND a.game_id = f.game_id AND a.minutes > 0
+     AND a.known_at < w.opener::TIMESTAMP AND (a.superseded_at IS NULL OR a.superseded_at >= w.opener::TIMESTAMP)"""
+_SEASONS_SQL = f"""
+    SELECT model_season, opener, count(*) AS training_rows,
+           md5(string_agg(row_hash || actual_row_hash, ',' ORDER BY player_id, game_date)) AS digest
+    FROM ({_TRAINING_ROWS}) GROUP BY ALL ORDER BY model_season"""
+_TRAINING_SQL = f"{_TRAINING_ROWS} ORDER BY w.model_season, f.game_date, f.player_id"
 
 
-def _part(module: ModuleType, reads: tuple[str, ...]) -> PartSpec:
-    """The part of system `module` (named after it), reading `scope` and/or `history`."""
-    sql = {"scope": _SCOPE_SQL, "history": _HISTORY_SQL}
+def _part(module: ModuleType, reads: dict[str, str], *helpers: ModuleType) -> PartSpec:
     return PartSpec(
-        name=module.__name__.rsplit(".", 1)[1],
-        compute=module.compute,
-        reads=tuple((r, sql[r]) for r in reads),
-        columns=common.OUTPUT_COLUMNS,
-        version=common.source_version(module, common),
+        name=module.__name__.rsplit(".", 1)[1], compute=module.compute, reads=tuple(reads.items()),
+        columns=common.OUTPUT_COLUMNS, version=common.source_version(module, common, *helpers),
     )
 
 
 SYSTEM_PARTS = (
-    _part(moving_average, ("scope",)),
-    _part(similarity, ("scope", "history")),
-    _part(gbm, ("scope", "history")),
+    _part(baseline, {"scope": _SCOPE_SQL}),
+    _part(heuristic, {"scope": _SCOPE_SQL}),
+    _part(gbm, {"scope": _SCOPE_SQL, "seasons": _SEASONS_SQL, "training": _TRAINING_SQL},
+          gbm_features, negative_binomial),
 )
-ENSEMBLE_VERSION = hashlib.md5(json.dumps(ENSEMBLE_WEIGHTS, sort_keys=True).encode()).hexdigest()[:12]
+assert tuple(sorted(p.name for p in SYSTEM_PARTS)) == ensemble.SYSTEMS
+ENSEMBLE_VERSION = common.source_version(ensemble)
 
 
 # -- predictions.player_prop_predictions -------------------------------------------------------
 
-def _per_target(values: dict[str, object], target: str = "r.target") -> str:
+def _per_target(values: dict[str, str], target: str = "r.target") -> str:
     """SQL CASE over the row's target picking that target's expression."""
     return f"CASE {target} " + " ".join(f"WHEN '{t}' THEN {values[t]}" for t in TARGETS) + " END"
 
 
 def recommendation_sql(rows: str) -> str:
-    """The served rule, the one place it is written: the relation `rows` (columns predicted_value,
-    line_value, target and form_quality, any others kept) with edge, confidence and recommendation
-    appended. Every verdict nbadb computes goes through it: the served predictions and the shadow
-    verdicts against a provider's lines (pipeline.provider_shadow)."""
-    sigma = f"sqrt({_per_target(DISPERSION, 'target')} * greatest(predicted_value, 1))"
+    """The served rule, the one place it is written: the relation `rows` (columns predicted_value, target,
+    line_value, line_source, over_odds, under_odds (American), dist_mean, dist_sigma, dist_alpha and
+    form_quality; any others kept) with p_over, edge, ev, confidence and recommendation appended (module
+    docstring). The served predictions and the shadow verdicts against a provider's lines both call it."""
+    called = ("CASE WHEN line_source <> 'estimated' AND over_odds IS NOT NULL AND under_odds IS NOT NULL "
+              "AND form_quality NOT IN ('stale', 'none') AND greatest(ev_over, ev_under) > 0 "
+              "THEN CASE WHEN ev_over >= ev_under THEN 'OVER' ELSE 'UNDER' END ELSE 'PASS' END")
     return f"""
-        SELECT *, CASE WHEN confidence >= {MIN_CONFIDENCE} AND edge > 0 THEN 'OVER'
-                       WHEN confidence >= {MIN_CONFIDENCE} AND edge < 0 THEN 'UNDER'
-                       ELSE 'PASS' END AS recommendation
-        FROM (SELECT * EXCLUDE (raw_confidence),
-                     CASE WHEN form_quality IN ('stale', 'none') THEN least({UNTRUSTED_FORM_CONFIDENCE}, raw_confidence)
-                          ELSE raw_confidence END AS confidence
-              FROM (SELECT *, predicted_value - line_value AS edge,
-                           1 / (1 + exp(-1.702 * abs(predicted_value - line_value) / {sigma})) AS raw_confidence
-                    FROM ({rows}) r))"""
+        SELECT * EXCLUDE (ev_over, ev_under),
+               CASE recommendation WHEN 'OVER' THEN p_over WHEN 'UNDER' THEN 1 - p_over
+                    ELSE greatest(p_over, 1 - p_over) END AS confidence,
+               CASE recommendation WHEN 'OVER' THEN ev_over WHEN 'UNDER' THEN ev_under END AS ev
+        FROM (SELECT *, {called} AS recommendation
+              FROM (SELECT *, p_over * {decimal_odds_sql('over_odds')} - 1 AS ev_over,
+                           (1 - p_over) * {decimal_odds_sql('under_odds')} - 1 AS ev_under
+                    FROM (SELECT *, predicted_value - line_value AS edge,
+                                 {p_over_sql('dist_mean', 'dist_sigma', 'dist_alpha', 'line_value')} AS p_over
+                          FROM ({rows}) r)))"""
 
 
 _SYSTEM_ROWS = " UNION ALL BY NAME ".join(
     f"SELECT *, '{p.name}' AS system, '{p.version}' AS system_version FROM {p.table}" for p in SYSTEM_PARTS
 )
-_WEIGHTS = ", ".join(f"('{s}', {w})" for s, w in ENSEMBLE_WEIGHTS.items())
+_SYSTEM_LIST = ", ".join(f"'{s}'" for s in ensemble.SYSTEMS)
+_COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', w.w_{s})" for s in ensemble.SYSTEMS)
 
 _PREDICTIONS_TRANSFORM = f"""
     WITH systems AS ({_SYSTEM_ROWS}),
-    ensemble AS (
-        SELECT player_id, game_date, target, 'ensemble' AS system, '{ENSEMBLE_VERSION}' AS system_version,
-               -- summed in a fixed order: the same bits whatever order the rows arrive in
-               list_sum(list(w.weight * s.predicted_value ORDER BY s.system))
-                   / list_sum(list(w.weight ORDER BY s.system)) AS predicted_value,
-               string_agg(s.system, '+' ORDER BY s.system) AS components,
-               md5(string_agg(s.system || ':' || s.system_version || ':' || coalesce(s.model_version, '-'), ','
-                              ORDER BY s.system))[:12] AS model_version
-        FROM systems s JOIN (VALUES {_WEIGHTS}) w(system, weight) USING (system)
-        GROUP BY player_id, game_date, target
+    features AS (SELECT * FROM {_FEATURES} WHERE game_date BETWEEN $start AND $end),
+    pool AS (
+        SELECT game_date, game_id, player_id, target, system, predicted_value FROM {PREDICTIONS_TABLE}
+        WHERE game_date >= $start - INTERVAL {POOL_DAYS} DAY AND game_date < $start AND system IN ({_SYSTEM_LIST})
+        UNION ALL
+        SELECT s.game_date, f.game_id, s.player_id, s.target, s.system, s.predicted_value
+        FROM systems s JOIN features f USING (player_id, game_date)
     ),
-    all_rows AS (SELECT * FROM systems UNION ALL BY NAME SELECT * FROM ensemble),
+    {ensemble.ctes('SELECT * FROM pool')},
+    today AS (
+        SELECT player_id, game_date, target,
+               {', '.join(f"max(predicted_value) FILTER (WHERE system = '{s}') AS {s}" for s in ensemble.SYSTEMS)},
+               md5(string_agg(system || ':' || system_version || ':' || coalesce(model_version, '-'), ','
+                              ORDER BY system))[:12] AS model_version
+        FROM systems GROUP BY ALL
+    ),
+    ensembled AS (
+        SELECT t.player_id, t.game_date, t.target, 'ensemble' AS system, '{ENSEMBLE_VERSION}' AS system_version,
+               {ensemble.combined_sql('w', 't')} AS predicted_value, {_COMPONENTS} AS components, t.model_version
+        FROM today t JOIN ens_weights w ON w.day = t.game_date AND w.target = t.target
+    ),
+    all_rows AS (
+        SELECT * FROM systems UNION ALL BY NAME SELECT * FROM ensembled WHERE predicted_value IS NOT NULL
+    ),
     lined AS (
-        SELECT r.*, f.game_id, f.season, f.team_id, f.opponent_team_id, f.feature_version,
-               {_per_target({t: f'f.line_{t}' for t in TARGETS})} AS real_line,
-               {_per_target({t: f'coalesce(f.{t}_avg_season, f.{t}_avg_prev_season)' for t in TARGETS})} AS prior_form,
-               date_diff('day', f.last_game_date, f.game_date) AS form_age_days,
-               CASE WHEN f.last_game_date IS NULL THEN 'none'
-                    WHEN date_diff('day', f.last_game_date, f.game_date) > {STALE_FORM_DAYS} THEN 'stale'
-                    ELSE f.calculation_quality END AS form_quality
-        FROM all_rows r JOIN {_FEATURES} f ON f.player_id = r.player_id AND f.game_date = r.game_date
-         AND f.game_date BETWEEN $start AND $end
+        SELECT r.*, f.game_id, f.season, f.team_id, f.opponent_team_id, f.gp_s AS games_played_season,
+               f.days_rest_p AS form_age_days,
+               {_per_target({t: f'coalesce(f.pg_s_{t}, f.pg_pv_{t})' for t in TARGETS})} AS prior_form,
+               CASE WHEN f.gp_s = 0 AND f.pv_gp = 0 THEN 'none'
+                    WHEN f.days_rest_p >= {STALE_FORM_DAYS} THEN 'stale'
+                    WHEN f.gp_s = 0 THEN 'prior_only' WHEN f.gp_s < 10 THEN 'partial' ELSE 'complete' END AS form_quality,
+               l.line AS real_line, l.bookmaker, l.over_odds, l.under_odds, l.market_p_over,
+               coalesce(r.mean_value, r.predicted_value) AS dist_mean, r.dispersion AS dist_alpha,
+               CASE WHEN r.dispersion IS NULL THEN sqrt(greatest(sp.var_a + sp.var_b * coalesce(r.mean_value, r.predicted_value),
+                                                                 {ensemble.MIN_VARIANCE})) END AS dist_sigma
+        FROM all_rows r JOIN features f USING (player_id, game_date)
+        LEFT JOIN {SERVED_LINES} l ON l.player_id = r.player_id AND l.game_date = r.game_date AND l.game_id = f.game_id
+         AND l.target = r.target
+        LEFT JOIN ens_spread sp ON sp.day = r.game_date AND sp.target = r.target AND sp.system = r.system
     ),
     verdict AS (
-        SELECT *, coalesce(real_line, floor(prior_form) + 0.5) AS line_value,
+        SELECT * REPLACE (CASE WHEN real_line IS NULL THEN NULL ELSE over_odds END AS over_odds,
+                          CASE WHEN real_line IS NULL THEN NULL ELSE under_odds END AS under_odds),
+               coalesce(real_line, floor(prior_form) + 0.5) AS line_value,
                CASE WHEN real_line IS NOT NULL THEN 'prop_consensus'
                     WHEN prior_form IS NOT NULL THEN 'estimated' END AS line_source
         FROM lined
     ),
     scored AS ({recommendation_sql('SELECT * FROM verdict')})
     SELECT player_id, game_date, game_id, season, team_id, opponent_team_id, target, system, predicted_value,
-           line_value, line_source, edge, confidence, recommendation, system_version, model_version, components,
-           training_cutoff, training_rows, feature_version, form_age_days, form_quality
+           line_value, line_source, bookmaker, over_odds, under_odds, market_p_over, dist_mean, dist_sigma, dist_alpha,
+           p_over, edge, ev, confidence, recommendation, system_version, model_version, components,
+           training_cutoff, training_rows, '{FEATURE_VERSION}' AS feature_version, form_age_days, form_quality,
+           games_played_season
     FROM scored"""
 
 PLAYER_PROP_PREDICTIONS = ProcessorSpec(
     name=PREDICTIONS_TABLE,
     phase=5,
-    inputs=(InputSpec(_FEATURES), InputSpec(_SUMMARY, required=False, lag_days=1)),
+    inputs=(InputSpec(_FEATURES), InputSpec(PROVIDER_LINES_TABLE, required=False),
+            InputSpec(_SUMMARY, required=False, lag_days=1)),
     entity_key="player_id",
-    description="Per player-game and target: each system's prediction, the line, edge, confidence and OVER/UNDER/PASS.",
+    description="Per player-game and target: each system's prediction, the line, P(over), EV and OVER/UNDER/PASS.",
     signature_sql=f"""SELECT player_id AS entity_id, game_date, row_hash AS part_hash FROM {_FEATURES}
                       WHERE game_date BETWEEN $start AND $end""",
     transform_sql=_PREDICTIONS_TRANSFORM,
@@ -187,8 +209,8 @@ PLAYER_PROP_PREDICTIONS = ProcessorSpec(
         OutputCheck("predictions are never negative", "predicted_value < 0", invariant=True),
         OutputCheck("confidence within 0.5..1", "confidence < 0.5 OR confidence > 1", invariant=True),
         OutputCheck("a line has its source", "(line_value IS NULL) <> (line_source IS NULL)", invariant=True),
-        OutputCheck("no recommendation without a line", "line_value IS NULL AND recommendation <> 'PASS'",
-                    invariant=True),
+        OutputCheck("a call only on a real line with a positive EV",
+                    "recommendation <> 'PASS' AND (line_source <> 'prop_consensus' OR NOT ev > 0)", invariant=True),
         OutputCheck("gbm trains only on games before the date", "training_cutoff > game_date", invariant=True),
         OutputCheck("no call on stale or missing form",
                     "form_quality IN ('stale', 'none') AND recommendation <> 'PASS'", invariant=True),
@@ -218,36 +240,47 @@ _EVALUATION_SIGNATURE = f"""{_EVALUATED}
     WHERE f.game_date BETWEEN $start AND $end"""
 
 _ACTUAL = _per_target({t: f"a.{t}" for t in TARGETS}, "p.target")
+_CONSENSUS_SIDE = "CASE WHEN p.market_p_over IS NULL THEN NULL WHEN p.market_p_over >= 0.5 THEN 'OVER' ELSE 'UNDER' END"
+_SIDE_ODDS = ("CASE {side} WHEN 'OVER' THEN " + decimal_odds_sql("p.over_odds") + " WHEN 'UNDER' THEN "
+              + decimal_odds_sql("p.under_odds") + " END")
 
 _EVALUATION_TRANSFORM = f"""
-    SELECT p.player_id, p.game_date, p.game_id, p.season, p.target, p.system, p.predicted_value,
-           {_ACTUAL} AS actual_value, p.predicted_value - actual_value AS error, abs(error) AS abs_error,
-           p.line_value, p.line_source, p.confidence, p.recommendation,
-           CASE WHEN actual_value = p.line_value THEN NULL
-                WHEN p.recommendation = 'OVER' THEN actual_value > p.line_value
-                WHEN p.recommendation = 'UNDER' THEN actual_value < p.line_value END AS hit,
-           {_per_target({t: f"f.{t}_avg_season" for t in TARGETS}, "p.target")} AS baseline_value,
-           EXISTS (SELECT 1 FROM {_SUMMARY}_history h WHERE h.player_id = a.player_id AND h.game_id = a.game_id)
-               AS actual_revised,
-           a.known_at
-    FROM {PREDICTIONS_TABLE} p
-    JOIN _scope s ON cast(p.player_id AS VARCHAR) = s.entity_id AND p.game_date = s.game_date
-    JOIN {_SUMMARY} a ON a.player_id = p.player_id AND a.game_id = p.game_id
-    LEFT JOIN {_FEATURES} f ON f.player_id = p.player_id AND f.game_date = p.game_date
-    WHERE p.game_date BETWEEN $start AND $end"""
+    SELECT *, {profit_sql('recommendation', 'actual_value', 'line_value', 'side_odds')} AS profit,
+           {profit_sql('consensus_side', 'actual_value', 'line_value', 'consensus_odds')} AS consensus_profit
+    FROM (
+        SELECT p.player_id, p.game_date, p.game_id, p.season, p.target, p.system, p.predicted_value,
+               {_ACTUAL} AS actual_value, p.predicted_value - actual_value AS error, abs(error) AS abs_error,
+               p.line_value, p.line_source, p.confidence, p.recommendation, p.bookmaker,
+               CASE WHEN actual_value = p.line_value THEN NULL
+                    WHEN p.recommendation = 'OVER' THEN actual_value > p.line_value
+                    WHEN p.recommendation = 'UNDER' THEN actual_value < p.line_value END AS hit,
+               {_per_target({t: f"f.pg_s_{t}" for t in TARGETS}, "p.target")} AS baseline_value,
+               {_SIDE_ODDS.format(side='p.recommendation')} AS side_odds,
+               {_CONSENSUS_SIDE} AS consensus_side, {_SIDE_ODDS.format(side=_CONSENSUS_SIDE)} AS consensus_odds,
+               p.games_played_season,
+               EXISTS (SELECT 1 FROM {_SUMMARY}_history h WHERE h.player_id = a.player_id AND h.game_id = a.game_id)
+                   AS actual_revised,
+               a.known_at
+        FROM {PREDICTIONS_TABLE} p
+        JOIN _scope s ON cast(p.player_id AS VARCHAR) = s.entity_id AND p.game_date = s.game_date
+        JOIN {_SUMMARY} a ON a.player_id = p.player_id AND a.game_id = p.game_id
+        LEFT JOIN {_FEATURES} f ON f.player_id = p.player_id AND f.game_date = p.game_date
+        WHERE p.game_date BETWEEN $start AND $end)"""
 
 EVALUATION = ProcessorSpec(
     name="predictions.evaluation",
     phase=5,
     inputs=(InputSpec(PREDICTIONS_TABLE), InputSpec(_SUMMARY), InputSpec(_FEATURES, required=False)),
     entity_key="player_id",
-    description="Every prediction of a finished player-game with the actual result, error, hit and baseline.",
+    description="Every prediction of a finished player-game: result, error, baseline, and profit at the real odds.",
     signature_sql=_EVALUATION_SIGNATURE,
     transform_sql=_EVALUATION_TRANSFORM,
     patterns=RESULTS_PATTERNS,
     checks=(
         OutputCheck("abs_error is |error|", "abs_error <> abs(error)", invariant=True),
         OutputCheck("a hit needs a recommendation", "hit IS NOT NULL AND recommendation = 'PASS'", invariant=True),
+        OutputCheck("a bet's profit is at its odds", "profit IS NOT NULL AND (profit < -1 OR profit > side_odds - 1)",
+                    invariant=True),
     ),
 )
 

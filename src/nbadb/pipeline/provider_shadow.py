@@ -1,5 +1,5 @@
 """predictions.provider_shadow [player_id, game_date]: what the served rule would say against a
-shadow book's lines, beside what was served.
+shadow book's lines and prices, beside what was served.
 
 For each book at stage shadow on D (its stage at D's cutoff, analytics.provider_lines) and each
 served prediction row of a player it has a line for (every system, the same target and game): the
@@ -22,7 +22,8 @@ PROVIDER_SHADOW_TABLE = "predictions.provider_shadow"
 _JUDGED = f"""
     SELECT p.game_date, p.game_id, p.player_id, p.target, l.bookmaker, p.system, p.predicted_value, p.form_quality,
            p.line_value AS served_line, p.line_source AS served_line_source,
-           p.recommendation AS served_recommendation, l.line AS line_value
+           p.recommendation AS served_recommendation, l.line AS line_value, 'shadow' AS line_source,
+           l.over_odds, l.under_odds, p.dist_mean, p.dist_sigma, p.dist_alpha
     FROM {PREDICTIONS_TABLE} p
     JOIN {PROVIDER_LINES_TABLE} l
       ON l.player_id = p.player_id AND l.game_date = p.game_date AND l.game_id = p.game_id AND l.target = p.target

@@ -360,8 +360,10 @@ MIGRATIONS += (
             {LINEAGE})""",
         *(f"ALTER TABLE predictions.player_prop_predictions ADD COLUMN {c} {t}" for c, t in (
             ("bookmaker", "VARCHAR"), ("over_odds", "DOUBLE"), ("under_odds", "DOUBLE"), ("market_p_over", "DOUBLE"),
-            ("model_p_over", "DOUBLE"), ("p_over", "DOUBLE"), ("ev", "DOUBLE"), ("games_played_season", "INTEGER"))),
-        *(f"ALTER TABLE predictions.evaluation ADD COLUMN {c} {t}" for c, t in (
+            ("p_over", "DOUBLE"), ("ev", "DOUBLE"), ("dist_mean", "DOUBLE"), ("dist_sigma", "DOUBLE"),
+            ("dist_alpha", "DOUBLE"), ("games_played_season", "INTEGER"))),
+        *(f"ALTER TABLE predictions.{table} ADD COLUMN {c} {t}" for table in ("evaluation", "evaluation_history")
+          for c, t in (
             ("bookmaker", "VARCHAR"), ("side_odds", "DOUBLE"), ("profit", "DOUBLE"), ("consensus_side", "VARCHAR"),
             ("consensus_odds", "DOUBLE"), ("consensus_profit", "DOUBLE"), ("games_played_season", "INTEGER"))),
     )),

@@ -1,34 +1,23 @@
-"""`gbm`: gradient-boosted trees (scikit-learn HistGradientBoostingRegressor), one model per target.
+"""`gbm`: LightGBM models per target, trained once per season on every earlier season's rows.
 
-Training data for a prediction on date D: usable feature-store rows (can_use_for_ml_training) of
-games strictly before the training cutoff, joined to their actual results, from the
-TRAINING_DAYS days before the cutoff, at most the most recent TRAINING_ROWS_CAP rows (whole
-dates; the cap keeps a fit near 0.15 s on two cores).
+Anchor: the model of season S is trained before S's opener (the first date of S in
+precompute.player_prop_features) on the feature rows of the TRAINING_SEASONS seasons before S
+whose player played (a result row), each result in the version published before the opener's date
+began. So the model for any date of S is the same whatever the runs were batched as, and it is
+stored (systems.model_store, `<data dir>/models/gbm`) under model_version = md5 of target, season,
+opener, features, parameters and a digest of the training rows: fitted once, then loaded.
 
-Cadence: the cutoff is the latest anchor on or before D, anchors being every other Monday
-(CADENCE_DAYS = 14 days of as-of dates per model: retrains are the largest share of the system's
-cost in a replay). While the anchor's set is smaller than MIN_TRAINING_ROWS (the first days of a
-fresh warehouse) the cutoff is D itself, i.e. the model is retrained daily until the anchored one
-has enough rows. Fewer than MIN_TRAINING_ROWS rows before D → the system raises and its breaker
-counts the failure: there is no fallback model, ever.
+Fit (deterministic: one thread, seed 0, deterministic mode): objective l1 for pts, reb, ast (the
+prediction estimates the median), poisson for fg3m (μ). Early stopping on a time-ordered split
+(the last VALIDATION_SHARE of training dates, patience PATIENCE), then a refit on every row with
+best_iteration × REFIT_FACTOR rounds. fg3m: α of NB2(μ, α) is fitted by maximum likelihood on the
+validation split's out-of-sample (μ, y) pairs (systems.negative_binomial); the point forecast is
+the NB2 median, `mean_value` = μ and `dispersion` = α carry the distribution to the probabilities.
+Parameters ('cheap' in REPORT §4: 15 leaves, 63 bins, bagging 0.5) keep a 9-season backfill's
+training in minutes on two cores.
 
-Features: FEATURES, with injury_status as a severity (none/available 0, day_to_day 1, out 2,
-out_for_season 3) and prior_<stat> = season average so far, else last season's (so a row early
-in a season still has a level). No prediction for a player-game without any prior minutes form
-(a rookie's first game), nor for one without a game yet this season unless the training set
-holds MIN_OPENER_ROWS such rows: a model that never saw a season opener reads an opener's empty
-recent-load features as a player back from a long absence and predicts far too low. Missing
-values are handled natively by the trees; a feature constant or missing in the training set is
-left out of that model.
-
-The loss is absolute error, so a prediction estimates the median outcome — the quantity that
-decides an over/under bet — rather than the mean. Fitting and predicting run on one thread
-(systems.common.single_threaded). model_version = md5 of target, cutoff, FEATURES,
-hyperparameters and a fingerprint of the training rows (their stored row hashes and feature
-versions); fitted models are cached in process memory under it, so a replay fits each (target,
-cutoff) once and a corrected past game leads to a new model. A model missing from memory is looked
-up in the shared model store (systems.model_store, `<data dir>/models/gbm`) before it is fitted: the
-training flow fits models there ahead of a prediction run, one (system, target) per worker.
+No fallback: a season without enough training rows (MIN_TRAINING_ROWS; the first season of the
+data has none) gets no gbm prediction, and the part says why (NotReady).
 """
 
 from __future__ import annotations
@@ -37,157 +26,116 @@ import hashlib
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import polars as pl
 
 from nbadb.config import get_settings
 from nbadb.engine.parts import NotReady
-
 from nbadb.pipeline.systems import model_store
-from nbadb.pipeline.systems.common import FORM_STATS, TARGETS, per_game_day, prior_form, with_prior_forms
+from nbadb.pipeline.systems import negative_binomial as nb
+from nbadb.pipeline.systems.common import TARGETS, output
+from nbadb.pipeline.systems.gbm_features import features
 
-if TYPE_CHECKING:
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-TRAINING_DAYS = 730
-TRAINING_ROWS_CAP = 12_000
-MIN_TRAINING_ROWS = 300
-MIN_OPENER_ROWS = 200  # training rows without a game yet in their season needed to predict such rows
-CADENCE_DAYS = 14
-CADENCE_ANCHOR = date(2000, 1, 3)  # a Monday: cutoffs fall on every other Monday
-HYPERPARAMETERS = {
-    "loss": "absolute_error", "learning_rate": 0.2, "max_iter": 40, "max_leaf_nodes": 15,
-    "min_samples_leaf": 40, "l2_regularization": 1.0, "max_bins": 63, "early_stopping": False, "random_state": 0,
+TRAINING_SEASONS = 3
+MIN_TRAINING_ROWS = 5_000
+VALIDATION_SHARE = 0.15
+PATIENCE = 30
+MAX_ROUNDS = 400
+REFIT_FACTOR = 1.15
+OBJECTIVE = {"pts": "l1", "reb": "l1", "ast": "l1", "fg3m": "poisson"}
+PARAMETERS = {
+    "learning_rate": 0.1, "num_leaves": 15, "min_data_in_leaf": 200, "max_bin": 63, "feature_fraction": 0.8,
+    "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0, "seed": 0, "deterministic": True,
+    "force_row_wise": True, "num_threads": 1, "verbosity": -1,
 }
-_INJURY_SEVERITY = {"day_to_day": 1.0, "out": 2.0, "out_for_season": 3.0}  # none / available → 0
-FEATURES = (
-    *(f"{s}_avg_{w}" for s in FORM_STATS for w in ("last_5", "last_10", "season", "prev_season")),
-    "pts_std_last_10", "usage_rate_avg_last_10", "ts_pct_avg_last_10", "games_played_season", "rest_days",
-    "back_to_back", "games_last_7_days", "minutes_last_7_days", "fatigue_score", "pace_factor", "usage_spike",
-    "opponent_defense", "is_home", "injury_severity", *(f"prior_{s}" for s in FORM_STATS),
-)
-
-
-class NotEnoughTrainingData(NotReady):
-    """Too few usable rows before the cutoff to train: the system cannot predict yet (never a
-    fallback model); it says so and counts on no breaker."""
-
-
-def _matrix(frame: pl.DataFrame) -> np.ndarray:
-    severity = pl.col("injury_status").replace_strict(_INJURY_SEVERITY, default=0.0, return_dtype=pl.Float64)
-    return with_prior_forms(frame).with_columns(severity.alias("injury_severity")).select(
-        [pl.col(f).cast(pl.Float64) for f in FEATURES]).to_numpy()
-
-
-def _window(history: pl.DataFrame, cutoff: date) -> pl.DataFrame:
-    """Training rows for `cutoff`: the last TRAINING_DAYS before it, at most the most recent dates
-    holding TRAINING_ROWS_CAP rows (whole dates, so the set never depends on row order)."""
-    rows = history.filter(pl.col("game_date") < cutoff, pl.col("game_date") >= cutoff - timedelta(days=TRAINING_DAYS))
-    if rows.height <= TRAINING_ROWS_CAP:
-        return rows
-    oldest = rows["game_date"].sort(descending=True)[TRAINING_ROWS_CAP - 1]
-    return rows.filter(pl.col("game_date") > oldest)
-
-
-def training_cutoff(day: date, history: pl.DataFrame) -> date:
-    """The latest cadence anchor on or before `day` while it has enough rows, else `day` itself."""
-    anchor = day - timedelta(days=(day - CADENCE_ANCHOR).days % CADENCE_DAYS)
-    return anchor if _window(history, anchor).height >= MIN_TRAINING_ROWS else day
-
-
-def training_digest(training: pl.DataFrame) -> str:
-    """Fingerprint of a training set, independent of row order: its size, feature versions and the
-    sums of the first 40 bits of its rows' stored hashes (features row and result row)."""
-    sums = training.select(
-        pl.col(c).str.slice(0, 10).str.to_integer(base=16).sum() for c in ("row_hash", "actual_row_hash")
-    ).row(0)
-    versions = sorted(training["feature_version"].unique().to_list())
-    return hashlib.md5(json.dumps([training.height, *sums, versions]).encode()).hexdigest()
-
-
-def model_version(target: str, cutoff: date, digest: str) -> str:
-    """md5 over what decides a model: target, cutoff, features, hyperparameters and training rows."""
-    text = json.dumps([target, str(cutoff), FEATURES, HYPERPARAMETERS, digest])
-    return hashlib.md5(text.encode()).hexdigest()[:12]
+_CACHE_SIZE = 16
+_models: OrderedDict[str, "Model"] = OrderedDict()
 
 
 @dataclass(frozen=True)
-class _Model:
-    """A fitted regressor and the FEATURES columns it uses: those with at least two distinct values
-    in its training set (a column that is constant or all missing there tells the trees nothing)."""
+class Model:
+    """A fitted booster, its rounds, and for fg3m the NB2 α."""
 
-    regressor: HistGradientBoostingRegressor
-    columns: np.ndarray
-
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        return np.maximum(self.regressor.predict(features[:, self.columns]), 0.0)
-
-
-_CACHE_SIZE = 16
-_models: OrderedDict[str, _Model] = OrderedDict()  # model_version -> fitted model (process memory)
+    booster: Any
+    rounds: int
+    alpha: float | None
 
 
 def store_folder() -> Path:
-    """gbm's folder in the shared model store."""
     return get_settings().models_dir / "gbm"
 
 
-def fit(training: pl.DataFrame, target: str) -> _Model:
-    """A model of `target` fitted on `training` (call inside systems.common.single_threaded)."""
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    x, y = _matrix(training), training[f"actual_{target}"].cast(pl.Float64).to_numpy()
-    columns = np.array([j for j in range(x.shape[1]) if len(np.unique(x[~np.isnan(x[:, j]), j])) > 1], dtype=int)
-    return _Model(HistGradientBoostingRegressor(**HYPERPARAMETERS).fit(x[:, columns], y), columns)
+def model_version(target: str, season: str, opener: object, digest: str) -> str:
+    text = json.dumps([target, season, str(opener), features(target), OBJECTIVE[target], PARAMETERS,
+                       TRAINING_SEASONS, VALIDATION_SHARE, PATIENCE, MAX_ROUNDS, REFIT_FACTOR, digest])
+    return hashlib.md5(text.encode()).hexdigest()[:12]
 
 
-def training_set(history: pl.DataFrame, day: date) -> tuple[date, pl.DataFrame]:
-    """The training cutoff for a prediction on `day` and its training rows (from the history `day` may see)."""
-    cutoff = training_cutoff(day, history)
-    return cutoff, _window(history, cutoff)
+def _matrix(frame: pl.DataFrame, target: str) -> np.ndarray:
+    return frame.select([pl.col(c).cast(pl.Float64) for c in features(target)]).to_numpy()
 
 
-def _fitted(version: str, training: pl.DataFrame, target: str) -> _Model:
-    """The model `version` names: from the process cache, else the shared store, else fitted on
-    `training`; cached in process memory."""
+def fit(training: pl.DataFrame, target: str) -> Model:
+    """The model of `target` fitted on `training` (feature rows with actual_<target>), as the module says."""
+    import lightgbm as lgb
+
+    training = training.sort("game_date", "player_id")
+    x, y = _matrix(training, target), training[f"actual_{target}"].cast(pl.Float64).to_numpy()
+    days = training["game_date"].unique().sort()
+    split = days[int(len(days) * (1 - VALIDATION_SHARE))]
+    valid = (training["game_date"] >= split).to_numpy()
+    params = {**PARAMETERS, "objective": OBJECTIVE[target]}
+    probe = lgb.train(params, lgb.Dataset(x[~valid], y[~valid]), MAX_ROUNDS,
+                      valid_sets=[lgb.Dataset(x[valid], y[valid])],
+                      callbacks=[lgb.early_stopping(PATIENCE, verbose=False)])
+    best = max(probe.best_iteration, 1)
+    alpha = nb.fit_alpha(probe.predict(x[valid], num_iteration=best), y[valid]) if target == "fg3m" else None
+    rounds = max(1, round(best * REFIT_FACTOR))
+    return Model(lgb.train(params, lgb.Dataset(x, y), rounds), rounds, alpha)
+
+
+def _model(version: str, frames: Mapping[str, pl.DataFrame], season: str, target: str) -> Model:
+    """The model `version`: from memory, else the store, else fitted on the season's training rows and stored."""
     if version in _models:
         _models.move_to_end(version)
         return _models[version]
-    model = model_store.load(store_folder(), version) or fit(training, target)
+    model = model_store.load(store_folder(), version)
+    if model is None:
+        model = fit(frames["training"].filter(pl.col("model_season") == season), target)
+        model_store.save(store_folder(), version, model)
     _models[version] = model
     if len(_models) > _CACHE_SIZE:
         _models.popitem(last=False)
     return model
 
 
-def _predict_day(query: pl.DataFrame, history: pl.DataFrame, day: date) -> list[pl.DataFrame]:
-    cutoff, training = training_set(history, day)
-    if training.height < MIN_TRAINING_ROWS:
-        raise NotEnoughTrainingData(
-            f"{training.height} usable training rows before {cutoff} (needs {MIN_TRAINING_ROWS}); "
-            "no gbm prediction for this date"
-        )
-    query = query.filter(prior_form("minutes").is_not_null())
-    if training.filter(pl.col("games_played_season") == 0).height < MIN_OPENER_ROWS:
-        query = query.filter(pl.col("games_played_season") > 0)
-    if query.is_empty():
-        return []
-    features, digest = _matrix(query), training_digest(training)
-    frames = []
-    for target in TARGETS:
-        version = model_version(target, cutoff, digest)
-        model = _fitted(version, training, target)
-        frames.append(query.select("player_id", "game_date").with_columns(
-            pl.lit(target).alias("target"), pl.Series("predicted_value", model.predict(features)),
-            pl.lit(version).alias("model_version"), pl.lit(cutoff).alias("training_cutoff"),
-            pl.lit(training.height).alias("training_rows"),
-        ))
-    return frames
+def _predict(rows: pl.DataFrame, model: Model, target: str, version: str, opener: object,
+             n: int) -> pl.DataFrame:
+    raw = model.booster.predict(_matrix(rows, target))
+    mean = raw if target == "fg3m" else None
+    point = nb.median(raw, model.alpha) if target == "fg3m" else np.maximum(raw, 0.0)
+    return rows.select("player_id", "game_date").with_columns(
+        pl.lit(target).alias("target"), pl.Series("predicted_value", point, dtype=pl.Float64),
+        pl.Series("mean_value", mean, dtype=pl.Float64), pl.lit(model.alpha).alias("dispersion"),
+        pl.lit(version).alias("model_version"), pl.lit(opener).alias("training_cutoff"),
+        pl.lit(n).alias("training_rows"))
 
 
 def compute(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
-    return per_game_day(frames, _predict_day)
+    scope, seasons = frames["scope"], frames["seasons"]
+    known = {s: (opener, n, digest) for s, opener, n, digest in seasons.iter_rows()}
+    out, missing = [], []
+    for (season,), rows in scope.group_by("season", maintain_order=True):
+        opener, n, digest = known.get(season, (None, 0, ""))
+        if n < MIN_TRAINING_ROWS:
+            missing.append(f"season {season}: {n} training rows before its opener (needs {MIN_TRAINING_ROWS})")
+            continue
+        for target in TARGETS:
+            version = model_version(target, season, opener, digest)
+            out.append(_predict(rows, _model(version, frames, season, target), target, version, opener, n))
+    if not out and missing:
+        raise NotReady("no gbm model: " + "; ".join(missing))
+    return output(out)
