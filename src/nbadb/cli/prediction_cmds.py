@@ -8,8 +8,9 @@ from rich.table import Table
 from nbadb.cli.common import JsonOption, check_choice, check_season, command, console, parse_date, print_json
 from nbadb.cli.ledger_cmds import report_app
 from nbadb.errors import ConfigError
+from nbadb.pipeline.prop_features.processor import TARGETS
 
-SYSTEMS = ("ensemble", "moving_average", "similarity", "gbm")
+SYSTEMS = ("ensemble", "baseline", "heuristic", "gbm")
 
 
 def predict(
@@ -71,23 +72,72 @@ def _render_predict(outcome, limit: int) -> None:
 
 
 def report_predictions(
-    season: str = typer.Option(..., "--season", help="Season to evaluate, e.g. 2023-24."),
+    season: str = typer.Option(None, "--season", help="Only this season, e.g. 2024-25."),
+    start: str = typer.Option(None, "--start", help="First game date, YYYY-MM-DD."),
+    end: str = typer.Option(None, "--end", help="Last game date, YYYY-MM-DD."),
+    target: str = typer.Option(None, "--target", help=f"Only this target: {', '.join(TARGETS)}."),
+    system: str = typer.Option(None, "--system", help=f"Only this system: {', '.join(SYSTEMS)}."),
     as_json: bool = JsonOption,
 ) -> None:
-    """How accurate each prediction system was, against a naive baseline and real prop lines.
+    """How much better than the season-average baseline each system is, and its calls at the real odds.
 
-    Per system and target: MAE, RMSE, bias and the naive baseline on the same rows; calibration of
-    confidence; OVER/UNDER hit rate against real prop lines."""
-    from nbadb.monitor.predictions import prediction_report
+    Per system and target: MAE, RMSE, bias against the baseline on the same rows with 95 % game-day
+    bootstrap intervals (gains inside the noise are labelled); hit rate and ROI of OVER/UNDER at the
+    quoting book's real odds next to following the consensus; calibration; breakdowns by month,
+    form quality and line source."""
+    from nbadb.monitor.prediction_quality import quality_report
     from nbadb.orchestrate.workspace import open_workspace
 
-    check_season(season)
+    if season is not None:
+        check_season(season)
+    if target is not None:
+        check_choice(target, "target", TARGETS)
+    if system is not None:
+        check_choice(system, "system", SYSTEMS)
+    first, last = (parse_date(d) if d is not None else None for d in (start, end))
+    if first and last and first > last:
+        raise ConfigError(f"--start {first} is after --end {last}: give start <= end")
     with open_workspace(read_only=True) as ws:
-        report = prediction_report(ws.con, season)
+        report = quality_report(ws.con, season=season, start=first, end=last, target=target, system=system)
     if as_json:
         print_json(report.as_dict())
     else:
-        render_prediction_report(report)
+        _render_quality(report)
+
+
+def _ci(i, fmt: str = ".3f", suffix: str = "") -> str:
+    if i.value is None:
+        return "-"
+    return f"{i.value:{fmt}}{suffix} [{i.low:{fmt}}, {i.high:{fmt}}]"
+
+
+def _render_quality(report) -> None:
+    if not report.evaluated_rows:
+        console.print("no evaluated predictions for these filters (no prediction has a result yet)")
+        return
+    for title, rows in (("accuracy against the season-average baseline (95 % game-day bootstrap)", report.accuracy),
+                        ("breakdowns (month, form, line source)", report.breakdowns)):
+        table = Table(title=title)
+        for col in ("group", "target", "system", "rows", "days", "MAE", "baseline MAE", "gain %", "", "RMSE", "bias"):
+            table.add_column(col, justify="left" if col in ("group", "target", "system", "") else "right")
+        for a in rows:
+            table.add_row(a.group, a.target, a.system, f"{a.rows:,}", str(a.days), _ci(a.mae), _ci(a.baseline_mae),
+                          _ci(a.gain_pct, "+.1f"), a.label, f"{a.rmse:.3f}", f"{a.bias:+.3f}")
+        console.print(table)
+    bets = Table(title="OVER/UNDER at the real odds (rows with a real line and a result) vs follow the consensus")
+    for col in ("target", "system", "rows", "bets", "hit rate %", "ROI %", "consensus bets", "consensus hit %",
+                "consensus ROI %"):
+        bets.add_column(col, justify="left" if col in ("target", "system") else "right")
+    for b in report.betting:
+        bets.add_row(b.target, b.system, f"{b.rows:,}", f"{b.bets:,}", _ci(b.hit_rate, ".1f"), _ci(b.roi, "+.1f"),
+                     f"{b.consensus_bets:,}", _ci(b.consensus_hit_rate, ".1f"), _ci(b.consensus_roi, "+.1f"))
+    console.print(bets if report.betting else "no prediction has both a real line and a result")
+    calibration = Table(title="calibration on real lines: mean P(over) vs observed share of overs")
+    for col in ("target", "system", "P(over) bin", "rows", "mean P(over)", "observed"):
+        calibration.add_column(col, justify="left" if col in ("target", "system") else "right")
+    for c in report.calibration:
+        calibration.add_row(c.target, c.system, c.bin, f"{c.rows:,}", f"{c.mean_p_over:.3f}", f"{c.observed_over:.3f}")
+    console.print(calibration)
 
 
 def _num(value: float | None, fmt: str = ".3f") -> str:
