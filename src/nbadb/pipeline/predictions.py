@@ -15,8 +15,8 @@ lines in pipeline.provider_shadow): p_over = P(X > line) of the prediction's dis
 (pipeline.probabilities: Normal with σ² = a + b·mean fitted as of D, pipeline.ensemble; NB2 for
 gbm's fg3m); EV of each side = p · decimal odds − 1 at the book's real prices; OVER or UNDER only on
 a real line with both prices, trusted form and the larger EV > 0; PASS otherwise (always on an
-estimated line, and before σ can be fitted). confidence = p of the called side (PASS: the likelier
-side's). p_over is the model's probability: no calibration step is applied yet.
+estimated line, and before σ can be fitted). confidence = p of the called side (below ½ when long odds
+make the less likely side the better bet; PASS: the likelier side's). p_over is the model's probability: no calibration step is applied yet.
 form_quality: 'none' (no game this season nor last), 'stale' (no game in STALE_FORM_DAYS days),
 'prior_only' (no game yet this season), 'partial' (1–9 games), 'complete'; form_age_days = days since
 his last game (capped at 30 by the features).
@@ -207,7 +207,8 @@ PLAYER_PROP_PREDICTIONS = ProcessorSpec(
     kind="as_of",
     checks=(
         OutputCheck("predictions are never negative", "predicted_value < 0", invariant=True),
-        OutputCheck("confidence within 0.5..1", "confidence < 0.5 OR confidence > 1", invariant=True),
+        OutputCheck("confidence is a probability, at least ½ on a PASS",
+                    "confidence < 0 OR confidence > 1 OR (recommendation = 'PASS' AND confidence < 0.5)", invariant=True),
         OutputCheck("a line has its source", "(line_value IS NULL) <> (line_source IS NULL)", invariant=True),
         OutputCheck("a call only on a real line with a positive EV",
                     "recommendation <> 'PASS' AND (line_source <> 'prop_consensus' OR NOT ev > 0)", invariant=True),

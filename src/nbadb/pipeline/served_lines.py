@@ -54,8 +54,9 @@ SERVED_LINES = f"""(
         GROUP BY ALL
     ),
     quoting AS (
-        SELECT k.*, avg(k.p) OVER (PARTITION BY k.game_date, k.game_id, k.player_id, k.target) AS market_p_over
+        SELECT k.*, list_sum(list(k.p ORDER BY k.bookmaker) OVER quote) / count(*) OVER quote AS market_p_over
         FROM kept k JOIN consensus c USING (game_date, game_id, player_id, target, line)
+        WINDOW quote AS (PARTITION BY k.game_date, k.game_id, k.player_id, k.target)  -- summed in book order
     )
     SELECT game_date, game_id, player_id, target, line, market_p_over,
            arg_min(bookmaker, (abs(p - market_p_over), bookmaker)) AS bookmaker,

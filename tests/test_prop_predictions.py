@@ -1,0 +1,262 @@
+"""Prop features and predictions through the real engine on the bundled 2024-25 data (3-pointer lines
+from seven books): nothing published after D's cutoff reaches D's features or predictions, lines
+included; calls only on real lines with a positive EV; the report's intervals are reproducible and
+hold their estimate.
+
+History: three weeks of 2023-24 (gbm's training rows for 2024-25) and 2024-25 from its opener to a
+few days past D, backfilled through every phase.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nbadb.config import BUNDLED_ARCHIVE, Settings
+from nbadb.engine.calendar import LeagueCalendar
+from nbadb.engine.clock import morning
+from nbadb.monitor.prediction_quality import quality_report
+from nbadb.orchestrate.backfill import BackfillPlan, run_backfill, start_backfill
+from nbadb.orchestrate.workspace import open_workspace
+from nbadb.pipeline.predictions import PREDICTIONS_TABLE, recommendation_sql
+from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
+
+WINDOWS = ((date(2024, 3, 25), date(2024, 4, 14)), (date(2024, 10, 22), date(2024, 11, 8)))
+D = date(2024, 11, 4)
+SEASON_FILES = {
+    "player": "player_game_logs_2024_25_through_2024-12-31.parquet",
+    "team": "team_game_logs_2024_25_through_2024-12-31.parquet",
+    "injuries": "injuries/injury_transactions_2024_25_through_2024-12-31.parquet",
+    "props": "props/player_threes_pregame_2024_25_through_2024-12-31.parquet",
+}
+STATS = ("MIN", "FGM", "FGA", "FG3M", "FG3A", "FTM", "FTA", "OREB", "DREB", "REB", "AST", "STL", "BLK", "TOV",
+         "PF", "PTS")
+
+
+def _archive(folder: Path) -> Path:
+    """A copy of the bundled archive made of links (files replaced one by one below)."""
+    folder.mkdir()
+    for entry in BUNDLED_ARCHIVE.iterdir():
+        if entry.name not in ("injuries", "props"):
+            (folder / entry.name).symlink_to(entry)
+    for sub in ("injuries", "props"):
+        (folder / sub).mkdir()
+        for entry in (BUNDLED_ARCHIVE / sub).iterdir():
+            (folder / sub / entry.name).symlink_to(entry)
+    return folder
+
+
+def _replace(folder: Path, name: str, frame: pl.DataFrame) -> None:
+    (folder / name).unlink()
+    frame.write_parquet(folder / name)
+
+
+def _perturb_after_cutoff(folder: Path, cutoff) -> None:
+    """Everything published after D's cutoff, changed: box scores of D and later random (and half the
+    later games gone), injury moves dated D or later scrambled, prop snapshots taken after D changed,
+    and a correction to a game before D published after the cutoff."""
+    rng = random.Random(24)
+    for kind in ("player", "team"):
+        logs = pl.read_parquet(BUNDLED_ARCHIVE / SEASON_FILES[kind])
+        later = pl.col("GAME_DATE") >= D
+        games = sorted(logs.filter(pl.col("GAME_DATE") > D)["GAME_ID"].unique().to_list())
+        dropped = set(random.Random(7).sample(games, len(games) // 2))
+        logs = logs.filter(~pl.col("GAME_ID").is_in(dropped)).with_columns(
+            [pl.when(later).then(pl.Series([rng.randint(0, 40) for _ in range(logs.height)])).otherwise(pl.col(s))
+             .cast(logs.schema[s]).alias(s) for s in STATS if s in logs.columns]
+            if False else [])
+        n = logs.height
+        logs = logs.with_columns([pl.when(later).then(pl.Series(s, [rng.randint(0, 40) for _ in range(n)]))
+                                  .otherwise(pl.col(s)).cast(logs.schema[s]).alias(s) for s in STATS])
+        _replace(folder, SEASON_FILES[kind], logs)
+    moves = pl.read_parquet(BUNDLED_ARCHIVE / SEASON_FILES["injuries"])
+    late = moves.filter(pl.col("DATE") >= D)
+    shuffled = late["PLAYER"].to_list()
+    rng.shuffle(shuffled)
+    moves = pl.concat([moves.filter(pl.col("DATE") < D),
+                       late.with_columns(pl.Series("PLAYER", shuffled), pl.Series("RELINQUISHED", shuffled))])
+    _replace(folder, SEASON_FILES["injuries"], moves)
+    props = pl.read_parquet(BUNDLED_ARCHIVE / SEASON_FILES["props"])
+    published_later = pl.col("REQUEST_DATE") > D
+    props = props.with_columns(pl.when(published_later).then(pl.col("LINE") + 1).otherwise(pl.col("LINE")).alias("LINE"),
+                               pl.when(published_later).then(-pl.col("OVER_ODDS")).otherwise(pl.col("OVER_ODDS"))
+                               .alias("OVER_ODDS"))
+    _replace(folder, SEASON_FILES["props"], props)
+    earlier = pl.read_parquet(BUNDLED_ARCHIVE / SEASON_FILES["player"]).filter(
+        pl.col("GAME_DATE") == D - timedelta(days=2)).sort("PTS", descending=True).head(3)
+    (folder / "corrections").mkdir(exist_ok=True)
+    pl.DataFrame({"GAME_ID": earlier["GAME_ID"], "PLAYER_ID": earlier["PLAYER_ID"], "STAT": ["PTS"] * 3,
+                  "VALUE": [0.0] * 3, "PUBLISHED_AT": [cutoff + timedelta(minutes=5)] * 3}).with_columns(
+        pl.col("PUBLISHED_AT").dt.replace_time_zone("UTC")).write_parquet(folder / "corrections" / "late.parquet")
+
+
+def _build(data_dir: Path, archive: Path) -> Path:
+    with open_workspace(archive, settings=Settings(data_dir=data_dir, archive_dir=archive)) as ws:
+        for start, end in WINDOWS:
+            plan = BackfillPlan(start, end, levels=frozenset({2}))
+            report = run_backfill(ws, start_backfill(ws, plan), plan)
+            assert report.status == "finished" and not report.dates["failed"], report
+        failed = ws.con.execute("SELECT processor, error FROM ops.processor_runs WHERE status IN ('failed', 'partial') "
+                                "UNION ALL SELECT processor, errors FROM ops.prediction_worker_runs "
+                                "WHERE len(systems_failed) > 0").fetchall()
+        assert not failed, failed
+    return data_dir
+
+
+def _day_rows(data_dir: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        return con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {table} WHERE game_date = ? ORDER BY ALL",
+                           [D]).fetchall()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("prop_built"), _archive(tmp_path_factory.mktemp("a") / "archive"))
+
+
+def test_nothing_published_after_d_s_cutoff_changes_a_feature_or_prediction_of_d_lines_included(
+        built, tmp_path_factory) -> None:
+    with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
+        cutoff = LeagueCalendar.load(con).cutoff(D)
+    archive = _archive(tmp_path_factory.mktemp("b") / "archive")
+    _perturb_after_cutoff(archive, cutoff)
+    perturbed = _build(tmp_path_factory.mktemp("prop_perturbed"), archive)
+    features, predictions = _day_rows(built, PROP_FEATURES_TABLE), _day_rows(built, PREDICTIONS_TABLE)
+    systems = {r[7] for r in predictions}
+    assert len(features) > 200 and systems == {"baseline", "heuristic", "gbm", "ensemble"}, systems
+    with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
+        lined = con.execute(f"SELECT count(*), count(*) FILTER (WHERE recommendation <> 'PASS') FROM {PREDICTIONS_TABLE} "
+                            "WHERE game_date = ? AND line_source = 'prop_consensus'", [D]).fetchall()[0]
+        later = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE game_date > ?", [D]).fetchall()[0][0]
+    assert lined[0] > 100 and lined[1] > 0, "D has real lines, prices and calls to compare"
+    assert later > 0, "the build went past D, so later data was there to leak"
+    assert _day_rows(perturbed, PROP_FEATURES_TABLE) == features
+    assert _day_rows(perturbed, PREDICTIONS_TABLE) == predictions
+    # the perturbation did change what it touched: later days' rows differ
+    with duckdb.connect(str(perturbed / "nba.duckdb"), read_only=True) as con:
+        changed = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE game_date > ?", [D]).fetchall()[0][0]
+    assert changed != later or _later_rows(perturbed) != _later_rows(built)
+
+
+def _later_rows(data_dir: Path) -> list[tuple]:
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        return con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {PROP_FEATURES_TABLE} WHERE game_date > ? "
+                           "ORDER BY ALL", [D]).fetchall()
+
+
+def test_the_ensemble_weights_of_a_date_use_only_errors_published_before_its_cutoff(built) -> None:
+    with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
+        cutoff = LeagueCalendar.load(con).cutoff(D)
+        weights = dict(con.execute(f"SELECT DISTINCT target, components FROM {PREDICTIONS_TABLE} "
+                                   "WHERE game_date = ? AND system = 'ensemble'", [D]).fetchall())
+        # independently: every weighting of the grid on the last 30 game days before D, results as known at the cutoff
+        rows = con.execute(f"""
+            WITH p AS (SELECT game_date, game_id, player_id, target,
+                              max(predicted_value) FILTER (WHERE system = 'baseline') AS b,
+                              max(predicted_value) FILTER (WHERE system = 'gbm') AS g,
+                              max(predicted_value) FILTER (WHERE system = 'heuristic') AS h
+                       FROM {PREDICTIONS_TABLE} WHERE game_date < $d GROUP BY ALL),
+            days AS (SELECT DISTINCT game_date FROM p ORDER BY game_date DESC LIMIT 30)
+            SELECT p.target, p.b, p.g, p.h,
+                   CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast ELSE a.fg3m END
+            FROM p JOIN analytics.player_game_summary_versions a ON a.player_id = p.player_id AND a.game_id = p.game_id
+             AND a.known_at < $cutoff AND (a.superseded_at IS NULL OR a.superseded_at >= $cutoff)
+            WHERE p.game_date IN (SELECT game_date FROM days)""", {"d": D, "cutoff": cutoff}).fetchall()
+    for target, components in weights.items():
+        got = {k: float(v) for k, v in (part.split(":") for part in components.split("+"))}
+        best = None
+        for wb in range(21):
+            for wg in range(21 - wb):
+                w = {"baseline": wb / 20, "gbm": wg / 20, "heuristic": (20 - wb - wg) / 20}
+                errors = []
+                for t, b, g, h, actual in rows:
+                    if t != target:
+                        continue
+                    present = [(w[s], v) for s, v in (("baseline", b), ("gbm", g), ("heuristic", h)) if v is not None]
+                    den = sum(x for x, _ in present)
+                    if den > 0:
+                        errors.append(abs(sum(x * v for x, v in present) / den - actual))
+                mae = sum(errors) / len(errors)
+                if best is None or mae < best[0] - 1e-9:
+                    best = (mae, w)
+        assert got == pytest.approx(best[1]), target
+
+
+def test_a_call_is_never_made_on_an_estimated_line_or_without_a_positive_ev(built) -> None:
+    with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
+        bad = con.execute(f"""SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE recommendation <> 'PASS'
+                              AND (line_source <> 'prop_consensus' OR ev IS NULL OR ev <= 0
+                                   OR over_odds IS NULL OR under_odds IS NULL)""").fetchall()[0][0]
+        calls = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE recommendation <> 'PASS'").fetchall()[0][0]
+    assert bad == 0 and calls > 0
+
+
+@given(p=st.floats(0.01, 0.99), over=st.sampled_from([-250.0, -150.0, -110.0, 100.0, 120.0, 200.0]),
+       under=st.sampled_from([-250.0, -150.0, -110.0, 100.0, 120.0, 200.0]),
+       source=st.sampled_from(["prop_consensus", "estimated", "shadow"]),
+       form=st.sampled_from(["complete", "partial", "prior_only", "stale", "none"]))
+def test_the_served_rule_calls_a_side_only_when_its_ev_at_the_real_odds_is_positive(p, over, under, source,
+                                                                                     form) -> None:
+    import math
+    sigma = 2.0
+    mean = 5.5 - sigma * math.sqrt(2) * _erfinv(1 - 2 * p)  # P(X > 5.5) = p under Normal(mean, sigma)
+    row = (f"SELECT {mean} AS predicted_value, 'pts' AS target, 5.5 AS line_value, '{source}' AS line_source, "
+           f"{over} AS over_odds, {under} AS under_odds, {mean} AS dist_mean, {sigma} AS dist_sigma, "
+           f"NULL::DOUBLE AS dist_alpha, '{form}' AS form_quality")
+    rec, p_over, ev, confidence = duckdb.sql(
+        f"SELECT recommendation, p_over, ev, confidence FROM ({recommendation_sql(row)})").fetchall()[0]
+    assert p_over == pytest.approx(p, abs=1e-6)
+    dec = {s: 1 + 100 / -o if o < 0 else 1 + o / 100 for s, o in (("OVER", over), ("UNDER", under))}
+    ev_side = {"OVER": p * dec["OVER"] - 1, "UNDER": (1 - p) * dec["UNDER"] - 1}
+    if rec == "PASS":
+        assert source == "estimated" or form in ("stale", "none") or max(ev_side.values()) <= 1e-6
+    else:
+        assert source != "estimated" and form not in ("stale", "none")
+        assert ev == pytest.approx(ev_side[rec], abs=1e-6) and ev > 0 and ev >= ev_side[{"OVER": "UNDER",
+                                                                                            "UNDER": "OVER"}[rec]] - 1e-6
+        assert confidence == pytest.approx(p if rec == "OVER" else 1 - p, abs=1e-6)
+
+
+def _erfinv(y: float) -> float:
+    """Inverse error function by bisection (test helper)."""
+    import math
+    lo, hi = -6.0, 6.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if math.erf(mid) < y else (lo, mid)
+    return (lo + hi) / 2
+
+
+def test_the_report_s_intervals_come_from_a_fixed_seed_and_hold_their_estimate(built, run_cli) -> None:
+    with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
+        first, second = (quality_report(con, season="2024-25").as_dict() for _ in range(2))
+        independent = dict(((s, t), (mae, base)) for s, t, mae, base in con.execute(
+            """SELECT system, target, avg(abs_error), avg(abs(baseline_value - actual_value))
+               FROM predictions.evaluation WHERE season = '2024-25' AND baseline_value IS NOT NULL GROUP BY ALL"""
+        ).fetchall())
+    assert first == second
+    report = quality_report(duckdb.connect(str(built / "nba.duckdb"), read_only=True), season="2024-25")
+    assert {(a.system, a.target) for a in report.accuracy} == set(independent)
+    for a in report.accuracy + report.breakdowns:
+        for interval in (a.mae, a.baseline_mae, a.gain_pct):
+            assert interval.low <= interval.value <= interval.high, a
+        if a.group == "all":
+            assert (a.mae.value, a.baseline_mae.value) == pytest.approx(independent[(a.system, a.target)])
+    assert any(b.bets > 0 and b.consensus_bets > 0 for b in report.betting)
+    for b in report.betting:
+        for interval in (b.hit_rate, b.roi, b.consensus_hit_rate, b.consensus_roi):
+            assert interval.value is None or interval.low <= interval.value <= interval.high
+    result = run_cli(["report", "predictions", "--season", "2024-25", "--target", "fg3m", "--json"], built)
+    assert result.exit_code == 0, result.output
+    for args, message in ((["--target", "blocks"], "--target 'blocks'"), (["--season", "2024"], "season label"),
+                          (["--start", "2024-11-05", "--end", "2024-11-01"], "is after --end"),
+                          (["--start", "yesterday"], "is not a date")):
+        bad = run_cli(["report", "predictions", *args], built)
+        assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output
