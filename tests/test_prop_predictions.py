@@ -201,17 +201,24 @@ def test_a_call_is_never_made_on_an_estimated_line_or_without_a_positive_ev(buil
 @given(p=st.floats(0.01, 0.99), over=st.sampled_from([-250.0, -150.0, -110.0, 100.0, 120.0, 200.0]),
        under=st.sampled_from([-250.0, -150.0, -110.0, 100.0, 120.0, 200.0]),
        source=st.sampled_from(["prop_consensus", "estimated", "shadow"]),
-       form=st.sampled_from(["complete", "partial", "prior_only", "stale", "none"]))
+       form=st.sampled_from(["complete", "partial", "prior_only", "stale", "none"]),
+       market=st.floats(0.05, 0.95), fit=st.one_of(st.none(), st.tuples(*[st.floats(-1, 1)] * 3)))
 def test_the_served_rule_calls_a_side_only_when_its_ev_at_the_real_odds_is_positive(p, over, under, source,
-                                                                                     form) -> None:
+                                                                                     form, market, fit) -> None:
     import math
     sigma = 2.0
     mean = 5.5 - sigma * math.sqrt(2) * _erfinv(1 - 2 * p)  # P(X > 5.5) = p under Normal(mean, sigma)
+    b = fit or (None, None, None)
     row = (f"SELECT {mean} AS predicted_value, 'pts' AS target, 5.5 AS line_value, '{source}' AS line_source, "
-           f"{over} AS over_odds, {under} AS under_odds, {mean} AS dist_mean, {sigma} AS dist_sigma, "
-           f"NULL::DOUBLE AS dist_alpha, '{form}' AS form_quality")
-    rec, p_over, ev, confidence = duckdb.sql(
-        f"SELECT recommendation, p_over, ev, confidence FROM ({recommendation_sql(row)})").fetchall()[0]
+           f"{over} AS over_odds, {under} AS under_odds, {market} AS market_p_over, {mean} AS dist_mean, "
+           f"{sigma} AS dist_sigma, NULL::DOUBLE AS dist_alpha, '{form}' AS form_quality, "
+           + ", ".join(f"{'NULL' if v is None else v}::DOUBLE AS calibration_b{i}" for i, v in enumerate(b)))
+    rec, model_p, p_over, ev, confidence = duckdb.sql(
+        f"SELECT recommendation, model_p_over, p_over, ev, confidence FROM ({recommendation_sql(row)})").fetchall()[0]
+    assert model_p == pytest.approx(p, abs=1e-6)
+    if fit is not None:
+        logit = lambda q: math.log(q / (1 - q))  # noqa: E731
+        p = 1 / (1 + math.exp(-(fit[0] + fit[1] * logit(p) + fit[2] * logit(market))))
     assert p_over == pytest.approx(p, abs=1e-6)
     dec = {s: 1 + 100 / -o if o < 0 else 1 + o / 100 for s, o in (("OVER", over), ("UNDER", under))}
     ev_side = {"OVER": p * dec["OVER"] - 1, "UNDER": (1 - p) * dec["UNDER"] - 1}
@@ -219,8 +226,8 @@ def test_the_served_rule_calls_a_side_only_when_its_ev_at_the_real_odds_is_posit
         assert source == "estimated" or form in ("stale", "none") or max(ev_side.values()) <= 1e-6
     else:
         assert source != "estimated" and form not in ("stale", "none")
-        assert ev == pytest.approx(ev_side[rec], abs=1e-6) and ev > 0 and ev >= ev_side[{"OVER": "UNDER",
-                                                                                            "UNDER": "OVER"}[rec]] - 1e-6
+        other = {"OVER": "UNDER", "UNDER": "OVER"}[rec]
+        assert ev == pytest.approx(ev_side[rec], abs=1e-6) and ev > 0 and ev >= ev_side[other] - 1e-6
         assert confidence == pytest.approx(p if rec == "OVER" else 1 - p, abs=1e-6)
 
 

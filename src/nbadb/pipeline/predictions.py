@@ -11,12 +11,13 @@ The line: the served books' consensus (pipeline.served_lines), labelled `prop_co
 prices of a real book quoting it; without one an estimated line labelled `estimated`: floor(prior
 form) + 0.5, prior form = season average so far, else last season's; null with neither.
 Probability and call (`recommendation_sql`, the one rule, also judging shadow books'
-lines in pipeline.provider_shadow): p_over = P(X > line) of the prediction's distribution
+lines in pipeline.provider_shadow): model_p_over = P(X > line) of the prediction's distribution
 (pipeline.probabilities: Normal with σ² = a + b·mean fitted as of D, pipeline.ensemble; NB2 for
-gbm's fg3m); EV of each side = p · decimal odds − 1 at the book's real prices; OVER or UNDER only on
+gbm's fg3m); p_over = its calibration blended with the market's de-vigged probability, fitted as of D
+on earlier days (pipeline.calibration; p_model itself until MIN_ROWS rows exist); EV of each side = p · decimal odds − 1 at the book's real prices; OVER or UNDER only on
 a real line with both prices, trusted form and the larger EV > 0; PASS otherwise (always on an
 estimated line, and before σ can be fitted). confidence = p of the called side (below ½ when long odds
-make the less likely side the better bet; PASS: the likelier side's). p_over is the model's probability: no calibration step is applied yet.
+make the less likely side the better bet; PASS: the likelier side's).
 form_quality: 'none' (no game this season nor last), 'stale' (no game in STALE_FORM_DAYS days),
 'prior_only' (no game yet this season), 'partial' (1–9 games), 'complete'; form_age_days = days since
 his last game (capped at 30 by the features).
@@ -33,7 +34,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from nbadb.engine.spec import InputSpec, OutputCheck, PartSpec, ProcessorSpec
-from nbadb.pipeline import ensemble
+from nbadb.pipeline import calibration, ensemble
 from nbadb.pipeline.common import GAME_DAY_PATTERNS, RESULTS_PATTERNS
 from nbadb.pipeline.point_in_time import versions
 from nbadb.pipeline.probabilities import decimal_odds_sql, p_over_sql, profit_sql
@@ -109,12 +110,15 @@ def _per_target(values: dict[str, str], target: str = "r.target") -> str:
 
 def recommendation_sql(rows: str) -> str:
     """The served rule, the one place it is written: the relation `rows` (columns predicted_value, target,
-    line_value, line_source, over_odds, under_odds (American), dist_mean, dist_sigma, dist_alpha and
-    form_quality; any others kept) with p_over, edge, ev, confidence and recommendation appended (module
-    docstring). The served predictions and the shadow verdicts against a provider's lines both call it."""
+    line_value, line_source, over_odds, under_odds (American), market_p_over, dist_mean, dist_sigma,
+    dist_alpha, calibration_b0/_b1/_b2 and form_quality; any others kept) with model_p_over, p_over,
+    edge, ev, confidence and recommendation appended (module docstring). The served predictions and the
+    shadow verdicts against a provider's lines both call it."""
     called = ("CASE WHEN line_source <> 'estimated' AND over_odds IS NOT NULL AND under_odds IS NOT NULL "
               "AND form_quality NOT IN ('stale', 'none') AND greatest(ev_over, ev_under) > 0 "
               "THEN CASE WHEN ev_over >= ev_under THEN 'OVER' ELSE 'UNDER' END ELSE 'PASS' END")
+    p_over = calibration.calibrated_sql("model_p_over", "market_p_over", "calibration_b0", "calibration_b1",
+                                        "calibration_b2")
     return f"""
         SELECT * EXCLUDE (ev_over, ev_under),
                CASE recommendation WHEN 'OVER' THEN p_over WHEN 'UNDER' THEN 1 - p_over
@@ -123,11 +127,12 @@ def recommendation_sql(rows: str) -> str:
         FROM (SELECT *, {called} AS recommendation
               FROM (SELECT *, p_over * {decimal_odds_sql('over_odds')} - 1 AS ev_over,
                            (1 - p_over) * {decimal_odds_sql('under_odds')} - 1 AS ev_under
-                    FROM (SELECT *, predicted_value - line_value AS edge,
-                                 {p_over_sql('dist_mean', 'dist_sigma', 'dist_alpha', 'line_value')} AS p_over
-                          FROM ({rows}) r)))"""
+                    FROM (SELECT *, {p_over} AS p_over
+                          FROM (SELECT *, predicted_value - line_value AS edge, {_MODEL_P_OVER} AS model_p_over
+                                FROM ({rows}) r))))"""
 
 
+_MODEL_P_OVER = p_over_sql("dist_mean", "dist_sigma", "dist_alpha", "line_value")
 _SYSTEM_ROWS = " UNION ALL BY NAME ".join(
     f"SELECT *, '{p.name}' AS system, '{p.version}' AS system_version FROM {p.table}" for p in SYSTEM_PARTS
 )
@@ -184,10 +189,22 @@ _PREDICTIONS_TRANSFORM = f"""
                     WHEN prior_form IS NOT NULL THEN 'estimated' END AS line_source
         FROM lined
     ),
-    scored AS ({recommendation_sql('SELECT * FROM verdict')})
+    calibration_pool AS (  -- rows with a real line: stored ones of earlier dates and this run's
+        SELECT game_date, game_id, player_id, target, system, line_value, model_p_over, market_p_over
+        FROM {PREDICTIONS_TABLE} WHERE game_date < $start AND line_source = 'prop_consensus'
+        UNION ALL
+        SELECT game_date, game_id, player_id, target, system, line_value, {_MODEL_P_OVER}, market_p_over
+        FROM verdict WHERE line_source = 'prop_consensus'
+    ),
+    {calibration.ctes('SELECT * FROM calibration_pool')},
+    calibrated AS (
+        SELECT v.*, c.calibration_b0, c.calibration_b1, c.calibration_b2
+        FROM verdict v LEFT JOIN cal_fit c ON c.day = v.game_date AND c.system = v.system AND c.target = v.target
+    ),
+    scored AS ({recommendation_sql('SELECT * FROM calibrated')})
     SELECT player_id, game_date, game_id, season, team_id, opponent_team_id, target, system, predicted_value,
            line_value, line_source, bookmaker, over_odds, under_odds, market_p_over, dist_mean, dist_sigma, dist_alpha,
-           p_over, edge, ev, confidence, recommendation, system_version, model_version, components,
+           model_p_over, calibration_b0, calibration_b1, calibration_b2, p_over, edge, ev, confidence, recommendation, system_version, model_version, components,
            training_cutoff, training_rows, '{FEATURE_VERSION}' AS feature_version, form_age_days, form_quality,
            games_played_season
     FROM scored"""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from nbadb.engine.spec import InputSpec, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS
 from nbadb.pipeline.predictions import PREDICTIONS_TABLE, recommendation_sql
+from nbadb.pipeline.probabilities import fair_over_sql
 from nbadb.pipeline.provider_lines import PROVIDER_LINES_TABLE
 from nbadb.pipeline.provider_stages import Stage
 
@@ -23,7 +24,8 @@ _JUDGED = f"""
     SELECT p.game_date, p.game_id, p.player_id, p.target, l.bookmaker, p.system, p.predicted_value, p.form_quality,
            p.line_value AS served_line, p.line_source AS served_line_source,
            p.recommendation AS served_recommendation, l.line AS line_value, 'shadow' AS line_source,
-           l.over_odds, l.under_odds, p.dist_mean, p.dist_sigma, p.dist_alpha
+           l.over_odds, l.under_odds, {fair_over_sql('l.over_odds', 'l.under_odds')} AS market_p_over,
+           p.dist_mean, p.dist_sigma, p.dist_alpha, p.calibration_b0, p.calibration_b1, p.calibration_b2
     FROM {PREDICTIONS_TABLE} p
     JOIN {PROVIDER_LINES_TABLE} l
       ON l.player_id = p.player_id AND l.game_date = p.game_date AND l.game_id = p.game_id AND l.target = p.target

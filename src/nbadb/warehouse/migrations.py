@@ -360,7 +360,8 @@ MIGRATIONS += (
             {LINEAGE})""",
         *(f"ALTER TABLE predictions.player_prop_predictions ADD COLUMN {c} {t}" for c, t in (
             ("bookmaker", "VARCHAR"), ("over_odds", "DOUBLE"), ("under_odds", "DOUBLE"), ("market_p_over", "DOUBLE"),
-            ("p_over", "DOUBLE"), ("ev", "DOUBLE"), ("dist_mean", "DOUBLE"), ("dist_sigma", "DOUBLE"),
+            ("model_p_over", "DOUBLE"), ("calibration_b0", "DOUBLE"), ("calibration_b1", "DOUBLE"),
+            ("calibration_b2", "DOUBLE"), ("p_over", "DOUBLE"), ("ev", "DOUBLE"), ("dist_mean", "DOUBLE"), ("dist_sigma", "DOUBLE"),
             ("dist_alpha", "DOUBLE"), ("games_played_season", "INTEGER"))),
         *(f"ALTER TABLE predictions.{table} ADD COLUMN {c} {t}" for table in ("evaluation", "evaluation_history")
           for c, t in (
