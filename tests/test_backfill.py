@@ -87,8 +87,7 @@ def test_a_set_based_backfill_writes_exactly_what_a_day_by_day_replay_writes(bac
         assert not any(o.failed for o in replay(ws, FIRST, LAST))
     replayed, batched = _tables(tmp_path), _tables(backfilled)
     for table in TABLES:
-        if not table.startswith("predictions."):  # phase 5 trains on its run's batch: equal once issue 24 lands
-            assert batched[table] == replayed[table], table
+        assert batched[table] == replayed[table], table
     assert len(batched["raw.player_boxscores_history"]) == 2, "both corrections superseded a version"
     assert batched["predictions.player_prop_predictions"], "every phase wrote"
 

@@ -1,6 +1,6 @@
 """Phase 5 through the real engine on the replayed window (conftest.replayed_window): per-system
-breakers with fault injection, gbm's point-in-time training, the evaluation report, `nbadb predict`
-against the bundled 2025-26 prop lines."""
+breakers with fault injection, gbm trained once per season before its opener (and stored), the
+evaluation report, `nbadb predict` against the bundled 2025-26 prop lines."""
 
 from __future__ import annotations
 
@@ -12,19 +12,15 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine import breakers
-from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.clock import morning
-from nbadb.engine.snapshots import prepare_cutoffs
 from nbadb.engine.request import RunRequest
 from nbadb.monitor.predictions import prediction_report
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline import predictions
-from nbadb.pipeline.systems import gbm, moving_average, similarity
+from nbadb.pipeline.systems import gbm, model_store
 
 PREDICTIONS = predictions.PLAYER_PROP_PREDICTIONS.name
 GBM_BREAKER = f"{PREDICTIONS}:gbm"
@@ -77,7 +73,7 @@ def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
         failing = [_predict(ws, d, at[i]) for i, d in enumerate(days[:3])]
         assert [r.status for r in failing] == ["partial"] * 3
         rows = [_worker_row(ws.con, r.run_id) for r in failing]
-        assert all(r["systems_failed"] == ["gbm"] and r["systems_succeeded"] == ["moving_average", "similarity"]
+        assert all(r["systems_failed"] == ["gbm"] and r["systems_succeeded"] == ["baseline", "heuristic"]
                    for r in rows)
         assert "fault injected into part gbm" in json.loads(rows[0]["errors"])["gbm"]
         assert [r["breakers_opened"] for r in rows] == [[], [], ["gbm"]]
@@ -88,8 +84,11 @@ def test_a_faulty_system_opens_its_breaker_while_the_others_keep_predicting(
         assert _worker_row(ws.con, skipped.run_id)["systems_skipped_open"] == ["gbm"]
         written = dict(ws.con.execute(
             f"SELECT system, count(*) FROM {PREDICTIONS} WHERE game_date = ? GROUP BY 1", [days[3]]).fetchall())
-        assert "gbm" not in written and written["moving_average"] > 0 and written["similarity"] > 0
-        assert written["ensemble"] == written["moving_average"]  # the ensemble of what succeeded
+        assert "gbm" not in written and written["baseline"] > 0 and written["heuristic"] > 0
+        either = ws.con.execute(  # the ensemble of what succeeded: a row wherever one of them predicted
+            f"SELECT count(DISTINCT (player_id, target)) FROM {PREDICTIONS} WHERE game_date = ? "
+            "AND system IN ('baseline', 'heuristic')", [days[3]]).fetchall()[0][0]
+        assert written["ensemble"] == either
         ledger = ws.con.execute("SELECT status, decisions_made FROM ops.processor_runs WHERE run_id = ?",
                                 [failing[2].run_id]).fetchall()[0]
         assert ledger[0] == "partial" and "breaker predictions.player_prop_predictions:gbm opened" in ledger[1]
@@ -124,15 +123,15 @@ def test_a_run_whose_systems_all_fail_is_failed_and_still_counts_on_every_breake
 ) -> None:
     data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
     day = _game_days(data_dir, db, 1)[0]
-    settings = Settings(data_dir=data_dir, archive_dir=BUNDLED_ARCHIVE, fault_systems="moving_average,similarity,gbm")
+    settings = Settings(data_dir=data_dir, archive_dir=BUNDLED_ARCHIVE, fault_systems="baseline,heuristic,gbm")
     with open_workspace(BUNDLED_ARCHIVE, settings=settings) as ws:
         before = ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ?", [day]).fetchall()
         result = _predict(ws, day, morning(day))
         assert result.status == "failed" and "every part that ran failed" in result.error
         row = _worker_row(ws.con, result.run_id)
-        assert row["status"] == "failed" and sorted(row["systems_failed"]) == ["gbm", "moving_average", "similarity"]
+        assert row["status"] == "failed" and sorted(row["systems_failed"]) == ["baseline", "gbm", "heuristic"]
         assert {b.key: b.consecutive_failures for b in breakers.list_breakers(ws.con, "system")} == {
-            f"{PREDICTIONS}:{s}": 1 for s in ("gbm", "moving_average", "similarity")}
+            f"{PREDICTIONS}:{s}": 1 for s in ("baseline", "gbm", "heuristic")}
         assert ws.con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE game_date = ?", [day]).fetchall() == before
 
 
@@ -152,62 +151,41 @@ def test_a_failed_probe_reopens_with_a_doubled_timeout() -> None:
         assert b.retry_at - b.opened_at == timedelta(seconds=expected)
 
 
-def _frames(con, day: date) -> dict[str, pl.DataFrame]:
-    """The parts' inputs for `day`, read as the engine gives them (its scope and the day's cutoff)."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW _scope AS SELECT cast(player_id AS VARCHAR) AS entity_id, game_date "
-        f"FROM precompute.ml_feature_store WHERE game_date = DATE '{day}'"
-    )
-    prepare_cutoffs(con, LeagueCalendar.load(con), day, day)
-    params = {"start": day, "end": day}
-    return {"scope": con.sql(predictions._SCOPE_SQL, params=params).pl(),
-            "history": con.sql(predictions._HISTORY_SQL, params=params).pl()}
-
-
-def test_gbm_trains_only_on_games_before_the_date_and_never_falls_back(replayed_window, db) -> None:
+def test_gbm_is_trained_once_per_season_before_its_opener_stored_and_never_falls_back(replayed_window, db) -> None:
     with db(replayed_window.data_dir) as con:
         rows = con.execute(
-            f"""SELECT game_date, training_cutoff, any_value(training_rows), count(DISTINCT model_version)
-            FROM {PREDICTIONS} WHERE system = 'gbm' GROUP BY 1, 2 ORDER BY 1"""
+            f"""SELECT season, training_cutoff, any_value(training_rows), count(DISTINCT model_version),
+                       list(DISTINCT model_version ORDER BY model_version)
+            FROM {PREDICTIONS} WHERE system = 'gbm' GROUP BY ALL"""
         ).fetchall()
-        assert rows, "gbm predicted nothing in the replayed window"
-        for day, cutoff, training_rows, models in rows:
-            assert cutoff <= day and models == 4  # one model per target
-            training = con.sql(  # independently: usable rows with a result from the 730 days before the cutoff
-                """SELECT f.row_hash, a.row_hash AS actual_row_hash, f.feature_version
-                FROM precompute.ml_feature_store f
-                JOIN analytics.player_game_summary a ON a.player_id = f.player_id AND a.game_id = f.game_id
-                WHERE f.can_use_for_ml_training AND f.game_date < $cutoff AND f.game_date >= $cutoff - INTERVAL 730 DAY""",
-                params={"cutoff": cutoff},
-            ).pl()
-            assert training.height < gbm.TRAINING_ROWS_CAP and training_rows == training.height
-            versions = {v for (v,) in con.execute(f"SELECT DISTINCT model_version FROM {PREDICTIONS} "
-                                                  "WHERE system = 'gbm' AND game_date = ?", [day]).fetchall()}
-            digest = gbm.training_digest(training)
-            assert versions == {gbm.model_version(t, cutoff, digest) for t in ("pts", "reb", "ast", "fg3m")}
-
-        # The first window run predicted 2023-03-27 with no earlier game: gbm could not train yet, said
-        # so, and counted on no breaker (never a fallback model).
+        assert len(rows) == 1, "one model set for the season, whatever the runs' batching"
+        season, opener, training_rows, models, versions = rows[0]
+        assert season == "2023-24" and models == 4  # one model per target
+        first = con.execute(f"SELECT min(game_date) FROM {gbm_features_table()} WHERE season = ?",
+                            [season]).fetchall()[0][0]
+        assert opener == first
+        # independently: feature rows of the two seasons before, before the opener, whose player played
+        expected = con.execute(
+            f"""SELECT count(*) FROM {gbm_features_table()} f
+            JOIN analytics.player_game_summary a ON a.player_id = f.player_id AND a.game_id = f.game_id AND a.minutes > 0
+            WHERE f.game_date < ? AND f.season IN ('2022-23', '2021-22')""", [opener]).fetchall()[0][0]
+        assert training_rows == expected >= gbm.MIN_TRAINING_ROWS
+        # the first window run (2022-23, nothing before it) could not train: it said so, no breaker counted
         worker = con.execute("SELECT errors, systems_not_ready, systems_failed FROM ops.prediction_worker_runs "
                              "WHERE start_date = DATE '2023-03-27'").fetchall()
-        assert "usable training rows" in json.loads(worker[0][0])["gbm"]
+        assert "0 training rows before its opener" in json.loads(worker[0][0])["gbm"]
         assert worker[0][1] == ["gbm"] and worker[0][2] == []
-        assert not con.execute("SELECT times_opened FROM ops.circuit_breakers WHERE breaker_key = ?",
-                               [GBM_BREAKER]).fetchall()[0][0]
         assert not con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE system = 'gbm' "
                                "AND game_date BETWEEN DATE '2023-03-27' AND DATE '2023-04-09'").fetchall()[0][0]
+    stored = {p.stem for p in (Settings().models_dir / "gbm").glob("*.pkl")}
+    assert set(versions) <= stored
+    model = model_store.load(Settings().models_dir / "gbm", versions[0])
+    assert isinstance(model, gbm.Model) and model.rounds >= 1
 
-        day = rows[-1][0]
-        frames = _frames(con, day)
-    # Rewriting every result on or after the date changes nothing predicted for it (no look-ahead).
-    future = pl.col("game_date") >= day
-    leaked = frames["history"].with_columns(
-        [pl.when(future).then(99).otherwise(pl.col(f"actual_{t}")).alias(f"actual_{t}") for t in ("pts", "reb", "ast", "fg3m")]
-    )
-    for system in (gbm, similarity):
-        assert system.compute(frames).equals(system.compute({**frames, "history": leaked}))
-    with pytest.raises(gbm.NotEnoughTrainingData):
-        gbm.compute({**frames, "history": frames["history"].head(gbm.MIN_TRAINING_ROWS - 1)})
+
+def gbm_features_table() -> str:
+    from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
+    return PROP_FEATURES_TABLE
 
 
 def test_the_report_equals_an_independent_recomputation(replayed_window, db, run_cli) -> None:
@@ -220,11 +198,11 @@ def test_the_report_equals_an_independent_recomputation(replayed_window, db, run
                     SELECT p.system, p.target, p.predicted_value AS pred,
                            CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast
                                 ELSE a.fg3m END AS actual,
-                           CASE p.target WHEN 'pts' THEN f.pts_avg_season WHEN 'reb' THEN f.reb_avg_season
-                                WHEN 'ast' THEN f.ast_avg_season ELSE f.fg3m_avg_season END AS base
+                           CASE p.target WHEN 'pts' THEN f.pg_s_pts WHEN 'reb' THEN f.pg_s_reb
+                                WHEN 'ast' THEN f.pg_s_ast ELSE f.pg_s_fg3m END AS base
                     FROM {PREDICTIONS} p
                     JOIN analytics.player_game_summary a ON a.player_id = p.player_id AND a.game_id = p.game_id
-                    JOIN precompute.ml_feature_store f ON f.player_id = p.player_id AND f.game_date = p.game_date
+                    JOIN {gbm_features_table()} f ON f.player_id = p.player_id AND f.game_date = p.game_date
                     WHERE p.season = '2023-24')
                 SELECT system, target, count(*), avg(abs(pred - actual)), sqrt(avg((pred - actual) ^ 2)),
                        avg(pred - actual), count(base), avg(abs(pred - actual)) FILTER (WHERE base IS NOT NULL),
@@ -274,24 +252,9 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     assert out["prop_match"]["total"] > 0 and 0.8 < out["prop_match"]["rate"] <= 1
     real = [p for p in out["predictions"] if p["line_source"] == "prop_consensus"]
     assert real and all(p["edge"] == pytest.approx(p["predicted"] - p["line"], abs=0.011) for p in real)
-    # the warehouse's last games are of 2023: every form is two seasons old, so no call is made on it
-    assert all(p["form_age_days"] > predictions.STALE_FORM_DAYS and p["form_quality"] == "stale" for p in real)
+    # the warehouse's last games are of 2023: no form this season nor last, so no call is made on it
+    assert all(p["form_quality"] in ("stale", "none") for p in real)
     assert {p["recommendation"] for p in out["predictions"]} == {"PASS"}
-    assert max(p["confidence"] for p in out["predictions"]) <= predictions.UNTRUSTED_FORM_CONFIDENCE
     table = run_cli(["predict", "--date", str(PROP_DAY)], data_dir)
     assert table.exit_code == 0 and "prop-line names matched to NBA player ids" in table.output
     assert "form age (days)" in table.output
-
-
-@given(
-    form=st.floats(0, 40), fatigue=st.lists(st.floats(0, 100), min_size=2, max_size=2),
-    pace=st.floats(0.85, 1.15), defence=st.floats(0.8, 1.2),
-)
-def test_moving_average_never_predicts_a_tired_player_higher(form, fatigue, pace, defence) -> None:
-    row = {f"{t}_avg_{w}": form for t in ("pts", "reb", "ast", "fg3m") for w in ("last_5", "last_10", "season")}
-    row |= {f"{t}_avg_prev_season": None for t in ("pts", "reb", "ast", "fg3m")}
-    scope = pl.DataFrame([{**row, "player_id": i, "game_date": date(2024, 1, 2), "games_played_season": 20,
-                           "fatigue_score": f, "pace_factor": pace, "opponent_defense": defence}
-                          for i, f in enumerate(sorted(fatigue))])
-    out = moving_average.compute({"scope": scope}).sort("target", "player_id")["predicted_value"].to_list()
-    assert all(tired <= fresh for tired, fresh in zip(out[::2], out[1::2]))  # sorted: player 0 is more tired

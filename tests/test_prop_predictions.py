@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine.calendar import LeagueCalendar
-from nbadb.engine.clock import morning
 from nbadb.monitor.prediction_quality import quality_report
 from nbadb.orchestrate.backfill import BackfillPlan, run_backfill, start_backfill
 from nbadb.orchestrate.workspace import open_workspace
@@ -68,10 +67,7 @@ def _perturb_after_cutoff(folder: Path, cutoff) -> None:
         later = pl.col("GAME_DATE") >= D
         games = sorted(logs.filter(pl.col("GAME_DATE") > D)["GAME_ID"].unique().to_list())
         dropped = set(random.Random(7).sample(games, len(games) // 2))
-        logs = logs.filter(~pl.col("GAME_ID").is_in(dropped)).with_columns(
-            [pl.when(later).then(pl.Series([rng.randint(0, 40) for _ in range(logs.height)])).otherwise(pl.col(s))
-             .cast(logs.schema[s]).alias(s) for s in STATS if s in logs.columns]
-            if False else [])
+        logs = logs.filter(~pl.col("GAME_ID").is_in(dropped))
         n = logs.height
         logs = logs.with_columns([pl.when(later).then(pl.Series(s, [rng.randint(0, 40) for _ in range(n)]))
                                   .otherwise(pl.col(s)).cast(logs.schema[s]).alias(s) for s in STATS])

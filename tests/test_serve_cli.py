@@ -31,7 +31,7 @@ from nbadb.warehouse.snapshot import ServerInfo, live_server
 from serve_support import eastern
 
 TOKEN = "s3rve-T0KEN-never-shown"
-FORCED = "predictions.player_prop_predictions:similarity"
+FORCED = "predictions.player_prop_predictions:heuristic"
 QUEUED = [("morning", "2023-11-06"), ("night", "2023-11-06"), ("morning", "2023-11-08"), ("night", "2023-11-08")]
 
 
