@@ -219,9 +219,9 @@ def test_the_served_rule_calls_a_side_only_when_its_ev_at_the_real_odds_is_posit
     dec = {s: 1 + 100 / -o if o < 0 else 1 + o / 100 for s, o in (("OVER", over), ("UNDER", under))}
     ev_side = {"OVER": p * dec["OVER"] - 1, "UNDER": (1 - p) * dec["UNDER"] - 1}
     if rec == "PASS":
-        assert source == "estimated" or form in ("stale", "none") or max(ev_side.values()) <= 1e-6
+        assert source == "estimated" or form in ("stale", "none") or fit is None or max(ev_side.values()) <= 1e-6
     else:
-        assert source != "estimated" and form not in ("stale", "none")
+        assert source != "estimated" and form not in ("stale", "none") and fit is not None
         other = {"OVER": "UNDER", "UNDER": "OVER"}[rec]
         assert ev == pytest.approx(ev_side[rec], abs=1e-6) and ev > 0 and ev >= ev_side[other] - 1e-6
         assert confidence == pytest.approx(p if rec == "OVER" else 1 - p, abs=1e-6)

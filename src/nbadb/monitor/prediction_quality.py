@@ -59,6 +59,8 @@ class AccuracyRow:
 
     @property
     def label(self) -> str:
+        if self.system == "baseline":
+            return "the baseline"
         return "inside the noise" if self.gain_pct.contains_zero else ("better" if self.gain_pct.value > 0 else "worse")
 
 
@@ -117,6 +119,11 @@ class _Resampler:
         return float(per_day.sum()), self.weights @ per_day
 
 
+def _floats(values: np.ndarray) -> np.ndarray:
+    """A fetched column as floats, SQL NULL as NaN (DuckDB hands nullable columns out as masked arrays)."""
+    return np.ma.filled(np.ma.asarray(values).astype(float), np.nan)
+
+
 def _ratio(res: _Resampler, num: np.ndarray, den: np.ndarray, scale: float = 1.0) -> Interval:
     total_num, boot_num = res.sums(num)
     total_den, boot_den = res.sums(den)
@@ -154,8 +161,8 @@ def _accuracy(con: duckdb.DuckDBPyConnection, where: str, params: dict, group: s
         if len(rows["system"]) else np.empty((0, 3))
     for key in sorted({tuple(k) for k in keys}):
         mask = np.all(keys == np.array(key), axis=1)
-        days, err, signed, base = (rows["game_date"][mask], rows["abs_error"][mask].astype(float),
-                                   rows["error"][mask].astype(float), rows["baseline_error"][mask].astype(float))
+        days, err, signed, base = (rows["game_date"][mask], _floats(rows["abs_error"][mask]),
+                                   _floats(rows["error"][mask]), _floats(rows["baseline_error"][mask]))
         res, ones = _Resampler(days), np.ones(mask.sum())
         out.append(AccuracyRow(
             group=key[0], system=key[1], target=key[2], rows=int(mask.sum()), days=len(res.unique),
@@ -176,12 +183,12 @@ def _betting(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> list[B
     for system, target in sorted(set(zip(rows["system"].astype(str), rows["target"].astype(str)))):
         mask = (rows["system"].astype(str) == system) & (rows["target"].astype(str) == target)
         res = _Resampler(rows["game_date"][mask])
-        profit = np.asarray(rows["profit"][mask], dtype=float)
+        profit = _floats(rows["profit"][mask])
         bet = ~np.isnan(profit)
-        hit = np.asarray(rows["hit"][mask], dtype=float)
-        c_profit = np.asarray(rows["consensus_profit"][mask], dtype=float)
+        hit = _floats(rows["hit"][mask])
+        c_profit = _floats(rows["consensus_profit"][mask])
         c_bet = ~np.isnan(c_profit)
-        c_hit = np.asarray(rows["consensus_hit"][mask], dtype=float)
+        c_hit = _floats(rows["consensus_hit"][mask])
         out.append(BettingRow(
             system=system, target=target, rows=int(mask.sum()), bets=int(bet.sum()),
             hit_rate=_ratio(res, np.nan_to_num(hit), (~np.isnan(hit)).astype(float), 100),

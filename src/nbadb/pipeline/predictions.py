@@ -14,10 +14,12 @@ Probability and call (`recommendation_sql`, the one rule, also judging shadow bo
 lines in pipeline.provider_shadow): model_p_over = P(X > line) of the prediction's distribution
 (pipeline.probabilities: Normal with σ² = a + b·mean fitted as of D, pipeline.ensemble; NB2 for
 gbm's fg3m); p_over = its calibration blended with the market's de-vigged probability, fitted as of D
-on earlier days (pipeline.calibration; p_model itself until MIN_ROWS rows exist); EV of each side = p · decimal odds − 1 at the book's real prices; OVER or UNDER only on
-a real line with both prices, trusted form and the larger EV > 0; PASS otherwise (always on an
-estimated line, and before σ can be fitted). confidence = p of the called side (below ½ when long odds
-make the less likely side the better bet; PASS: the likelier side's).
+on earlier days (pipeline.calibration; until MIN_ROWS rows exist there is no fit: p_over = p_model
+and no call, no confidence above what a calibration supports); EV of each side = p · decimal odds − 1 at the
+book's real prices; OVER or UNDER only on a real line with both prices, a calibration fit, trusted
+form and the larger EV > 0; PASS otherwise (always on an estimated line, and before σ can be
+fitted). confidence = p of the called side (below ½ when long odds make the less likely side the
+better bet; PASS: the likelier side's).
 form_quality: 'none' (no game this season nor last), 'stale' (no game in STALE_FORM_DAYS days),
 'prior_only' (no game yet this season), 'partial' (1–9 games), 'complete'; form_age_days = days since
 his last game (capped at 30 by the features).
@@ -115,6 +117,7 @@ def recommendation_sql(rows: str) -> str:
     edge, ev, confidence and recommendation appended (module docstring). The served predictions and the
     shadow verdicts against a provider's lines both call it."""
     called = ("CASE WHEN line_source <> 'estimated' AND over_odds IS NOT NULL AND under_odds IS NOT NULL "
+              "AND calibration_b0 IS NOT NULL AND market_p_over IS NOT NULL "
               "AND form_quality NOT IN ('stale', 'none') AND greatest(ev_over, ev_under) > 0 "
               "THEN CASE WHEN ev_over >= ev_under THEN 'OVER' ELSE 'UNDER' END ELSE 'PASS' END")
     p_over = calibration.calibrated_sql("model_p_over", "market_p_over", "calibration_b0", "calibration_b1",
