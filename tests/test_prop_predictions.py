@@ -263,3 +263,23 @@ def test_the_report_s_intervals_come_from_a_fixed_seed_and_hold_their_estimate(b
                           (["--start", "yesterday"], "is not a date")):
         bad = run_cli(["report", "predictions", *args], built)
         assert bad.exit_code == 2 and message in bad.output and "Traceback" not in bad.output
+
+
+def test_a_warehouse_at_schema_30_gets_migration_10_and_is_older_until_then(tmp_path) -> None:
+    from nbadb.errors import WarehouseError
+    from nbadb.warehouse.connection import open_warehouse
+    from nbadb.warehouse.migrations import MIGRATIONS, apply_migrations, current_version
+
+    path = tmp_path / "nba.duckdb"
+    with duckdb.connect(str(path)) as con:
+        apply_migrations(con, path, tuple(m for m in MIGRATIONS if m.version != 10))
+        assert current_version(con) == 30
+    with pytest.raises(WarehouseError, match="older than this nbadb's"):
+        open_warehouse(path, read_only=True)
+    con = open_warehouse(path)
+    try:
+        assert {v for (v,) in con.execute("SELECT version FROM ops.schema_migrations").fetchall()} >= {9, 10, 30}
+        assert con.execute(f"SELECT count(*) FROM {PROP_FEATURES_TABLE}").fetchall() == [(0,)]
+    finally:
+        con.close()
+    open_warehouse(path, read_only=True).close()

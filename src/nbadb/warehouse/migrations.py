@@ -363,6 +363,9 @@ MIGRATIONS += (
             ("model_p_over", "DOUBLE"), ("calibration_b0", "DOUBLE"), ("calibration_b1", "DOUBLE"),
             ("calibration_b2", "DOUBLE"), ("p_over", "DOUBLE"), ("ev", "DOUBLE"), ("dist_mean", "DOUBLE"), ("dist_sigma", "DOUBLE"),
             ("dist_alpha", "DOUBLE"), ("games_played_season", "INTEGER"))),
+        # the breakers of the systems this migration's code retired (moving_average, similarity)
+        "DELETE FROM ops.circuit_breakers WHERE breaker_key IN ('predictions.player_prop_predictions:moving_average', "
+        "'predictions.player_prop_predictions:similarity')",
         *(f"ALTER TABLE predictions.{table} ADD COLUMN {c} {t}" for table in ("evaluation", "evaluation_history")
           for c, t in (
             ("bookmaker", "VARCHAR"), ("side_odds", "DOUBLE"), ("profit", "DOUBLE"), ("consensus_side", "VARCHAR"),
