@@ -159,7 +159,9 @@ def test_the_ensemble_weights_of_a_date_use_only_errors_published_before_its_cut
                               max(predicted_value) FILTER (WHERE system = 'gbm') AS g,
                               max(predicted_value) FILTER (WHERE system = 'heuristic') AS h
                        FROM {PREDICTIONS_TABLE} WHERE game_date < $d GROUP BY ALL),
-            days AS (SELECT DISTINCT game_date FROM p ORDER BY game_date DESC LIMIT 30)
+            days AS (SELECT DISTINCT p.game_date FROM p JOIN analytics.player_game_summary_versions a
+                       ON a.player_id = p.player_id AND a.game_id = p.game_id AND a.known_at < $cutoff
+                     ORDER BY p.game_date DESC LIMIT 30)
             SELECT p.target, p.b, p.g, p.h,
                    CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast ELSE a.fg3m END
             FROM p JOIN analytics.player_game_summary_versions a ON a.player_id = p.player_id AND a.game_id = p.game_id

@@ -1,9 +1,10 @@
 """The ensemble's weights and every system's error spread, as of each date D of a predictions run.
 
-Out-of-sample rows of D: the systems' predictions of the last WINDOW_DAYS game days before D (rows
-of predictions.player_prop_predictions written before, and this run's rows of earlier dates), each
-with the player's result in the version published before D's cutoff (a result published later is
-not there). Weights: the simplex grid with step 1/GRID_STEPS over SYSTEMS (no weight on a system
+Out-of-sample rows of D: the systems' predictions of the last WINDOW_DAYS game days before D that
+have a result published before D's cutoff (a playoff day the archive has no results for does not
+count), from rows of predictions.player_prop_predictions written before and this run's rows of
+earlier dates, each with the player's result in the version published before D's cutoff (a result
+published later is not there). Weights: the simplex grid with step 1/GRID_STEPS over SYSTEMS (no weight on a system
 with no prediction in the window) minimising the MAE of the weighted prediction (weights
 renormalised over the systems that predicted the row) on those rows, ties to the first in grid
 order; equal weights while fewer than MIN_DAYS game days have such rows.
@@ -81,9 +82,14 @@ def ctes(pool: str) -> str:
         for s in SYSTEMS)
     return f"""
     ens_pool AS (SELECT game_date, game_id, player_id, target, {pivot} FROM ({pool}) GROUP BY ALL),
-    ens_days AS (
+    ens_known AS (  -- each game day of the pool with the first instant one of its results was published
+        SELECT p.game_date, min(a.known_at) AS first_known
+        FROM ens_pool p JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
+        GROUP BY p.game_date
+    ),
+    ens_days AS (  -- per D, its last game days with a result published before D's cutoff
         SELECT d.game_date AS day, d.cutoff, g.game_date
-        FROM _as_of d JOIN (SELECT DISTINCT game_date FROM ens_pool) g ON g.game_date < d.game_date
+        FROM _as_of d JOIN ens_known g ON g.game_date < d.game_date AND g.first_known < d.cutoff
         QUALIFY row_number() OVER (PARTITION BY d.game_date ORDER BY g.game_date DESC) <= {WINDOW_DAYS}
     ),
     ens_versions AS (  -- every pool row of those days with every published version of its result
