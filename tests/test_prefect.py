@@ -217,7 +217,7 @@ def test_two_process_workers_share_a_backfill_training_on_both_writing_one_at_a_
     from conftest import make_settings
     from nbadb.orchestrate.prefect.deploy import deploy_all
     from nbadb.orchestrate.prefect.flows import backfill_flow
-    from nbadb.orchestrate.replay import load_history
+    from nbadb.orchestrate.backfill import load_history
 
     in_process = copy_warehouse(replayed_window.data_dir, tmp_path / "in_process")
     distributed = copy_warehouse(replayed_window.data_dir, tmp_path / "distributed")
