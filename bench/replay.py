@@ -31,7 +31,8 @@ from pathlib import Path
 from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.daily import run_pipeline
-from nbadb.orchestrate.replay import regular_season_window, replay
+from nbadb.orchestrate.daily import regular_season_window
+from nbadb.orchestrate.replay import replay
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.pipeline.analytics import PLAYER_GAME_SUMMARY
 from nbadb.warehouse.connection import execute

@@ -100,6 +100,17 @@ def _cli(data_dir: Path, archive: Path, *args: str, env: dict[str, str] | None =
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def _backfill_status(data_dir: Path) -> str | None:
+    """The recorded backfill's status (committed before a kill), or None when none was recorded."""
+    if not (data_dir / "nba.duckdb").exists():
+        return None
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'backfill_runs'").fetchone()[0]:
+            return None
+        row = con.execute("SELECT status FROM ops.backfill_runs").fetchall()
+        return row[0][0] if row else None
+
+
 def test_a_backfill_killed_at_random_moments_resumes_to_the_tables_of_an_uninterrupted_one(
         backfilled, corrected_archive, tmp_path) -> None:
     rng = random.Random(7)
@@ -107,16 +118,23 @@ def test_a_backfill_killed_at_random_moments_resumes_to_the_tables_of_an_uninter
     kills = 0
     while True:
         try:
-            out, err = started.communicate(timeout=rng.uniform(1.5, 6.0))
+            _, err = started.communicate(timeout=rng.uniform(1.5, 6.0))
         except subprocess.TimeoutExpired:
             started.send_signal(signal.SIGKILL)  # no chance to clean up: only committed work survives
             started.communicate()
             kills += 1
-            started = _cli(tmp_path, corrected_archive, "--resume", "--json")
+            status = _backfill_status(tmp_path)
+            if status == "finished":  # the kill came after its last commit
+                break
+            # killed before the backfill was recorded: nothing to resume, so it is started again
+            again = ("--resume",) if status else ("--start", str(FIRST), "--end", str(LAST))
+            started = _cli(tmp_path, corrected_archive, *again, "--json")
             continue
         assert started.returncode == 0, err
         break
     assert kills >= 2, "the backfill was interrupted more than once"
+    shown = _cli(tmp_path, corrected_archive, "status", "--json")
+    out, err = shown.communicate(timeout=120)
     summary = json.loads(out)
     assert summary["status"] == "finished" and summary["dates_done"] == summary["dates_total"] == (LAST - FIRST).days + 1
     assert _tables(tmp_path) == _tables(backfilled)
@@ -137,7 +155,7 @@ def test_a_failing_processor_stops_the_backfill_on_its_date_and_resume_finishes_
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
     summary = json.loads(out)
-    assert summary["status"] == "finished" and summary["dates"].get("failed", 0) == 0
+    assert summary["status"] == "finished" and summary["dates_by_status"].get("failed", 0) == 0
 
 
 def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_not_failed(tmp_path) -> None:

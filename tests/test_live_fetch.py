@@ -1,8 +1,9 @@
 """The live source wired in: `nbadb fetch` materialises a day as archive files (season-wide frames
 one file per season, daily frames one file per day, written atomically), and what the live parsers
 make of recorded stats.nba.com payloads publishes into the same raw rows as the bundled archive
-files give for the same games. Never the network: the live source tests' socket guard and fake
-requests transport serve the recorded payloads."""
+files give for the same games, also end to end: a recorded day through `nbadb fetch` and `nbadb
+ingest`. Never the network: the live source tests' socket guard and fake requests transport serve
+the recorded payloads."""
 
 from __future__ import annotations
 
@@ -13,36 +14,35 @@ from pathlib import Path
 import polars as pl
 
 from nbadb.sources.live import RawArchiveReader, fetch_day
-from nbadb.sources.live.boxscores import BOXSCORE_SCHEMA, parse_boxscore
+from nbadb.sources.live.boxscores import BOXSCORE_SCHEMA
 from nbadb.sources.live.day import DayFetch
 from nbadb.sources.live.game_logs import PLAYER_LOG_SCHEMA, TEAM_LOG_SCHEMA, parse_player_logs
 from nbadb.sources.live.materialise import materialise
-from nbadb.config import BUNDLED_ARCHIVE
 from nbadb.sources.live.players import PLAYERS_SCHEMA
 from nbadb.sources.live.schedule import SCHEDULE_SCHEMA, SCOREBOARD_SCHEMA
 from test_live_source import (  # the socket guard is conftest's, autouse for every test
     NOVEMBER_5, OFF_SEASON, live, recorded, routes_for_november_5, routes_for_the_off_season,
 )
+from recorded_raw import GAME, GAME_DAY, build_raw_archive
 
 LEBRON = 2544
-MITCHELL_71 = ("0022200552", date(2023, 1, 2))  # the recorded BoxScoreTraditionalV3
 # raw.player_boxscores' columns but opponent_team_id and row_hash (which covers it): the opponent comes
 # from the other team's rows of the game, and the recorded payload holds only LeBron's.
 RAW_CONTENT = ("game_id", "game_date", "season", "season_type", "player_id", "player_name", "team_id", "team_abbr",
                "is_home", "wl", "minutes", "fgm", "fga", "fg_pct", "fg3m", "fg3a", "fg3_pct",
                "ftm", "fta", "ft_pct", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts", "plus_minus",
                "known_at")
-BOX_STATS = ("pts", "reb", "ast", "fg3m", "fgm", "fga", "ftm", "fta", "stl", "blk", "tov", "oreb", "dreb", "pf")
+# the columns raw.boxscore_players and raw.player_boxscores share, lineage and minutes left out
+SHARED_COLUMNS = ("game_id", "game_date", "season", "season_type", "player_id", "player_name", "team_id", "team_abbr",
+                  "fgm", "fga", "fg_pct", "fg3m", "fg3a", "fg3_pct", "ftm", "fta", "ft_pct", "oreb", "dreb", "reb",
+                  "ast", "stl", "blk", "tov", "pf", "pts", "plus_minus", "known_at")
 
 
-def day_of(day: date, season: str, *, player_logs: pl.DataFrame | None = None,
-           boxscores: pl.DataFrame | None = None, team_logs: pl.DataFrame | None = None) -> DayFetch:
-    """A fetched day holding only the given frames (the others empty, in their layouts)."""
+def day_of(day: date, season: str, player_logs: pl.DataFrame) -> DayFetch:
+    """A fetched day holding only `player_logs` (the other frames empty, in their layouts)."""
     return DayFetch(day=day, season=season, scoreboard=pl.DataFrame(schema=SCOREBOARD_SCHEMA),
-                    schedule=pl.DataFrame(schema=SCHEDULE_SCHEMA),
-                    player_logs=player_logs if player_logs is not None else pl.DataFrame(schema=PLAYER_LOG_SCHEMA),
-                    team_logs=team_logs if team_logs is not None else pl.DataFrame(schema=TEAM_LOG_SCHEMA),
-                    boxscores=boxscores if boxscores is not None else pl.DataFrame(schema=BOXSCORE_SCHEMA),
+                    schedule=pl.DataFrame(schema=SCHEDULE_SCHEMA), player_logs=player_logs,
+                    team_logs=pl.DataFrame(schema=TEAM_LOG_SCHEMA), boxscores=pl.DataFrame(schema=BOXSCORE_SCHEMA),
                     players=pl.DataFrame(schema=PLAYERS_SCHEMA))
 
 
@@ -89,7 +89,7 @@ def test_lebrons_recorded_game_logs_publish_into_exactly_the_raw_rows_of_the_bun
     regular = parsed.filter(pl.col("GAME_ID").str.starts_with("002"))
     folder = tmp_path / "live_archive"
     for (day,), rows in regular.group_by("GAME_DATE", maintain_order=True):  # one fetched day per game day
-        materialise(day_of(day, "2023-24", player_logs=rows), folder)
+        materialise(day_of(day, "2023-24", rows), folder)
     outcome = ingest(tmp_path / "live", season="2023-24", archive=folder)
     assert not outcome.failed and not outcome.stage.quarantined
     columns = ", ".join(RAW_CONTENT)
@@ -104,29 +104,44 @@ def test_lebrons_recorded_game_logs_publish_into_exactly_the_raw_rows_of_the_bun
           f"{len(from_files)} from the bundled files, {sum(a == b for a, b in zip(from_live, from_files))} identical")
 
 
-def test_the_recorded_v3_box_score_publishes_the_same_player_stats_as_the_bundled_logs_of_that_game(
-    tmp_path: Path, ingest, db
+def test_a_recorded_day_replayed_by_fetch_and_ingest_publishes_the_same_player_rows_as_the_bundled_files(
+    tmp_path: Path, run_cli, db
 ) -> None:
-    game, day = MITCHELL_71
-    box = parse_boxscore(recorded("boxscoretraditionalv3_0022200552.json"))
-    # box scores are dated by the day's team logs; LeagueGameLog T of that day was not recorded, so the
-    # bundled team rows of the game stand in for it (the player stats compared come from the box score)
-    teams = pl.read_parquet(BUNDLED_ARCHIVE / "team_game_logs.parquet").filter(pl.col("GAME_ID") == game)
-    folder = tmp_path / "live_archive"
-    materialise(day_of(day, "2022-23", boxscores=box, team_logs=teams), folder)
-    assert not ingest(tmp_path / "live", day, day, archive=folder).failed
-    assert not ingest(tmp_path / "files", day, day).failed
-    stats = ", ".join(BOX_STATS)
+    """2023-01-02 from a raw archive of recorded responses (tests/recorded_raw.py: the whole box score
+    of 0022200552, the day's other games not recorded) through `nbadb fetch --from-raw` and
+    `nbadb ingest --archive`, against the same day ingested from the bundled files. Compared: every
+    column the two raw tables share, for every player who played. Not compared: `minutes` (the logs
+    round to whole minutes: within 0.5 instead), lineage (run_id, ingested_at, row_hash which covers
+    minutes), the columns only one table has (box score: start_position, is_starter, availability,
+    comment; logs: opponent_team_id, is_home, wl), the 4 non-playing rows (the logs have none), the
+    team rows (the raw archive's team logs are the bundled rows themselves) and the other 10 games."""
+    raw = build_raw_archive(tmp_path / "raw", GAME_DAY, GAME_DAY)
+    out, day = tmp_path / "fetched", str(GAME_DAY)
+    for args, data_dir in ((["fetch", "--date", day, "--from-raw", "--raw", str(raw), "--out", str(out)], "live"),
+                           (["ingest", "--date", day, "--archive", str(out)], "live"),
+                           (["ingest", "--date", day], "files")):
+        result = run_cli(args, tmp_path / data_dir)
+        assert result.exit_code == 0, result.output
+    columns = ", ".join(SHARED_COLUMNS)
     with db(tmp_path / "live") as con:
-        live_rows = con.execute(f"SELECT player_id, team_id, minutes, {stats} FROM raw.boxscore_players "
-                                f"WHERE game_id = '{game}' AND minutes IS NOT NULL ORDER BY player_id").fetchall()
-        dnp = con.execute(f"SELECT count(*) FROM raw.boxscore_players WHERE game_id = '{game}' AND minutes IS NULL").fetchall()
+        live_rows = con.execute(f"SELECT {columns}, minutes FROM raw.boxscore_players WHERE game_id = '{GAME}' "
+                                "AND availability = 'played' ORDER BY player_id").fetchall()
+        not_played = con.execute(f"SELECT count(*) FROM raw.boxscore_players WHERE game_id = '{GAME}' "
+                                 "AND availability <> 'played'").fetchone()[0]
     with db(tmp_path / "files") as con:
-        file_rows = con.execute(f"SELECT player_id, team_id, minutes, {stats} FROM raw.player_boxscores "
-                                f"WHERE game_id = '{game}' ORDER BY player_id").fetchall()
-    assert len(live_rows) == len(file_rows) == 19 and dnp == [(4,)]
-    for live_row, file_row in zip(live_rows, file_rows, strict=True):
-        assert live_row[:2] == file_row[:2] and abs(live_row[2] - file_row[2]) <= 0.5  # the logs round minutes
-        assert [float(v) for v in live_row[3:]] == [float(v) for v in file_row[3:]]
-    print(f"\ngame {game}: {len(live_rows)} players, {len(BOX_STATS)} stats each equal in raw.boxscore_players "
-          f"(live v3 box score) and raw.player_boxscores (bundled logs); minutes within 0.5")
+        file_rows = con.execute(f"SELECT {columns}, minutes FROM raw.player_boxscores WHERE game_id = '{GAME}' "
+                                "ORDER BY player_id").fetchall()
+        games_that_day = con.execute(f"SELECT count(DISTINCT game_id) FROM raw.player_boxscores "
+                                     f"WHERE game_date = DATE '{day}'").fetchone()[0]
+    assert len(live_rows) == len(file_rows) == 19 and not_played == 4 and games_that_day == 11
+    equal = {name: sum(a[i] == b[i] for a, b in zip(live_rows, file_rows, strict=True))
+             for i, name in enumerate(SHARED_COLUMNS)}
+    assert equal == dict.fromkeys(SHARED_COLUMNS, 19), {k: v for k, v in equal.items() if v != 19}
+    assert all(abs(a[-1] - b[-1]) <= 0.5 for a, b in zip(live_rows, file_rows, strict=True))
+    print(f"\n{day}, game {GAME}: raw.boxscore_players (recorded v3 box score via fetch + ingest) against "
+          f"raw.player_boxscores (bundled player logs): {len(live_rows)} played rows on each side, matched on "
+          f"player_id; {len(SHARED_COLUMNS)} columns equal in all {len(live_rows)} rows: {', '.join(SHARED_COLUMNS)}; "
+          f"minutes within 0.5 (largest gap "
+          f"{max(abs(a[-1] - b[-1]) for a, b in zip(live_rows, file_rows, strict=True)):.2f}); "
+          f"{not_played} non-playing rows only in the box score; the day's other {games_that_day - 1} games "
+          "only in the files (not recorded)")

@@ -20,7 +20,6 @@ import pytest
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
 from nbadb.monitor.health import health_report
-from nbadb.pipeline.raw import SOURCE_TABLES
 from nbadb.pipeline.registry import build_graph
 
 PROCESSOR = "analytics.player_game_summary"
@@ -280,9 +279,10 @@ def test_health_applies_the_strictest_freshness_rule_any_consumer_declares(wareh
         return replace(spec, inputs=inputs)
 
     def freshness(rules: dict[str, tuple[float | None, float | None]]) -> list[tuple[str, str, str]]:
-        specs = [with_rule(s, *rules[s.name]) if s.name in rules else s for s in build_graph().specs.values()]
+        graph = build_graph()
+        specs = [with_rule(s, *rules[s.name]) if s.name in rules else s for s in graph.specs.values()]
         with db(warehouse) as con:
-            report = health_report(con, ProcessorGraph(specs, SOURCE_TABLES), clock=utc_now())
+            report = health_report(con, ProcessorGraph(specs, graph.source_tables), clock=utc_now())
         return [(f.severity, f.subject, f.detail) for f in report.findings if f.check == "freshness"]
 
     offense, defense = "analytics.team_offense_game_summary", "analytics.team_defense_game_summary"

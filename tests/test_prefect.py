@@ -11,7 +11,8 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -206,62 +207,135 @@ def test_a_failing_processor_is_a_failed_task_run_with_nbadbs_error_retried_only
 # -- beyond one machine: deployments through process workers -------------------------------------
 
 BACKFILL = (date(2023, 11, 15), date(2023, 11, 17))
+POOL = "nbadb-test"
+
+
+@contextmanager
+def process_workers(prefect_server: str, data_dir: Path, archive_dir: Path) -> Iterator[None]:
+    """nbadb's deployments on the test pool and two process workers, "machine-1" and "machine-2" (one
+    flow run at a time each), on `data_dir`, stopped on exit."""
+    from nbadb.orchestrate.prefect.deploy import deploy_all
+
+    deployments = deploy_all(pool=POOL)
+    assert "nbadb-fetch-day/nbadb-fetch-day" in deployments and "nbadb-backfill/nbadb-backfill" in deployments
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "NBADB_DATA_DIR": str(data_dir),
+           "NBADB_ARCHIVE_DIR": str(archive_dir), "PREFECT_WORKER_QUERY_SECONDS": "1",
+           "PREFECT_WORKER_PREFETCH_SECONDS": "1"}
+    prefect_cli = str(Path(sys.executable).parent / "prefect")
+    workers = [subprocess.Popen([prefect_cli, "worker", "start", "--pool", POOL, "--type", "process",
+                                 "--name", f"machine-{i}", "--limit", "1"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for i in (1, 2)]
+    try:
+        yield
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait(timeout=30)
+
+
+def runs_since(parent_state, deployment: str) -> list:
+    """The flow runs of `deployment` that started while the parent flow run (`parent_state`) ran."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
+
+    with get_client(sync_client=True) as client:
+        parent = client.read_flow_run(parent_state.state_details.flow_run_id)
+        runs = client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[deployment])))
+    return [r for r in runs if r.start_time and parent.start_time <= r.start_time <= parent.end_time]
+
+
+def workers_of(runs: list) -> set[str]:
+    """The workers named in the runs' final messages ("... on machine-1: ...")."""
+    return {r.state.message.split(" on ")[1].split(":")[0] for r in runs}
+
+
+def assert_one_at_a_time(writes: list, expected: int) -> None:
+    """`expected` write runs, none starting before the previous one ended."""
+    spans = sorted((r.start_time, r.end_time) for r in writes)
+    assert len(spans) == expected and all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+
 
 
 def test_two_process_workers_share_a_backfill_training_on_both_writing_one_at_a_time_into_the_in_process_tables(
     prefect_server: str, replayed_window, copy_warehouse, tmp_path: Path, nbadb_env, archive_dir: Path
 ) -> None:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterName
-
     from conftest import make_settings
-    from nbadb.orchestrate.prefect.deploy import deploy_all
     from nbadb.orchestrate.prefect.flows import backfill_flow
-    from nbadb.orchestrate.replay import load_history
+    from nbadb.orchestrate.backfill import load_history
 
     in_process = copy_warehouse(replayed_window.data_dir, tmp_path / "in_process")
     distributed = copy_warehouse(replayed_window.data_dir, tmp_path / "distributed")
     with open_workspace(archive_dir, settings=make_settings(in_process)) as ws:
         assert not [r for r in load_history(ws, *BACKFILL) if r.status == "failed"]
 
-    deployments = deploy_all(pool="nbadb-test")
-    assert "nbadb-daily/nbadb-daily" in deployments and "nbadb-backfill/nbadb-backfill" in deployments
-    env = {**os.environ, "PREFECT_API_URL": prefect_server, "NBADB_DATA_DIR": str(distributed),
-           "NBADB_ARCHIVE_DIR": str(archive_dir), "PREFECT_WORKER_QUERY_SECONDS": "1",
-           "PREFECT_WORKER_PREFETCH_SECONDS": "1"}
-    prefect_cli = str(Path(sys.executable).parent / "prefect")
-    workers = [subprocess.Popen([prefect_cli, "worker", "start", "--pool", "nbadb-test", "--type", "process",
-                                 "--name", f"machine-{i}", "--limit", "1"], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL) for i in (1, 2)]
-    try:
+    with process_workers(prefect_server, distributed, archive_dir):
         nbadb_env(distributed, archive_dir=str(archive_dir))
         t0 = time.perf_counter()
         state = backfill_flow(start=str(BACKFILL[0]), end=str(BACKFILL[1]), batch_days=7, return_state=True)
         seconds = time.perf_counter() - t0
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait(timeout=30)
     assert state.is_completed(), state.message
 
-    with get_client(sync_client=True) as client:
-        def runs_of(name: str) -> list:
-            return client.read_flow_runs(deployment_filter=DeploymentFilter(name=DeploymentFilterName(any_=[name])))
-        training, writes = runs_of("nbadb-train"), runs_of("nbadb-write-batch")
+    training, writes = runs_since(state, "nbadb-train"), runs_since(state, "nbadb-write-batch")
     assert len(training) == 4 and all(r.state.is_completed() for r in training)
-    trained_on = {r.state.message.split(" on ")[1].split(":")[0] for r in training}
+    trained_on = workers_of(training)
     assert trained_on == {"machine-1", "machine-2"}, [r.state.message for r in training]
     fitted = sum(int(r.state.message.split(": ")[1].split(" ")[0]) for r in training)
     assert fitted >= 4 and len(list((distributed / "models" / "gbm").glob("*.pkl"))) == fitted
-    spans = sorted((r.start_time, r.end_time) for r in writes)
-    assert len(spans) == 2 and all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+    assert_one_at_a_time(writes, 2)
 
     expected, got = content(in_process), content(distributed)
     differing = [t for t in expected if got.get(t) != expected[t]]
     assert not differing, differing
     print(f"\nbackfill {BACKFILL[0]}..{BACKFILL[1]} on two workers in {seconds:.1f} s: {fitted} gbm models fitted "
           f"on {sorted(trained_on)}, {len(writes)} writes one at a time, {len(expected)} tables equal in-process")
+
+
+def test_two_process_workers_share_a_backfill_fetched_from_the_raw_archive_fetching_on_both_into_the_in_process_tables(
+    prefect_server: str, tmp_path: Path, nbadb_env, archive_dir: Path
+) -> None:
+    """A backfill with source="raw" over the days of tests/recorded_raw.py: every day's fetch flow
+    (re-parsing the recorded raw archive, no network) runs on the pool, on both workers; the batch
+    writes take turns; the tables equal fetching the same days in process and backfilling those files."""
+    from conftest import make_settings
+    from nbadb.orchestrate.backfill import load_history
+    from nbadb.orchestrate.fetch import fetch_to_archive, raw_source
+    from nbadb.orchestrate.prefect.flows import backfill_flow
+    from recorded_raw import GAME_DAY, build_raw_archive
+
+    first, last = GAME_DAY - timedelta(days=2), GAME_DAY + timedelta(days=2)
+    raw = build_raw_archive(tmp_path / "raw", first, last)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    in_process, distributed = tmp_path / "in_process", tmp_path / "distributed"
+    fetched = in_process / "fetched"
+    for day in days:
+        fetch_to_archive(raw_source(raw, from_raw=True), day, fetched)
+    with open_workspace(fetched, settings=make_settings(in_process)) as ws:
+        assert not [r for r in load_history(ws, first, last) if r.status == "failed"]
+
+    with process_workers(prefect_server, distributed, archive_dir):
+        nbadb_env(distributed, archive_dir=str(archive_dir))
+        t0 = time.perf_counter()
+        state = backfill_flow(start=str(first), end=str(last), source="raw", raw=str(raw), batch_days=7,
+                              return_state=True)
+        seconds = time.perf_counter() - t0
+    assert state.is_completed(), state.message
+
+    fetches = runs_since(state, "nbadb-fetch-day")
+    assert sorted(r.parameters["day"] for r in fetches) == [str(d) for d in days]
+    assert all(r.state.is_completed() and r.parameters["from_raw"] for r in fetches)
+    fetched_on = workers_of(fetches)
+    assert fetched_on == {"machine-1", "machine-2"}, [r.state.message for r in fetches]
+    assert workers_of(runs_since(state, "nbadb-train")) == {"machine-1", "machine-2"}
+    assert_one_at_a_time(runs_since(state, "nbadb-write-batch"), 2)
+
+    expected, got = content(in_process), content(distributed)
+    differing = [t for t in expected if got.get(t) != expected[t]]
+    assert not differing, differing
+    assert len(expected["raw.boxscore_players"]) == 23 and len(expected["raw.team_boxscores"]) == 2
+    print(f"\nbackfill {first}..{last} from the raw archive on two workers in {seconds:.1f} s: {len(fetches)} fetch "
+          f"flows on {sorted(fetched_on)}, training on both, 2 writes one at a time, {len(expected)} tables equal "
+          f"in-process ({sum(map(len, expected.values()))} rows)")
 
 
 def test_a_scheduled_run_on_a_day_without_games_ends_skipped_before_any_processor_runs(

@@ -18,18 +18,20 @@ import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE, PROJECT_ROOT
 from nbadb.engine import breakers
+from nbadb.orchestrate.backfill import BackfillPlan, run_backfill, start_backfill
+from nbadb.orchestrate.workspace import open_workspace
 from nbadb.serve.app import ServeApp
 from nbadb.serve.html import NAV
 from nbadb.serve.plan import Cycle, CycleKind
 from nbadb.warehouse.connection import warehouse
 
-from serve_support import FakeClock, eastern, served
+from serve_support import FakeClock, eastern, serve_settings, served
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 # Pages whose data can be empty on this warehouse: they say so in text instead of drawing.
-MAY_BE_EMPTY = {"/gaps", "/backfill"}
+MAY_BE_EMPTY = {"/gaps"}
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -67,11 +69,15 @@ def _archive_with_a_garbled_injury_feed(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def dashboard(replayed_window, tmp_path_factory) -> Iterator[ServeApp]:
     """A server on a copy of the replayed window (three weeks of 2023-24 through every phase) on the
-    evening of TODAY: monitoring history, a forced-open breaker, TODAY's morning cycle run (with a
-    garbled injury feed to quarantine) and alerts sent to a loopback receiver."""
+    evening of TODAY: a backfill of the earlier days, monitoring history, a forced-open breaker,
+    TODAY's morning cycle run (with a garbled injury feed to quarantine) and alerts sent to a
+    loopback receiver."""
     from conftest import copy_warehouse
 
     data_dir = copy_warehouse(replayed_window.data_dir, tmp_path_factory.mktemp("dashboard"))
+    with open_workspace(BUNDLED_ARCHIVE, settings=serve_settings(data_dir)) as ws:
+        plan = BackfillPlan(date(2023, 4, 3), date(2023, 4, 9), phases=frozenset({2, 3, 4}))
+        assert run_backfill(ws, start_backfill(ws, plan), plan).status == "finished"
     archive = _archive_with_a_garbled_injury_feed(tmp_path_factory.mktemp("archive"))
     with warehouse(data_dir / "nba.duckdb") as con:
         breakers.force_open(con, "predictions.player_prop_predictions:gbm", "system", 600, eastern(2023, 11, 15, 1))

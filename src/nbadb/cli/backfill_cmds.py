@@ -59,6 +59,8 @@ def backfill(
     first, last = parse_date(start, "start"), parse_date(end, "end")
     if batch_days is not None and batch_days < 1:
         raise ConfigError(f"--batch-days {batch_days}: a batch is at least one day")
+    from nbadb.monitor.backfill import backfill_summary
+
     with open_workspace() as ws:
         if resume:
             if any(v is not None for v in (first, last, seasons, phases, validate, batch_days)):
@@ -71,7 +73,7 @@ def backfill(
                                 blocking or frozenset(), chosen_seasons, batch_days)
             backfill_id = start_backfill(ws, plan)
         report = _with_progress(ws, backfill_id, plan, quiet=as_json)
-        summary = _status(ws, backfill_id)
+        summary = backfill_summary(ws.con, backfill_id)
     if as_json:
         print_json(summary)
     else:
@@ -105,50 +107,24 @@ def _with_progress(ws, backfill_id: str, plan, *, quiet: bool):
 def status(as_json: bool = JsonOption) -> None:
     """The last backfill: its plan, dates by status, each batch's counts and time per phase, and its
     errors grouped by signature."""
+    from nbadb.monitor.backfill import backfill_summary, latest_backfill_id
     from nbadb.orchestrate.workspace import open_workspace
 
     with open_workspace(read_only=True) as ws:
-        row = ws.con.execute("SELECT backfill_id FROM ops.backfill_runs ORDER BY started_at DESC LIMIT 1").fetchall()
-        if not row:
+        backfill_id = latest_backfill_id(ws.con)
+        if backfill_id is None:
             raise ConfigError("no backfill has run in this warehouse; start one with `nbadb backfill --start … --end …`")
-        summary = _status(ws, row[0][0])
+        summary = backfill_summary(ws.con, backfill_id)
     if as_json:
         print_json(summary)
     else:
         _render(summary)
 
 
-def _status(ws, backfill_id: str) -> dict[str, object]:
-    from nbadb.orchestrate.backfill import grouped_errors
-
-    con = ws.con
-    plan = con.execute(
-        """SELECT backfill_id, start_date, end_date, seasons, phases, levels, blocking_levels, batch_days, status,
-                  stopped_on, stop_reason, started_at, finished_at FROM ops.backfill_runs WHERE backfill_id = ?""",
-        [backfill_id]).fetchall()[0]
-    keys = ("backfill_id", "start", "end", "seasons", "phases", "levels", "blocking_levels", "batch_days", "status",
-            "stopped_on", "stop_reason", "started_at", "finished_at")
-    summary: dict[str, object] = dict(zip(keys, plan))
-    dates = dict(con.execute("SELECT status, count(*) FROM ops.backfill_dates WHERE backfill_id = ? GROUP BY ALL",
-                             [backfill_id]).fetchall())
-    summary["dates"] = dates
-    summary["dates_total"] = sum(dates.values())
-    summary["dates_done"] = sum(n for s, n in dates.items() if s != "pending")
-    batch_columns = ("batch_start", "batch_end", "attempt", "dates", "dates_validated", "dates_warned", "dates_failed",
-                     "dates_without_games", "publish_seconds", "analytics_seconds", "precompute_seconds",
-                     "predictions_seconds", "validation_seconds")
-    summary["batches"] = [dict(zip(batch_columns, r)) for r in con.execute(
-        f"SELECT {', '.join(batch_columns)} FROM ops.backfill_batches WHERE backfill_id = ? ORDER BY batch_start, attempt",
-        [backfill_id]).fetchall()]
-    summary["errors"] = [{"signature": s, "dates": n, "first": f, "last": la}
-                         for s, n, f, la in grouped_errors(ws, backfill_id)]
-    return summary
-
-
 def _render(summary: dict[str, object]) -> None:
-    console.print(f"backfill {summary['backfill_id']} {summary['start']}..{summary['end']}: {summary['status']}, "
-                  f"{summary['dates_done']}/{summary['dates_total']} dates "
-                  f"({', '.join(f'{n} {s}' for s, n in sorted(summary['dates'].items()))})")  # type: ignore[union-attr]
+    console.print(f"backfill {summary['backfill_id']} {summary['start_date']}..{summary['end_date']}: "
+                  f"{summary['status']}, {summary['dates_done']}/{summary['dates_total']} dates "
+                  f"({', '.join(f'{n} {s}' for s, n in sorted(summary['dates_by_status'].items()))})")  # type: ignore[union-attr]
     table = Table(title="batches")
     for col in ("batch", "dates", "validated", "warned", "failed", "no games", "publish s", "analytics s",
                 "precompute s", "predictions s", "validation s"):

@@ -137,7 +137,8 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool,
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nbadb.cli.data_cmds import render_missing
-    from nbadb.orchestrate.replay import regular_season_window, replay as replay_days
+    from nbadb.orchestrate.daily import regular_season_window
+    from nbadb.orchestrate.replay import replay as replay_days
     from nbadb.sources.files import missing_kinds
 
     lo, hi = regular_season_window(ws, season)
@@ -240,7 +241,8 @@ def main(
     from nbadb.cli.ledger_cmds import render_waste, waste_with_patterns
     from nbadb.cli.prediction_cmds import render_prediction_report
     from nbadb.monitor.predictions import prediction_report
-    from nbadb.orchestrate.replay import load_history, regular_season_window
+    from nbadb.orchestrate.backfill import load_history
+    from nbadb.orchestrate.daily import regular_season_window
     from nbadb.orchestrate.workspace import open_workspace
 
     check_season(season)

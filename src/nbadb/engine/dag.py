@@ -13,6 +13,7 @@ class ProcessorGraph:
 
     def __init__(self, specs: list[ProcessorSpec], source_tables: frozenset[str]) -> None:
         self.specs: dict[str, ProcessorSpec] = {}
+        self.source_tables = source_tables
         for spec in specs:
             if spec.name in self.specs:
                 raise SpecError(f"two processors write {spec.name}")

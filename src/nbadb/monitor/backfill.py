@@ -1,45 +1,88 @@
-"""The latest backfill, read from `ops.backfill_runs` and `ops.backfill_dates` (issue 19 brings them;
-until then there is no backfill to show and `latest_backfill` says so with None).
+"""A backfill read back from its checkpoints (`ops.backfill_runs`, `ops.backfill_dates`,
+`ops.backfill_checks`, `ops.backfill_batches`; written by orchestrate.backfill): its plan, dates by
+status, each batch's counts and seconds per phase, failed checks grouped by error signature. One
+reader for `nbadb backfill status`, the dashboard's backfill page and the alerts.
 
-The shape read here is the one issue 19 plans: a backfill run (backfill_id, started_at,
-finished_at, status, start_date, end_date) and per date of it (backfill_id, game_date, status,
-attempts, validation, error), `validation` being 'passed' or 'failed'.
+A date's status: pending, validated, warned (a non-blocking check failed), failed, no_games.
+An error signature is a failed check's text with its numbers, dates and ids blanked, so that one
+cause groups one way.
 """
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 import duckdb
 
-RUN_COLUMNS = ("backfill_id", "started_at", "finished_at", "status", "start_date", "end_date")
-DATE_COLUMNS = ("game_date", "status", "attempts", "validation", "error")
-VALIDATION_FAILED = "failed"
+PLAN_COLUMNS = ("backfill_id", "start_date", "end_date", "seasons", "phases", "levels", "blocking_levels", "batch_days",
+                "status", "stopped_on", "stop_reason", "started_at", "finished_at")
+DATE_COLUMNS = ("game_date", "status", "attempts", "games", "missing_sources", "rows_complete", "rows_partial",
+                "rows_without_form", "error")
+BATCH_COLUMNS = ("batch_start", "batch_end", "attempt", "dates", "dates_validated", "dates_warned", "dates_failed",
+                 "dates_without_games", "publish_seconds", "analytics_seconds", "precompute_seconds",
+                 "predictions_seconds", "validation_seconds")
+FAILED = "failed"
+_NUMBERS = re.compile(r"\d+(\.\d+)?")
 
 
-def backfill_tables_exist(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name IN ('backfill_runs', 'backfill_dates')"
-    ).fetchall()[0][0] == 2
+def error_signature(text: str) -> str:
+    return _NUMBERS.sub("#", text)
+
+
+def latest_backfill_id(con: duckdb.DuckDBPyConnection) -> str | None:
+    row = con.execute("SELECT backfill_id FROM ops.backfill_runs ORDER BY started_at DESC LIMIT 1").fetchall()
+    return row[0][0] if row else None
+
+
+def grouped_errors(con: duckdb.DuckDBPyConnection, backfill_id: str) -> list[tuple[str, int, date, date]]:
+    """Failed checks of the backfill's latest attempts by error signature: (signature, dates, first, last)."""
+    rows = con.execute(
+        """SELECT game_date, 'L' || level || ' ' || subject || ': ' || coalesce(detail, check_name)
+        FROM ops.backfill_checks c WHERE backfill_id = ? AND NOT passed
+          AND attempt = (SELECT attempts FROM ops.backfill_dates d WHERE d.backfill_id = c.backfill_id
+                         AND d.game_date = c.game_date)""", [backfill_id]).fetchall()
+    groups: dict[str, list[date]] = {}
+    for day, text in rows:
+        groups.setdefault(error_signature(text), []).append(day)
+    return sorted(((s, len(set(ds)), min(ds), max(ds)) for s, ds in groups.items()), key=lambda g: (-g[1], g[0]))
+
+
+def backfill_summary(con: duckdb.DuckDBPyConnection, backfill_id: str, *, with_dates: bool = False) -> dict[str, Any]:
+    """The backfill's plan and state, dates counted by status, batches, grouped errors (and, when
+    asked, every date's row)."""
+    plan = con.execute(f"SELECT {', '.join(PLAN_COLUMNS)} FROM ops.backfill_runs WHERE backfill_id = ?",
+                       [backfill_id]).fetchall()[0]
+    summary: dict[str, Any] = dict(zip(PLAN_COLUMNS, plan))
+    counts = dict(con.execute("SELECT status, count(*) FROM ops.backfill_dates WHERE backfill_id = ? GROUP BY ALL",
+                              [backfill_id]).fetchall())
+    summary["dates_by_status"] = counts
+    summary["dates_total"] = sum(counts.values())
+    summary["dates_done"] = sum(n for s, n in counts.items() if s != "pending")
+    summary["batches"] = [dict(zip(BATCH_COLUMNS, r)) for r in con.execute(
+        f"SELECT {', '.join(BATCH_COLUMNS)} FROM ops.backfill_batches WHERE backfill_id = ? ORDER BY batch_start, attempt",
+        [backfill_id]).fetchall()]
+    summary["errors"] = [{"signature": s, "dates": n, "first": f, "last": la}
+                         for s, n, f, la in grouped_errors(con, backfill_id)]
+    if with_dates:
+        summary["dates"] = [dict(zip(DATE_COLUMNS, r)) for r in con.execute(
+            f"SELECT {', '.join(DATE_COLUMNS)} FROM ops.backfill_dates WHERE backfill_id = ? ORDER BY game_date",
+            [backfill_id]).fetchall()]
+    return summary
 
 
 def latest_backfill(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
-    """The latest backfill run with its dates, or None when no backfill ever ran."""
-    if not backfill_tables_exist(con):
-        return None
-    runs = con.execute(f"SELECT {', '.join(RUN_COLUMNS)} FROM ops.backfill_runs ORDER BY started_at DESC LIMIT 1").fetchall()
-    if not runs:
-        return None
-    run = dict(zip(RUN_COLUMNS, runs[0]))
-    dates = con.execute(f"SELECT {', '.join(DATE_COLUMNS)} FROM ops.backfill_dates WHERE backfill_id = ? ORDER BY game_date",
-                        [run["backfill_id"]]).fetchall()
-    run["dates"] = [dict(zip(DATE_COLUMNS, d)) for d in dates]
-    return run
+    """The latest backfill with every date's row, or None when no backfill ever ran."""
+    backfill_id = latest_backfill_id(con)
+    return None if backfill_id is None else backfill_summary(con, backfill_id, with_dates=True)
 
 
 def failed_validations(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    """Dates of the latest backfill whose validation failed."""
-    latest = latest_backfill(con)
-    if latest is None:
+    """Dates of the latest backfill whose validation failed (a blocking check, or a failed run)."""
+    backfill_id = latest_backfill_id(con)
+    if backfill_id is None:
         return []
-    return [{"backfill_id": latest["backfill_id"], **d} for d in latest["dates"] if d["validation"] == VALIDATION_FAILED]
+    return [{"backfill_id": backfill_id, **dict(zip(DATE_COLUMNS, r))} for r in con.execute(
+        f"SELECT {', '.join(DATE_COLUMNS)} FROM ops.backfill_dates WHERE backfill_id = ? AND status = ? "
+        "ORDER BY game_date", [backfill_id, FAILED]).fetchall()]

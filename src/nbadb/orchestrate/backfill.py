@@ -26,7 +26,6 @@ processing of a date (a resumed date counts two).
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections import Counter
@@ -382,24 +381,10 @@ def _todo_batches(todo: list[date], plan: BackfillPlan) -> list[tuple[date, date
     return [(ds[0], ds[-1]) for _, ds in sorted(by_batch.items())]
 
 
-# -- reading a backfill back -----------------------------------------------------------------------
-
-_NUMBERS = re.compile(r"\d+(\.\d+)?")
-
-
-def error_signature(text: str) -> str:
-    """An error's text with its numbers, dates and ids blanked, so one cause groups one way."""
-    return _NUMBERS.sub("#", text)
-
-
-def grouped_errors(ws: Workspace, backfill_id: str) -> list[tuple[str, int, date, date]]:
-    """Failed checks of the backfill's latest attempts by error signature: (signature, dates, first, last)."""
-    rows = ws.con.execute(
-        """SELECT game_date, 'L' || level || ' ' || subject || ': ' || coalesce(detail, check_name)
-        FROM ops.backfill_checks c WHERE backfill_id = ? AND NOT passed
-          AND attempt = (SELECT attempts FROM ops.backfill_dates d WHERE d.backfill_id = c.backfill_id
-                         AND d.game_date = c.game_date)""", [backfill_id]).fetchall()
-    groups: dict[str, list[date]] = {}
-    for day, text in rows:
-        groups.setdefault(error_signature(text), []).append(day)
-    return sorted(((s, len(set(ds)), min(ds), max(ds)) for s, ds in groups.items()), key=lambda g: (-g[1], g[0]))
+def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:
+    """The one-pass backfill (a replay of a season's last days starts from the season so far this
+    way): publish [start, end] and run every downstream phase over it at once (a backfill). Each row is
+    still computed from what was known before its own date; only the morning/night split and the
+    per-day ledger rows of a day-by-day replay are missing."""
+    published = publish(ws, start, end)
+    return published.results + run_pipeline(ws, (start, end), mode="backfill", as_of=end)

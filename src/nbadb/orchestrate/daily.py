@@ -44,3 +44,9 @@ def run_pipeline(
                 cycle.published(result.event)
                 results.append(result)
     return results
+
+
+def regular_season_window(ws: Workspace, season: str) -> tuple[date, date]:
+    lo, hi = ws.source.season_range(season)
+    days = ws.source.game_dates(lo, hi, regular_season_only=True)
+    return (days[0], days[-1]) if days else (lo, hi)

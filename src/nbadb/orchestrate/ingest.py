@@ -101,8 +101,12 @@ def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: 
                 [[publication, f.kind, f.source_file, start, end, f.source_rows, f.accepted, f.quarantined]
                  for f in report.files],
             )
+        # replace the counts of the same keys; delete-then-insert, as a lake's tables have no key to conflict on
         con.execute(
-            f"""INSERT OR REPLACE INTO {FEED_TABLE} BY NAME
+            f"""DELETE FROM {FEED_TABLE} f USING {COUNTS_TABLE} c WHERE f.sport = '{SPORT}'
+            AND f.bookmaker = c.bookmaker AND f.game_date = c.game_date AND f.snapshot_date = c.snapshot_date""")
+        con.execute(
+            f"""INSERT INTO {FEED_TABLE} BY NAME
             SELECT '{SPORT}' AS sport, *, now()::TIMESTAMP AS recorded_at FROM {COUNTS_TABLE}""")
         con.execute("COMMIT")
         report.recorded = True

@@ -17,10 +17,6 @@ each published at its time and carried to the current-truth tables there and the
 the day publishes is known from then, the day's as-of snapshots are taken just before tip-off
 with everything published by then, and frozen from the cutoff on. Every pass goes through the
 workspace's executor.
-
-A replay of a season's last days can start from the season so far (`load_history`): the days
-before the window are published and run in one backfill pass, so the window's form, features and
-models learn from the whole season, as they would have live.
 """
 
 from __future__ import annotations
@@ -57,12 +53,6 @@ class DayOutcome:
 
     def as_dict(self) -> dict[str, object]:
         return {**asdict(self), "day": str(self.day)}
-
-
-def regular_season_window(ws: Workspace, season: str) -> tuple[date, date]:
-    lo, hi = ws.source.season_range(season)
-    days = ws.source.game_dates(lo, hi, regular_season_only=True)
-    return (days[0], days[-1]) if days else (lo, hi)
 
 
 def morning_of(
@@ -158,11 +148,3 @@ def replay(
                 on_day(outcomes[-1])
             day += timedelta(days=1)
     return outcomes
-
-
-def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:
-    """Publish [start, end] and run every downstream phase over it at once (a backfill). Each row is
-    still computed from what was known before its own date; only the morning/night split and the
-    per-day ledger rows of a day-by-day replay are missing."""
-    published = publish(ws, start, end)
-    return published.results + run_pipeline(ws, (start, end), mode="backfill", as_of=end)

@@ -4,6 +4,7 @@ and its filters as a GET form, so every filtered page has its own URL."""
 from __future__ import annotations
 
 from collections import defaultdict
+from html import escape
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
@@ -155,12 +156,20 @@ def backfill(app: ServeApp, request: Request) -> str:
     if found is None:
         return layout(request, "Latest backfill", '<p class="empty">no backfill yet.</p>')
     dates = found["dates"]
-    body = cards([("status", str(found["status"]), ""), ("dates", f"{found['start_date']} .. {found['end_date']}", ""),
-                  ("validation failed", str(sum(d["validation"] == "failed" for d in dates)), "")])
-    body += "<h2>Dates by status</h2>" + svg.strip("backfill dates by status", [(str(d["game_date"]), d["status"]) for d in dates])
-    body += "<h2>Dates by validation</h2>" + svg.strip("backfill dates by validation",
-                                                      [(str(d["game_date"]), d["validation"] or "none") for d in dates])
-    body += table(dates)
+    state = {"finished": "ok", "stopped": "bad"}.get(str(found["status"]), "warn")
+    body = cards([("status", str(found["status"]), state),
+                  ("window", f"{found['start_date']} .. {found['end_date']}", ""),
+                  ("dates done", f"{found['dates_done']} / {found['dates_total']}", ""),
+                  ("failed", str(found["dates_by_status"].get("failed", 0)), ""),
+                  ("warned", str(found["dates_by_status"].get("warned", 0)), "")])
+    if found["stop_reason"]:
+        body += f'<p class="bad">stopped on {escape(str(found["stopped_on"]))}: {escape(found["stop_reason"])}</p>'
+    body += "<h2>Dates by status</h2>" + svg.strip("backfill dates by status",
+                                                  [(str(d["game_date"]), d["status"]) for d in dates])
+    body += "<h2>Batches</h2>" + table(found["batches"])
+    if found["errors"]:
+        body += "<h2>Failed checks by signature</h2>" + table(found["errors"])
+    body += "<h2>Dates</h2>" + table(dates)
     return layout(request, "Latest backfill", body)
 
 

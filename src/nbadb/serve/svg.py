@@ -13,7 +13,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
            "#17becf")
 STATUS_COLORS = {"success": "#2ca02c", "partial": "#bcbd22", "skipped": "#9ecae1", "failed": "#d62728",
                  "CLOSED": "#2ca02c", "HALF_OPEN": "#ff7f0e", "OPEN": "#d62728", "passed": "#2ca02c",
-                 "fresh": "#2ca02c", "ageing": "#ff7f0e", "stale": "#d62728", "empty": "#7f7f7f"}
+                 "fresh": "#2ca02c", "ageing": "#ff7f0e", "stale": "#d62728", "empty": "#7f7f7f",
+                 "validated": "#2ca02c", "warned": "#ff7f0e", "no_games": "#9ecae1", "pending": "#7f7f7f"}
 WIDTH = 760
 LABEL_WIDTH = 66  # room one x-axis label (a date) takes
 FONT = 'font-family="system-ui, sans-serif" font-size="11"'
