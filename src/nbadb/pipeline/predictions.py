@@ -150,7 +150,7 @@ _PREDICTIONS_TRANSFORM = f"""
         WHERE game_date >= $start - INTERVAL {POOL_DAYS} DAY AND game_date < $start AND system IN ({_SYSTEM_LIST})
         UNION ALL
         SELECT s.game_date, f.game_id, s.player_id, s.target, s.system, s.predicted_value
-        FROM systems s JOIN features f USING (player_id, game_date)
+        FROM systems s JOIN {_FEATURES} f USING (player_id, game_date)  -- every date of the run, all snapshots
     ),
     {ensemble.ctes('SELECT * FROM pool')},
     today AS (
