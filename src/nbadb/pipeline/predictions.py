@@ -139,6 +139,8 @@ _MODEL_P_OVER = p_over_sql("dist_mean", "dist_sigma", "dist_alpha", "line_value"
 _SYSTEM_ROWS = " UNION ALL BY NAME ".join(
     f"SELECT *, '{p.name}' AS system, '{p.version}' AS system_version FROM {p.table}" for p in SYSTEM_PARTS
 )
+# stored rows of player-games this run does not recompute (earlier runs, dates frozen inside this run's range)
+_NOT_RECOMPUTED = "NOT EXISTS (SELECT 1 FROM systems s WHERE s.player_id = p.player_id AND s.game_date = p.game_date)"
 _SYSTEM_LIST = ", ".join(f"'{s}'" for s in ensemble.SYSTEMS)
 _COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', w.w_{s})" for s in ensemble.SYSTEMS)
 
@@ -146,8 +148,9 @@ _PREDICTIONS_TRANSFORM = f"""
     WITH systems AS ({_SYSTEM_ROWS}),
     features AS (SELECT * FROM {_FEATURES} WHERE game_date BETWEEN $start AND $end),
     pool AS (
-        SELECT game_date, game_id, player_id, target, system, predicted_value FROM {PREDICTIONS_TABLE}
-        WHERE game_date >= $start - INTERVAL {POOL_DAYS} DAY AND game_date < $start AND system IN ({_SYSTEM_LIST})
+        SELECT game_date, game_id, player_id, target, system, predicted_value FROM {PREDICTIONS_TABLE} p
+        WHERE game_date >= $start - INTERVAL {POOL_DAYS} DAY AND game_date < $end AND system IN ({_SYSTEM_LIST})
+          AND {_NOT_RECOMPUTED}
         UNION ALL
         SELECT s.game_date, f.game_id, s.player_id, s.target, s.system, s.predicted_value
         FROM systems s JOIN {_FEATURES} f USING (player_id, game_date)  -- every date of the run, all snapshots
@@ -194,7 +197,7 @@ _PREDICTIONS_TRANSFORM = f"""
     ),
     calibration_pool AS (  -- rows with a real line: stored ones of earlier dates and this run's
         SELECT game_date, game_id, player_id, target, system, line_value, model_p_over, market_p_over
-        FROM {PREDICTIONS_TABLE} WHERE game_date < $start AND line_source = 'prop_consensus'
+        FROM {PREDICTIONS_TABLE} p WHERE game_date < $end AND line_source = 'prop_consensus' AND {_NOT_RECOMPUTED}
         UNION ALL
         SELECT game_date, game_id, player_id, target, system, line_value, {_MODEL_P_OVER}, market_p_over
         FROM verdict WHERE line_source = 'prop_consensus'
