@@ -6,7 +6,7 @@ The baseline, measured in the same sitting: the one-pass build a user had before
 of the window, then `nbadb run --date END --backfill`), every phase.
 
     .venv/bin/python bench/backfill.py [--repeats 3] [--batch-days N] [--validate 1,2,3,4,5]
-                                       [--baseline-repeats 1]
+                                       [--baseline-repeats 1] [--only 'all phases'|'phases 2-4']
 
 Targets on 2 cores: every phase <= 30 s and <= 2 GB; Phases 2-4 <= 3 s.
 """
@@ -53,13 +53,16 @@ def main() -> None:
     parser.add_argument("--baseline-repeats", type=int, default=1)
     parser.add_argument("--batch-days", type=int, default=None, help="days per batch (default: calendar months)")
     parser.add_argument("--validate", default="1,2,3,4,5")
+    parser.add_argument("--only", choices=sorted(TARGETS), help="one of the two backfills")
     options = parser.parse_args()
     extra = ["--validate", options.validate] + (["--batch-days", str(options.batch_days)] if options.batch_days else [])
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         root = Path(tmp)
-        print(f"nbadb backfill {START} .. {END} ({'monthly' if not options.batch_days else options.batch_days} "
-              f"-day batches, validation {options.validate}), median of {options.repeats}")
+        print(f"nbadb backfill {START} .. {END} ({'monthly' if not options.batch_days else f'{options.batch_days}-day'} "
+              f"batches, validation {options.validate}), median of {options.repeats}")
         for label, phases in (("all phases", []), ("phases 2-4", ["--phases", "2,3,4"])):
+            if options.only not in (None, label):
+                continue
             runs = [backfill_once(root, label, extra + phases) for _ in range(options.repeats)]
             measured = [m for m, _, _ in runs]
             median = sorted(runs, key=lambda r: r[0].wall)[len(runs) // 2]

@@ -239,8 +239,8 @@ def main(
     from datetime import timedelta
 
     from nbadb.cli.ledger_cmds import render_waste, waste_with_patterns
-    from nbadb.cli.prediction_cmds import render_prediction_report
-    from nbadb.monitor.predictions import prediction_report
+    from nbadb.cli.prediction_cmds import render_quality
+    from nbadb.monitor.prediction_quality import quality_report
     from nbadb.orchestrate.backfill import load_history
     from nbadb.orchestrate.daily import regular_season_window
     from nbadb.orchestrate.workspace import open_workspace
@@ -262,7 +262,7 @@ def main(
         failures = replay_failures(ws, outcomes)
         render_failures(failures)
         render_waste(waste_with_patterns(ws, None))
-        render_prediction_report(prediction_report(ws.con, season))
+        render_quality(quality_report(ws.con, season=season))
     if failures:
         raise typer.Exit(1)
 

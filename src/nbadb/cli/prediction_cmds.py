@@ -102,7 +102,7 @@ def report_predictions(
     if as_json:
         print_json(report.as_dict())
     else:
-        _render_quality(report)
+        render_quality(report)
 
 
 def _ci(i, fmt: str = ".3f", suffix: str = "") -> str:
@@ -111,7 +111,7 @@ def _ci(i, fmt: str = ".3f", suffix: str = "") -> str:
     return f"{i.value:{fmt}}{suffix} [{i.low:{fmt}}, {i.high:{fmt}}]"
 
 
-def _render_quality(report) -> None:
+def render_quality(report) -> None:
     if not report.evaluated_rows:
         console.print("no evaluated predictions for these filters (no prediction has a result yet)")
         return
@@ -138,42 +138,6 @@ def _render_quality(report) -> None:
     for c in report.calibration:
         calibration.add_row(c.target, c.system, c.bin, f"{c.rows:,}", f"{c.mean_p_over:.3f}", f"{c.observed_over:.3f}")
     console.print(calibration)
-
-
-def _num(value: float | None, fmt: str = ".3f") -> str:
-    return "-" if value is None else format(value, fmt)
-
-
-def render_prediction_report(report) -> None:
-    """Print the three tables of a PredictionReport (also the end of `nbadb main`)."""
-    if not report.evaluated_rows:
-        console.print(f"prediction report {report.season}: no evaluated predictions (no prediction has a result yet)")
-        return
-    table = Table(title=f"prediction accuracy {report.season} ({report.evaluated_rows:,} evaluated rows)")
-    for col in ("target", "system", "rows", "MAE", "RMSE", "bias", "rows w/ baseline", "MAE same rows",
-                "baseline MAE", "beats baseline"):
-        table.add_column(col, justify="left" if col in ("target", "system") else "right")
-    for a in report.accuracy:
-        verdict = {True: "yes", False: "no", None: "-"}[a.beats_baseline]
-        table.add_row(a.target, a.system, f"{a.rows:,}", _num(a.mae), _num(a.rmse), f"{a.bias:+.3f}",
-                      f"{a.baseline_rows:,}", _num(a.mae_on_baseline_rows), _num(a.baseline_mae), verdict)
-    console.print(table)
-    calibration = Table(title="calibration: outcome on the predicted side of the line, per confidence bucket")
-    for col in ("system", "confidence", "rows", "mean confidence", "side hit rate"):
-        calibration.add_column(col, justify="left" if col == "system" else "right")
-    for c in report.calibration:
-        calibration.add_row(c.system, c.bucket, f"{c.rows:,}", f"{c.mean_confidence:.3f}", f"{c.side_hit_rate:.3f}")
-    console.print(calibration)
-    if not report.real_line_hits:
-        console.print("OVER/UNDER against real prop lines: no recommendation has both a real line and a result "
-                      "(the bundled lines are from 2025-26, whose results are not in the archive)")
-        return
-    hits = Table(title="OVER/UNDER hit rate against real prop lines")
-    for col in ("target", "system", "bets", "hits", "hit rate"):
-        hits.add_column(col, justify="left" if col in ("target", "system") else "right")
-    for h in report.real_line_hits:
-        hits.add_row(h.target, h.system, f"{h.bets:,}", f"{h.hits:,}", f"{h.hit_rate:.3f}")
-    console.print(hits)
 
 
 def register(app: typer.Typer) -> None:
