@@ -17,7 +17,7 @@ from nbadb.rollout import control, gates, storage
 from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.flags import load_flags
 from nbadb.rollout.tracks import LAST_PHASE, PHASES, check_track
-from nbadb.warehouse.migrations import LATEST_VERSION
+from nbadb.warehouse.migrations import LATEST_VERSION, current_version
 from nbadb.warehouse.stores import Store
 
 
@@ -41,7 +41,7 @@ def flag_path_check(settings: Settings, track: str) -> EvidenceItem:
         con.execute("BEGIN TRANSACTION")
         con.execute("CREATE TABLE ops.rollout_flag_path_probe AS SELECT 1 AS probe")
         con.execute("ROLLBACK")
-        version = con.execute("SELECT max(version) FROM ops.schema_migrations").fetchall()[0][0]
+        version = current_version(con)  # not max(version): migrations are not applied in numeric order
     finally:
         con.close()
     return EvidenceItem("flag_path_check", required, f"lake {settings.lake_location.catalog} at schema {version}",
