@@ -23,7 +23,7 @@ from pathlib import Path
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).parent))
-from process import Measured, run_nbadb, summary  # noqa: E402
+from process import Measured, combined, run_nbadb, summary  # noqa: E402
 
 START, END = "2015-10-27", "2024-04-14"
 TARGETS = {"all phases": (30.0, 2048.0), "phases 2-4": (3.0, None)}
@@ -42,9 +42,8 @@ def backfill_once(root: Path, label: str, args: list[str]) -> tuple[Measured, di
 
 def one_pass_once(root: Path) -> Measured:
     data_dir = Path(tempfile.mkdtemp(prefix="one-pass-", dir=root))
-    ingested = run_nbadb(data_dir, "ingest", "--start", START, "--end", END, "--json")
-    ran = run_nbadb(data_dir, "run", "--date", END, "--backfill", "--json")
-    return Measured(ingested.wall + ran.wall, max(ingested.peak_mb, ran.peak_mb), ran.stdout)
+    return combined(run_nbadb(data_dir, "ingest", "--start", START, "--end", END, "--json"),
+                    run_nbadb(data_dir, "run", "--date", END, "--backfill", "--json"))
 
 
 def main() -> None:

@@ -48,6 +48,11 @@ def run_nbadb(data_dir: Path, *args: str, env: dict[str, str] | None = None, sto
         return Measured(wall, usage.ru_maxrss / 1024, out.read())
 
 
+def combined(*measured: Measured) -> Measured:
+    """The commands of one scenario as one measurement: walls summed, the largest peak RSS."""
+    return Measured(sum(m.wall for m in measured), max(m.peak_mb for m in measured), measured[-1].stdout)
+
+
 def copy_warehouse(source: Path, target: Path) -> Path:
     """A fresh copy of a prepared data folder, so that every repeat starts from the same state."""
     if target.exists():

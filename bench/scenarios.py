@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).parent))
-from process import Measured, copy_warehouse, run_nbadb, summary  # noqa: E402
+from process import Measured, combined, copy_warehouse, run_nbadb, summary  # noqa: E402
 
 FIRST = "2015-10-27"
 DONCIC, DONCIC_GAME = "1629029", "0022300785"
@@ -40,17 +40,13 @@ LABELS = {"S1": "full build through 2024-04-12", "S2": "one new game date (2024-
           "S4": "Doncic correction, then a run", "S5": "30 dates day by day, every phase"}
 
 
-def _sum(*measured: Measured) -> Measured:
-    return Measured(sum(m.wall for m in measured), max(m.peak_mb for m in measured), measured[-1].stdout)
-
-
 def build(data_dir: Path, through: str, store: str) -> Measured:
-    return _sum(run_nbadb(data_dir, "ingest", "--start", FIRST, "--end", through, "--json", store=store),
+    return combined(run_nbadb(data_dir, "ingest", "--start", FIRST, "--end", through, "--json", store=store),
                 run_nbadb(data_dir, "run", "--date", through, "--backfill", "--json", store=store))
 
 
 def new_date(data_dir: Path, store: str) -> Measured:
-    return _sum(run_nbadb(data_dir, "ingest", "--start", "2024-04-13", "--end", "2024-04-14", "--json", store=store),
+    return combined(run_nbadb(data_dir, "ingest", "--start", "2024-04-13", "--end", "2024-04-14", "--json", store=store),
                 run_nbadb(data_dir, "run", "--date", "2024-04-14", "--json", store=store))
 
 
@@ -59,7 +55,7 @@ def no_op(data_dir: Path, store: str) -> Measured:
 
 
 def correction(data_dir: Path, store: str) -> Measured:
-    return _sum(run_nbadb(data_dir, "correct", "--game", DONCIC_GAME, "--player", DONCIC, "--set", "pts=30", "--json", store=store),
+    return combined(run_nbadb(data_dir, "correct", "--game", DONCIC_GAME, "--player", DONCIC, "--set", "pts=30", "--json", store=store),
                 run_nbadb(data_dir, "run", "--date", "2024-04-14", "--json", store=store))
 
 
