@@ -10,12 +10,17 @@ Conventions for every test file:
   read-only and read-write;
 - no test reaches the network: an autouse socket guard refuses every connect and name lookup
   for an address that is not loopback (child processes and the browser are kept on 127.0.0.1 by
-  their own tests).
+  their own tests);
+- the suite runs on two pytest-xdist workers, a file on one worker (`--dist loadfile`), the files
+  that take longest first (`LONGEST_FIRST`, so that no long file starts last); a session warehouse
+  several files read is built once for both (`built_once`).
 """
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
 import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
@@ -95,6 +100,37 @@ def no_traceback(result: Result) -> bool:
     """True when the CLI ended through its own error handling, not an uncaught exception."""
     text = result.output + result.stderr
     return "Traceback" not in text and (result.exception is None or isinstance(result.exception, SystemExit))
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]) -> Path:
+    """A folder `build` fills, built once per test session: under pytest-xdist by whichever worker
+    asks first while the others wait on a lock, in the session's folder they share."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        folder = factory.mktemp(name)
+        build(folder)
+        return folder
+    shared = factory.getbasetemp().parent  # the session's folder, one per run, above each worker's own
+    folder, done = shared / name, shared / f"{name}.built"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.is_file():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
+
+
+# Test files by the time they took (longest first) in a whole run on 2 cores; the others follow in
+# their own order. Only the order changes: the workers take files in this order.
+LONGEST_FIRST = ("test_rollout_storage.py", "test_as_published.py", "test_prefect.py", "test_backfill.py",
+                 "test_serve_browser.py", "test_propagation.py", "test_lake.py", "test_provider_rollouts.py",
+                 "test_prop_predictions.py", "test_patterns.py", "test_engine.py", "test_predictions.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: a file keeps its order
 
 
 # -- no network: the socket guard, for every test -------------------------------------------------
@@ -226,10 +262,11 @@ def replayed_window(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path)
     from nbadb.orchestrate.ingest import publish
     from nbadb.orchestrate.replay import replay
 
-    data_dir = tmp_path_factory.mktemp("replayed_window")
-    with open_workspace(archive_dir, settings=make_settings(data_dir, archive_dir)) as ws:
-        assert not publish(ws, *WINDOW_PREVIOUS).failed
-        failed = [r for r in run_pipeline(ws, WINDOW_PREVIOUS) if r.status == "failed"]
-        assert not failed, [(r.processor, r.error) for r in failed]
-        assert not any(day.failed for day in replay(ws, *WINDOW_REPLAYED))
-    return ReplayedWindow(data_dir)
+    def build(data_dir: Path) -> None:
+        with open_workspace(archive_dir, settings=make_settings(data_dir, archive_dir)) as ws:
+            assert not publish(ws, *WINDOW_PREVIOUS).failed
+            failed = [r for r in run_pipeline(ws, WINDOW_PREVIOUS) if r.status == "failed"]
+            assert not failed, [(r.processor, r.error) for r in failed]
+            assert not any(day.failed for day in replay(ws, *WINDOW_REPLAYED))
+
+    return ReplayedWindow(built_once(tmp_path_factory, "replayed_window", build))

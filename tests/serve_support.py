@@ -58,7 +58,10 @@ def served(data_dir: Path, clock: FakeClock, archive: Path = BUNDLED_ARCHIVE, **
 
 @pytest.fixture(scope="session")
 def early_november(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    data_dir = tmp_path_factory.mktemp("early_november")
-    with open_workspace(BUNDLED_ARCHIVE, settings=serve_settings(data_dir)) as ws:
-        assert not any(day.failed for day in replay(ws, *EARLY_NOVEMBER))
-    return data_dir
+    from conftest import built_once
+
+    def build(data_dir: Path) -> None:
+        with open_workspace(BUNDLED_ARCHIVE, settings=serve_settings(data_dir)) as ws:
+            assert not any(day.failed for day in replay(ws, *EARLY_NOVEMBER))
+
+    return built_once(tmp_path_factory, "early_november", build)

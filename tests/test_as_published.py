@@ -5,7 +5,8 @@ tip-off stays said, and the current truth always equals a rebuild on the latest 
   and both team summaries, leaves every as-of row byte-identical, and the evaluation judges the
   predictions as made against the corrected actual;
 - a correction published on a day of a replay reaches the as-of rows from that day on and none
-  before, and the replay equals one whose archive carried the correction from the start;
+  before, and the replay equals one whose archive carries the correction (both continue the same
+  replayed base);
 - for random corrections published on random days: frozen rows never change, and the current-truth
   tables equal a from-scratch rebuild on the latest facts (hypothesis).
 """
@@ -120,7 +121,25 @@ def test_a_late_correction_restates_the_current_truth_and_no_snapshot(replayed_w
 
 # -- a correction published during a replay -----------------------------------------------------------
 
-CORRECTION_DAY = date(2023, 11, 5)
+SPLIT = date(2023, 11, 9)  # `base` is replayed through here; the tests below replay the days after
+CORRECTION_DAY = date(2023, 11, 11)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> tuple[Path, Path, list[tuple[str, int, int]]]:
+    """Replayed through SPLIT; the same continued to LAST with no correction; candidate player-games."""
+    path = tmp_path_factory.mktemp("base")
+    with _ws(path) as ws:
+        _history(ws)
+        _replay(ws, FIRST, SPLIT)
+        candidates = ws.con.execute(
+            "SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date BETWEEN ? AND ? AND pts > 0 "
+            "ORDER BY ALL", [FIRST, SPLIT]).fetchall()
+    plain = tmp_path_factory.mktemp("plain")
+    shutil.copytree(path, plain, dirs_exist_ok=True)
+    with _ws(plain) as ws:
+        _replay(ws, SPLIT + timedelta(days=1), LAST)
+    return path, plain, candidates
 
 
 @pytest.fixture(scope="module")
@@ -135,13 +154,15 @@ def corrected_game(replayed_window) -> tuple[str, int, int]:
 
 
 def test_a_correction_published_on_a_replayed_day_reaches_only_the_days_from_then(
-        replayed_window, corrected_game, archive_dir, tmp_path) -> None:
+        base, replayed_window, corrected_game, archive_dir, tmp_path) -> None:
+    """From the base (replayed through SPLIT): the days after it replayed with a correction published on
+    CORRECTION_DAY, against the same days replayed from an archive that carries the correction (published
+    by the replay at its time), and against the clean replay of the window."""
     game, player, pts = corrected_game
-    with _ws(tmp_path / "during") as ws:
-        _history(ws)
-        _replay(ws, FIRST, LAST, {CORRECTION_DAY: [(game, player, {"pts": pts + 9})]})
+    during_dir, from_start_dir = (shutil.copytree(base[0], tmp_path / name) for name in ("during", "from_start"))
+    with _ws(during_dir) as ws:
+        _replay(ws, SPLIT + timedelta(days=1), LAST, {CORRECTION_DAY: [(game, player, {"pts": pts + 9})]})
         during = {t: _rows(ws.con, t) for t in GRAPH.specs if GRAPH.specs[t].phase >= 2}
-    # the same correction in the archive from the start, published by the replay at its time
     archive = tmp_path / "archive"
     archive.mkdir()
     for entry in archive_dir.iterdir():
@@ -150,9 +171,8 @@ def test_a_correction_published_on_a_replayed_day_reaches_only_the_days_from_the
     pl.DataFrame({"GAME_ID": [game], "PLAYER_ID": [player], "STAT": ["PTS"], "VALUE": [float(pts + 9)],
                   "PUBLISHED_AT": [morning(CORRECTION_DAY)]}).with_columns(
         pl.col("PUBLISHED_AT").dt.replace_time_zone("UTC")).write_parquet(archive / "corrections" / "fix.parquet")
-    with _ws(tmp_path / "from_start", archive) as ws:
-        _history(ws)
-        assert not any(o.failed for o in replay(ws, FIRST, LAST))
+    with _ws(from_start_dir, archive) as ws:
+        assert not any(o.failed for o in replay(ws, SPLIT + timedelta(days=1), LAST))
         from_start = {t: _rows(ws.con, t) for t in during}
     assert during == from_start
     with duckdb.connect(str(replayed_window.data_dir / "nba.duckdb"), read_only=True) as clean:
@@ -175,25 +195,6 @@ def _index(con: duckdb.DuckDBPyConnection, table: str, column: str) -> int:
 
 
 # -- random corrections on random days ---------------------------------------------------------------
-
-SPLIT = date(2023, 11, 9)  # the base is replayed through here; the examples replay the days after
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> tuple[Path, Path, list[tuple[str, int, int]]]:
-    """Replayed through SPLIT; the same continued to LAST with no correction; candidate player-games."""
-    path = tmp_path_factory.mktemp("base")
-    with _ws(path) as ws:
-        _history(ws)
-        _replay(ws, FIRST, SPLIT)
-        candidates = ws.con.execute(
-            "SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date BETWEEN ? AND ? AND pts > 0 "
-            "ORDER BY ALL", [FIRST, SPLIT]).fetchall()
-    plain = tmp_path_factory.mktemp("plain")
-    shutil.copytree(path, plain, dirs_exist_ok=True)
-    with _ws(plain) as ws:
-        _replay(ws, SPLIT + timedelta(days=1), LAST)
-    return path, plain, candidates
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -123,7 +123,7 @@ def test_every_command_refuses_a_bad_argument_in_one_line_without_a_traceback(
 READ_COMMANDS = [["status"], ["runs"], ["explain", "abc"], ["report", "waste"], ["report", "patterns"],
                  ["report", "predictions", "--season", "2023-24"], ["health"], ["breakers", "list"], ["gaps"],
                  ["quarantine"], ["history", "--game", "0022300061", "--player", "1"],
-                 ["crosscheck", "--season", "2021-22"], ["export"]]
+                 ["crosscheck", "--season", "2021-22"], ["export"], ["backfill", "status"], ["backfill", "--resume"]]
 
 
 @pytest.mark.parametrize("args", READ_COMMANDS, ids=[" ".join(a) for a in READ_COMMANDS])
@@ -253,9 +253,14 @@ def test_a_props_file_of_the_request_date_form_loads_alone_and_reconciles(archiv
 
 
 def test_health_speaks_only_of_the_kinds_the_archive_has(replayed, run_cli):
+    """No 2023-24 rows of box-score players or prop lines, no provider transition: those tables and what
+    needs them are not applicable, and nothing else is warned about on a clean replay."""
     result = run_cli(["health", "--json"], replayed)
     findings = json.loads(result.stdout)["findings"]
     assert result.exit_code == 0, findings
-    absent = {f["subject"] for f in findings if f["severity"] == "not applicable"}
-    assert absent == {"raw.boxscore_players", "raw.prop_lines"}  # no 2023-24 rows of those kinds
-    assert not [f for f in findings if f["subject"] in absent and f["severity"] != "not applicable"]
+    absent = {f["subject"]: f["detail"] for f in findings if f["severity"] == "not applicable"}
+    assert set(absent) == {"raw.boxscore_players", "raw.prop_lines", "analytics.provider_lines",
+                           "predictions.provider_shadow", "predictions.provider_telemetry", "raw.provider_stages"}
+    assert absent["predictions.provider_shadow"].startswith("needs raw.prop_lines: no rows of props/*.parquet")
+    assert absent["raw.provider_stages"] == "nothing recorded in ops.provider_audit yet"
+    assert [f for f in findings if f["severity"] != "not applicable"] == []

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from nbadb.config import Settings
@@ -157,3 +158,26 @@ def test_two_writer_processes_commit_to_one_lake_side_by_side_and_lose_nothing(t
     finally:
         lake_con.close()
         file_con.close()
+
+
+def test_a_transaction_the_catalog_refused_while_busy_is_run_again_and_any_other_error_is_not(monkeypatch) -> None:
+    from nbadb.warehouse import transactions
+
+    monkeypatch.setattr(transactions, "CATALOG_BUSY_WAIT_SECONDS", 0)
+    runs: list[str] = []
+
+    def busy_twice() -> str:
+        runs.append("run")
+        if len(runs) < 3:
+            raise duckdb.TransactionException("Failed to commit DuckLake transaction: database is locked")
+        return "committed"
+
+    assert transactions.retried_while_catalog_busy(busy_twice) == "committed" and len(runs) == 3
+
+    def broken() -> None:
+        runs.append("broken")
+        raise duckdb.ConstraintException("Duplicate key")
+
+    with pytest.raises(duckdb.ConstraintException):
+        transactions.retried_while_catalog_busy(broken)
+    assert runs.count("broken") == 1

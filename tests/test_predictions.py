@@ -1,6 +1,6 @@
 """Phase 5 through the real engine on the replayed window (conftest.replayed_window): per-system
 breakers with fault injection, gbm trained once per season before its opener (and stored), the
-evaluation report, `nbadb predict` against the bundled 2025-26 prop lines."""
+prediction quality report, `nbadb predict` against the bundled 2025-26 prop lines."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from nbadb.config import BUNDLED_ARCHIVE, Settings
 from nbadb.engine import breakers
 from nbadb.engine.clock import morning
 from nbadb.engine.request import RunRequest
-from nbadb.monitor.predictions import prediction_report
+from nbadb.monitor.prediction_quality import quality_report
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline import predictions
 from nbadb.pipeline.systems import gbm, model_store
@@ -177,9 +177,9 @@ def test_gbm_is_trained_once_per_season_before_its_opener_stored_and_never_falls
         assert worker[0][1] == ["gbm"] and worker[0][2] == []
         assert not con.execute(f"SELECT count(*) FROM {PREDICTIONS} WHERE system = 'gbm' "
                                "AND game_date BETWEEN DATE '2023-03-27' AND DATE '2023-04-09'").fetchall()[0][0]
-    stored = {p.stem for p in (Settings().models_dir / "gbm").glob("*.pkl")}
-    assert set(versions) <= stored
-    model = model_store.load(Settings().models_dir / "gbm", versions[0])
+    models_dir = Settings(data_dir=replayed_window.data_dir).models_dir / "gbm"  # the window's own store
+    assert set(versions) <= {p.stem for p in models_dir.glob("*.pkl")}
+    model = model_store.load(models_dir, versions[0])
     assert isinstance(model, gbm.Model) and model.rounds >= 1
 
 
@@ -189,11 +189,13 @@ def gbm_features_table() -> str:
 
 
 def test_the_report_equals_an_independent_recomputation(replayed_window, db, run_cli) -> None:
+    """MAE, RMSE, bias and the baseline's MAE of `report predictions`, recomputed from the predictions, the box
+    scores and the feature rows (the baseline is the season average so far), not from predictions.evaluation."""
     with db(replayed_window.data_dir) as con:
-        report = prediction_report(con, "2023-24")
+        report = quality_report(con, season="2023-24")
         expected = {
-            (s, t): (n, mae, rmse, bias, nb, mae_b, base)
-            for s, t, n, mae, rmse, bias, nb, mae_b, base in con.execute(
+            (s, t): (n, mae, rmse, bias, base)
+            for s, t, n, mae, rmse, bias, base in con.execute(
                 f"""WITH joined AS (
                     SELECT p.system, p.target, p.predicted_value AS pred,
                            CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast
@@ -205,38 +207,17 @@ def test_the_report_equals_an_independent_recomputation(replayed_window, db, run
                     JOIN {gbm_features_table()} f ON f.player_id = p.player_id AND f.game_date = p.game_date
                     WHERE p.season = '2023-24')
                 SELECT system, target, count(*), avg(abs(pred - actual)), sqrt(avg((pred - actual) ^ 2)),
-                       avg(pred - actual), count(base), avg(abs(pred - actual)) FILTER (WHERE base IS NOT NULL),
-                       avg(abs(base - actual))
-                FROM joined GROUP BY ALL"""
+                       avg(pred - actual), avg(abs(base - actual))
+                FROM joined WHERE base IS NOT NULL GROUP BY ALL"""
             ).fetchall()
         }
     assert len(report.accuracy) == len(expected) == 16  # 4 systems x 4 targets
     for a in report.accuracy:
-        want = expected[(a.system, a.target)]
-        got = (a.rows, a.mae, a.rmse, a.bias, a.baseline_rows, a.mae_on_baseline_rows, a.baseline_mae)
-        assert got[0] == want[0] and got[4] == want[4]
-        assert got[1:4] + got[5:] == pytest.approx(want[1:4] + want[5:], rel=1e-9)
-    with db(replayed_window.data_dir) as con:  # calibration, recomputed row by row in Python
-        rows = con.execute(
-            f"""SELECT p.system, p.confidence, p.predicted_value, p.line_value,
-                       CASE p.target WHEN 'pts' THEN a.pts WHEN 'reb' THEN a.reb WHEN 'ast' THEN a.ast ELSE a.fg3m END
-                FROM {PREDICTIONS} p
-                JOIN analytics.player_game_summary a ON a.player_id = p.player_id AND a.game_id = p.game_id
-                WHERE p.season = '2023-24' AND p.line_value IS NOT NULL"""
-        ).fetchall()
-    buckets: dict[tuple[str, str], list[tuple[float, bool]]] = {}
-    for system, confidence, predicted, line, actual in rows:
-        if actual == line or predicted == line:
-            continue
-        low = min(int(confidence * 10 + 1e-9), 9) / 10
-        buckets.setdefault((system, f"{low:.1f}-{low + 0.1:.1f}"), []).append(
-            (confidence, (actual > line) == (predicted > line)))
-    assert {(c.system, c.bucket) for c in report.calibration} == set(buckets)
-    for c in report.calibration:
-        cell = buckets[(c.system, c.bucket)]
-        assert c.rows == len(cell)
-        assert c.mean_confidence == pytest.approx(sum(x for x, _ in cell) / len(cell))
-        assert c.side_hit_rate == pytest.approx(sum(hit for _, hit in cell) / len(cell))
+        rows, mae, rmse, bias, base = expected[(a.system, a.target)]
+        assert a.rows == rows
+        assert (a.mae.value, a.rmse, a.bias, a.baseline_mae.value) == pytest.approx((mae, rmse, bias, base), rel=1e-9)
+        assert a.gain_pct.value == pytest.approx(100 * (1 - mae / base), rel=1e-9)
+    assert report.calibration == [] and not any(b.bets for b in report.betting)  # 2023-24 has no real prop lines
     result = run_cli(["report", "predictions", "--season", "2023-24", "--json"], replayed_window.data_dir)
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["evaluated_rows"] == report.evaluated_rows

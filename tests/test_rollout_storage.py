@@ -52,13 +52,16 @@ def days(first: date, last: date) -> list[date]:
 
 
 class Walk:
-    """The rollout replay and its legacy-only twin, a day at a time."""
+    """The rollout replay a day at a time, and its legacy-only twin, caught up on the days walked when
+    it is compared (one workspace: the same days, replayed alike)."""
 
     def __init__(self, root: Path) -> None:
         self.settings = Settings(data_dir=root / "rollout")
         self.reference = Settings(data_dir=root / "legacy_only")
+        self.walked: list[date] = []
+        self.replayed = 0  # how many of the walked days the legacy-only twin has replayed
 
-    def day(self, day: date, alter: Callable[[Workspace], None] | None = None) -> StorageCycles.__class__:
+    def day(self, day: date, alter: Callable[[Workspace], None] | None = None) -> str:
         with StorageCycles(self.settings) as cycles:
             def work(ws: Workspace):
                 outcome = replay_day(ws, day, phases=PHASES_RUN)
@@ -68,13 +71,16 @@ class Walk:
 
             assert not cycles.cycle(day, work).failed
             mode = cycles.mode
-        with open_workspace(settings=self.reference, store=Store("file", self.reference)) as ws:
-            assert not replay_day(ws, day, phases=PHASES_RUN).failed
+        self.walked.append(day)
         return mode
 
     def serving_equals_legacy_only(self) -> bool:
         from nbadb.rollout.routing import serving_store
 
+        with open_workspace(settings=self.reference, store=Store("file", self.reference)) as ws:
+            for day in self.walked[self.replayed:]:
+                assert not replay_day(ws, day, phases=PHASES_RUN).failed
+        self.replayed = len(self.walked)
         serving = serving_store(self.settings, read_only=True).open(read_only=True)
         reference = Store("file", self.reference).open(read_only=True)
         try:

@@ -24,7 +24,7 @@ from nbadb.cli.common import (
     parse_numbers,
     print_json,
 )
-from nbadb.errors import ConfigError
+from nbadb.errors import ConfigError, WarehouseError
 
 backfill_app = typer.Typer(help="Backfill a window of history through every phase, validated date by date.")
 
@@ -61,10 +61,13 @@ def backfill(
         raise ConfigError(f"--batch-days {batch_days}: a batch is at least one day")
     from nbadb.monitor.backfill import backfill_summary
 
+    if resume:
+        if any(v is not None for v in (first, last, seasons, phases, validate, batch_days)):
+            raise ConfigError("--resume continues the last backfill as it was planned; give no other option")
+        if not get_settings().database_path.is_file():
+            raise WarehouseError(f"no warehouse at {get_settings().database_path}: nothing to resume")
     with open_workspace() as ws:
         if resume:
-            if any(v is not None for v in (first, last, seasons, phases, validate, batch_days)):
-                raise ConfigError("--resume continues the last backfill as it was planned; give no other option")
             backfill_id, plan = unfinished_backfill(ws)
         else:
             if first is None or last is None:

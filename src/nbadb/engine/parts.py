@@ -19,6 +19,7 @@ sees an opened breaker time out and probe again on a later day, as the live seas
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Mapping
 
 import duckdb
@@ -81,7 +82,7 @@ def run_parts(ctx: RunContext, settings: Settings) -> SkipReason | None:
             try:
                 if part.name in settings.faulty_parts:
                     raise InjectedFault(f"fault injected into part {part.name} by NBADB_FAULT_SYSTEMS")
-                _store(con, part, part.compute(_Frames(con, dict(part.reads), params, frames)))
+                _store(con, part, part.compute(PartInputs(con, dict(part.reads), params, frames, settings.models_dir)))
             except NotReady as exc:  # nothing went wrong: it cannot work yet
                 _store(con, part, None)
                 ctx.parts.append(PartOutcome(part.name, "not_ready", error=str(exc)))
@@ -154,13 +155,15 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
     )
 
 
-class _Frames(Mapping[str, "pl.DataFrame"]):
+class PartInputs(Mapping[str, "pl.DataFrame"]):
     """A part's input frames, each read when the compute first asks for it (a part that finds what it
-    needs elsewhere, e.g. a stored model, never pays for the read) and once per run (`cache`, by query)."""
+    needs elsewhere, e.g. a stored model, never pays for the read) and once per run (`cache`, by query);
+    and `models_dir`, the workspace's folder for what parts fit (Settings.models_dir)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, reads: dict[str, str], params: dict[str, object],
-                 cache: dict[str, pl.DataFrame]) -> None:
+                 cache: dict[str, pl.DataFrame], models_dir: Path) -> None:
         self._con, self._reads, self._params, self._cache = con, reads, params, cache
+        self.models_dir = models_dir
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         sql = self._reads[name]

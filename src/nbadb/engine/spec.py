@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Callable, Literal, Mapping
 if TYPE_CHECKING:
     import polars as pl
 
+    from nbadb.engine.parts import PartInputs
+
 Propagation = Literal["same_date", "following_dates"]
 # What a processor's rows are (engine.runner enforces the difference):
 # - current_truth: always the latest published facts; the table is versioned (a restated row's old
@@ -91,14 +93,14 @@ class PartSpec:
 
     The engine runs each part before the transform (see engine.parts): it executes the `reads`
     queries (`(frame name, SQL)`; the SQL may use `$start`, `$end` and `_scope`), calls the pure
-    `compute(frames) -> frame`, and exposes the result as temp view `_part_<name>` with `columns`
+    `compute(frames) -> frame` (frames: engine.parts.PartInputs), and exposes the result as temp view `_part_<name>` with `columns`
     for the transform_sql to read. A part that raises, or whose breaker is open, leaves that view
     empty and makes the run `partial`. `version` names the compute code (it is part of the
     processor's code version). The breakers' thresholds are the configured ones (NBADB_BREAKER_*).
     """
 
     name: str
-    compute: Callable[[Mapping[str, pl.DataFrame]], pl.DataFrame] = field(compare=False, repr=False)
+    compute: Callable[[PartInputs], pl.DataFrame] = field(compare=False, repr=False)
     reads: tuple[tuple[str, str], ...]
     columns: tuple[tuple[str, str], ...]
     version: str

@@ -17,8 +17,11 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
 - orphaned starts: a run a crash left behind (monitor.orphans) is a problem until a later run of
   its processor completes its dates.
 
-A raw table whose kind of file no publication ever brought (the archive has none, or none for the
-dates published) is not the pipeline's fault: it is listed as not applicable, not warned about.
+A table nothing was ever fed into is not the pipeline's fault: a raw table whose kind of file no
+publication ever brought (the archive has none, or none for the dates published), a processor that
+requires a source table of the warehouse still empty (no provider transition, no prop-line feed),
+and everything that requires one of them are listed as not applicable (`unfed_tables`), not warned
+about.
 Time is UTC wall clock (the ledger's finished_at and every ingested_at are UTC), but breaker
 states are read at the warehouse clock (engine.clock), the clock their runs count on.
 """
@@ -126,11 +129,30 @@ def _strictest(a: float | None, b: float | None) -> float | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def unfed_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """Raw tables no publication ever brought a file of their kind for, with the file pattern they need."""
+def unfed_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> dict[str, str]:
+    """Tables nothing was ever fed into, each with why: raw tables whose kind of file no publication
+    brought, processors reading only source tables of the warehouse that are still empty (no provider
+    transition, no prop-line feed) and every processor that requires one of these (the reason names the
+    first table of the chain)."""
     seen = {k for (k,) in con.execute("SELECT DISTINCT kind FROM ops.source_files").fetchall()}
-    return {table: " or ".join(KINDS[k].pattern for k in kinds)
-            for table, kinds in SOURCE_KIND_OF.items() if not seen & set(kinds)}
+    unfed = {table: f"no rows of {' or '.join(KINDS[k].pattern for k in kinds)} were ever published (no such file, "
+                    "or none for the dates published)"
+             for table, kinds in SOURCE_KIND_OF.items() if not seen & set(kinds)}
+    stored = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    for name in graph.order:
+        required = [i.table for i in graph.specs[name].inputs if i.required]
+        if name in unfed or not required:
+            continue
+        empty_sources = [t for t in required if t in graph.source_tables and t in stored
+                         and not con.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchall()[0][0]]
+        upstream = next((t for t in required if t in unfed), None)
+        if upstream is not None:  # named by the table at the root of the chain
+            unfed[name] = unfed[upstream] if unfed[upstream].startswith("needs ") else \
+                f"needs {upstream}: {unfed[upstream]}"
+        elif empty_sources:
+            unfed[name] = f"nothing recorded in {', '.join(empty_sources)} yet"
+    return unfed
 
 
 def _freshness(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datetime,
@@ -188,9 +210,7 @@ def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
 
 
 def _not_applicable(unfed: dict[str, str]) -> list[Finding]:
-    return [Finding("source kind absent", "not applicable", table,
-                    f"no rows of {pattern} were ever published (no such file, or none for the dates published)")
-            for table, pattern in sorted(unfed.items())]
+    return [Finding("nothing to feed it", "not applicable", table, why) for table, why in sorted(unfed.items())]
 
 
 SEVERITY_ORDER = {"problem": 0, "warning": 1, "not applicable": 2}
@@ -200,7 +220,7 @@ def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: 
                   now: datetime | None = None) -> HealthReport:
     """Every check above, problems first. `clock`: the warehouse clock the breakers are read at."""
     now = now or utc_now()
-    unfed = unfed_tables(con)
+    unfed = unfed_tables(con, graph)
     findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
                 *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_not_applicable(unfed)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order

@@ -55,10 +55,8 @@ class DayOutcome:
         return {**asdict(self), "day": str(self.day)}
 
 
-def morning_of(
-    ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
-    phases: frozenset[int] = DOWNSTREAM_PHASES,
-) -> tuple[StageReport, list[RunResult], list[RunResult]]:
+def morning_of(ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
+               phases: frozenset[int] = DOWNSTREAM_PHASES) -> tuple[StageReport, list[RunResult], list[RunResult]]:
     """The day until tip-off: corrections due by the morning, the morning publication (schedule,
     injuries, lines), corrections due before the cutoff, and the pre-tip pass just before it.
     Returns (what was staged, publication runs, pipeline runs)."""
@@ -75,10 +73,9 @@ def morning_of(
     return staged, published, pre_tip
 
 
-def night_of(
-    ws: Workspace, day: date, staged: StageReport | None = None, *, processing_mode: ProcessingMode | None = None,
-    phases: frozenset[int] = DOWNSTREAM_PHASES,
-) -> tuple[list[RunResult], list[RunResult]]:
+def night_of(ws: Workspace, day: date, staged: StageReport | None = None, *,
+             processing_mode: ProcessingMode | None = None,
+             phases: frozenset[int] = DOWNSTREAM_PHASES) -> tuple[list[RunResult], list[RunResult]]:
     """The day's night: corrections published during the day, the box scores, and the downstream
     pass on the events they caused; from the morning's staging when given (else staged again, as of
     the same morning). Returns (publication runs, pipeline runs)."""
@@ -96,49 +93,33 @@ def stage_day(ws: Workspace, day: date) -> StageReport:
     return stage(ws, day, day, clock=morning(day))
 
 
-def replay_day(
-    ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
-    phases: frozenset[int] = DOWNSTREAM_PHASES,
-) -> DayOutcome:
+def replay_day(ws: Workspace, day: date, *, processing_mode: ProcessingMode | None = None,
+               phases: frozenset[int] = DOWNSTREAM_PHASES) -> DayOutcome:
     """One simulated day: morning publication, pre-tip pass, night publication, downstream pass."""
     t0 = time.perf_counter()
     staged, morning_runs, pre_tip = morning_of(ws, day, processing_mode=processing_mode, phases=phases)
     night_runs, downstream = night_of(ws, day, staged, processing_mode=processing_mode, phases=phases)
     results = morning_runs + pre_tip + night_runs + downstream
-    return DayOutcome(
-        day=day,
-        games=staged.rows.get("stage_schedule", 0),
-        runs=sum(r.status in ("success", "partial") for r in results),
-        skips=sum(r.status == "skipped" for r in results),
-        failed=sum(r.status == "failed" for r in results),
-        entities_changed=sum(r.metrics.entities_changed for r in pre_tip + downstream),
-        seconds=round(time.perf_counter() - t0, 3),
-    )
+    return DayOutcome(day=day, games=staged.rows.get("stage_schedule", 0),
+                      runs=sum(r.status in ("success", "partial") for r in results),
+                      skips=sum(r.status == "skipped" for r in results),
+                      failed=sum(r.status == "failed" for r in results),
+                      entities_changed=sum(r.metrics.entities_changed for r in pre_tip + downstream),
+                      seconds=round(time.perf_counter() - t0, 3))
 
 
 DayWork = Callable[[Workspace], DayOutcome]
 DayCycle = Callable[[date, DayWork], DayOutcome]
 
 
-def _on_workspace(ws: Workspace) -> DayCycle:
-    return lambda day, work: work(ws)
-
-
-def replay(
-    ws: Workspace,
-    start: date,
-    end: date,
-    *,
-    processing_mode: ProcessingMode | None = None,
-    on_day: Callable[[DayOutcome], None] | None = None,
-    phases: frozenset[int] = DOWNSTREAM_PHASES,
-    cycle: DayCycle | None = None,
-) -> list[DayOutcome]:
+def replay(ws: Workspace, start: date, end: date, *, processing_mode: ProcessingMode | None = None,
+           on_day: Callable[[DayOutcome], None] | None = None, phases: frozenset[int] = DOWNSTREAM_PHASES,
+           cycle: DayCycle | None = None) -> list[DayOutcome]:
     """Replay [start, end] day by day; `phases` limits the downstream phases run (benchmarks compare
     them); `cycle` runs each day's work (default: on `ws`; the migration control plane's runs it on
     the serving store and beside it, rollout.storage)."""
     outcomes: list[DayOutcome] = []
-    run_cycle = cycle or _on_workspace(ws)
+    run_cycle: DayCycle = cycle or (lambda _, work: work(ws))
     with duckdb_threads(ws.con, 1):  # day-sized statements finish sooner on one thread
         day = start
         while day <= end:

@@ -188,6 +188,13 @@ def predictions(app: ServeApp, request: Request) -> str:
     return layout(request, "Predictions against lines", body, note=note)
 
 
+def _interval(i: dict[str, float | None]) -> str:
+    """An estimate with its 95 % interval, as the report gives it."""
+    if i["value"] is None:
+        return "–"
+    return f"{i['value']:.3g} [{i['low']:.3g}, {i['high']:.3g}]"
+
+
 def evaluation(app: ServeApp, request: Request) -> str:
     data = views.evaluation(app, request)
     f = data["filters"]
@@ -195,16 +202,23 @@ def evaluation(app: ServeApp, request: Request) -> str:
                        select("target", data["targets"], f["target"]))
     labels, series = _pivot(data["mae_by_week"], "week", "system", "mae")
     body += "<h2>MAE per system, week by week</h2>" + svg.lines("MAE per system per week", labels, series)
-    report = data["report"] or {"calibration": []}
-    buckets: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+    report = data["report"] or {"accuracy": [], "calibration": [], "betting": []}
+    body += "<h2>Accuracy against the baseline (95 % intervals over game days)</h2>" + table([
+        {"system": a["system"], "target": a["target"], "rows": a["rows"], "MAE": _interval(a["mae"]),
+         "baseline MAE": _interval(a["baseline_mae"]), "gain %": _interval(a["gain_pct"]), "verdict": a["label"]}
+        for a in report["accuracy"]], caption="accuracy")
+    points: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
     for b in report["calibration"]:
-        buckets[b["system"]].append((b["mean_confidence"], b["side_hit_rate"], b["rows"]))
-    body += "<h2>Calibration: confidence against how often the call was right</h2>" + svg.calibration(
-        "calibration per system", dict(buckets))
-    hits = data["real_line_hits"]
-    body += "<h2>Hit rate against real lines</h2>" + svg.hbars(
-        "hit rate of OVER/UNDER calls against real prop lines", [(h["system"], 100 * h["hit_rate"]) for h in hits], " %")
-    body += table(hits)
+        points[f"{b['system']} {b['target']}"].append((b["mean_p_over"], b["observed_over"], b["rows"]))
+    body += "<h2>Calibration: P(over) against how often the over came in</h2>" + svg.calibration(
+        "calibration per system and target, real lines", dict(points))
+    bets = [b for b in report["betting"] if b["bets"]]
+    body += "<h2>OVER/UNDER calls at the books' real odds</h2>" + svg.hbars(
+        "hit rate of the calls against real prop lines (ROI in the table)",
+        [(f"{b['system']} {b['target']}", b["hit_rate"]["value"]) for b in bets], " %")
+    body += table([{"system": b["system"], "target": b["target"], "bets": b["bets"], "hit %": _interval(b["hit_rate"]),
+                    "ROI %": _interval(b["roi"]), "consensus bets": b["consensus_bets"],
+                    "consensus ROI %": _interval(b["consensus_roi"])} for b in report["betting"]], caption="betting")
     return layout(request, "Evaluation", body)
 
 

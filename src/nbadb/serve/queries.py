@@ -150,15 +150,6 @@ def mae_by_week(con: duckdb.DuckDBPyConnection, season: str, target: str | None)
         GROUP BY ALL ORDER BY week, system""", {"season": season, "target": target})
 
 
-def real_line_hit_rates(con: duckdb.DuckDBPyConnection, season: str, target: str | None) -> list[dict[str, Any]]:
-    return _rows(con, """
-        SELECT system, count(*) AS bets, count(*) FILTER (WHERE hit) AS hits, avg(hit::INTEGER) AS hit_rate
-        FROM predictions.evaluation
-        WHERE season = $season AND line_source = 'prop_consensus' AND hit IS NOT NULL
-          AND ($target IS NULL OR target = $target)
-        GROUP BY system ORDER BY system""", {"season": season, "target": target})
-
-
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Headline counts for the overview."""
     runs, failed, quarantined, predictions_ = con.execute("""SELECT

@@ -135,21 +135,22 @@ def lines(title: str, labels: Sequence[str], series: dict[str, Sequence[float | 
 
 
 def calibration(title: str, series: dict[str, Sequence[tuple[float, float, int]]]) -> str:
-    """Per series, points (mean confidence, observed rate, rows) against the diagonal of a perfect calibration."""
+    """Per series, points (mean P(over), observed share of overs, rows) against the diagonal of a perfect
+    calibration."""
     if not any(series.values()):
         return empty(title)
-    size, left, lo = 300, 50, 0.4
+    size, left, lo = 300, 50, 0.0
     def pos(v: float) -> float:
         return (v - lo) / (1 - lo) * (size - 20)
     body = [f'<line x1="{left}" y1="{size - 10}" x2="{left + size - 20}" y2="10" stroke="#999" stroke-dasharray="4"/>',
-            f'<text x="{left}" y="{size + 8}">confidence {lo:g} → 1</text>',
+            f'<text x="{left}" y="{size + 8}">P(over) {lo:g} → 1</text>',
             f'<text x="{left - 6}" y="14" text-anchor="end">1</text><text x="{left - 6}" y="{size - 10}" text-anchor="end">{lo:g}</text>']
     for k, (name, points) in enumerate(series.items()):
         color = color_of(name, k)
         for conf, rate, rows in points:
             body.append(f'<circle class="mark" data-value="{rate:g}" cx="{left + pos(conf):.1f}" '
                         f'cy="{size - 10 - pos(max(rate, lo)):.1f}" r="{min(3 + rows ** 0.5 / 6, 10):.1f}" '
-                        f'fill="{color}" fill-opacity="0.7"><title>{escape(name)}: confidence {conf:.2f}, '
+                        f'fill="{color}" fill-opacity="0.7"><title>{escape(name)}: P(over) {conf:.2f}, '
                         f'observed {rate:.2f} ({rows} rows)</title></circle>')
     body.append(f'<g transform="translate({size + 40},0)">' + "".join(
         f'<rect x="0" y="{20 + 16 * k}" width="10" height="10" fill="{color_of(n, k)}"/>'

@@ -20,7 +20,7 @@ from nbadb.monitor.gaps import find_gaps
 from nbadb.monitor.health import health_report
 from nbadb.monitor.ledger import explain_run
 from nbadb.monitor.patterns import patterns_report
-from nbadb.monitor.predictions import prediction_report
+from nbadb.monitor.prediction_quality import quality_report
 from nbadb.monitor.trends import health_trend, latest_health, pattern_trend, processor_waste_trend, weekly_trend
 from nbadb.monitor.waste import waste_report
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
@@ -130,11 +130,10 @@ def evaluation(app: ServeApp, request: Request) -> dict[str, Any]:
         target = choice_param(request, "target", targets)
         if season is None:
             return {"filters": {"season": None, "target": target}, "seasons": seasons, "targets": targets,
-                    "mae_by_week": [], "report": None, "real_line_hits": []}
+                    "mae_by_week": [], "report": None}
         return {"filters": {"season": season, "target": target}, "seasons": seasons, "targets": targets,
                 "mae_by_week": queries.mae_by_week(con, season, target),
-                "report": prediction_report(con, season).as_dict(),
-                "real_line_hits": queries.real_line_hit_rates(con, season, target)}
+                "report": quality_report(con, season=season, target=target).as_dict()}
 
 
 def health(app: ServeApp, request: Request) -> dict[str, Any]:

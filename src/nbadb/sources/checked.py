@@ -6,7 +6,8 @@ type rejects it whole), its types normalised, and every row rule (contracts.quar
 The result is every row with the rules it breaks (`_reasons`, empty when valid), the raw entity
 it belongs to (`_entity`, null when it cannot say) and its publication date (`_date`). It is kept
 under the cache folder named by the sha256 of the file's bytes and the version of the contracts,
-so a later process (a one-day ingest) reads the checked rows instead of checking the file again.
+so a later process (a one-day ingest) reads the checked rows instead of checking the file again;
+within one process an unchanged file is not read again at all.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 import inspect
 import os
 import stat
+from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +27,13 @@ from nbadb.contracts import quarantine, source_contracts
 from nbadb.contracts.quarantine import check_structure, normalise_types, row_reasons
 from nbadb.contracts.source_contracts import CONTRACTS
 from nbadb.errors import ArchiveFileError
+
+# Files this process checked last, by identity (path, inode, size, modification time, kind,
+# contracts): a workspace opened again (serve's cycles, the storage track's stores) does not read an
+# unchanged file again; a file written since has another identity. At most REMEMBERED_FILES (the
+# bundled archive has 36 files).
+REMEMBERED_FILES = 64
+_checked_in_this_process: OrderedDict[tuple[object, ...], pl.DataFrame] = OrderedDict()
 
 # When a prop-line file has no snapshot time of day (REQUEST_DATE): the feed's 15:00 UTC snapshot.
 REQUEST_SNAPSHOT_HOUR = 15
@@ -36,13 +45,17 @@ def contracts_version() -> str:
     return hashlib.md5(text.encode()).hexdigest()[:12]
 
 
-def _regular_file_bytes(path: Path) -> bytes:
+def _regular_file(path: Path) -> os.stat_result:
     try:
-        mode = path.stat().st_mode
+        status = path.stat()
     except OSError as exc:
         raise ArchiveFileError(str(path), f"cannot be read ({exc.strerror})") from exc
-    if not stat.S_ISREG(mode):
+    if not stat.S_ISREG(status.st_mode):
         raise ArchiveFileError(str(path), "is not a regular file (a FIFO, socket or directory named like one)")
+    return status
+
+
+def _bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
@@ -72,7 +85,19 @@ def with_snapshot_time(frame: pl.DataFrame, path: Path) -> pl.DataFrame:
 
 def check_file(path: Path, kind: str, cache_dir: Path | None) -> pl.DataFrame:
     """The checked rows of one archive file (see the module docstring); ArchiveFileError when malformed."""
-    content = _regular_file_bytes(path)
+    status = _regular_file(path)
+    identity = (str(path.resolve()), status.st_ino, status.st_size, status.st_mtime_ns, kind, contracts_version())
+    if identity in _checked_in_this_process:
+        _checked_in_this_process.move_to_end(identity)
+    else:
+        _checked_in_this_process[identity] = _check(path, kind, cache_dir)
+        if len(_checked_in_this_process) > REMEMBERED_FILES:
+            _checked_in_this_process.popitem(last=False)
+    return _checked_in_this_process[identity]
+
+
+def _check(path: Path, kind: str, cache_dir: Path | None) -> pl.DataFrame:
+    content = _bytes(path)
     key = f"{kind}-{hashlib.sha256(content).hexdigest()[:24]}-{contracts_version()}.parquet"
     cached = cache_dir / key if cache_dir else None
     if cached is not None and cached.is_file():

@@ -42,6 +42,11 @@ def extension_directory() -> Path:
     return folder
 
 
+# How long a SQLite catalog's writer waits for the catalog lock another process holds (SQLite's
+# busy_timeout, passed by DuckLake to the catalog's attach) before its commit fails.
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
 @dataclass(frozen=True)
 class LakeLocation:
     """A lake: its catalog (`sqlite:<file>` or `postgres:<libpq conninfo>`) and its data folder."""
@@ -68,6 +73,8 @@ class LakeLocation:
 
     def attach_sql(self, alias: str, *, read_only: bool) -> str:
         options = [f"DATA_PATH '{_quoted(str(self.data_path))}/'"] + (["READ_ONLY"] if read_only else [])
+        if self.kind == "sqlite":  # a writer waits for another's commit to the catalog file instead of failing
+            options.append(f"METADATA_PARAMETERS MAP {{'busy_timeout': {SQLITE_BUSY_TIMEOUT_MS}}}")
         return f"ATTACH IF NOT EXISTS 'ducklake:{_quoted(self.catalog)}' AS {alias} ({', '.join(options)})"
 
 

@@ -28,14 +28,12 @@ import hashlib
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from nbadb.config import get_settings
-from nbadb.engine.parts import NotReady
+from nbadb.engine.parts import NotReady, PartInputs
 from nbadb.pipeline.systems import model_store
 from nbadb.pipeline.systems import negative_binomial as nb
 from nbadb.pipeline.systems.common import TARGETS, output
@@ -53,6 +51,7 @@ PARAMETERS = {
     "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0, "seed": 0, "deterministic": True,
     "force_row_wise": True, "num_threads": 1, "verbosity": -1,
 }
+STORE = "gbm"  # its folder in the workspace's model store (Settings.models_dir)
 _CACHE_SIZE = 16
 _models: OrderedDict[str, "Model"] = OrderedDict()
 
@@ -64,10 +63,6 @@ class Model:
     booster: Any
     rounds: int
     alpha: float | None
-
-
-def store_folder() -> Path:
-    return get_settings().models_dir / "gbm"
 
 
 def model_version(target: str, season: str, opener: object, digest: str) -> str:
@@ -99,15 +94,17 @@ def fit(training: pl.DataFrame, target: str) -> Model:
     return Model(lgb.train(params, lgb.Dataset(x, y), rounds), rounds, alpha)
 
 
-def _model(version: str, frames: Mapping[str, pl.DataFrame], season: str, target: str) -> Model:
-    """The model `version`: from memory, else the store, else fitted on the season's training rows and stored."""
+def _model(version: str, frames: PartInputs, season: str, target: str) -> Model:
+    """The model `version`: from memory, else the workspace's store, else fitted on the season's training
+    rows and stored."""
     if version in _models:
         _models.move_to_end(version)
         return _models[version]
-    model = model_store.load(store_folder(), version)
+    store = frames.models_dir / STORE
+    model = model_store.load(store, version)
     if model is None:
         model = fit(frames["training"].filter(pl.col("model_season") == season), target)
-        model_store.save(store_folder(), version, model)
+        model_store.save(store, version, model)
     _models[version] = model
     if len(_models) > _CACHE_SIZE:
         _models.popitem(last=False)
@@ -127,7 +124,7 @@ def _predict(rows: pl.DataFrame, model: Model, target: str, version: str, opener
         pl.lit(n).alias("training_rows"))
 
 
-def compute(frames: Mapping[str, pl.DataFrame]) -> pl.DataFrame:
+def compute(frames: PartInputs) -> pl.DataFrame:
     scope, seasons = frames["scope"], frames["seasons"]
     known = {s: (opener, n, digest) for s, opener, n, digest in seasons.iter_rows()}
     out, missing = [], []
