@@ -39,13 +39,13 @@ def latest_backfill_id(con: duckdb.DuckDBPyConnection) -> str | None:
 def grouped_errors(con: duckdb.DuckDBPyConnection, backfill_id: str) -> list[tuple[str, int, date, date]]:
     """Failed checks of the backfill's latest attempts by error signature: (signature, dates, first, last)."""
     rows = con.execute(
-        """SELECT game_date, 'L' || level || ' ' || subject || ': ' || coalesce(detail, check_name)
+        """SELECT game_date, level, subject, coalesce(detail, check_name)
         FROM ops.backfill_checks c WHERE backfill_id = ? AND NOT passed
           AND attempt = (SELECT attempts FROM ops.backfill_dates d WHERE d.backfill_id = c.backfill_id
                          AND d.game_date = c.game_date)""", [backfill_id]).fetchall()
     groups: dict[str, list[date]] = {}
-    for day, text in rows:
-        groups.setdefault(error_signature(text), []).append(day)
+    for day, level, subject, text in rows:
+        groups.setdefault(f"level {level} {subject}: {error_signature(text)}", []).append(day)
     return sorted(((s, len(set(ds)), min(ds), max(ds)) for s, ds in groups.items()), key=lambda g: (-g[1], g[0]))
 
 
