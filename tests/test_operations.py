@@ -294,3 +294,19 @@ def test_health_applies_the_strictest_freshness_rule_any_consumer_declares(wareh
     assert (severity, subject) == ("warning", "raw.team_boxscores") and "> 12 h warning" in detail
     [(severity, subject, detail)] = freshness({**lenient, defense: (None, 24.0)})  # the strictest consumer wins
     assert (severity, subject) == ("problem", "raw.team_boxscores") and "> 24 h allowed" in detail
+
+
+def test_health_warns_of_a_processor_that_mostly_skips_for_missing_inputs_but_not_of_a_source_with_nothing_published(
+        warehouse, db) -> None:
+    """The skipping rule: more than 80 % of the last 7 days' runs skipped for a reason other than nothing to
+    do is a warning, except a raw table's missing_dependency (its source published nothing of its kind)."""
+    def skipping() -> list[str]:
+        with db(warehouse) as con:
+            report = health_report(con, build_graph(), clock=utc_now())
+        return [f.subject for f in report.findings if f.check == "skipping most runs"]
+
+    assert skipping() == []
+    with db(warehouse, read_only=False) as con:  # every run of the two as if its input had nothing
+        con.execute("UPDATE ops.processor_runs SET status = 'skipped', skip_reason = 'missing_dependency' "
+                    "WHERE processor IN ('raw.team_boxscores', 'analytics.team_offense_game_summary')")
+    assert skipping() == ["analytics.team_offense_game_summary"]

@@ -12,7 +12,9 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
   rule is a problem, older than the warn rule a warning, no rows at all a warning;
 - skipping: a processor that skipped more than 80 % of its runs in the last 7 days for reasons
   other than "nothing to do" (`no_changes`, `duplicate_trigger` — the patterns working) is
-  possibly misconfigured: a warning;
+  possibly misconfigured: a warning. A raw table's `missing_dependency` is not counted: its source
+  published nothing of its kind for those dates (the archive's coverage, e.g. box-score files of one
+  season); a source that stops is the freshness check's to report;
 - never ran: a processor of the graph without any ledger row is a warning;
 - orphaned starts: a run a crash left behind (monitor.orphans) is a problem until a later run of
   its processor completes its dates.
@@ -180,11 +182,13 @@ def _freshness(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, now: datet
 def _skipping(con: duckdb.DuckDBPyConnection, now: datetime, unfed: dict[str, str]) -> list[Finding]:
     rows = con.execute(
         """SELECT processor, count(*) AS runs,
-                  count(*) FILTER (WHERE status = 'skipped' AND NOT list_contains($nothing, skip_reason)) AS skips,
-                  histogram(skip_reason) FILTER (WHERE status = 'skipped' AND NOT list_contains($nothing, skip_reason))
-        FROM ops.processor_runs WHERE finished_at >= $since
+                  count(*) FILTER (WHERE counted) AS skips, histogram(skip_reason) FILTER (WHERE counted)
+        FROM (SELECT *, status = 'skipped' AND NOT list_contains($nothing, skip_reason)
+                        AND NOT (skip_reason = 'missing_dependency' AND list_contains($sources, processor)) AS counted
+              FROM ops.processor_runs WHERE finished_at >= $since)
         GROUP BY processor HAVING skips > $share * runs ORDER BY processor""",
-        {"since": now - SKIP_WINDOW, "nothing": list(NOTHING_TO_DO), "share": SKIP_SHARE_WARNING},
+        {"since": now - SKIP_WINDOW, "nothing": list(NOTHING_TO_DO), "share": SKIP_SHARE_WARNING,
+         "sources": list(SOURCE_KIND_OF)},
     ).fetchall()
     return [
         Finding("skipping most runs", "warning", processor,
