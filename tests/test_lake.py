@@ -164,20 +164,24 @@ def test_a_transaction_the_catalog_refused_while_busy_is_run_again_and_any_other
     from nbadb.warehouse import transactions
 
     monkeypatch.setattr(transactions, "CATALOG_BUSY_WAIT_SECONDS", 0)
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)")
     runs: list[str] = []
 
     def busy_twice() -> str:
         runs.append("run")
+        con.execute("INSERT INTO t VALUES (?)", [len(runs)])
         if len(runs) < 3:
             raise duckdb.TransactionException("Failed to commit DuckLake transaction: database is locked")
         return "committed"
 
-    assert transactions.retried_while_catalog_busy(busy_twice) == "committed" and len(runs) == 3
+    assert transactions.committed(con, busy_twice) == "committed" and len(runs) == 3
+    assert con.execute("SELECT x FROM t").fetchall() == [(3,)]  # the refused attempts left nothing
 
     def broken() -> None:
         runs.append("broken")
-        raise duckdb.ConstraintException("Duplicate key")
+        con.execute("INSERT INTO t VALUES (3)")  # a duplicate key
 
     with pytest.raises(duckdb.ConstraintException):
-        transactions.retried_while_catalog_busy(broken)
-    assert runs.count("broken") == 1
+        transactions.committed(con, broken)
+    assert runs.count("broken") == 1 and con.execute("SELECT x FROM t").fetchall() == [(3,)]

@@ -21,7 +21,7 @@ from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.vocabulary import DecisionKind, Optimization, SkipReason, Status
 from nbadb.errors import SpecError
 from nbadb.warehouse.connection import configure_session, execute
-from nbadb.warehouse.transactions import interrupted, retried_while_catalog_busy, rollback
+from nbadb.warehouse.transactions import committed, interrupted
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 
 LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at", output.KNOWN_AT)
@@ -373,36 +373,30 @@ class Engine:
         con = self.con
         decided = len(ctx.decisions)
 
-        def transaction() -> None:
+        def write() -> None:
             del ctx.decisions[decided:]  # a transaction run again decides again
-            con.execute("BEGIN TRANSACTION")
-            try:
-                if write_output:
-                    with ctx.timed("write"):
-                        output.write(con, spec, request, ctx.clock)
-                        if result.metrics.rows_quarantined:
-                            ledger.record_quarantined(con, spec, request)
-                        if result.status == Status.SUCCESS:
-                            signatures.store_signatures(con, spec, request, replacing=ctx.replaces_signatures)
-                        else:  # a partial entity is left unsigned: the next run redoes it
-                            signatures.forget_signatures(con, spec, request)
-                        if spec.phase == 2 and result.metrics.rows_written:
-                            ledger.advance_publication_clock(con)
-                        if result.changes.count:
-                            chain = list(request.trigger.chain) + [spec.name]
-                            result.event = events.append_event(con, spec.name, request.run_id, result.changes, chain)
-                if result.status != Status.FAILED and not (result.skip_reason and result.skip_reason.deferred):
-                    events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
-                parts.record(con, ctx, result, self.settings)
-                self._record_breaker(ctx, result)
-                result.duration_ms = ctx.elapsed_ms()
-                ledger.write_terminal(con, ctx, result)
-                con.execute("COMMIT")
-            except BaseException:
-                rollback(con)
-                raise
+            if write_output:
+                with ctx.timed("write"):
+                    output.write(con, spec, request, ctx.clock)
+                    if result.metrics.rows_quarantined:
+                        ledger.record_quarantined(con, spec, request)
+                    if result.status == Status.SUCCESS:
+                        signatures.store_signatures(con, spec, request, replacing=ctx.replaces_signatures)
+                    else:  # a partial entity is left unsigned: the next run redoes it
+                        signatures.forget_signatures(con, spec, request)
+                    if spec.phase == 2 and result.metrics.rows_written:
+                        ledger.advance_publication_clock(con)
+                    if result.changes.count:
+                        chain = list(request.trigger.chain) + [spec.name]
+                        result.event = events.append_event(con, spec.name, request.run_id, result.changes, chain)
+            if result.status != Status.FAILED and not (result.skip_reason and result.skip_reason.deferred):
+                events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
+            parts.record(con, ctx, result, self.settings)
+            self._record_breaker(ctx, result)
+            result.duration_ms = ctx.elapsed_ms()
+            ledger.write_terminal(con, ctx, result)
 
-        retried_while_catalog_busy(transaction)
+        committed(con, write)
         if write_output and spec.output_table in CALENDAR_TABLES:
             self.caches.forget_calendar()
         return result

@@ -21,7 +21,7 @@ from nbadb.pipeline.provider_stages import SPORT
 from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
 from nbadb.rollout.providers.audit import unread_books
 from nbadb.sources.provider_feed import COUNTS_TABLE, FEED_TABLE
-from nbadb.warehouse.transactions import retried_while_catalog_busy, rollback
+from nbadb.warehouse.transactions import committed
 from nbadb.sources.archive import StageReport
 from nbadb.sources.files import KINDS
 
@@ -82,41 +82,35 @@ def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: 
         return
     publication = uuid.uuid4().hex[:16]
 
-    def transaction() -> None:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(
-                """INSERT INTO ops.quarantine (table_name, record_key, column_name, reason, source_file, record_date,
-                                               stage, run_id, ingested_at)
-                SELECT DISTINCT q.table_name, q.record_key, q.column_name, q.reason, q.source_file, q.record_date,
-                       'source', $publication, now()::TIMESTAMP
-                FROM src_quarantine q
-                WHERE NOT EXISTS (SELECT 1 FROM ops.quarantine o WHERE o.table_name = q.table_name
-                      AND o.record_key IS NOT DISTINCT FROM q.record_key AND o.reason = q.reason)""",
-                {"publication": publication},
+    def write() -> None:
+        con.execute(
+            """INSERT INTO ops.quarantine (table_name, record_key, column_name, reason, source_file, record_date,
+                                           stage, run_id, ingested_at)
+            SELECT DISTINCT q.table_name, q.record_key, q.column_name, q.reason, q.source_file, q.record_date,
+                   'source', $publication, now()::TIMESTAMP
+            FROM src_quarantine q
+            WHERE NOT EXISTS (SELECT 1 FROM ops.quarantine o WHERE o.table_name = q.table_name
+                  AND o.record_key IS NOT DISTINCT FROM q.record_key AND o.reason = q.reason)""",
+            {"publication": publication},
+        )
+        if report.files:
+            con.executemany(
+                """INSERT INTO ops.source_files (publication_id, kind, source_file, start_date, end_date, source_rows,
+                                                 rows_accepted, rows_quarantined, recorded_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
+                [[publication, f.kind, f.source_file, start, end, f.source_rows, f.accepted, f.quarantined]
+                 for f in report.files],
             )
-            if report.files:
-                con.executemany(
-                    """INSERT INTO ops.source_files (publication_id, kind, source_file, start_date, end_date, source_rows,
-                                                     rows_accepted, rows_quarantined, recorded_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)""",
-                    [[publication, f.kind, f.source_file, start, end, f.source_rows, f.accepted, f.quarantined]
-                     for f in report.files],
-                )
-            # replace the counts of the same keys; delete-then-insert, as a lake's tables have no key to conflict on
-            con.execute(
-                f"""DELETE FROM {FEED_TABLE} f USING {COUNTS_TABLE} c WHERE f.sport = '{SPORT}'
-                AND f.bookmaker = c.bookmaker AND f.game_date = c.game_date AND f.snapshot_date = c.snapshot_date""")
-            con.execute(
-                f"""INSERT INTO {FEED_TABLE} BY NAME
-                SELECT '{SPORT}' AS sport, *, now()::TIMESTAMP AS recorded_at FROM {COUNTS_TABLE}""")
-            con.execute("COMMIT")
-            report.recorded = True
-        except BaseException:
-            rollback(con)
-            raise
+        # replace the counts of the same keys; delete-then-insert, as a lake's tables have no key to conflict on
+        con.execute(
+            f"""DELETE FROM {FEED_TABLE} f USING {COUNTS_TABLE} c WHERE f.sport = '{SPORT}'
+            AND f.bookmaker = c.bookmaker AND f.game_date = c.game_date AND f.snapshot_date = c.snapshot_date""")
+        con.execute(
+            f"""INSERT INTO {FEED_TABLE} BY NAME
+            SELECT '{SPORT}' AS sport, *, now()::TIMESTAMP AS recorded_at FROM {COUNTS_TABLE}""")
 
-    retried_while_catalog_busy(transaction)
+    committed(con, write)
+    report.recorded = True
 
 
 def publish(

@@ -1,5 +1,5 @@
-"""Ending transactions, retrying one a lake's catalog refused for a moment, and reading DuckDB's
-way of saying a query was interrupted."""
+"""One transaction run whole (and again when a lake's catalog refused it for a moment), ending
+transactions, and reading DuckDB's way of saying a query was interrupted."""
 
 from __future__ import annotations
 
@@ -33,16 +33,20 @@ def interrupted(exc: BaseException) -> bool:
         isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower())
 
 
-def retried_while_catalog_busy(transaction: Callable[[], T]) -> T:
-    """Run `transaction` (one whole transaction: it begins, writes, commits, and rolls back when it
-    fails), again while it fails because a lake's catalog was busy (CATALOG_BUSY), up to
-    CATALOG_BUSY_ATTEMPTS times; any other error, or the last busy one, is raised."""
+def committed(con: duckdb.DuckDBPyConnection, write: Callable[[], T]) -> T:
+    """`write` in one transaction on `con`: begun, committed, rolled back when it fails; run again
+    while the commit fails because a lake's catalog was busy (CATALOG_BUSY), up to
+    CATALOG_BUSY_ATTEMPTS times. Any other error, or the last busy one, is raised."""
     attempt = 1
     while True:
+        con.execute("BEGIN TRANSACTION")
         try:
-            return transaction()
-        except duckdb.Error as exc:
-            if CATALOG_BUSY not in str(exc) or attempt == CATALOG_BUSY_ATTEMPTS:
+            value = write()
+            con.execute("COMMIT")
+            return value
+        except BaseException as exc:
+            rollback(con)
+            if not isinstance(exc, duckdb.Error) or CATALOG_BUSY not in str(exc) or attempt == CATALOG_BUSY_ATTEMPTS:
                 raise
         time.sleep(CATALOG_BUSY_WAIT_SECONDS * attempt)
         attempt += 1
