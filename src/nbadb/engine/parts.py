@@ -168,7 +168,7 @@ class PartInputs(Mapping[str, "pl.DataFrame"]):
     def __getitem__(self, name: str) -> pl.DataFrame:
         sql = self._reads[name]
         if sql not in self._cache:
-            self._cache[sql] = self._con.sql(sql, params=used_params(sql, self._params)).pl()
+            self._cache[sql] = self._con.execute(sql, used_params(sql, self._params)).pl()
         return self._cache[sql]
 
     def __iter__(self) -> Iterator[str]:

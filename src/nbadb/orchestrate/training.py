@@ -37,7 +37,7 @@ def export_training_inputs(ws: Workspace, start: date, end: date, folder: Path) 
     params = {"start": start, "end": end}
     folder.mkdir(parents=True, exist_ok=True)
     for name in _FRAMES:
-        ws.con.sql(reads[name], params=used_params(reads[name], params)).pl().write_parquet(folder / f"{name}.parquet")
+        ws.con.execute(reads[name], used_params(reads[name], params)).pl().write_parquet(folder / f"{name}.parquet")
     return folder
 
 

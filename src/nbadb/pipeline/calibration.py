@@ -66,13 +66,18 @@ def ctes(pool: str) -> str:
     actual = "CASE p.target " + " ".join(f"WHEN '{t}' THEN a.{t}" for t in TARGETS) + " END"
     iterations = [f"cal_it{k} AS ({_step(f'cal_it{k - 1}')})" for k in range(1, ITERATIONS + 1)]
     return f"""
-    cal_rows AS (
-        SELECT d.game_date AS day, p.system, p.target, {logit_sql('p.model_p_over')} AS x1,
-               {logit_sql('p.market_p_over')} AS x2, ({actual} > p.line_value)::INTEGER AS y
-        FROM _as_of d JOIN ({pool}) p ON p.game_date < d.game_date
-        JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
-         AND a.known_at < d.cutoff AND (a.superseded_at IS NULL OR a.superseded_at >= d.cutoff)
+    cal_results AS MATERIALIZED (  -- the pool's rows with every published version of their result, before
+                                   -- any date is joined (the pool is small: rows with a real line)
+        SELECT p.game_date, p.system, p.target, {logit_sql('p.model_p_over')} AS x1,
+               {logit_sql('p.market_p_over')} AS x2, ({actual} > p.line_value)::INTEGER AS y,
+               a.known_at, a.superseded_at
+        FROM ({pool}) p JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
         WHERE p.model_p_over IS NOT NULL AND p.market_p_over IS NOT NULL AND {actual} <> p.line_value
+    ),
+    cal_rows AS (
+        SELECT d.game_date AS day, r.system, r.target, r.x1, r.x2, r.y
+        FROM cal_results r JOIN _as_of d ON r.game_date < d.game_date
+         AND r.known_at < d.cutoff AND (r.superseded_at IS NULL OR r.superseded_at >= d.cutoff)
     ),
     cal_it0 AS (
         SELECT day, system, target, 0.0 AS b0, 0.0 AS b1, 0.0 AS b2 FROM cal_rows GROUP BY ALL

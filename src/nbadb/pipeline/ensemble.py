@@ -14,7 +14,11 @@ MIN_VARIANCE by the caller; none before MIN_DAYS game days (no probability, so n
 
 Cost and exactness: sums are taken once per game day, target and version of the results (`ens_sums`,
 whole millionths, so any run order gives the same bits), and each D adds up the sums of its window
-whose version it can see: a whole season's dates cost little more than one.
+whose version it can see: a whole season's dates cost little more than one. A *settled* result is one
+every D of the run that can look back on its game day sees: published before the first cutoff after
+that day and never superseded. A day's settled results are summed together, whatever their own
+publication instants, so a D adds one row per day and weighting for them (and one per version of the
+few results corrected or published late).
 """
 
 from __future__ import annotations
@@ -69,18 +73,25 @@ def _line(suffix: str) -> tuple[str, str]:
     return f"({sy} - {slope} * {sx}) / nullif({n}, 0)", slope
 
 
+def _visible(alias: str) -> str:
+    """Whether the row `alias` (settled, or its result's version from known_at to superseded_at) is one the D
+    of alias `d` sees."""
+    return (f"({alias}.settled OR ({alias}.known_at < d.cutoff AND ({alias}.superseded_at IS NULL "
+            f"OR {alias}.superseded_at >= d.cutoff)))")
+
+
 def ctes(pool: str) -> str:
     """CTEs `ens_weights` (day, target, w_<system>, weight_days) and `ens_spread` (day, target, system, var_a,
     var_b) over `pool` (game_date, game_id, player_id, target, system, predicted_value); needs `_as_of`."""
     pivot = ", ".join(f"max(predicted_value) FILTER (WHERE system = '{s}') AS {s}" for s in SYSTEMS)
     combined = combined_sql("grid", "v")
     system_sums = ", ".join(m for s in SYSTEMS for m in _moments(f"v.{s}", f"power(v.actual - v.{s}, 2)", s))
-    visible = "s.known_at < d.cutoff AND (s.superseded_at IS NULL OR s.superseded_at >= d.cutoff)"
     spreads = " UNION ALL ".join(
         f"SELECT day, target, '{s}' AS system, {_line(s)[0]} AS var_a, {_line(s)[1]} AS var_b "
         "FROM window_sums GROUP BY ALL"
         for s in SYSTEMS)
     return f"""
+    ens_grid AS (SELECT * FROM {_grid()}),
     ens_pool AS (SELECT game_date, game_id, player_id, target, {pivot} FROM ({pool}) GROUP BY ALL),
     ens_known AS (  -- each game day of the pool with the first instant one of its results was published
         SELECT p.game_date, min(a.known_at) AS first_known
@@ -92,29 +103,53 @@ def ctes(pool: str) -> str:
         FROM _as_of d JOIN ens_known g ON g.game_date < d.game_date AND g.first_known < d.cutoff
         QUALIFY row_number() OVER (PARTITION BY d.game_date ORDER BY g.game_date DESC) <= {WINDOW_DAYS}
     ),
-    ens_versions AS (  -- every pool row of those days with every published version of its result
-        SELECT p.*, {_actual('a')} AS actual, a.known_at, a.superseded_at
-        FROM ens_pool p JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
-        WHERE p.game_date IN (SELECT game_date FROM ens_days)
+    ens_first_cutoff AS (  -- per game day of some window, the earliest cutoff of a D after it
+        SELECT g.game_date, min(d.cutoff) AS first_cutoff
+        FROM (SELECT DISTINCT game_date FROM ens_days) g JOIN _as_of d ON d.game_date > g.game_date GROUP BY ALL
     ),
-    ens_sums AS (  -- per game day, target, result version and weighting: exact sums
-        SELECT v.game_date, v.target, v.known_at, v.superseded_at, grid.*,
-               sum({_exact(f'abs({combined} - v.actual)')}) AS abs_sum,
-               {', '.join(_moments(combined, f'power(v.actual - {combined}, 2)', 'ensemble'))},
-               {', '.join(f'count(v.{s}) AS has_{s}' for s in SYSTEMS)}
-        FROM ens_versions v, {_grid()} GROUP BY ALL
+    ens_versions AS (  -- every pool row of those days with every published version of its result; a settled
+                       -- version (module docstring) loses its instants, so a day's settled rows sum together
+        SELECT * REPLACE (CASE WHEN NOT settled THEN known_at END AS known_at,
+                          CASE WHEN NOT settled THEN superseded_at END AS superseded_at)
+        FROM (SELECT p.*, {_actual('a')} AS actual, a.known_at, a.superseded_at,
+                     a.known_at < f.first_cutoff AND a.superseded_at IS NULL AS settled
+              FROM ens_pool p JOIN ens_first_cutoff f USING (game_date)
+              JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id)
     ),
-    ens_scored AS (  -- per D: the window's sums of the versions D can see
-        SELECT d.day, s.target, s.position, {', '.join(f's.w_{x}' for x in SYSTEMS)},
-               sum(s.abs_sum) / nullif(sum(s.n_ensemble), 0) AS mae,
-               count(DISTINCT s.game_date) FILTER (WHERE s.n_ensemble > 0) AS weight_days,
-               {', '.join(f'sum(s.{c}_ensemble) AS {c}_ensemble' for c in ('n', 'sx', 'sy', 'sxy', 'sxx'))}
-        FROM ens_days d JOIN ens_sums s ON s.game_date = d.game_date AND {visible}
+    ens_sums AS (  -- per game day, target, result version and weighting: exact sums of the absolute errors
+        SELECT v.game_date, v.target, v.settled, v.known_at, v.superseded_at, grid.position,
+               sum({_exact(f'abs({combined} - v.actual)')}) AS abs_sum, count({combined}) AS n_rows
+        FROM ens_versions v, ens_grid grid GROUP BY ALL
+    ),
+    window_sums AS (  -- per D: the residual sums of its window's days, in the versions D sees
+        SELECT d.day, s.*
+        FROM ens_days d
+        JOIN (SELECT game_date, target, settled, known_at, superseded_at, {system_sums} FROM ens_versions v GROUP BY ALL) s
+          ON s.game_date = d.game_date AND {_visible('s')}
+    ),
+    ens_day_systems AS (  -- per D, target and game day of its window: which systems have rows D sees
+        SELECT day, target, game_date, {', '.join(f'sum(n_{x}) > 0 AS has_{x}' for x in SYSTEMS)}
+        FROM window_sums GROUP BY ALL
+    ),
+    ens_presence AS (  -- per D and target: the game days of its window where each system has rows
+        SELECT day, target, {', '.join(f'count(*) FILTER (WHERE has_{x}) AS days_{x}' for x in SYSTEMS)}
+        FROM ens_day_systems GROUP BY ALL
+    ),
+    ens_scored AS (  -- per D: the window's sums of the versions D can see, each weighting of the systems it saw
+        SELECT m.day, m.target, m.position, {', '.join(f'grid.w_{x}' for x in SYSTEMS)}, m.mae
+        FROM (SELECT d.day, s.target, s.position, sum(s.abs_sum) / nullif(sum(s.n_rows), 0) AS mae
+              FROM ens_days d JOIN ens_sums s ON s.game_date = d.game_date AND {_visible('s')} GROUP BY ALL) m
+        JOIN ens_grid grid USING (position)
+        JOIN ens_presence p ON p.day = m.day AND p.target = m.target
+        WHERE {' AND '.join(f'(p.days_{x} > 0 OR grid.w_{x} = 0)' for x in SYSTEMS)}
+    ),
+    ens_best AS (SELECT * FROM ens_scored QUALIFY row_number() OVER (PARTITION BY day, target ORDER BY mae, position) = 1),
+    ens_chosen AS (  -- D's weighting, with the game days of its window where a system it weighs has rows
+        SELECT b.*, count(p.game_date) AS weight_days
+        FROM ens_best b LEFT JOIN ens_day_systems p ON p.day = b.day AND p.target = b.target
+         AND ({' OR '.join(f'(b.w_{x} > 0 AND p.has_{x})' for x in SYSTEMS)})
         GROUP BY ALL
-        HAVING {' AND '.join(f'(sum(s.has_{x}) > 0 OR s.w_{x} = 0)' for x in SYSTEMS)}
     ),
-    ens_chosen AS (SELECT * FROM ens_scored QUALIFY row_number() OVER (PARTITION BY day, target
-                                                                       ORDER BY mae, position) = 1),
     ens_weights AS (
         SELECT d.game_date AS day, t.target,
                {', '.join(f"CASE WHEN coalesce(c.weight_days, 0) >= {MIN_DAYS} THEN c.w_{x} ELSE {1 / len(SYSTEMS)} END AS w_{x}" for x in SYSTEMS)},
@@ -122,16 +157,16 @@ def ctes(pool: str) -> str:
         FROM _as_of d CROSS JOIN (VALUES {', '.join(f"('{t}')" for t in TARGETS)}) t(target)
         LEFT JOIN ens_chosen c ON c.day = d.game_date AND c.target = t.target
     ),
-    window_sums AS (  -- per D: the residual sums of its window's days, in the versions D sees
-        SELECT d.day, s.*
-        FROM ens_days d
-        JOIN (SELECT game_date, target, known_at, superseded_at, {system_sums} FROM ens_versions v GROUP BY ALL) s
-          ON s.game_date = d.game_date AND {visible}
+    ens_chosen_sums AS (  -- per D: the ensemble's residual sums at its chosen weights over the rows it sees
+        SELECT c.day, c.target, {', '.join(_moments(combined_sql('c', 'v'), f"power(v.actual - {combined_sql('c', 'v')}, 2)", 'ensemble'))}
+        FROM ens_chosen c JOIN ens_days d ON d.day = c.day
+        JOIN ens_versions v ON v.game_date = d.game_date AND v.target = c.target AND {_visible('v')}
+        GROUP BY ALL
     ),
     ens_spread AS (
         SELECT * FROM ({spreads}
                        UNION ALL
                        SELECT day, target, 'ensemble', {_line('ensemble')[0]}, {_line('ensemble')[1]}
-                       FROM ens_chosen GROUP BY ALL)
+                       FROM ens_chosen_sums GROUP BY ALL)
         WHERE day IN (SELECT day FROM ens_weights WHERE weight_days >= {MIN_DAYS})
     )"""

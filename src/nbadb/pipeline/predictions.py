@@ -99,7 +99,7 @@ SYSTEM_PARTS = (
     _part(gbm, {"scope": _SCOPE_SQL, "seasons": _SEASONS_SQL, "training": _TRAINING_SQL},
           gbm_features, negative_binomial),
 )
-assert tuple(sorted(p.name for p in SYSTEM_PARTS)) == ensemble.SYSTEMS
+assert tuple(sorted(p.name for p in SYSTEM_PARTS)) == ensemble.SYSTEMS == tuple(sorted(ensemble.SYSTEMS))
 ENSEMBLE_VERSION = common.source_version(ensemble)
 
 
@@ -142,6 +142,10 @@ _SYSTEM_ROWS = " UNION ALL BY NAME ".join(
 # stored rows of player-games this run does not recompute (earlier runs, dates frozen inside this run's range)
 _NOT_RECOMPUTED = "NOT EXISTS (SELECT 1 FROM systems s WHERE s.player_id = p.player_id AND s.game_date = p.game_date)"
 _SYSTEM_LIST = ", ".join(f"'{s}'" for s in ensemble.SYSTEMS)
+# each system's "system:version:model" in the order of SYSTEMS (sorted), the absent ones skipped
+_VERSIONS_IN_ORDER = ", ".join(
+    f"max(system || ':' || system_version || ':' || coalesce(model_version, '-')) FILTER (WHERE system = '{s}')"
+    for s in ensemble.SYSTEMS)
 _COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', w.w_{s})" for s in ensemble.SYSTEMS)
 
 _PREDICTIONS_TRANSFORM = f"""
@@ -159,8 +163,7 @@ _PREDICTIONS_TRANSFORM = f"""
     today AS (
         SELECT player_id, game_date, target,
                {', '.join(f"max(predicted_value) FILTER (WHERE system = '{s}') AS {s}" for s in ensemble.SYSTEMS)},
-               md5(string_agg(system || ':' || system_version || ':' || coalesce(model_version, '-'), ','
-                              ORDER BY system))[:12] AS model_version
+               md5(concat_ws(',', {_VERSIONS_IN_ORDER}))[:12] AS model_version
         FROM systems GROUP BY ALL
     ),
     ensembled AS (

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
 from nbadb.pipeline.common import GAME_DAY_PATTERNS
-from nbadb.pipeline.point_in_time import Columns
+from nbadb.pipeline.point_in_time import Columns, exact
 from nbadb.pipeline.prop_features import player_state as ps
 from nbadb.pipeline.prop_features import team_state as ts
 from nbadb.pipeline.upcoming import UPCOMING_PLAYER_GAME_CONTEXT, UPCOMING_TEAM_GAME_CONTEXT
@@ -85,7 +85,7 @@ _PLAYER = f"""
            {', '.join(f"coalesce({_season(f's_{s}')}, 0) AS s_{s}, {_season(f'l10_{s}')} AS l10_{s}" for s in ps.STATS)},
            {_season('min_l3')} AS min_l3, {_season('min_l5')} AS min_l5, {_season('top5_s')} AS top5_s,
            {_season('sd_s_pts')} AS sd_s_pts, st.min_l1, st.min_a10, st.top5_a5, coalesce(st.gp_career, 0) AS gp_career,
-           {', '.join(f'{ps.ewm_sql(f"st.list{h}_{s}", h)} AS ewm{h}_{s}' for h, _ in ps.EWM_WINDOWS for s in ps.STATS)},
+           {', '.join(f'st.ewm{h}_{s}' for h, _ in ps.EWM_WINDOWS for s in ps.STATS)},
            coalesce(pv.gp, 0) AS pv_gp, pv.top5 AS pv_top5, {', '.join(f'pv.{s} AS pv_{s}' for s in ps.STATS)},
            {', '.join(f'lg.lg_{s}' for s in RATE_STATS)}
     FROM c
@@ -139,9 +139,10 @@ _MATES = {
     "tm_missed_last_min": "mpg10 * (1 - in_last) * recent", "tm_avail_min": "mpg10 * recent * (1 - il_out)",
     **{f"tm_abs_{k}": f"{col} * absent" for k, col in MATE_SUMS.items()},
 }
-# teammates' sums: the team's sum on D minus his own share (summed in a fixed order)
+# teammates' sums: the team's sum on D minus his own share, each share as an exact decimal (point_in_time.exact)
+# so the sum is the same bits in any order
 _TEAMMATES = ", ".join(
-    f"list_sum(list({expr} ORDER BY player_id) OVER mates) - {expr} AS {name}" for name, expr in _MATES.items())
+    f"cast(sum({exact(expr)}) OVER mates - {exact(expr)} AS DOUBLE) AS {name}" for name, expr in _MATES.items())
 
 
 def _team_side(side: str, team: str) -> str:

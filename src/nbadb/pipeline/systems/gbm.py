@@ -7,7 +7,8 @@ began. So the model for any date of S is the same whatever the runs were batched
 stored (systems.model_store, `<data dir>/models/gbm`) under model_version = md5 of target, season,
 opener, features, parameters and a digest of the training rows: fitted once, then loaded.
 
-Fit (deterministic: one thread, seed 0, deterministic mode): objective l1 for pts, reb, ast (the
+Fit (deterministic: one thread per model, seed 0, deterministic mode; the models a run lacks are fitted
+side by side, one per core): objective l1 for pts, reb, ast (the
 prediction estimates the median), poisson for fg3m (μ). Early stopping on a time-ordered split
 (the last VALIDATION_SHARE of training dates, patience PATIENCE), then a refit on every row with
 best_iteration × REFIT_FACTOR rounds. fg3m: α of NB2(μ, α) is fitted by maximum likelihood on the
@@ -26,7 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,21 +97,38 @@ def fit(training: pl.DataFrame, target: str) -> Model:
     return Model(lgb.train(params, lgb.Dataset(x, y), rounds), rounds, alpha)
 
 
-def _model(version: str, frames: PartInputs, season: str, target: str) -> Model:
-    """The model `version`: from memory, else the workspace's store, else fitted on the season's training
-    rows and stored."""
-    if version in _models:
-        _models.move_to_end(version)
-        return _models[version]
-    store = frames.models_dir / STORE
-    model = model_store.load(store, version)
-    if model is None:
-        model = fit(frames["training"].filter(pl.col("model_season") == season), target)
-        model_store.save(store, version, model)
+def _remembered(version: str, model: Model) -> Model:
     _models[version] = model
+    _models.move_to_end(version)
     if len(_models) > _CACHE_SIZE:
         _models.popitem(last=False)
     return model
+
+
+def _models_of(wanted: dict[str, tuple[str, str]], frames: PartInputs) -> dict[str, Model]:
+    """The model of each wanted version ((season, target) it is for): from memory, else the workspace's store,
+    else fitted on its season's training rows and stored. The fits run side by side, one per core (each is
+    one-threaded and deterministic, so the models are the same bits as fitted one after another)."""
+    found: dict[str, Model] = {}
+    store = frames.models_dir / STORE
+    for version in wanted:
+        model = _models.get(version) or model_store.load(store, version)
+        if model is not None:
+            found[version] = _remembered(version, model)
+    to_fit = [v for v in wanted if v not in found]
+    if to_fit:
+        training = frames["training"]
+
+        def fitted(version: str) -> Model:
+            season, target = wanted[version]
+            model = fit(training.filter(pl.col("model_season") == season), target)
+            model_store.save(store, version, model)
+            return model
+
+        with ThreadPoolExecutor(max_workers=min(len(to_fit), os.cpu_count() or 1)) as pool:
+            for version, model in zip(to_fit, pool.map(fitted, to_fit)):
+                found[version] = _remembered(version, model)
+    return found
 
 
 def _predict(rows: pl.DataFrame, model: Model, target: str, version: str, opener: object,
@@ -127,15 +147,15 @@ def _predict(rows: pl.DataFrame, model: Model, target: str, version: str, opener
 def compute(frames: PartInputs) -> pl.DataFrame:
     scope, seasons = frames["scope"], frames["seasons"]
     known = {s: (opener, n, digest) for s, opener, n, digest in seasons.iter_rows()}
-    out, missing = [], []
+    batches, missing = [], []
     for (season,), rows in scope.group_by("season", maintain_order=True):
         opener, n, digest = known.get(season, (None, 0, ""))
         if n < MIN_TRAINING_ROWS:
             missing.append(f"season {season}: {n} training rows before its opener (needs {MIN_TRAINING_ROWS})")
             continue
-        for target in TARGETS:
-            version = model_version(target, season, opener, digest)
-            out.append(_predict(rows, _model(version, frames, season, target), target, version, opener, n))
-    if not out and missing:
+        batches += [(rows, target, model_version(target, season, opener, digest), season, opener, n) for target in TARGETS]
+    if not batches and missing:
         raise NotReady("no gbm model: " + "; ".join(missing))
-    return output(out)
+    models = _models_of({version: (season, target) for _, target, version, season, _, _ in batches}, frames)
+    return output([_predict(rows, models[version], target, version, opener, n)
+                   for rows, target, version, _, opener, n in batches])
