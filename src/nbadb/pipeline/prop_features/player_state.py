@@ -51,8 +51,8 @@ GAMES = f"""SELECT player_id, game_id, game_date, season, team_id, {', '.join(f'
 
 
 def state_sql(games: str) -> str:
-    """Per game of relation `games`: the player's state after it (module docstring), EWMs included (each
-    computed once per game, not once per date that reads it)."""
+    """Per game of relation `games`: the player's state after it (module docstring), with the lists the
+    EWMs are taken from (`with_ewms_sql`)."""
     sums = [f"sum({s}) OVER season_so_far AS s_{s}" for s in STATS]
     recent = [f"sum({s}) OVER season_l10 AS l10_{s}" for s in STATS]
     ewm_lists = [f"list(cast({s} AS DOUBLE) ORDER BY game_date) OVER career_l{k} AS list{h}_{s}"
@@ -64,9 +64,7 @@ def state_sql(games: str) -> str:
         "career_l10": f"{_CAREER} ROWS 9 PRECEDING", "career_l5": f"{_CAREER} ROWS 4 PRECEDING",
         **{f"career_l{k}": f"{_CAREER} ROWS {k - 1} PRECEDING" for _, k in EWM_WINDOWS},
     }
-    lists = ", ".join(f"list{h}_{s}" for h, _ in EWM_WINDOWS for s in STATS)
-    ewms = ", ".join(f"{ewm_sql(f'list{h}_{s}', h)} AS ewm{h}_{s}" for h, _ in EWM_WINDOWS for s in STATS)
-    return f"""SELECT * EXCLUDE ({lists}), {ewms} FROM (SELECT player_id, game_id, game_date, season, team_id,
+    return f"""SELECT player_id, game_id, game_date, season, team_id,
         count(*) OVER season_so_far AS gp_s, {', '.join(sums)},
         count(*) OVER season_l10 AS n_l10, {', '.join(recent)},
         avg(minutes) OVER season_l3 AS min_l3, avg(minutes) OVER season_l5 AS min_l5,
@@ -76,7 +74,15 @@ def state_sql(games: str) -> str:
              / nullif(count(*) OVER season_so_far - 1, 0)) AS sd_s_pts,
         count(*) OVER career AS gp_career, {', '.join(ewm_lists)}
     FROM ({games}) g
-    WINDOW {', '.join(f'{name} AS ({frame})' for name, frame in windows.items())})"""
+    WINDOW {', '.join(f'{name} AS ({frame})' for name, frame in windows.items())}"""
+
+
+def with_ewms_sql(states: str) -> str:
+    """Rows of `states` (state_sql's columns) with the EWMs ewm<h>_<stat> in place of their lists; applied to
+    the states some date reads, so each is computed once and only where needed."""
+    lists = ", ".join(f"list{h}_{s}" for h, _ in EWM_WINDOWS for s in STATS)
+    ewms = ", ".join(f"{ewm_sql(f'list{h}_{s}', h)} AS ewm{h}_{s}" for h, _ in EWM_WINDOWS for s in STATS)
+    return f"SELECT * EXCLUDE ({lists}), {ewms} FROM ({states}) s"
 
 
 def season_totals_sql(games: str) -> str:
