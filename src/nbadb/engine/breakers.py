@@ -25,7 +25,7 @@ import duckdb
 from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError
-from nbadb.warehouse.transactions import rollback
+from nbadb.warehouse.transactions import committed
 
 State = Literal["CLOSED", "OPEN", "HALF_OPEN"]
 Kind = Literal["system", "processor", "source"]
@@ -191,15 +191,13 @@ def _operator_write(
     now: datetime,
 ) -> Breaker:
     """Read the row, apply `change` at `now`, upsert it: one transaction of its own (call outside any other)."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def write() -> Breaker:
         after = change(read(con, key, kind), now)
         _upsert(con, after)
-        con.execute("COMMIT")
-    except BaseException:
-        rollback(con)
-        raise
-    return after
+        return after
+
+    return committed(con, write)
 
 
 def reset(con: duckdb.DuckDBPyConnection, key: str, now: datetime) -> Breaker:

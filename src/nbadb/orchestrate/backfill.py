@@ -44,6 +44,7 @@ from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.pipeline.point_in_time import season_of_date_sql
+from nbadb.warehouse.transactions import committed
 
 ALL_PHASES = frozenset({2}) | DOWNSTREAM_PHASES
 PHASE_TIMES = {2: "publish_seconds", 3: "analytics_seconds", 4: "precompute_seconds", 5: "predictions_seconds"}
@@ -117,17 +118,19 @@ def start_backfill(ws: Workspace, plan: BackfillPlan) -> str:
     if not days:
         raise ConfigError(f"no day of {plan.start}..{plan.end} belongs to the seasons {', '.join(plan.seasons)}")
     con = ws.con
-    con.execute("BEGIN TRANSACTION")
-    con.execute(
-        """INSERT INTO ops.backfill_runs (backfill_id, start_date, end_date, seasons, phases, levels, blocking_levels,
+
+    def write() -> None:
+        con.execute(
+            """INSERT INTO ops.backfill_runs (backfill_id, start_date, end_date, seasons, phases, levels, blocking_levels,
             batch_days, status, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?)""",
-        [backfill_id, plan.start, plan.end, list(plan.seasons), sorted(plan.phases), sorted(plan.levels),
-         sorted(plan.blocking), plan.batch_days, utc_now()])
-    con.execute(
-        """INSERT INTO ops.backfill_dates (backfill_id, game_date, batch_start, status, attempts)
-        SELECT $id, unnest($days), unnest($batches), 'pending', 0""",
-        {"id": backfill_id, "days": days, "batches": [_batch_of(d, plan) for d in days]})
-    con.execute("COMMIT")
+            [backfill_id, plan.start, plan.end, list(plan.seasons), sorted(plan.phases), sorted(plan.levels),
+             sorted(plan.blocking), plan.batch_days, utc_now()])
+        con.execute(
+            """INSERT INTO ops.backfill_dates (backfill_id, game_date, batch_start, status, attempts)
+            SELECT $id, unnest($days), unnest($batches), 'pending', 0""",
+            {"id": backfill_id, "days": days, "batches": [_batch_of(d, plan) for d in days]})
+
+    committed(con, write)
     return backfill_id
 
 
@@ -297,14 +300,16 @@ def _record_dates(ws: Workspace, backfill_id: str, plan: BackfillPlan, days: lis
                                            "rows_complete": pl.Int32, "rows_partial": pl.Int32,
                                            "rows_without_form": pl.Int32, "error": pl.Utf8, "game_date": pl.Date},
                          orient="row")
-    con.execute("BEGIN TRANSACTION")
-    con.execute("INSERT INTO ops.backfill_checks SELECT $id, *, now()::TIMESTAMP FROM checked", {"id": backfill_id})
-    con.execute(
-        """UPDATE ops.backfill_dates d SET status = n.status, games = n.games, missing_sources = n.missing_sources,
-            rows_complete = n.rows_complete, rows_partial = n.rows_partial, rows_without_form = n.rows_without_form,
-            error = n.error, validated_at = now()::TIMESTAMP
-        FROM dated n WHERE d.backfill_id = $id AND d.game_date = n.game_date""", {"id": backfill_id})
-    con.execute("COMMIT")
+
+    def write() -> None:
+        con.execute("INSERT INTO ops.backfill_checks SELECT $id, *, now()::TIMESTAMP FROM checked", {"id": backfill_id})
+        con.execute(
+            """UPDATE ops.backfill_dates d SET status = n.status, games = n.games, missing_sources = n.missing_sources,
+                rows_complete = n.rows_complete, rows_partial = n.rows_partial, rows_without_form = n.rows_without_form,
+                error = n.error, validated_at = now()::TIMESTAMP
+            FROM dated n WHERE d.backfill_id = $id AND d.game_date = n.game_date""", {"id": backfill_id})
+
+    committed(con, write)
     return stop
 
 

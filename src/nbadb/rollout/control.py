@@ -30,6 +30,7 @@ from nbadb.errors import WarehouseError
 from nbadb.rollout.diff import TableDiff
 from nbadb.warehouse.connection import _connect_with_retry
 from nbadb.warehouse.migrations import Migration, apply_migrations, current_version
+from nbadb.warehouse.transactions import committed
 
 Action = Literal["advance", "rollback", "signoff", "incident", "resolve", "refused", "repair"]
 CycleMode = Literal["shadow", "dual_write", "strategic"]
@@ -114,17 +115,15 @@ def record(con: duckdb.DuckDBPyConnection, *, actor: str, action: Action, track:
            evidence: tuple[EvidenceItem, ...] = ()) -> str:
     """Append one audit row (and its evidence snapshot) in one transaction; returns its id."""
     audit_id = uuid.uuid4().hex[:12]
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def write() -> None:
         con.execute("INSERT INTO ops.rollout_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [audit_id, utc_now(), actor, action, track, from_phase, to_phase, item, severity, resolves, note])
         if evidence:
             con.executemany("INSERT INTO ops.rollout_audit_evidence VALUES (?, ?, ?, ?, ?)",
                             [[audit_id, e.item, e.required, e.observed, e.met] for e in evidence])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    committed(con, write)
     return audit_id
 
 

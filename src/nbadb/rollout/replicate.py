@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import duckdb
 
 from nbadb.rollout.store_tables import SIGNATURES, StoreTable
-from nbadb.warehouse.transactions import rollback
+from nbadb.warehouse.transactions import committed
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,9 @@ def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tab
         WHERE e.run_id IN (SELECT run_id FROM _replicated_runs)""")
     producers = {p for (p,) in con.execute("SELECT DISTINCT producer FROM _replicated_keys").fetchall()}
     runs_of = "run_id IN (SELECT run_id FROM _replicated_runs)"
-    written = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def write() -> int:
+        written = 0
         for table in tables:
             spec = table.spec
             if table.role == "output" and spec is not None and spec.name in producers:
@@ -80,24 +80,20 @@ def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tab
             else:
                 continue
             written += 1
-        con.execute("COMMIT")
-    except BaseException:
-        rollback(con)
-        raise
+        return written
+
+    written = committed(con, write)
     return Replicated(len(runs), written)
 
 
 def copy_all(con: duckdb.DuckDBPyConnection, source: str, target: str, tables: list[StoreTable]) -> int:
     """Make every table of the target equal to the source's, in one transaction; returns rows copied."""
-    copied = 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    def write() -> int:
+        copied = 0
         for table in tables:
             con.execute(f"DELETE FROM {target}.{table.name}")
             copied += con.execute(f"INSERT INTO {target}.{table.name} BY NAME SELECT * FROM {source}.{table.name}"
                                   ).fetchall()[0][0]
-        con.execute("COMMIT")
-    except BaseException:
-        rollback(con)
-        raise
-    return copied
+        return copied
+
+    return committed(con, write)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 
+from nbadb.warehouse.transactions import committed
 from nbadb.errors import ConfigError, WarehouseError
 from nbadb.warehouse.connection import LAKE_CATALOG, configure_session
 from nbadb.warehouse.migrations import LATEST_VERSION, MIGRATIONS, apply_migrations, current_version
@@ -140,16 +141,14 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
         statements = _schema_statements(model)
     finally:
         model.close()
-    con.execute("BEGIN TRANSACTION")
-    try:
+
+    def write() -> None:
         for statement in statements:
             con.execute(statement)
         con.executemany("INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (?, ?, now()::TIMESTAMP)",
                         [[m.version, m.name] for m in MIGRATIONS])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+
+    committed(con, write)
 
 
 def _schema_statements(model: duckdb.DuckDBPyConnection) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -10,7 +11,7 @@ import duckdb
 from nbadb.errors import WarehouseError
 from nbadb.pipeline.prop_features.processor import COLUMNS as PROP_FEATURE_COLUMNS
 from nbadb.pipeline.provider_stages import STAGE_LABELS_SQL
-from nbadb.warehouse.transactions import rollback
+from nbadb.warehouse.transactions import committed
 
 LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
 BOX_STATS = """
@@ -405,6 +406,14 @@ def is_newer(version: int) -> bool:
     return version not in KNOWN_VERSIONS and version != 0
 
 
+def _apply(con: duckdb.DuckDBPyConnection, migration: Migration) -> None:
+    """Inside a transaction: the migration's statements and its row in ops.schema_migrations."""
+    for statement in migration.statements:
+        con.execute(statement)
+    con.execute("INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (?, ?, now()::TIMESTAMP)",
+                [migration.version, migration.name])
+
+
 def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehouse",
                      migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Apply every migration of `migrations` (the warehouse's by default) newer than the database,
@@ -425,18 +434,7 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
     for migration in migrations:
         if migration.version in done:
             continue
-        con.execute("BEGIN TRANSACTION")
-        try:
-            for statement in migration.statements:
-                con.execute(statement)
-            con.execute(
-                "INSERT INTO ops.schema_migrations (version, name, applied_at) VALUES (?, ?, now()::TIMESTAMP)",
-                [migration.version, migration.name],
-            )
-            con.execute("COMMIT")
-        except Exception:
-            rollback(con)
-            raise
+        committed(con, partial(_apply, con, migration))
         applied.append(migration.version)
     if applied:  # DuckDB 1.4 cannot replay these DDL statements from its WAL after a crash: persist them now
         con.execute("CHECKPOINT")

@@ -30,7 +30,7 @@ from nbadb.pipeline.upcoming import PROP_MARKETS, UPCOMING_PLAYER_GAME_CONTEXT
 from nbadb.rollout.providers import audit, criteria, gate, metrics
 from nbadb.rollout.providers.audit import Action, AuditEntry, ProviderState
 from nbadb.rollout.providers.criteria import Comparator, Criterion
-from nbadb.warehouse.transactions import rollback as rollback_transaction
+from nbadb.warehouse.transactions import committed
 
 DEFAULT_SHARE = 0.5  # the share of games a book enters partial_active with unless told
 _NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
@@ -189,15 +189,11 @@ def set_criterion(ws: Workspace, stage: Stage, metric: str, comparator: Comparat
     entry = AuditEntry(Action.SET_CRITERIA, actor, instant, to_stage=None,
                        criteria={"stage": stage.label, "metric": metric, "before": before and before.as_dict(),
                                  "after": after and after.as_dict()})
-    ws.con.execute("BEGIN TRANSACTION")
-    try:
+    def write() -> AuditEntry:
         criteria.store(ws.con, stage, metric, after, actor, instant)
-        entry = _with_seq(entry, audit.append(ws.con, entry))
-        ws.con.execute("COMMIT")
-    except BaseException:
-        rollback_transaction(ws.con)
-        raise
-    return Outcome(entry)
+        return _with_seq(entry, audit.append(ws.con, entry))
+
+    return Outcome(committed(ws.con, write))
 
 
 def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
@@ -206,13 +202,7 @@ def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
 
 def _record(ws: Workspace, entry: AuditEntry) -> Outcome:
     """The audit row in its own transaction, then its publication and the pipeline pass it causes."""
-    ws.con.execute("BEGIN TRANSACTION")
-    try:
-        entry = _with_seq(entry, audit.append(ws.con, entry))
-        ws.con.execute("COMMIT")
-    except BaseException:
-        rollback_transaction(ws.con)
-        raise
+    entry = committed(ws.con, lambda: _with_seq(entry, audit.append(ws.con, entry)))
     outcome = Outcome(entry)
     if entry.sport == SPORT:
         outcome.runs = _publish(ws, entry)
