@@ -111,14 +111,17 @@ def _backfill_status(data_dir: Path) -> str | None:
         return row[0][0] if row else None
 
 
+KILLS = 4  # kill -9 at this many random moments of one backfill
+
+
 def test_a_backfill_killed_at_random_moments_resumes_to_the_tables_of_an_uninterrupted_one(
         backfilled, corrected_archive, tmp_path) -> None:
     rng = random.Random(7)
     started = _cli(tmp_path, corrected_archive, "--start", str(FIRST), "--end", str(LAST), "--json")
     kills = 0
     while True:
-        try:
-            _, err = started.communicate(timeout=rng.uniform(1.5, 6.0))
+        try:  # killed KILLS times at random moments, then left to finish (a batch may outlast any one moment)
+            _, err = started.communicate(timeout=rng.uniform(1.5, 6.0) if kills < KILLS else 600)
         except subprocess.TimeoutExpired:
             started.send_signal(signal.SIGKILL)  # no chance to clean up: only committed work survives
             started.communicate()

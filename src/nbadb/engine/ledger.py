@@ -14,6 +14,7 @@ import duckdb
 
 from nbadb.engine.request import RunRequest, RunResult
 from nbadb.engine.spec import ProcessorSpec
+from nbadb.warehouse.transactions import committed
 
 if TYPE_CHECKING:
     from nbadb.engine.context import RunContext
@@ -34,14 +35,19 @@ def record_started(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
     Runs that end in a pre-check or change detection write nothing but their terminal
     transaction, which carries both events; a crash before it leaves no trace because no work
     had been done."""
-    con.execute(f"INSERT INTO ops.run_events {_EVENT_COLUMNS} VALUES (?, ?, 'started', NULL, now()::TIMESTAMP, ?, ?)",
-                [request.run_id, request.processor, request.start_date, request.end_date])
+    _event(con, request, "started")
 
 
 def record_interrupted(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
     """A Ctrl-C stopped a started run before it committed anything: say so, so it is no orphan."""
-    con.execute(f"INSERT INTO ops.run_events {_EVENT_COLUMNS} VALUES (?, ?, 'interrupted', NULL, now()::TIMESTAMP, ?, ?)",
-                [request.run_id, request.processor, request.start_date, request.end_date])
+    _event(con, request, "interrupted")
+
+
+def _event(con: duckdb.DuckDBPyConnection, request: RunRequest, kind: str) -> None:
+    """One run event in a transaction of its own (committed: a lake's busy catalog is waited out)."""
+    committed(con, lambda: con.execute(
+        f"INSERT INTO ops.run_events {_EVENT_COLUMNS} VALUES (?, ?, ?, NULL, now()::TIMESTAMP, ?, ?)",
+        [request.run_id, request.processor, kind, request.start_date, request.end_date]))
 
 
 def record_quarantined(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:

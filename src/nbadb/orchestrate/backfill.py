@@ -302,14 +302,20 @@ def _record_dates(ws: Workspace, backfill_id: str, plan: BackfillPlan, days: lis
                          orient="row")
 
     def write() -> None:
-        con.execute("INSERT INTO ops.backfill_checks SELECT $id, *, now()::TIMESTAMP FROM checked", {"id": backfill_id})
+        con.execute("INSERT INTO ops.backfill_checks SELECT $id, *, now()::TIMESTAMP FROM _checked", {"id": backfill_id})
         con.execute(
             """UPDATE ops.backfill_dates d SET status = n.status, games = n.games, missing_sources = n.missing_sources,
                 rows_complete = n.rows_complete, rows_partial = n.rows_partial, rows_without_form = n.rows_without_form,
                 error = n.error, validated_at = now()::TIMESTAMP
-            FROM dated n WHERE d.backfill_id = $id AND d.game_date = n.game_date""", {"id": backfill_id})
+            FROM _dated n WHERE d.backfill_id = $id AND d.game_date = n.game_date""", {"id": backfill_id})
 
-    committed(con, write)
+    con.register("_checked", checked)  # by name: write() does not see these frames as its caller's locals
+    con.register("_dated", dated)
+    try:
+        committed(con, write)
+    finally:
+        con.unregister("_checked")
+        con.unregister("_dated")
     return stop
 
 
