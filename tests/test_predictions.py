@@ -239,3 +239,30 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     table = run_cli(["predict", "--date", str(PROP_DAY)], data_dir)
     assert table.exit_code == 0 and "prop-line names matched to NBA player ids" in table.output
     assert "form age (days)" in table.output
+
+
+def test_a_system_that_cannot_predict_in_the_first_season_of_the_data_says_why_instead_of_succeeding(
+    tmp_path: Path, run_cli, db
+) -> None:
+    """An archive of 2024-25 alone (a folder of one's own): the heuristic has no league prior (no earlier
+    season) and gbm no training rows, so both are not ready, each with its reason; the baseline predicts."""
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    for name in ("player_game_logs_2024_25_through_2024-12-31.parquet",
+                 "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet"):
+        (folder / name).symlink_to(BUNDLED_ARCHIVE / name)
+    data_dir = tmp_path / "data"
+    ingested = run_cli(["ingest", "--start", "2024-10-22", "--end", "2024-10-25", "--archive", str(folder)], data_dir)
+    assert ingested.exit_code == 0, ingested.output
+    ran = run_cli(["run", "--date", "2024-10-25", "--backfill", "--json"], data_dir, archive=folder)
+    assert ran.exit_code == 0, ran.output
+    with db(data_dir) as con:
+        workers = con.execute("SELECT systems_succeeded, systems_not_ready, errors FROM ops.prediction_worker_runs "
+                              f"WHERE processor = '{PREDICTIONS}'").fetchall()
+        written = dict(con.execute(f"SELECT system, count(*) FROM {PREDICTIONS} GROUP BY ALL").fetchall())
+    assert workers and all(succeeded == ["baseline"] and sorted(not_ready) == ["gbm", "heuristic"]
+                           for succeeded, not_ready, _ in workers)
+    reasons = json.loads(workers[0][2])
+    assert "season 2024-25 has no previous season" in reasons["heuristic"]
+    assert "0 training rows before its opener" in reasons["gbm"]
+    assert set(written) == {"baseline", "ensemble"} and written["baseline"] > 0

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Prefect task run (the `prefect` extra), as wide as `threads`.
     executor: str = "sequential"
     executor_width: int = 0
+    # How many models a part fits side by side when a run lacks several (gbm; each fit is one-threaded
+    # and deterministic, so the width changes the time, never the models). 0: one per core.
+    fit_width: int = 0
     # Triggers for one processor within this many seconds of the first become one run (0: one run each).
     coalesce_window_seconds: float = 30.0
     # Processor breakers: an open one lets a probe run through after this long (doubling per failed probe).
@@ -114,6 +117,11 @@ class Settings(BaseSettings):
         if self.executor == "sequential":
             return 1
         return self.executor_width if self.executor_width > 0 else max(1, os.cpu_count() or 1)
+
+    @property
+    def model_fit_width(self) -> int:
+        """How many models a part fits at once (fit_width; 0: one per core)."""
+        return self.fit_width if self.fit_width > 0 else max(1, os.cpu_count() or 1)
 
     def fault_injected(self, processor: str, day: date) -> bool:
         """True when NBADB_FAULT_PROCESSORS makes `processor`'s run for `day` fail."""

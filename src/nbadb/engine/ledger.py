@@ -30,7 +30,7 @@ _RUN_COLUMNS = (
 
 
 def record_started(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
-    """Autocommitted before a run writes anything, so a crash leaves an orphaned 'started' behind.
+    """Committed on its own before a run writes anything, so a crash leaves an orphaned 'started' behind.
 
     Runs that end in a pre-check or change detection write nothing but their terminal
     transaction, which carries both events; a crash before it leaves no trace because no work

@@ -82,7 +82,8 @@ def run_parts(ctx: RunContext, settings: Settings) -> SkipReason | None:
             try:
                 if part.name in settings.faulty_parts:
                     raise InjectedFault(f"fault injected into part {part.name} by NBADB_FAULT_SYSTEMS")
-                _store(con, part, part.compute(PartInputs(con, dict(part.reads), params, frames, settings.models_dir)))
+                _store(con, part, part.compute(PartInputs(con, dict(part.reads), params, frames, settings.models_dir,
+                                                       settings.model_fit_width)))
             except NotReady as exc:  # nothing went wrong: it cannot work yet
                 _store(con, part, None)
                 ctx.parts.append(PartOutcome(part.name, "not_ready", error=str(exc)))
@@ -158,12 +159,13 @@ def record(con: duckdb.DuckDBPyConnection, ctx: RunContext, result: RunResult, s
 class PartInputs(Mapping[str, "pl.DataFrame"]):
     """A part's input frames, each read when the compute first asks for it (a part that finds what it
     needs elsewhere, e.g. a stored model, never pays for the read) and once per run (`cache`, by query);
-    and `models_dir`, the workspace's folder for what parts fit (Settings.models_dir)."""
+    `models_dir`, the workspace's folder for what parts fit (Settings.models_dir), and `fit_width`, how
+    many models a part may fit at once (Settings.model_fit_width)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, reads: dict[str, str], params: dict[str, object],
-                 cache: dict[str, pl.DataFrame], models_dir: Path) -> None:
+                 cache: dict[str, pl.DataFrame], models_dir: Path, fit_width: int) -> None:
         self._con, self._reads, self._params, self._cache = con, reads, params, cache
-        self.models_dir = models_dir
+        self.models_dir, self.fit_width = models_dir, fit_width
 
     def __getitem__(self, name: str) -> pl.DataFrame:
         sql = self._reads[name]

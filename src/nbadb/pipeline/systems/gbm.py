@@ -8,7 +8,7 @@ stored (systems.model_store, `<data dir>/models/gbm`) under model_version = md5 
 opener, features, parameters and a digest of the training rows: fitted once, then loaded.
 
 Fit (deterministic: one thread per model, seed 0, deterministic mode; the models a run lacks are fitted
-side by side, one per core): objective l1 for pts, reb, ast (the
+side by side, Settings.fit_width of them at once): objective l1 for pts, reb, ast (the
 prediction estimates the median), poisson for fg3m (μ). Early stopping on a time-ordered split
 (the last VALIDATION_SHARE of training dates, patience PATIENCE), then a refit on every row with
 best_iteration × REFIT_FACTOR rounds. fg3m: α of NB2(μ, α) is fitted by maximum likelihood on the
@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,7 +106,7 @@ def _remembered(version: str, model: Model) -> Model:
 
 def _models_of(wanted: dict[str, tuple[str, str]], frames: PartInputs) -> dict[str, Model]:
     """The model of each wanted version ((season, target) it is for): from memory, else the workspace's store,
-    else fitted on its season's training rows and stored. The fits run side by side, one per core (each is
+    else fitted on its season's training rows and stored. The fits run side by side, frames.fit_width at once (each is
     one-threaded and deterministic, so the models are the same bits as fitted one after another)."""
     found: dict[str, Model] = {}
     store = frames.models_dir / STORE
@@ -125,7 +124,7 @@ def _models_of(wanted: dict[str, tuple[str, str]], frames: PartInputs) -> dict[s
             model_store.save(store, version, model)
             return model
 
-        with ThreadPoolExecutor(max_workers=min(len(to_fit), os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(max_workers=min(len(to_fit), frames.fit_width)) as pool:
             for version, model in zip(to_fit, pool.map(fitted, to_fit)):
                 found[version] = _remembered(version, model)
     return found
