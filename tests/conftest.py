@@ -26,7 +26,7 @@ import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -242,31 +242,41 @@ def no_traceback_fixture() -> Callable[[Result], bool]:
 # -- a replayed window through every phase (point-in-time tests; Phase 5 may reuse it) ------------
 
 # The end of 2022-23 (published and run at once: previous-season rows) and the first three weeks
-# of 2023-24 (replayed day by day, as `nbadb replay` does).
+# of 2023-24 (replayed day by day, as `nbadb replay` does). The warehouse as the replay left it at the
+# end of WINDOW_MIDWAY is kept too (tests that continue the replay their own way start there).
 WINDOW_PREVIOUS = (date(2023, 3, 27), date(2023, 4, 9))
 WINDOW_REPLAYED = (date(2023, 10, 24), date(2023, 11, 14))
+WINDOW_MIDWAY = date(2023, 11, 9)
 
 
 @dataclass(frozen=True)
 class ReplayedWindow:
     data_dir: Path
+    midway_dir: Path  # the same replay through WINDOW_MIDWAY only (its whole data directory)
     previous: tuple[date, date] = WINDOW_PREVIOUS
     replayed: tuple[date, date] = WINDOW_REPLAYED
+    midway: date = WINDOW_MIDWAY
 
 
 @pytest.fixture(scope="session")
 def replayed_window(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path) -> ReplayedWindow:
     """WINDOW_PREVIOUS published and run, then WINDOW_REPLAYED replayed day by day, through the real
-    services. Shared: open it read-only (`db`) or copy it first (`copy_warehouse`)."""
+    services (copied aside at WINDOW_MIDWAY). Shared: open it read-only (`db`) or copy it first
+    (`copy_warehouse`)."""
     from nbadb.orchestrate.daily import run_pipeline
     from nbadb.orchestrate.ingest import publish
     from nbadb.orchestrate.replay import replay
 
-    def build(data_dir: Path) -> None:
-        with open_workspace(archive_dir, settings=make_settings(data_dir, archive_dir)) as ws:
+    def build(folder: Path) -> None:
+        settings = make_settings(folder / "window", archive_dir)
+        with open_workspace(archive_dir, settings=settings) as ws:
             assert not publish(ws, *WINDOW_PREVIOUS).failed
             failed = [r for r in run_pipeline(ws, WINDOW_PREVIOUS) if r.status == "failed"]
             assert not failed, [(r.processor, r.error) for r in failed]
-            assert not any(day.failed for day in replay(ws, *WINDOW_REPLAYED))
+            assert not any(day.failed for day in replay(ws, WINDOW_REPLAYED[0], WINDOW_MIDWAY))
+        shutil.copytree(folder / "window", folder / "midway")
+        with open_workspace(archive_dir, settings=settings) as ws:
+            assert not any(day.failed for day in replay(ws, WINDOW_MIDWAY + timedelta(days=1), WINDOW_REPLAYED[1]))
 
-    return ReplayedWindow(built_once(tmp_path_factory, "replayed_window", build))
+    folder = built_once(tmp_path_factory, "replayed_window", build)
+    return ReplayedWindow(folder / "window", folder / "midway")

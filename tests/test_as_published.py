@@ -56,12 +56,6 @@ def _digest(con: duckdb.DuckDBPyConnection, table: str, where: str = "") -> str:
     return hashlib.md5(repr(_rows(con, table, where, lineage=True)).encode()).hexdigest()
 
 
-def _history(ws: Workspace) -> None:
-    """Last season's end, published and run at once: the previous-season form of the window."""
-    assert not publish(ws, *PREVIOUS).failed
-    assert not [r for r in run_pipeline(ws, PREVIOUS) if r.status == "failed"]
-
-
 def _replay(ws: Workspace, start: date, end: date, corrections: dict[date, list[tuple]] | None = None) -> None:
     """Replay [start, end]; on a day with corrections, publish them that morning first and carry them
     to the current truth there and then, as the replay does with an archive's corrections (a
@@ -121,25 +115,20 @@ def test_a_late_correction_restates_the_current_truth_and_no_snapshot(replayed_w
 
 # -- a correction published during a replay -----------------------------------------------------------
 
-SPLIT = date(2023, 11, 9)  # `base` is replayed through here; the tests below replay the days after
+SPLIT = date(2023, 11, 9)  # `base` is the window replayed through here; the tests below replay the days after
 CORRECTION_DAY = date(2023, 11, 11)
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory) -> tuple[Path, Path, list[tuple[str, int, int]]]:
-    """Replayed through SPLIT; the same continued to LAST with no correction; candidate player-games."""
-    path = tmp_path_factory.mktemp("base")
-    with _ws(path) as ws:
-        _history(ws)
-        _replay(ws, FIRST, SPLIT)
-        candidates = ws.con.execute(
+def base(replayed_window) -> tuple[Path, Path, list[tuple[str, int, int]]]:
+    """The window replayed through SPLIT; the same replay continued to LAST with no correction (the
+    window itself); candidate player-games."""
+    assert replayed_window.midway == SPLIT and replayed_window.replayed == (FIRST, LAST)
+    with duckdb.connect(str(replayed_window.midway_dir / "nba.duckdb"), read_only=True) as con:
+        candidates = con.execute(
             "SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date BETWEEN ? AND ? AND pts > 0 "
             "ORDER BY ALL", [FIRST, SPLIT]).fetchall()
-    plain = tmp_path_factory.mktemp("plain")
-    shutil.copytree(path, plain, dirs_exist_ok=True)
-    with _ws(plain) as ws:
-        _replay(ws, SPLIT + timedelta(days=1), LAST)
-    return path, plain, candidates
+    return replayed_window.midway_dir, replayed_window.data_dir, candidates
 
 
 @pytest.fixture(scope="module")

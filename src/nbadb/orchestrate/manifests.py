@@ -55,6 +55,7 @@ class ManifestWriter:
         self.folder = folder
         self._versions: dict[str, dict[str, Any]] = {}
         self._writers: dict[str, str] | None = None
+        self._with_known_at: set[tuple[str, str]] | None = None
 
     def __call__(self, request: RunRequest, result: RunResult) -> None:
         spec = self.specs[request.processor]
@@ -94,10 +95,13 @@ class ManifestWriter:
         return self._versions[table]
 
     def _has_known_at(self, table: str) -> bool:
+        """Whether `table` carries publication times: every table's columns read in one catalog query
+        per writer (a lake's catalog answers each such query slowly)."""
+        if self._with_known_at is None:
+            self._with_known_at = set(self.con.execute(
+                "SELECT schema_name, table_name FROM duckdb_columns() WHERE column_name = 'known_at'").fetchall())
         schema, _, name = table.rpartition(".")
-        return bool(self.con.execute(
-            "SELECT count(*) FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? AND column_name = 'known_at'",
-            [schema or "main", name]).fetchall()[0][0])
+        return (schema or "main", name) in self._with_known_at
 
     def _output(self, spec: ProcessorSpec, result: RunResult) -> dict[str, Any]:
         table = spec.output_table

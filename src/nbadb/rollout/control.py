@@ -129,14 +129,15 @@ def record(con: duckdb.DuckDBPyConnection, *, actor: str, action: Action, track:
 
 def record_cycle(con: duckdb.DuckDBPyConnection, track: str, day: date, phase: int, mode: CycleMode, games: int,
                  tables: int, compared: int, divergent: int) -> None:
+    """Inside the caller's transaction: one cycle of a track, what it compared and how much diverged."""
     con.execute("INSERT INTO ops.rollout_cycles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [track, day, phase, mode, games, tables, compared, divergent, utc_now()])
 
 
 def record_diffs(con: duckdb.DuckDBPyConnection, track: str, day: date, mode: CycleMode, diffs: list[TableDiff],
                  *, parity: bool) -> None:
-    """A cycle's comparisons: the samples of every divergent table and, for a parity cycle, every
-    table's counts and column matches."""
+    """Inside the caller's transaction: a cycle's comparisons, the samples of every divergent table
+    and, for a parity cycle, every table's counts and column matches."""
     now = utc_now()
     samples = [[track, day, mode, d.table, s.row_key, s.column, s.legacy_value, s.strategic_value, now]
                for d in diffs for s in d.samples]

@@ -22,6 +22,8 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, TypeVar
 
+import duckdb
+
 from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.orchestrate.workspace import Workspace, open_workspace
@@ -33,6 +35,7 @@ from nbadb.rollout.routing import serving_store
 from nbadb.rollout.store_tables import StoreTable, store_tables
 from nbadb.warehouse.connection import duckdb_threads
 from nbadb.warehouse.stores import Store
+from nbadb.warehouse.transactions import committed
 
 T = TypeVar("T")
 TRACK = "storage"
@@ -123,10 +126,14 @@ class StorageCycles:
 
     def _record(self, day: date, mode: CycleMode, diffs: list[TableDiff], *, parity: bool = False) -> None:
         games = self.ws.engine.calendar().games_between(day, day)
-        with control.control(self.settings) as con:
+
+        def write(con: duckdb.DuckDBPyConnection) -> None:
             control.record_cycle(con, TRACK, day, self.phase, mode, games, len(diffs),
                                  sum(d.compared_rows for d in diffs), sum(d.divergent_rows for d in diffs))
             control.record_diffs(con, TRACK, day, mode, diffs, parity=parity)
+
+        with control.control(self.settings) as con:  # the cycle's evidence whole, or none of it
+            committed(con, lambda: write(con))
 
 
 def seed_lake(settings: Settings) -> int:
@@ -147,7 +154,7 @@ def repair_lake(settings: Settings, day: date) -> list[TableDiff]:
         catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
         diffs = [table_diff(ws.con, catalog, LAKE_ALIAS, t.shape) for t in store_tables(ws.con, ws.graph.specs)]
     with control.control(settings) as con:
-        control.record_diffs(con, TRACK, day, "dual_write", diffs, parity=True)
+        committed(con, lambda: control.record_diffs(con, TRACK, day, "dual_write", diffs, parity=True))
     return diffs
 
 
