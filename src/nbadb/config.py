@@ -18,6 +18,11 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 BUNDLED_ARCHIVE = PROJECT_ROOT / "data" / "archive"
 
 
+def _per_core(width: int) -> int:
+    """A configured width, where 0 means one per core."""
+    return width if width > 0 else max(1, os.cpu_count() or 1)
+
+
 class Settings(BaseSettings):
     """Every knob nbadb reads. Override with environment variables, e.g. NBADB_DATA_DIR."""
 
@@ -116,12 +121,12 @@ class Settings(BaseSettings):
         """How many runs of one wave the executor runs at once."""
         if self.executor == "sequential":
             return 1
-        return self.executor_width if self.executor_width > 0 else max(1, os.cpu_count() or 1)
+        return _per_core(self.executor_width)
 
     @property
     def model_fit_width(self) -> int:
         """How many models a part fits at once (fit_width; 0: one per core)."""
-        return self.fit_width if self.fit_width > 0 else max(1, os.cpu_count() or 1)
+        return _per_core(self.fit_width)
 
     def fault_injected(self, processor: str, day: date) -> bool:
         """True when NBADB_FAULT_PROCESSORS makes `processor`'s run for `day` fail."""

@@ -22,8 +22,6 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, TypeVar
 
-import duckdb
-
 from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.orchestrate.workspace import Workspace, open_workspace
@@ -126,14 +124,13 @@ class StorageCycles:
 
     def _record(self, day: date, mode: CycleMode, diffs: list[TableDiff], *, parity: bool = False) -> None:
         games = self.ws.engine.calendar().games_between(day, day)
+        with control.control(self.settings) as con:
+            def write() -> None:  # the cycle's evidence whole, or none of it
+                control.record_cycle(con, TRACK, day, self.phase, mode, games, len(diffs),
+                                     sum(d.compared_rows for d in diffs), sum(d.divergent_rows for d in diffs))
+                control.record_diffs(con, TRACK, day, mode, diffs, parity=parity)
 
-        def write(con: duckdb.DuckDBPyConnection) -> None:
-            control.record_cycle(con, TRACK, day, self.phase, mode, games, len(diffs),
-                                 sum(d.compared_rows for d in diffs), sum(d.divergent_rows for d in diffs))
-            control.record_diffs(con, TRACK, day, mode, diffs, parity=parity)
-
-        with control.control(self.settings) as con:  # the cycle's evidence whole, or none of it
-            committed(con, lambda: write(con))
+            committed(con, write)
 
 
 def seed_lake(settings: Settings) -> int:
