@@ -9,6 +9,10 @@ Words used here and by the feature processor:
   points, then the lower player id), the starter proxy;
 - *state after game g*: windows over his games up to and including g; the features for date D read
   the state after his last game before D (an ASOF join), so they never see D itself;
+- *career_n* of a game: how many games he had played up to and including it (his career count);
+- *read window*: the games the states a run reads are made of: from each read state's season opener
+  or its KEPT_GAMES-th last game, whichever is earlier, to the latest read state. A day's run computes
+  states over those games only (a season and a bit per player), not over his whole career;
 - *EWM with half-life h*: Σ w_i·x_i / Σ w_i over his last K games (any season), newest weight 1,
   each older game ×0.5^(1/h); K = 20 for h = 5 and K = 45 for h = 15 (weights beyond K are below
   0.07 and 0.13 of the newest). Computed from a list in date order: the same bits in any run.
@@ -22,6 +26,7 @@ from nbadb.pipeline.point_in_time import as_known, counted_games, exact
 SUMMARY = "analytics.player_game_summary"
 STATS = ("minutes", "pts", "reb", "ast", "fg3m", "fg3a", "fga", "fta")
 EWM_WINDOWS = ((5, 20), (15, 45))  # (half-life in games, games kept)
+KEPT_GAMES = max(10, *(k for _, k in EWM_WINDOWS))  # the longest career window a state reads (min_a10, the EWMs)
 _SEASON = "PARTITION BY player_id, season ORDER BY game_date"
 _CAREER = "PARTITION BY player_id ORDER BY game_date"
 
@@ -50,9 +55,28 @@ GAMES = f"""SELECT player_id, game_id, game_date, season, team_id, {', '.join(f'
     WHERE {counted_games()} AND minutes IS NOT NULL AND game_date < $end"""
 
 
+def numbered_sql(games: str) -> str:
+    """Rows of relation `games` with their career_n."""
+    return f"SELECT *, row_number() OVER ({_CAREER}) AS career_n FROM ({games}) g"
+
+
+def read_window_sql(numbered: str, reads: str) -> str:
+    """Rows of `numbered` (numbered_sql's) in the read window of `reads` (player_id, season, career_n of
+    each state read): every row the season and career windows of a read state cover."""
+    return f"""SELECT m.* FROM ({numbered}) m
+    JOIN (SELECT r.player_id, min(least(r.career_n - {KEPT_GAMES - 1}, o.opener_n)) AS first_n,
+                 max(r.career_n) AS last_n
+          FROM ({reads}) r
+          JOIN (SELECT player_id, season, min(career_n) AS opener_n FROM ({numbered}) g GROUP BY ALL) o
+            USING (player_id, season)
+          GROUP BY r.player_id) w
+      ON w.player_id = m.player_id AND m.career_n BETWEEN w.first_n AND w.last_n"""
+
+
 def state_sql(games: str) -> str:
-    """Per game of relation `games`: the player's state after it (module docstring), with the lists the
-    EWMs are taken from (`with_ewms_sql`)."""
+    """Per game of relation `games` (numbered_sql's rows, all of a player's games in the window of any
+    state read from it): the player's state after it (module docstring), with the lists the EWMs are
+    taken from (`with_ewms_sql`)."""
     sums = [f"sum({s}) OVER season_so_far AS s_{s}" for s in STATS]
     recent = [f"sum({s}) OVER season_l10 AS l10_{s}" for s in STATS]
     ewm_lists = [f"list(cast({s} AS DOUBLE) ORDER BY game_date) OVER career_l{k} AS list{h}_{s}"
@@ -60,7 +84,7 @@ def state_sql(games: str) -> str:
     windows = {
         "season_so_far": f"{_SEASON} ROWS UNBOUNDED PRECEDING",
         "season_l10": f"{_SEASON} ROWS 9 PRECEDING", "season_l5": f"{_SEASON} ROWS 4 PRECEDING",
-        "season_l3": f"{_SEASON} ROWS 2 PRECEDING", "career": f"{_CAREER} ROWS UNBOUNDED PRECEDING",
+        "season_l3": f"{_SEASON} ROWS 2 PRECEDING",
         "career_l10": f"{_CAREER} ROWS 9 PRECEDING", "career_l5": f"{_CAREER} ROWS 4 PRECEDING",
         **{f"career_l{k}": f"{_CAREER} ROWS {k - 1} PRECEDING" for _, k in EWM_WINDOWS},
     }
@@ -72,7 +96,7 @@ def state_sql(games: str) -> str:
         avg(top5::INTEGER) OVER career_l5 AS top5_a5, avg(top5::INTEGER) OVER season_so_far AS top5_s,
         sqrt((sum(pts * pts) OVER season_so_far - (sum(pts) OVER season_so_far) ^ 2 / count(*) OVER season_so_far)
              / nullif(count(*) OVER season_so_far - 1, 0)) AS sd_s_pts,
-        count(*) OVER career AS gp_career, {', '.join(ewm_lists)}
+        career_n AS gp_career, {', '.join(ewm_lists)}
     FROM ({games}) g
     WINDOW {', '.join(f'{name} AS ({frame})' for name, frame in windows.items())}"""
 

@@ -157,12 +157,12 @@ _TRANSFORM = f"""
     WITH c AS (SELECT * FROM {UPCOMING_PLAYER_GAME_CONTEXT.name} WHERE game_date BETWEEN $start AND $end),
     tc AS (SELECT * FROM {UPCOMING_TEAM_GAME_CONTEXT.name} WHERE game_date BETWEEN $start AND $end),
     games AS ({ps.GAMES}),
-    mine AS (SELECT * FROM games WHERE player_id IN (SELECT player_id FROM c)),
-    pstates AS ({ps.state_sql('SELECT * FROM mine')}),
+    mine AS ({ps.numbered_sql('SELECT * FROM games WHERE player_id IN (SELECT player_id FROM c)')}),
     pread AS (  -- the state each date reads: his last game before it
-        SELECT DISTINCT st.player_id, st.game_date
-        FROM c ASOF JOIN (SELECT player_id, game_date FROM pstates) st ON st.player_id = c.player_id AND st.game_date < c.game_date
+        SELECT DISTINCT m.player_id, m.game_date, m.season, m.career_n
+        FROM c ASOF JOIN mine m ON m.player_id = c.player_id AND m.game_date < c.game_date
     ),
+    pstates AS ({ps.state_sql(ps.read_window_sql('SELECT * FROM mine', 'SELECT * FROM pread'))}),
     pstate AS ({ps.with_ewms_sql('SELECT * FROM pstates s SEMI JOIN pread r USING (player_id, game_date)')}),
     ptot AS ({ps.season_totals_sql('SELECT * FROM mine')}),
     league AS ({ps.league_rates_sql('SELECT * FROM games')}),
