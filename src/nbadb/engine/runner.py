@@ -15,7 +15,6 @@ from nbadb.engine import breakers, events, ledger, output, parts, policies, sign
 from nbadb.engine.calendar import CALENDAR_TABLES, LeagueCalendar
 from nbadb.engine.clock import warehouse_clock
 from nbadb.engine.context import RunContext
-from nbadb.engine.macros import TableMacros
 from nbadb.engine.request import RunRequest, RunResult, utc_now
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.vocabulary import DecisionKind, Optimization, SkipReason, Status
@@ -57,8 +56,8 @@ class SharedCaches:
 
 
 class Engine:
-    """Runs processors through the lifecycle. Between runs it keeps only its connection, the table
-    macros defined on that connection and the caches it shares with engines on other connections."""
+    """Runs processors through the lifecycle. Between runs it keeps only its connection and the caches
+    it shares with engines on other connections."""
 
     def __init__(
         self,
@@ -76,7 +75,6 @@ class Engine:
         self.produced_tables = frozenset(specs)
         self.known_tables = self.produced_tables | {t for s in specs.values() for t in s.input_tables}
         self.caches = caches or SharedCaches()
-        self.macros = TableMacros(con)
 
     def on_own_connection(self) -> Engine:
         """Another engine on its own connection to the same warehouse (its own temp tables and
@@ -163,8 +161,7 @@ class Engine:
             else:
                 current = 0
                 for n, params in enumerate(self._snapshot_params(ctx)):
-                    dependencies = self.macros.call(f"{spec.name} signature", spec.signature_sql)  # views in place
-                    current += signatures.current_signatures_from_inputs(self.con, spec, request, dependencies,
+                    current += signatures.current_signatures_from_inputs(self.con, spec, request, spec.signature_sql,
                                                                           params, append=n > 0)
             changed = signatures.compare_with_stored(self.con, spec, request)
             changed -= signatures.drop_dates(self.con, ctx.frozen)
@@ -297,16 +294,13 @@ class Engine:
         return processed
 
     def _hashed_transform(self, spec: ProcessorSpec) -> str:
-        """The transform's rows with their row_hash, called as a table macro. Cast to the stored
-        types first, so the hash is of what will be stored, not of how it was computed. A
-        current-truth row's publication time travels beside its content (it is not hashed)."""
+        """The transform's rows with their row_hash. Cast to the stored types first, so the hash is of
+        what will be stored, not of how it was computed. A current-truth row's publication time
+        travels beside its content (it is not hashed)."""
         columns = self.content_columns(spec.output_table)
         carried = f', cast("{output.KNOWN_AT}" AS TIMESTAMP) AS "{output.KNOWN_AT}"' if spec.versioned else ""
-        return self.macros.call(
-            f"{spec.name} transform",
-            f"SELECT *, {row_hash_sql(columns)} AS row_hash "
-            f"FROM (SELECT {cast_columns_sql(columns)}{carried} FROM ({spec.transform_sql}) t) typed",
-        )
+        return (f"SELECT *, {row_hash_sql(columns)} AS row_hash "
+                f"FROM (SELECT {cast_columns_sql(columns)}{carried} FROM ({spec.transform_sql}) t) typed")
 
     def _create_out(self, ctx: RunContext, where: str = "") -> None:
         """Run the transform into _out, hashed. Its column set is checked once per spec version."""

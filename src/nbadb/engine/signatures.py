@@ -32,8 +32,8 @@ def current_signatures_from_inputs(
     params: dict[str, date], *, append: bool = False,
 ) -> int:
     """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies
-    (`dependencies_sql`: its signature query, or a call of it) for the dates of `params` (start,
-    end); `append` adds to what earlier snapshots of the run filled. Returns the rows added."""
+    (`dependencies_sql`: its signature query) for the dates of `params` (start, end); `append` adds
+    to what earlier snapshots of the run filled. Returns the rows added."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
     into = "INSERT INTO _sig_cur" if append else "CREATE OR REPLACE TEMP TABLE _sig_cur AS"
     return con.execute(
