@@ -21,6 +21,7 @@ import duckdb
 import pytest
 
 from nbadb.config import Settings
+from nbadb.errors import WarehouseError
 from nbadb.warehouse.stores import Store
 
 CATALOGS = ("sqlite", "postgres")
@@ -179,6 +180,17 @@ def test_a_lake_data_folder_moved_elsewhere_opens_where_it_is_now_and_takes_new_
     finally:
         after.close()
     assert not made.exists() and any((moved / "lake").rglob("*.parquet"))
+
+
+def test_a_shared_postgresql_catalog_refuses_a_data_folder_other_than_the_one_it_recorded(
+        tmp_path: Path, postgres: Callable[[], str]) -> None:
+    conninfo = postgres()
+    subprocess.run([sys.executable, "-c", SCRIPT, "ingest", "2022-10-18", "2022-10-18"],
+                   env=lake_env(tmp_path / "first", "postgres", conninfo), check=True, capture_output=True)
+    elsewhere = Store("lake", Settings(data_dir=tmp_path / "second", lake_catalog=conninfo))
+    with pytest.raises(WarehouseError, match="does not match existing data path"):
+        elsewhere.open(read_only=True)
+    assert not any((tmp_path / "second").rglob("*.parquet"))
 
 
 def test_a_transaction_the_catalog_refused_while_busy_is_run_again_and_any_other_error_is_not(monkeypatch) -> None:

@@ -73,13 +73,14 @@ class LakeLocation:
         return self.kind != "sqlite" or Path(self.catalog.partition(":")[2]).is_file()
 
     def attach_sql(self, alias: str, *, read_only: bool) -> str:
-        """The ATTACH of this lake. The configured data folder wins over the one the catalog recorded
-        when the lake was made (OVERRIDE_DATA_PATH; the files' paths are relative to it), so a data
-        folder copied, moved or restored from a backup opens where it is now."""
-        options = [f"DATA_PATH '{_quoted(str(self.data_path))}/'", "OVERRIDE_DATA_PATH true"]
-        options += ["READ_ONLY"] if read_only else []
+        """The ATTACH of this lake. A SQLite catalog travels with its data folder (one machine), so the
+        configured folder wins over the one the catalog recorded when the lake was made
+        (OVERRIDE_DATA_PATH; the files' paths are relative to it): a data folder copied, moved or
+        restored from a backup opens where it is now. A PostgreSQL catalog is shared by machines
+        that must all write to the folder it recorded, so a different one is refused."""
+        options = [f"DATA_PATH '{_quoted(str(self.data_path))}/'"] + (["READ_ONLY"] if read_only else [])
         if self.kind == "sqlite":  # a writer waits for another's commit to the catalog file instead of failing
-            options.append(f"METADATA_PARAMETERS MAP {{'busy_timeout': {SQLITE_BUSY_TIMEOUT_MS}}}")
+            options += ["OVERRIDE_DATA_PATH true", f"METADATA_PARAMETERS MAP {{'busy_timeout': {SQLITE_BUSY_TIMEOUT_MS}}}"]
         return f"ATTACH IF NOT EXISTS 'ducklake:{_quoted(self.catalog)}' AS {alias} ({', '.join(options)})"
 
 
