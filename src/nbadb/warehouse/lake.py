@@ -79,8 +79,10 @@ class LakeLocation:
         restored from a backup opens where it is now. A PostgreSQL catalog is shared by machines
         that must all write to the folder it recorded, so a different one is refused."""
         options = [f"DATA_PATH '{_quoted(str(self.data_path))}/'"] + (["READ_ONLY"] if read_only else [])
-        if self.kind == "sqlite":  # a writer waits for another's commit to the catalog file instead of failing
-            options += ["OVERRIDE_DATA_PATH true", f"METADATA_PARAMETERS MAP {{'busy_timeout': {SQLITE_BUSY_TIMEOUT_MS}}}"]
+        if self.kind == "sqlite":
+            options.append("OVERRIDE_DATA_PATH true")
+            # a writer waits for another's commit to the catalog file instead of failing
+            options.append(f"METADATA_PARAMETERS MAP {{'busy_timeout': {SQLITE_BUSY_TIMEOUT_MS}}}")
         return f"ATTACH IF NOT EXISTS 'ducklake:{_quoted(self.catalog)}' AS {alias} ({', '.join(options)})"
 
 
