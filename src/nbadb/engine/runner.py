@@ -161,8 +161,8 @@ class Engine:
             else:
                 current = 0
                 for n, params in enumerate(self._snapshot_params(ctx)):
-                    current += signatures.current_signatures_from_inputs(self.con, spec, request, spec.signature_sql,
-                                                                          params, append=n > 0)
+                    current += signatures.current_signatures_from_inputs(self.con, spec, request, params,
+                                                                          append=n > 0)
             changed = signatures.compare_with_stored(self.con, spec, request)
             changed -= signatures.drop_dates(self.con, ctx.frozen)
         if request.force:

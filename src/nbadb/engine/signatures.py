@@ -28,19 +28,19 @@ def prepare_entity_filter(con: duckdb.DuckDBPyConnection, request: RunRequest) -
 
 
 def current_signatures_from_inputs(
-    con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, dependencies_sql: str,
-    params: dict[str, date], *, append: bool = False,
+    con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, params: dict[str, date], *,
+    append: bool = False,
 ) -> int:
-    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies
-    (`dependencies_sql`: its signature query) for the dates of `params` (start, end); `append` adds
-    to what earlier snapshots of the run filled. Returns the rows added."""
+    """Fill _sig_cur(entity_id, game_date, signature) from the spec's declared dependencies (its
+    signature query) for the dates of `params` (start, end); `append` adds to what earlier snapshots
+    of the run filled. Returns the rows added."""
     salt = f"{spec.code_version}:{SCHEME_VERSION}"
     into = "INSERT INTO _sig_cur" if append else "CREATE OR REPLACE TEMP TABLE _sig_cur AS"
     return con.execute(
         f"""{into}
         SELECT cast(entity_id AS VARCHAR) AS entity_id, game_date,
                md5({combine_hashes_sql('part_hash')} || '{salt}') AS signature
-        FROM ({dependencies_sql}) deps
+        FROM ({spec.signature_sql}) deps
         WHERE game_date BETWEEN $start AND $end {_entity_filter_sql(request, 'cast(entity_id AS VARCHAR)')}
         GROUP BY ALL""",
         params,
