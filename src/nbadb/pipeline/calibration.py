@@ -2,11 +2,13 @@
 
 p = σ(b0 + b1·logit p_model + b2·logit p_market), p_model the system's P(over) at the line
 (pipeline.probabilities), p_market the books' de-vigged P(over) at it. Fitted per system and target
-by logistic regression (IRLS, ITERATIONS Newton steps from b = 0) on every row with a real line of
-the days before D whose result was published before D's cutoff (pushes left out), once at least
-MIN_ROWS such rows exist; before that there is no fit and p = p_model. Probabilities are clamped to
-[CLAMP, 1 − CLAMP] before the logit. Sums are taken in whole billionths, so the fit is the same bits
-in any run order.
+by logistic regression (IRLS, ITERATIONS Newton steps from b = 0) on every prediction of the days
+before D whose result was published before D's cutoff (pushes left out), each judged at the
+reference line of its day as of D (pipeline.served_lines: the consensus of the books serving every
+game at D's cutoff) with its own distribution, once at least MIN_ROWS such rows exist; before that
+there is no fit and p = p_model. So a book serving only a share of games, or rolled back, changes
+no fit. Probabilities are clamped to [CLAMP, 1 − CLAMP] before the logit. Sums are taken in whole
+billionths, so the fit is the same bits in any run order.
 """
 
 from __future__ import annotations
@@ -60,15 +62,16 @@ def _step(previous: str) -> str:
         JOIN {previous} b USING (day, system, target)"""
 
 
-def ctes(pool: str) -> str:
-    """CTE `cal_fit` (day, system, target, calibration_b0, _b1, _b2) over `pool` (game_date, game_id,
-    player_id, target, system, line_value, model_p_over, market_p_over: rows with a real line); needs `_as_of`."""
+def ctes(pool: str, days: str) -> str:
+    """CTE `cal_fit` (day, system, target, calibration_b0, _b1, _b2) for the `days` (game_date, cutoff,
+    judged_by) over `pool` (judged_by, game_date, game_id, player_id, target, system, line_value,
+    model_p_over, market_p_over: rows with a real line, a day learning from the rows of its `judged_by`)."""
     actual = "CASE p.target " + " ".join(f"WHEN '{t}' THEN a.{t}" for t in TARGETS) + " END"
     iterations = [f"cal_it{k} AS ({_step(f'cal_it{k - 1}')})" for k in range(1, ITERATIONS + 1)]
     return f"""
     cal_results AS MATERIALIZED (  -- the pool's rows with every published version of their result, before
                                    -- any date is joined (the pool is small: rows with a real line)
-        SELECT p.game_date, p.system, p.target, {logit_sql('p.model_p_over')} AS x1,
+        SELECT p.judged_by, p.game_date, p.system, p.target, {logit_sql('p.model_p_over')} AS x1,
                {logit_sql('p.market_p_over')} AS x2, ({actual} > p.line_value)::INTEGER AS y,
                a.known_at, a.superseded_at
         FROM ({pool}) p JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
@@ -76,7 +79,7 @@ def ctes(pool: str) -> str:
     ),
     cal_rows AS (
         SELECT d.game_date AS day, r.system, r.target, r.x1, r.x2, r.y
-        FROM cal_results r JOIN _as_of d ON r.game_date < d.game_date
+        FROM cal_results r JOIN ({days}) d ON d.judged_by = r.judged_by AND r.game_date < d.game_date
          AND r.known_at < d.cutoff AND (r.superseded_at IS NULL OR r.superseded_at >= d.cutoff)
     ),
     cal_it0 AS (

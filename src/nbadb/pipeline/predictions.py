@@ -14,7 +14,8 @@ Probability and call (`recommendation_sql`, the one rule, also judging shadow bo
 lines in pipeline.provider_shadow): model_p_over = P(X > line) of the prediction's distribution
 (pipeline.probabilities: Normal with σ² = a + b·mean fitted as of D, pipeline.ensemble; NB2 for
 gbm's fg3m); p_over = its calibration blended with the market's de-vigged probability, fitted as of D
-on earlier days (pipeline.calibration; until MIN_ROWS rows exist there is no fit: p_over = p_model
+on earlier days' predictions judged at the lines of the books serving every game at D's cutoff
+(pipeline.calibration, pipeline.served_lines; until MIN_ROWS rows exist there is no fit: p_over = p_model
 and no call, no confidence above what a calibration supports); EV of each side = p · decimal odds − 1 at the
 book's real prices; OVER or UNDER only on a real line with both prices, a calibration fit, trusted
 form and the larger EV > 0; PASS otherwise (always on an estimated line, and before σ can be
@@ -43,7 +44,8 @@ from nbadb.pipeline.probabilities import decimal_odds_sql, p_over_sql, profit_sq
 from nbadb.pipeline.prop_features.player_state import prev_season_sql
 from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
 from nbadb.pipeline.provider_lines import PROVIDER_LINES_TABLE
-from nbadb.pipeline.served_lines import SERVED_LINES
+from nbadb.pipeline.provider_stages import BENCHED_AT_CUTOFF, STAGES_TABLE
+from nbadb.pipeline.served_lines import BENCH_CTES, REFERENCE_CTES, SERVED_LINES
 from nbadb.pipeline.systems import baseline, common, gbm, gbm_features, heuristic, negative_binomial
 from nbadb.pipeline.systems.common import TARGETS
 
@@ -149,7 +151,8 @@ _VERSIONS_IN_ORDER = ", ".join(
 _COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', w.w_{s})" for s in ensemble.SYSTEMS)
 
 _PREDICTIONS_TRANSFORM = f"""
-    WITH systems AS ({_SYSTEM_ROWS}),
+    WITH {BENCH_CTES},
+    systems AS ({_SYSTEM_ROWS}),
     features AS (SELECT * FROM {_FEATURES} WHERE game_date BETWEEN $start AND $end),
     pool AS (
         SELECT game_date, game_id, player_id, target, system, predicted_value FROM {PREDICTIONS_TABLE} p
@@ -198,14 +201,29 @@ _PREDICTIONS_TRANSFORM = f"""
                     WHEN prior_form IS NOT NULL THEN 'estimated' END AS line_source
         FROM lined
     ),
-    calibration_pool AS (  -- rows with a real line: stored ones of earlier dates and this run's
-        SELECT game_date, game_id, player_id, target, system, line_value, model_p_over, market_p_over
-        FROM {PREDICTIONS_TABLE} p WHERE game_date < $end AND line_source = 'prop_consensus' AND {_NOT_RECOMPUTED}
+    {REFERENCE_CTES},
+    judged AS (  -- the predictions before the last date that a calibration may learn from: stored ones and this run's
+        SELECT game_date, game_id, player_id, target, system, line_value, line_source, model_p_over, market_p_over,
+               dist_mean, dist_sigma, dist_alpha
+        FROM {PREDICTIONS_TABLE} p WHERE game_date < $end AND {_NOT_RECOMPUTED}
+         AND (line_source = 'prop_consensus' OR game_date IN (SELECT game_date FROM restated))
         UNION ALL
-        SELECT game_date, game_id, player_id, target, system, line_value, {_MODEL_P_OVER}, market_p_over
-        FROM verdict WHERE line_source = 'prop_consensus'
+        SELECT game_date, game_id, player_id, target, system, line_value, line_source, {_MODEL_P_OVER}, market_p_over,
+               dist_mean, dist_sigma, dist_alpha
+        FROM verdict
     ),
-    {calibration.ctes('SELECT * FROM calibration_pool')},
+    calibration_pool AS (  -- each judged at its day's reference line for the benched books of the run's dates
+        SELECT s.judged_by, j.game_date, j.game_id, j.player_id, j.target, j.system, j.line_value, j.model_p_over,
+               j.market_p_over
+        FROM judged j CROSS JOIN bench_sets s
+        WHERE j.line_source = 'prop_consensus'
+          AND NOT EXISTS (SELECT 1 FROM restated r WHERE r.judged_by = s.judged_by AND r.game_date = j.game_date)
+        UNION ALL
+        SELECT l.judged_by, j.game_date, j.game_id, j.player_id, j.target, j.system, l.line,
+               {p_over_sql('j.dist_mean', 'j.dist_sigma', 'j.dist_alpha', 'l.line')}, l.market_p_over
+        FROM judged j JOIN reference_lines l USING (game_date, game_id, player_id, target)
+    ),
+    {calibration.ctes('SELECT * FROM calibration_pool', 'SELECT a.game_date, a.cutoff, b.judged_by FROM _as_of a JOIN benched b USING (game_date)')},
     calibrated AS (
         SELECT v.*, c.calibration_b0, c.calibration_b1, c.calibration_b2
         FROM verdict v LEFT JOIN cal_fit c ON c.day = v.game_date AND c.system = v.system AND c.target = v.target
@@ -222,11 +240,14 @@ PLAYER_PROP_PREDICTIONS = ProcessorSpec(
     name=PREDICTIONS_TABLE,
     phase=5,
     inputs=(InputSpec(_FEATURES), InputSpec(PROVIDER_LINES_TABLE, required=False),
-            InputSpec(_SUMMARY, required=False, lag_days=1)),
+            InputSpec(_SUMMARY, required=False, lag_days=1),
+            InputSpec(STAGES_TABLE, date_column="from_date", required=False)),
     entity_key="player_id",
     description="Per player-game and target: each system's prediction, the line, P(over), EV and OVER/UNDER/PASS.",
-    signature_sql=f"""SELECT player_id AS entity_id, game_date, row_hash AS part_hash FROM {_FEATURES}
-                      WHERE game_date BETWEEN $start AND $end""",
+    # a row's features, and its date's benched books (they change the calibration it is served with)
+    signature_sql=f"""SELECT f.player_id AS entity_id, f.game_date, md5(f.row_hash || b.benched::VARCHAR) AS part_hash
+                      FROM {_FEATURES} f JOIN {BENCHED_AT_CUTOFF} b USING (game_date)
+                      WHERE f.game_date BETWEEN $start AND $end""",
     transform_sql=_PREDICTIONS_TRANSFORM,
     parts=SYSTEM_PARTS,
     patterns=GAME_DAY_PATTERNS,

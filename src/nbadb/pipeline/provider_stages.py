@@ -18,6 +18,11 @@ against each date's cutoff (engine.clock): the stage in force for date D is the 
 known before cutoff(D) (`STAGES_AT_CUTOFF`), so a replay or backfill reads exactly the stage that
 was in force when D was served. A book with no transition (never declared) is served as nbadb
 always served every book it read: full_active (`stage_sql`).
+
+Benched at D: the declared books whose stage at D's cutoff is below full_active, so they do not
+serve every game (`BENCHED_AT_CUTOFF`); the others are D's trusted books. Every consensus made for D
+is judged by them (pipeline.served_lines): the books a partial book's lines are checked against, the
+lines the calibration as of D learns from.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 from enum import IntEnum
 
 from nbadb.engine.spec import InputSpec, OutputCheck, ProcessorSpec
-from nbadb.pipeline.point_in_time import as_known
+from nbadb.pipeline.point_in_time import versions
 
 SPORT = "nba"  # the sport whose lines this pipeline reads
 AUDIT_TABLE = "ops.provider_audit"
@@ -88,11 +93,20 @@ def serves_sql(stages: str, bookmaker: str, game_id: str, market: str) -> str:
             f"AND ({stages}.markets IS NULL OR list_contains({stages}.markets, {market}))))")
 
 
-# Each NBA provider's stage at each date's cutoff (the run's `_as_of`): its latest transition known before it.
+# Each NBA provider's stage at each date's cutoff (the run's `_as_of`): its latest transition known
+# before it, each date reading the versions published before its own cutoff (so processors with parts,
+# which see the run's dates at once, read it too).
 STAGES_AT_CUTOFF = f"""(
     SELECT a.game_date, s.bookmaker, s.stage, s.share, s.markets
-    FROM _as_of a JOIN {as_known(STAGES_TABLE)} s ON s.known_at < a.cutoff
+    FROM _as_of a JOIN {versions(STAGES_TABLE)} s
+      ON s.known_at < a.cutoff AND (s.superseded_at IS NULL OR s.superseded_at >= a.cutoff)
     QUALIFY row_number() OVER (PARTITION BY a.game_date, s.bookmaker ORDER BY s.known_at DESC, s.audit_seq DESC) = 1)"""
+
+# Each date of the run (`_as_of`) with its benched books, sorted by name (an empty list: none).
+BENCHED_AT_CUTOFF = f"""(
+    SELECT a.game_date, coalesce(list(s.bookmaker ORDER BY s.bookmaker)
+                                 FILTER (WHERE s.stage <> {Stage.FULL_ACTIVE.sql}), []::VARCHAR[]) AS benched
+    FROM _as_of a LEFT JOIN {STAGES_AT_CUTOFF} s USING (game_date) GROUP BY a.game_date)"""
 
 PROVIDER_STAGES = ProcessorSpec(
     name=STAGES_TABLE,
