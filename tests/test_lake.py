@@ -161,6 +161,34 @@ def test_two_writer_processes_commit_to_one_lake_side_by_side_and_lose_nothing(t
         file_con.close()
 
 
+def test_a_lake_replayed_day_by_day_merges_its_small_files_and_keeps_every_row(tmp_path: Path) -> None:
+    from nbadb.warehouse.lake import SMALL_FILE_BYTES, SMALL_FILES_PER_TABLE
+
+    days = ("2022-10-18", "2022-10-18"), ("2022-10-19", "2022-10-23")
+    for store, folder in (("lake", tmp_path / "lake"), ("file", tmp_path / "file")):
+        script = SCRIPT.replace('Store("lake", settings)', f'Store("{store}", settings)')
+        subprocess.run([sys.executable, "-c", script, "ingest", *days[0]], env=lake_env(folder, "sqlite", None),
+                       check=True, capture_output=True)
+        assert _result(_start(script, ["replay", *days[1]], lake_env(folder, "sqlite", None)))["failed"] == 0
+    lake = Store("lake", Settings(data_dir=tmp_path / "lake")).open(read_only=True)
+    file = Store("file", Settings(data_dir=tmp_path / "file")).open(read_only=True)
+    try:
+        metadata = "__ducklake_metadata_lake"
+        [(merged,)] = lake.execute(f"SELECT count(*) FROM {metadata}.ducklake_files_scheduled_for_deletion").fetchall()
+        [(most,)] = lake.execute(f"""SELECT max(n) FROM (SELECT count(*) AS n FROM {metadata}.ducklake_data_file
+                                     WHERE end_snapshot IS NULL AND file_size_bytes < {SMALL_FILE_BYTES}
+                                     GROUP BY table_id)""").fetchall()
+        assert merged > SMALL_FILES_PER_TABLE  # the days' small files were merged (the merged ones wait for deletion)
+        assert most <= SMALL_FILES_PER_TABLE  # and no table is left with more than that
+        for query in ("SELECT * EXCLUDE (run_id, ingested_at) FROM analytics.player_game_summary ORDER BY ALL",
+                      "SELECT processor, status, count(*) FROM ops.processor_runs GROUP BY ALL ORDER BY ALL"):
+            rows = lake.execute(query).fetchall()
+            assert rows and rows == file.execute(query).fetchall()
+    finally:
+        lake.close()
+        file.close()
+
+
 def _boxscore_rows(settings: Settings) -> int:
     con = Store("lake", settings).open(read_only=True)
     try:

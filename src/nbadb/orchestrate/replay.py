@@ -78,13 +78,15 @@ def night_of(ws: Workspace, day: date, staged: StageReport | None = None, *,
              phases: frozenset[int] = DOWNSTREAM_PHASES) -> tuple[list[RunResult], list[RunResult]]:
     """The day's night: corrections published during the day, the box scores, and the downstream
     pass on the events they caused; from the morning's staging when given (else staged again, as of
-    the same morning). Returns (publication runs, pipeline runs)."""
+    the same morning); then the store compacted (a lake's small files merged, Store.compact).
+    Returns (publication runs, pipeline runs)."""
     dusk = night(day)
     staged = staged or stage_day(ws, day)
     published = correct(ws, dusk, phases=phases)
     published += publish(ws, day, day, processors=NIGHT_TABLES, staged=staged, clock=dusk).results
     downstream = run_pipeline(ws, None, trigger_source="archive", processing_mode=processing_mode, as_of=day,
                               clock=dusk, phases=phases)
+    ws.store.compact(ws.con)  # the day's writes done: a lake's small files merged
     return published, downstream
 
 

@@ -148,6 +148,8 @@ _SYSTEM_LIST = ", ".join(f"'{s}'" for s in ensemble.SYSTEMS)
 _VERSIONS_IN_ORDER = ", ".join(
     f"max(system || ':' || system_version || ':' || coalesce(model_version, '-')) FILTER (WHERE system = '{s}')"
     for s in ensemble.SYSTEMS)
+_JUDGED_COLUMNS = ("game_date, game_id, player_id, target, system, line_value, line_source, model_p_over, market_p_over, "
+                   "dist_mean, dist_sigma, dist_alpha")
 _COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', w.w_{s})" for s in ensemble.SYSTEMS)
 
 _PREDICTIONS_TRANSFORM = f"""
@@ -202,15 +204,21 @@ _PREDICTIONS_TRANSFORM = f"""
         FROM lined
     ),
     {REFERENCE_CTES},
+    stored_judged AS MATERIALIZED (  -- stored predictions a calibration may learn from: with a real line, or of
+                                     -- a restated day (two scans: each filter reaches the table's scan)
+        SELECT {_JUDGED_COLUMNS} FROM {PREDICTIONS_TABLE}
+        WHERE game_date < $end AND line_source = 'prop_consensus'
+        UNION ALL
+        SELECT {_JUDGED_COLUMNS} FROM {PREDICTIONS_TABLE}
+        WHERE game_date < $end AND line_source IS DISTINCT FROM 'prop_consensus'
+          AND game_date IN (SELECT game_date FROM restated)
+    ),
     judged AS (  -- the predictions before the last date that a calibration may learn from: stored ones and this run's
-        SELECT game_date, game_id, player_id, target, system, line_value, line_source, model_p_over, market_p_over,
-               dist_mean, dist_sigma, dist_alpha
-        FROM {PREDICTIONS_TABLE} p WHERE game_date < $end AND {_NOT_RECOMPUTED}
-         AND (line_source = 'prop_consensus' OR game_date IN (SELECT game_date FROM restated))
+        SELECT * FROM stored_judged p WHERE {_NOT_RECOMPUTED}
         UNION ALL
         SELECT game_date, game_id, player_id, target, system, line_value, line_source, {_MODEL_P_OVER}, market_p_over,
                dist_mean, dist_sigma, dist_alpha
-        FROM verdict
+        FROM verdict WHERE line_source = 'prop_consensus' OR game_date IN (SELECT game_date FROM restated)
     ),
     calibration_pool AS (  -- each judged at its day's reference line for the benched books of the run's dates
         SELECT s.judged_by, j.game_date, j.game_id, j.player_id, j.target, j.system, j.line_value, j.model_p_over,

@@ -43,6 +43,21 @@ def extension_directory() -> Path:
     return folder
 
 
+# A data file under SMALL_FILE_BYTES is small. DuckLake writes a Parquet file per insert, so every run
+# adds one to each table it writes (the ledger's tables get a file per row), and a scan opens every
+# file: a lake written day by day reads slower each day until its small files are merged (`compact`).
+SMALL_FILE_BYTES = 1_000_000
+SMALL_FILES_PER_TABLE = 16  # a table gathers this many before `compact` merges them
+
+_METADATA = f"__ducklake_metadata_{LAKE_CATALOG}"
+_TABLES_TO_COMPACT = f"""
+    SELECT s.schema_name, t.table_name
+    FROM {_METADATA}.ducklake_data_file f
+    JOIN {_METADATA}.ducklake_table t ON t.table_id = f.table_id AND t.end_snapshot IS NULL
+    JOIN {_METADATA}.ducklake_schema s ON s.schema_id = t.schema_id AND s.end_snapshot IS NULL
+    WHERE f.end_snapshot IS NULL AND f.file_size_bytes < {SMALL_FILE_BYTES}
+    GROUP BY ALL HAVING count(*) > {SMALL_FILES_PER_TABLE} ORDER BY ALL"""
+
 # How long a SQLite catalog's writer waits for the catalog lock another process holds (SQLite's
 # busy_timeout, passed by DuckLake to the catalog's attach) before its commit fails.
 SQLITE_BUSY_TIMEOUT_MS = 60_000
@@ -106,6 +121,27 @@ def attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, alias: str, *
         con.execute(location.attach_sql(alias, read_only=read_only))
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot attach the lake {location.catalog}: {str(exc).strip().splitlines()[0]}") from None
+
+
+def compact(con: duckdb.DuckDBPyConnection) -> int:
+    """Merge the small data files of each table that has gathered more than SMALL_FILES_PER_TABLE
+    (one transaction; a writer committing beside it makes it give way, and the next call merges).
+    DuckLake's merge keeps what every snapshot sees, so nothing read as of an earlier snapshot
+    changes; the merged files stay on disk until `ducklake_cleanup_old_files`. Returns how many
+    tables had gathered that many."""
+    tables = con.execute(_TABLES_TO_COMPACT).fetchall()
+
+    def merge() -> None:
+        for schema, table in tables:
+            con.execute(f"CALL ducklake_merge_adjacent_files('{LAKE_CATALOG}', '{table}', schema => '{schema}', "
+                        f"max_file_size => {SMALL_FILE_BYTES})").fetchall()
+
+    if tables:
+        try:
+            committed(con, merge)
+        except duckdb.TransactionException:  # a conflict with another writer's commit
+            return 0
+    return len(tables)
 
 
 def open_lake(location: LakeLocation, *, read_only: bool) -> duckdb.DuckDBPyConnection:

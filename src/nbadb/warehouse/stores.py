@@ -36,6 +36,12 @@ class Store:
             return open_warehouse(self.settings.database_path, read_only=read_only)
         return lake.open_lake(self.settings.lake_location, read_only=read_only)
 
+    def compact(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Keep a store written day after day as fast to read as on its first day: a lake's small
+        data files merged (lake.compact); a DuckDB file needs nothing (its checkpoints do that)."""
+        if self.kind == "lake":
+            lake.compact(con)
+
     def attach_to(self, con: duckdb.DuckDBPyConnection, alias: str, *, read_only: bool = True) -> None:
         """Make this store readable (or writable) from another store's session as catalog `alias`."""
         if self.kind == "file":
