@@ -123,12 +123,12 @@ def attach(con: duckdb.DuckDBPyConnection, location: LakeLocation, alias: str, *
         raise WarehouseError(f"cannot attach the lake {location.catalog}: {str(exc).strip().splitlines()[0]}") from None
 
 
-def compact(con: duckdb.DuckDBPyConnection) -> int:
-    """Merge the small data files of each table that has gathered more than SMALL_FILES_PER_TABLE
-    (one transaction; a writer committing beside it makes it give way, and the next call merges).
-    DuckLake's merge keeps what every snapshot sees, so nothing read as of an earlier snapshot
-    changes; the merged files stay on disk until `ducklake_cleanup_old_files`. Returns how many
-    tables had gathered that many."""
+def compact(con: duckdb.DuckDBPyConnection) -> None:
+    """Merge the small data files of each table that has gathered more than SMALL_FILES_PER_TABLE,
+    in one transaction. DuckLake's merge keeps what every snapshot sees, so nothing read as of an
+    earlier snapshot changes; the merged files stay on disk until `ducklake_cleanup_old_files`. When
+    another writer's commit conflicts with it, it gives way: nothing is merged, and the next call
+    merges."""
     tables = con.execute(_TABLES_TO_COMPACT).fetchall()
 
     def merge() -> None:
@@ -140,8 +140,7 @@ def compact(con: duckdb.DuckDBPyConnection) -> int:
         try:
             committed(con, merge)
         except duckdb.TransactionException:  # a conflict with another writer's commit
-            return 0
-    return len(tables)
+            pass
 
 
 def open_lake(location: LakeLocation, *, read_only: bool) -> duckdb.DuckDBPyConnection:
