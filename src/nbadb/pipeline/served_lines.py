@@ -1,12 +1,12 @@
 """The line a prediction is judged against, per player, game day and target: the consensus of some
-books' lines (analytics.provider_lines), with a real book's prices. Every consensus of a date D is
-judged by D's benched books (pipeline.provider_stages: the declared books not at full_active at D's
-cutoff); the others are D's *trusted* books. Two consensuses are made:
+books' lines (analytics.provider_lines), with a real book's prices. Every consensus made for a date
+D is judged by D's trusted books: those not benched at D (pipeline.provider_stages: a declared book
+below full_active at D's cutoff is benched). Two consensuses are made (both need `BENCH_CTES`):
 
-- the served lines (`SERVED_LINES`, `served_ctes`): on each date of the run, the lines its books'
-  stages serve there (`served`: the trusted books', and a partial book's in its share); what a
-  prediction is served with;
-- the reference lines (`reference_ctes`): for each date D of the run, every earlier day's lines of
+- the served lines (`SERVED_LINES`): on each date of the run, the lines its books' stages serve
+  there (`served`: the trusted books', and a partial book's in its share); what a prediction is
+  served with;
+- the reference lines (`REFERENCE_CTES`): for each date D of the run, every earlier day's lines of
   D's trusted books; what the calibration as of D learns from (pipeline.calibration).
 So a book in its share, or taken back, changes nothing that the games outside its share or the days
 after its rollback are served with. Without declared books both are the lines of every book.
