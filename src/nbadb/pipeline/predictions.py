@@ -231,7 +231,7 @@ _PREDICTIONS_TRANSFORM = f"""
                {p_over_sql('j.dist_mean', 'j.dist_sigma', 'j.dist_alpha', 'l.line')}, l.market_p_over
         FROM judged j JOIN reference_lines l USING (game_date, game_id, player_id, target)
     ),
-    {calibration.ctes('SELECT * FROM calibration_pool', 'SELECT a.game_date, a.cutoff, b.judged_by FROM _as_of a JOIN benched b USING (game_date)')},
+    {calibration.ctes('SELECT * FROM calibration_pool', 'SELECT * FROM benched')},
     calibrated AS (
         SELECT v.*, c.calibration_b0, c.calibration_b1, c.calibration_b2
         FROM verdict v LEFT JOIN cal_fit c ON c.day = v.game_date AND c.system = v.system AND c.target = v.target

@@ -102,11 +102,12 @@ STAGES_AT_CUTOFF = f"""(
       ON s.known_at < a.cutoff AND (s.superseded_at IS NULL OR s.superseded_at >= a.cutoff)
     QUALIFY row_number() OVER (PARTITION BY a.game_date, s.bookmaker ORDER BY s.known_at DESC, s.audit_seq DESC) = 1)"""
 
-# Each date of the run (`_as_of`) with its benched books, sorted by name (an empty list: none).
+# Each date of the run (`_as_of`: game_date, cutoff) with its benched books, sorted by name (an empty
+# list: none).
 BENCHED_AT_CUTOFF = f"""(
-    SELECT a.game_date, coalesce(list(s.bookmaker ORDER BY s.bookmaker)
-                                 FILTER (WHERE s.stage <> {Stage.FULL_ACTIVE.sql}), []::VARCHAR[]) AS benched
-    FROM _as_of a LEFT JOIN {STAGES_AT_CUTOFF} s USING (game_date) GROUP BY a.game_date)"""
+    SELECT a.game_date, a.cutoff, coalesce(list(s.bookmaker ORDER BY s.bookmaker)
+                                           FILTER (WHERE s.stage <> {Stage.FULL_ACTIVE.sql}), []::VARCHAR[]) AS benched
+    FROM _as_of a LEFT JOIN {STAGES_AT_CUTOFF} s USING (game_date) GROUP BY a.game_date, a.cutoff)"""
 
 PROVIDER_STAGES = ProcessorSpec(
     name=STAGES_TABLE,

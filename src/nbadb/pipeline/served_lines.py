@@ -89,10 +89,10 @@ def consensus_sql(lines: str, days: str) -> str:
     FROM quoting GROUP BY ALL)"""
 
 
-# CTEs `benched` (game_date, judged_by: each date of the run, needs `_as_of`) and `bench_sets`
+# CTEs `benched` (game_date, cutoff, judged_by: each date of the run, needs `_as_of`) and `bench_sets`
 # (judged_by: each distinct benched list among them, usually one).
 BENCH_CTES = f"""
-    benched AS (SELECT game_date, benched AS judged_by FROM {BENCHED_AT_CUTOFF}),
+    benched AS (SELECT game_date, cutoff, benched AS judged_by FROM {BENCHED_AT_CUTOFF}),
     bench_sets AS (SELECT DISTINCT judged_by FROM benched)"""
 
 # The served consensus of the run's dates (needs BENCH_CTES).
