@@ -20,7 +20,7 @@ from nbadb.engine.request import RunRequest
 from nbadb.monitor.prediction_quality import quality_report
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline import predictions
-from nbadb.pipeline.systems import gbm, model_store
+from nbadb.pipeline.systems import gbm, model_store, negative_binomial
 
 PREDICTIONS = predictions.PLAYER_PROP_PREDICTIONS.name
 GBM_BREAKER = f"{PREDICTIONS}:gbm"
@@ -149,6 +149,19 @@ def test_a_failed_probe_reopens_with_a_doubled_timeout() -> None:
         assert transition.before == "HALF_OPEN" and transition.opened
         b = transition.after
         assert b.retry_at - b.opened_at == timedelta(seconds=expected)
+
+
+def test_the_nb2_median_equals_scipys_on_a_grid_of_means_and_dispersions() -> None:
+    import numpy as np
+    from scipy.stats import nbinom
+
+    rng = np.random.default_rng(7)
+    means = np.concatenate([np.linspace(0.0, 12.0, 2401), rng.uniform(0.0, 12.0, 2000), [1e-9, 1e-3]])
+    for alpha in np.concatenate([negative_binomial.ALPHA_BOUNDS, np.geomspace(1e-4, 5.0, 40),
+                                 rng.uniform(1e-4, 5.0, 40)]):
+        r = 1.0 / alpha
+        expected = nbinom.median(r, r / (r + np.maximum(means, 1e-9)))
+        assert np.array_equal(negative_binomial.median(means, alpha), expected), alpha
 
 
 def test_gbm_is_trained_once_per_season_before_its_opener_stored_and_never_falls_back(replayed_window, db) -> None:
