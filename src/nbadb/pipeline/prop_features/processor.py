@@ -163,7 +163,8 @@ _TRANSFORM = f"""
         FROM c ASOF JOIN mine m ON m.player_id = c.player_id AND m.game_date < c.game_date
     ),
     pstates AS ({ps.state_sql(ps.read_window_sql('SELECT * FROM mine', 'SELECT * FROM pread'))}),
-    pstate AS ({ps.with_ewms_sql('SELECT * FROM pstates s SEMI JOIN pread r USING (player_id, game_date)')}),
+    pstate AS (SELECT * FROM pstates JOIN ({ps.ewms_sql('SELECT * FROM mine', 'SELECT * FROM pread')}) e
+               USING (player_id, game_date)),
     ptot AS ({ps.season_totals_sql('SELECT * FROM mine')}),
     league AS ({ps.league_rates_sql('SELECT * FROM games')}),
     tgames AS ({ts.GAMES}),
