@@ -92,16 +92,20 @@ def ctes(pool: str) -> str:
         for s in SYSTEMS)
     return f"""
     ens_grid AS (SELECT * FROM {_grid()}),
-    ens_pool AS (SELECT game_date, game_id, player_id, target, {pivot} FROM ({pool}) GROUP BY ALL),
     ens_known AS (  -- each game day of the pool with the first instant one of its results was published
         SELECT p.game_date, min(a.known_at) AS first_known
-        FROM ens_pool p JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
+        FROM (SELECT DISTINCT game_date, game_id, player_id FROM ({pool})) p
+        JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id
         GROUP BY p.game_date
     ),
     ens_days AS (  -- per D, its last game days with a result published before D's cutoff
         SELECT d.game_date AS day, d.cutoff, g.game_date
         FROM _as_of d JOIN ens_known g ON g.game_date < d.game_date AND g.first_known < d.cutoff
         QUALIFY row_number() OVER (PARTITION BY d.game_date ORDER BY g.game_date DESC) <= {WINDOW_DAYS}
+    ),
+    ens_pool AS (  -- the pool's rows of the days some window holds, one column per system
+        SELECT game_date, game_id, player_id, target, {pivot} FROM ({pool})
+        WHERE game_date IN (SELECT game_date FROM ens_days) GROUP BY ALL
     ),
     ens_first_cutoff AS (  -- per game day of some window, the earliest cutoff of a D after it
         SELECT g.game_date, min(d.cutoff) AS first_cutoff
