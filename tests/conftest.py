@@ -92,9 +92,7 @@ def db(data_dir: Path, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyCon
 def copy_warehouse(src_data_dir: Path, dst_data_dir: Path) -> Path:
     """Copy a warehouse so a test can change it without touching the shared one."""
     dst_data_dir.mkdir(parents=True, exist_ok=True)
-    for name in (DATABASE_NAME, f"{DATABASE_NAME}.wal"):  # a small write-ahead log is part of the warehouse
-        if (src_data_dir / name).is_file():
-            shutil.copy2(src_data_dir / name, dst_data_dir / name)
+    shutil.copy2(src_data_dir / DATABASE_NAME, dst_data_dir / DATABASE_NAME)
     return dst_data_dir
 
 

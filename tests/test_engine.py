@@ -22,7 +22,6 @@ from nbadb.monitor.waste import recommend, waste_report
 from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.workspace import open_workspace
-from nbadb.warehouse.connection import SMALL_WAL_BYTES, close_warehouse, open_warehouse, warehouse
 
 START, END = date(2023, 10, 24), date(2023, 10, 31)
 
@@ -164,27 +163,6 @@ def test_kill_9_mid_run_leaves_a_consistent_warehouse(tmp_path: Path, where: str
         publish(clean, date(2023, 10, 24), date(2024, 1, 31))
         for table, rows in crashed_tables.items():
             assert rows == _table(clean.con, table), table
-
-
-def test_a_writer_leaves_a_small_log_for_the_next_open_and_checkpoints_a_large_one(tmp_path: Path) -> None:
-    path = tmp_path / "nba.duckdb"
-    wal = path.with_name(path.name + ".wal")
-    close_warehouse(open_warehouse(path))  # created and migrated
-    con = open_warehouse(path)
-    con.execute("CREATE TABLE ops.kept (x INTEGER)")
-    con.execute("INSERT INTO ops.kept VALUES (1)")
-    close_warehouse(con)
-    assert 0 < wal.stat().st_size < SMALL_WAL_BYTES  # left for the next open, not checkpointed
-    with warehouse(path, read_only=True) as reader:
-        assert reader.execute("SELECT count(*) FROM ops.kept").fetchall() == [(1,)]
-    con = open_warehouse(path)
-    con.execute("INSERT INTO ops.kept SELECT range FROM range(1000000)")  # written to blocks, logged by reference
-    con.execute("UPDATE ops.kept SET x = x + 1")  # updates are logged whole
-    assert wal.stat().st_size >= SMALL_WAL_BYTES
-    close_warehouse(con)
-    assert not wal.exists() or wal.stat().st_size == 0  # checkpointed into the file
-    with warehouse(path, read_only=True) as reader:
-        assert reader.execute("SELECT count(*) FROM ops.kept").fetchall() == [(1000001,)]
 
 
 def test_waste_report_recomputed_from_raw_ledger_rows(tmp_path: Path) -> None:

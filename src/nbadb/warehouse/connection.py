@@ -22,9 +22,8 @@ LAKE_CATALOG = "lake"
 # The write-ahead log's size past which a commit also checkpoints (DuckDB's default is 16 MB, which
 # every month-sized commit of a backfill passed: one season's backfill took 63 s, 52 s at 1 GB, A/B
 # alternated). Commits stay durable in the log (a kill -9 replays it at the next open); the last
-# connection's close checkpoints a log of SMALL_WAL_BYTES or more (close_warehouse).
+# connection's close checkpoints anyway.
 CHECKPOINT_THRESHOLD = "1GB"
-SMALL_WAL_BYTES = 1024 * 1024
 
 
 def _connect_with_retry(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
@@ -92,27 +91,13 @@ def configure_session(con: duckdb.DuckDBPyConnection, *, read_only: bool = False
         con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
 
 
-def close_warehouse(con: duckdb.DuckDBPyConnection) -> None:
-    """Close a session. A writer's write-ahead log under SMALL_WAL_BYTES is left for the next open to
-    replay (about 40 ms a MB) rather than checkpointed now: a checkpoint rewrites every table a run
-    touched, 0.2-0.7 s however few rows it wrote. A larger log is checkpointed on close as before.
-    Either way every committed row is durable: the log is the warehouse's own."""
-    found = con.execute("SELECT path, readonly FROM duckdb_databases() WHERE database_name = current_database()"
-                        ).fetchall()
-    if found and found[0][0] and not found[0][1]:
-        wal = Path(found[0][0] + ".wal")
-        if not wal.is_file() or wal.stat().st_size < SMALL_WAL_BYTES:
-            con.execute("PRAGMA disable_checkpoint_on_shutdown")
-    con.close()
-
-
 @contextmanager
 def warehouse(path: Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     con = open_warehouse(path, read_only=read_only)
     try:
         yield con
     finally:
-        close_warehouse(con)
+        con.close()
 
 
 @contextmanager
