@@ -40,11 +40,10 @@ def _exact_sum(value: str) -> str:
 def _step() -> str:
     """One Newton step of the logistic fit: per (day, system, target), b + H⁻¹g from the rows and the b of the
     step before (`cal_steps`), until step ITERATIONS."""
-    mu = "r.mu"
     xs = {"0": "1", "1": "r.x1", "2": "r.x2"}
-    sums = [f"{_exact_sum(f'{mu} * (1 - {mu}) * {xs[i]} * {xs[j]}')} AS h{i}{j}"
+    sums = [f"{_exact_sum(f'r.mu * (1 - r.mu) * {xs[i]} * {xs[j]}')} AS h{i}{j}"
             for i, j in ("00", "01", "02", "11", "12", "22")]
-    sums += [f"{_exact_sum(f'(r.y - {mu}) * {xs[i]}')} AS g{i}" for i in "012"]
+    sums += [f"{_exact_sum(f'(r.y - r.mu) * {xs[i]}')} AS g{i}" for i in "012"]
     h = {k: f"(s.h{''.join(sorted(k))} / 1e9)" for k in ("00", "01", "02", "10", "11", "12", "20", "21", "22")}
     g = {i: f"(s.g{i} / 1e9)" for i in "012"}
 
