@@ -20,7 +20,7 @@ from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.vocabulary import DecisionKind, Optimization, SkipReason, Status
 from nbadb.errors import SpecError
 from nbadb.warehouse.connection import configure_session, execute
-from nbadb.warehouse.transactions import committed, interrupted
+from nbadb.warehouse.transactions import committed, interrupted, one_snapshot
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 
 LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at", output.KNOWN_AT)
@@ -36,6 +36,16 @@ def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str
     if not rows:
         raise SpecError(f"output table {table} does not exist in the warehouse")
     return [(c, t) for c, t in rows if c not in LINEAGE_COLUMNS]
+
+
+@dataclass(frozen=True)
+class PlannedWork:
+    """What change detection left a run to do: its processing mode, the entities in scope and how
+    many of them `_scope` holds (the changed ones, or every entity of their dates in date mode)."""
+
+    mode: str
+    in_scope: int
+    processed: int
 
 
 @dataclass
@@ -141,14 +151,37 @@ class Engine:
     # -- lifecycle -------------------------------------------------------------------------
 
     def _execute(self, ctx: RunContext) -> RunResult:
+        """The lifecycle as two snapshot reads (warehouse.transactions) and one write: what the run
+        reads to decide, then (once it is known to work, and after its parts) its transform and
+        rules, then `_finish`. Parts run outside a snapshot: one that fails lets the run go on, and a
+        failed statement would end the transaction."""
+        with one_snapshot(self.con):
+            planned = self._plan(ctx)
+        if isinstance(planned, RunResult):
+            return self._finish(ctx, planned, write_output=False)
+
+        # From here on the run does work: a crash must leave this 'started' without a 'finished'.
+        ledger.record_started(self.con, ctx.asked)
+        ctx.started_logged = True
+        if ctx.spec.parts:  # independent parts behind their own breakers feed the transform
+            reason = parts.run_parts(ctx, self.settings)
+            if reason:
+                return self._finish(ctx, self._result(ctx, Status.SKIPPED, reason), write_output=False)
+        with one_snapshot(self.con):
+            result = self._transform(ctx, planned)
+        return self._finish(ctx, result, write_output=True)
+
+    def _plan(self, ctx: RunContext) -> RunResult | PlannedWork:
+        """Freezing, pre-checks and change detection: the skip to record, or the work to do with its
+        scope (`_scope`) in place."""
         spec = ctx.spec
         if spec.kind == "as_of" and self._freeze(ctx):
-            return self._finish(ctx, self._result(ctx, Status.SKIPPED, SkipReason.FROZEN), write_output=False)
+            return self._result(ctx, Status.SKIPPED, SkipReason.FROZEN)
         for check in self.prechecks:
             with ctx.timed(check.__name__):
                 reason = check(ctx, self.settings)
             if reason:
-                return self._finish(ctx, self._result(ctx, Status.SKIPPED, reason), write_output=False)
+                return self._result(ctx, Status.SKIPPED, reason)
 
         request = ctx.request
         signatures.prepare_entity_filter(self.con, request)
@@ -173,20 +206,16 @@ class Engine:
             ctx.decide(DecisionKind.UNCHANGED, f"all {current} entities match their stored signatures", entities=current)
             result = self._result(ctx, Status.SKIPPED, SkipReason.NO_CHANGES)
             result.metrics.entities_in_scope = current
-            return self._finish(ctx, result, write_output=False)
+            return result
         pending = signatures.pending_changes(self.con)
         ctx.replaces_signatures = pending.replacing
         in_scope = current + pending.gone
-
-        # From here on the run does work: a crash must leave this 'started' without a 'finished'.
-        ledger.record_started(self.con, ctx.asked)
-        ctx.started_logged = True
         mode = self._choose_mode(ctx, in_scope, pending.total)
-        processed = self._build_scope(mode, pending.total, in_scope)
-        if spec.parts:  # independent parts behind their own breakers feed the transform
-            reason = parts.run_parts(ctx, self.settings)
-            if reason:
-                return self._finish(ctx, self._result(ctx, Status.SKIPPED, reason), write_output=False)
+        return PlannedWork(mode, in_scope, self._build_scope(mode, pending.total, in_scope))
+
+    def _transform(self, ctx: RunContext, work: PlannedWork) -> RunResult:
+        """The transform into `_out` and the output rules; the run's result, its changes counted."""
+        spec, request = ctx.spec, ctx.request
         with ctx.timed("transform"):
             if self.settings.fault_injected(spec.name, request.as_of or request.start_date):
                 raise parts.InjectedFault(f"fault injected into {spec.name} (NBADB_FAULT_PROCESSORS)")
@@ -212,14 +241,14 @@ class Engine:
                        entities=held)
 
         result = self._result(ctx, parts.status(ctx))
-        result.processing_mode = mode
+        result.processing_mode = work.mode
         result.changes = signatures.change_set(self.con)
         m = result.metrics
-        m.entities_in_scope, m.entities_processed, m.rows_written = in_scope, processed - held, rows_written
+        m.entities_in_scope, m.entities_processed, m.rows_written = work.in_scope, work.processed - held, rows_written
         m.entities_changed = result.changes.count
-        if mode == "entity":
+        if work.mode == "entity":
             ctx.saved_by(Optimization.ENTITY_LEVEL_PROCESSING)
-        return self._finish(ctx, result, write_output=True)
+        return result
 
     def _freeze(self, ctx: RunContext) -> bool:
         """As-of dates whose cutoff the clock passed and that have rows are left as they were said:

@@ -31,6 +31,7 @@ from nbadb.engine.request import RunRequest, RunResult, utc_now
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.errors import ConfigError, UnknownRunError
 from nbadb.warehouse.snapshot import write_atomically
+from nbadb.warehouse.transactions import one_snapshot
 
 MANIFEST_DIR = "manifests"
 RUNS, PASSES = "runs", "passes"
@@ -59,6 +60,9 @@ class ManifestWriter:
 
     def __call__(self, request: RunRequest, result: RunResult) -> None:
         spec = self.specs[request.processor]
+        with one_snapshot(self.con):
+            inputs = {table: self._version(table) for table in sorted(spec.input_tables)}
+            output = self._output(spec, result)
         document = {
             "run_id": result.run_id, "processor": spec.name, "phase": spec.phase,
             "run_as_of_ts": request.run_as_of_ts,
@@ -66,8 +70,7 @@ class ManifestWriter:
                         "event_ids": list(request.trigger.event_ids), "sources": list(request.trigger.sources)},
             "dates": {"start": request.start_date, "end": request.end_date, "as_of": request.as_of},
             "run_mode": request.mode, "processing_mode": result.processing_mode,
-            "inputs": {table: self._version(table) for table in sorted(spec.input_tables)},
-            "output": self._output(spec, result),
+            "inputs": inputs, "output": output,
             "code_versions": {"processor": spec.code_version, "nbadb": __version__},
             "status": str(result.status), "skip_reason": result.skip_reason and str(result.skip_reason),
             "error": result.error, "duration_ms": result.duration_ms,

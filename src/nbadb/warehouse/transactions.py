@@ -1,10 +1,20 @@
-"""One transaction run whole (and again when a lake's catalog refused it for a moment), ending
-transactions, and reading DuckDB's way of saying a query was interrupted."""
+"""One transaction run whole (and again when a lake's catalog refused it for a moment), reads
+grouped on one snapshot, ending transactions, and reading DuckDB's way of saying a query was
+interrupted.
+
+Words defined here:
+- snapshot read: statements run in one read transaction (`one_snapshot`). On a lake every
+  transaction fetches the catalog's latest snapshot, and the file list of each table it touches, from
+  the catalog database (a few milliseconds each), and a statement outside a transaction is a
+  transaction of its own, even one that reads only temp tables. Grouped, they pay once. On the DuckDB
+  file a transaction costs nothing.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 import duckdb
 
@@ -50,3 +60,18 @@ def committed(con: duckdb.DuckDBPyConnection, write: Callable[[], T]) -> T:
                 raise
         time.sleep(CATALOG_BUSY_WAIT_SECONDS * attempt)
         attempt += 1
+
+
+@contextmanager
+def one_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's statements as one snapshot read: one transaction, committed at the end (temp
+    tables the block made stay), rolled back when the block raises. For reads and temp tables only:
+    what writes held tables goes through `committed`, which waits out a busy catalog. Not for a block
+    that catches a failed statement and goes on, since DuckDB ends the transaction at the failure."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        rollback(con)
+        raise
+    con.execute("COMMIT")
