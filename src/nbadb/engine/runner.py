@@ -122,19 +122,21 @@ class Engine:
         return request.run_as_of_ts if request.run_as_of_ts is not None else self.now()
 
     def run(self, request: RunRequest) -> RunResult:
+        """The lifecycle as snapshot reads (warehouse.transactions) and one write: the run's clock,
+        pre-checks and change detection read one snapshot; once the run is known to work, its
+        'started' event, its parts, its transform and rules on another snapshot, then `_finish`."""
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
-        ctx = RunContext(self.con, spec, request, self.calendar, self.clock(request), known_tables=self.known_tables,
-                         produced_tables=self.produced_tables)
-        ctx.metrics.triggers = len(request.trigger.event_ids)
-        if ctx.metrics.triggers > 1:
-            ctx.decide(DecisionKind.COALESCED_TRIGGERS, f"coalesced {ctx.metrics.triggers} triggers into this run",
-                       triggers=ctx.metrics.triggers)
-            ctx.saved_by(Optimization.COALESCED_TRIGGERS)
+        ctx: RunContext | None = None
         try:
-            return self._execute(ctx)
+            with one_snapshot(self.con):
+                ctx = self._context(spec, request)
+                planned = self._plan(ctx)
+            return self._carry_out(ctx, planned)
         except BaseException as exc:
+            if ctx is None:  # the clock could not be read: nothing was decided
+                raise
             if not interrupted(exc):
                 if isinstance(exc, Exception):  # recorded as failed with its message, never turned into a bool
                     return self._fail(ctx, exc)
@@ -143,6 +145,16 @@ class Engine:
                 ledger.record_interrupted(self.con, request)
             raise KeyboardInterrupt from None
 
+    def _context(self, spec: ProcessorSpec, request: RunRequest) -> RunContext:
+        ctx = RunContext(self.con, spec, request, self.calendar, self.clock(request), known_tables=self.known_tables,
+                         produced_tables=self.produced_tables)
+        ctx.metrics.triggers = len(request.trigger.event_ids)
+        if ctx.metrics.triggers > 1:
+            ctx.decide(DecisionKind.COALESCED_TRIGGERS, f"coalesced {ctx.metrics.triggers} triggers into this run",
+                       triggers=ctx.metrics.triggers)
+            ctx.saved_by(Optimization.COALESCED_TRIGGERS)
+        return ctx
+
     def _fail(self, ctx: RunContext, exc: Exception) -> RunResult:
         result = self._result(ctx, Status.FAILED)
         result.error = f"{type(exc).__name__}: {exc}"
@@ -150,13 +162,9 @@ class Engine:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def _execute(self, ctx: RunContext) -> RunResult:
-        """The lifecycle as two snapshot reads (warehouse.transactions) and one write: what the run
-        reads to decide, then (once it is known to work, and after its parts) its transform and
-        rules, then `_finish`. Parts run outside a snapshot: one that fails lets the run go on, and a
-        failed statement would end the transaction."""
-        with one_snapshot(self.con):
-            planned = self._plan(ctx)
+    def _carry_out(self, ctx: RunContext, planned: RunResult | PlannedWork) -> RunResult:
+        """Record the skip `_plan` decided, or do the work: parts run outside a snapshot (one that
+        fails lets the run go on, and a failed statement would end the transaction)."""
         if isinstance(planned, RunResult):
             return self._finish(ctx, planned, write_output=False)
 

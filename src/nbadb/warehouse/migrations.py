@@ -11,7 +11,7 @@ import duckdb
 from nbadb.errors import WarehouseError
 from nbadb.pipeline.prop_features.processor import COLUMNS as PROP_FEATURE_COLUMNS
 from nbadb.pipeline.provider_stages import STAGE_LABELS_SQL
-from nbadb.warehouse.transactions import committed
+from nbadb.warehouse.transactions import committed, one_snapshot
 
 LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
 BOX_STATS = """
@@ -379,18 +379,22 @@ KNOWN_VERSIONS = frozenset(m.version for m in MIGRATIONS)
 
 
 def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
-    exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables "
-        "WHERE table_catalog = current_database() AND table_schema = 'ops' AND table_name = 'schema_migrations'"
-    ).fetchall()[0][0]
-    return {v for (v,) in con.execute("SELECT version FROM ops.schema_migrations").fetchall()} if exists else set()
+    with one_snapshot(con):
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND table_schema = 'ops' AND table_name = 'schema_migrations'"
+        ).fetchall()[0][0]
+        return {v for (v,) in con.execute("SELECT version FROM ops.schema_migrations").fetchall()} if exists else set()
 
 
 def current_version(con: duckdb.DuckDBPyConnection, migrations: tuple[Migration, ...] | None = None) -> int:
     """The warehouse's schema version: its newest migration nbadb does not know, else the last migration,
     in MIGRATIONS order, up to which every one is applied (0: none). Versions are not applied in numeric
     order (10 comes after 30), so "up to date" means "equal to LATEST_VERSION"."""
-    migrations, applied = migrations or MIGRATIONS, _applied(con)
+    return _version_of(_applied(con), migrations or MIGRATIONS)
+
+
+def _version_of(applied: set[int], migrations: tuple[Migration, ...]) -> int:
     if unknown := applied - {m.version for m in migrations}:
         return max(unknown)
     version = 0
@@ -418,7 +422,8 @@ def apply_migrations(con: duckdb.DuckDBPyConnection, path: Path | str = "warehou
                      migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
     """Apply every migration of `migrations` (the warehouse's by default) newer than the database,
     each in its own transaction."""
-    version, done = current_version(con, migrations), _applied(con)
+    done = _applied(con)
+    version = _version_of(done, migrations)
     if version not in {m.version for m in migrations} and version != 0:
         raise WarehouseError(
             f"{path} has schema version {version}, newer than this nbadb understands "
