@@ -249,23 +249,23 @@ def test_a_transaction_the_catalog_refused_while_busy_is_run_again_and_any_other
     assert runs.count("broken") == 1 and con.execute("SELECT x FROM t").fetchall() == [(3,)]
 
 
-def test_a_snapshot_read_sees_one_snapshot_keeps_its_temp_tables_and_leaves_nothing_open_when_it_fails(
+def test_a_snapshot_read_sees_read_transaction_keeps_its_temp_tables_and_leaves_nothing_open_when_it_fails(
         tmp_path: Path) -> None:
-    from nbadb.warehouse.transactions import one_snapshot
+    from nbadb.warehouse.transactions import read_transaction
 
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
     con.execute("CREATE TABLE t (x INTEGER)")
     other = con.cursor()
-    with one_snapshot(con):
+    with read_transaction(con):
         before = con.execute("SELECT count(*) FROM t").fetchall()
         other.execute("INSERT INTO t VALUES (1)")  # another connection commits meanwhile
-        assert con.execute("SELECT count(*) FROM t").fetchall() == before == [(0,)]  # the block reads one snapshot
+        assert con.execute("SELECT count(*) FROM t").fetchall() == before == [(0,)]  # the block reads one state
         con.execute("CREATE TEMP TABLE made AS SELECT 42 AS x")
     assert con.execute("SELECT x FROM made").fetchall() == [(42,)]  # committed: what the block made stays
     assert con.execute("SELECT count(*) FROM t").fetchall() == [(1,)]  # and the next read sees the other's row
 
     with pytest.raises(duckdb.CatalogException):
-        with one_snapshot(con):
+        with read_transaction(con):
             con.execute("CREATE TEMP TABLE lost AS SELECT 1 AS x")
             con.execute("SELECT * FROM no_such_table")
     con.execute("BEGIN TRANSACTION")  # no transaction was left open

@@ -20,7 +20,7 @@ from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.vocabulary import DecisionKind, Optimization, SkipReason, Status
 from nbadb.errors import SpecError
 from nbadb.warehouse.connection import configure_session, execute
-from nbadb.warehouse.transactions import committed, interrupted, one_snapshot
+from nbadb.warehouse.transactions import committed, interrupted, read_transaction
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 
 LINEAGE_COLUMNS = ("row_hash", "run_id", "ingested_at", output.KNOWN_AT)
@@ -122,15 +122,15 @@ class Engine:
         return request.run_as_of_ts if request.run_as_of_ts is not None else self.now()
 
     def run(self, request: RunRequest) -> RunResult:
-        """The lifecycle as snapshot reads (warehouse.transactions) and one write: the run's clock,
-        pre-checks and change detection read one snapshot; once the run is known to work, its
-        'started' event, its parts, its transform and rules on another snapshot, then `_finish`."""
+        """The lifecycle as read transactions (warehouse.transactions) and one write: the run's clock,
+        pre-checks and change detection in one; once the run is known to work, its 'started' event,
+        its parts, its transform and rules in another, then `_finish`."""
         spec = self.specs.get(request.processor)
         if spec is None:
             raise SpecError(f"unknown processor {request.processor!r}; see `nbadb processors`")
         ctx: RunContext | None = None
         try:
-            with one_snapshot(self.con):
+            with read_transaction(self.con):
                 ctx = self._context(spec, request)
                 planned = self._plan(ctx)
             return self._carry_out(ctx, planned)
@@ -163,8 +163,8 @@ class Engine:
     # -- lifecycle -------------------------------------------------------------------------
 
     def _carry_out(self, ctx: RunContext, planned: RunResult | PlannedWork) -> RunResult:
-        """Record the skip `_plan` decided, or do the work: parts run outside a snapshot (one that
-        fails lets the run go on, and a failed statement would end the transaction)."""
+        """Record the skip `_plan` decided, or do the work: parts run outside a read transaction (one
+        that fails lets the run go on, and a failed statement would end the transaction)."""
         if isinstance(planned, RunResult):
             return self._finish(ctx, planned, write_output=False)
 
@@ -175,7 +175,7 @@ class Engine:
             reason = parts.run_parts(ctx, self.settings)
             if reason:
                 return self._finish(ctx, self._result(ctx, Status.SKIPPED, reason), write_output=False)
-        with one_snapshot(self.con):
+        with read_transaction(self.con):
             result = self._transform(ctx, planned)
         return self._finish(ctx, result, write_output=True)
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from nbadb.engine.dispatch import DispatchCycle
 from nbadb.engine.request import ProcessingMode, RunMode, RunResult
 from nbadb.orchestrate.workspace import Workspace
-from nbadb.warehouse.transactions import one_snapshot
+from nbadb.warehouse.transactions import read_transaction
 
 DOWNSTREAM_PHASES = frozenset({3, 4, 5})
 
@@ -33,7 +33,7 @@ def run_pipeline(
     requested dates (smart skip reads them); `as_of`: "today" for early exit (a replay's day);
     `clock`: the runs' instant (engine.clock; the warehouse clock when None)."""
     specs = [s for s in ws.graph.in_phases(set(phases & DOWNSTREAM_PHASES)) if processors is None or s.name in processors]
-    with one_snapshot(ws.con):
+    with read_transaction(ws.con):
         cycle = DispatchCycle(ws.con, specs, frozenset(ws.graph.specs), ws.engine.calendar(),
                               window_seconds=ws.settings.coalesce_window_seconds)
     results: list[RunResult] = []

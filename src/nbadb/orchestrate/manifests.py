@@ -31,7 +31,7 @@ from nbadb.engine.request import RunRequest, RunResult, utc_now
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.errors import ConfigError, UnknownRunError
 from nbadb.warehouse.snapshot import write_atomically
-from nbadb.warehouse.transactions import one_snapshot
+from nbadb.warehouse.transactions import read_transaction
 
 MANIFEST_DIR = "manifests"
 RUNS, PASSES = "runs", "passes"
@@ -60,7 +60,7 @@ class ManifestWriter:
 
     def __call__(self, request: RunRequest, result: RunResult) -> None:
         spec = self.specs[request.processor]
-        with one_snapshot(self.con):
+        with read_transaction(self.con):
             inputs = {table: self._version(table) for table in sorted(spec.input_tables)}
             output = self._output(spec, result)
         document = {

@@ -37,7 +37,7 @@ from nbadb.sources.files import KINDS, discover
 from nbadb.sources.names import match_players_sql, name_key_sql
 from nbadb.sources.provider_feed import COLUMNS as PROVIDER_COUNT_COLUMNS, COUNTS_TABLE, UNMATCHED_SQL, count_lines
 from nbadb.warehouse.connection import STAGE_CATALOG
-from nbadb.warehouse.transactions import one_snapshot
+from nbadb.warehouse.transactions import read_transaction
 
 # Kinds whose rows are checked row by row (the player directory is one JSON payload).
 ROW_KINDS = ("player_logs", "team_logs", "boxscores", "schedule", "injuries", "props", "corrections")
@@ -248,7 +248,7 @@ class ArchiveSource:
         published by `clock` (all of them when None) applied. The prop lines of `unread_books`
         (providers disabled at `clock`) are not read, only counted per book (src_provider_lines,
         sources.provider_feed) with every book's lines."""
-        with one_snapshot(self.con):  # some sixty statements, most on temp tables: one transaction (a lake's pays per)
+        with read_transaction(self.con):  # some sixty statements, most on temp tables: on a lake one transaction, not sixty
             return self._stage(start, end, game_ids, clock, unread_books)
 
     def _stage(self, start: date, end: date, game_ids: list[str] | None, clock: datetime | None,

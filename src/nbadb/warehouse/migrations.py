@@ -11,7 +11,7 @@ import duckdb
 from nbadb.errors import WarehouseError
 from nbadb.pipeline.prop_features.processor import COLUMNS as PROP_FEATURE_COLUMNS
 from nbadb.pipeline.provider_stages import STAGE_LABELS_SQL
-from nbadb.warehouse.transactions import committed, one_snapshot
+from nbadb.warehouse.transactions import committed, read_transaction
 
 LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
 BOX_STATS = """
@@ -379,7 +379,7 @@ KNOWN_VERSIONS = frozenset(m.version for m in MIGRATIONS)
 
 
 def _applied(con: duckdb.DuckDBPyConnection) -> set[int]:
-    with one_snapshot(con):
+    with read_transaction(con):
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_catalog = current_database() AND table_schema = 'ops' AND table_name = 'schema_migrations'"

@@ -1,13 +1,13 @@
 """One transaction run whole (and again when a lake's catalog refused it for a moment), reads
-grouped on one snapshot, ending transactions, and reading DuckDB's way of saying a query was
+grouped in one read transaction, ending transactions, and reading DuckDB's way of saying a query was
 interrupted.
 
 Words defined here:
-- snapshot read: statements run in one read transaction (`one_snapshot`). On a lake every
-  transaction fetches the catalog's latest snapshot, and the file list of each table it touches, from
-  the catalog database (a few milliseconds each), and a statement outside a transaction is a
-  transaction of its own, even one that reads only temp tables. Grouped, they pay once. On the DuckDB
-  file a transaction costs nothing.
+- read transaction: statements run in one transaction that writes no held table (`read_transaction`),
+  so they all read one state of the warehouse. On a lake every transaction fetches the catalog's
+  latest snapshot, and the file list of each table it touches, from the catalog database (a few
+  milliseconds each), and a statement outside a transaction is a transaction of its own, even one that
+  reads only temp tables. Grouped, they pay once. On the DuckDB file a transaction costs nothing.
 """
 
 from __future__ import annotations
@@ -63,8 +63,8 @@ def committed(con: duckdb.DuckDBPyConnection, write: Callable[[], T]) -> T:
 
 
 @contextmanager
-def one_snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The block's statements as one snapshot read: one transaction, committed at the end (temp
+def read_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's statements as one read transaction: committed at the end (temp
     tables the block made stay), rolled back when the block raises. For reads and temp tables only:
     what writes held tables goes through `committed`, which waits out a busy catalog. Not for a block
     that catches a failed statement and goes on, since DuckDB ends the transaction at the failure."""
