@@ -249,7 +249,7 @@ def test_a_transaction_the_catalog_refused_while_busy_is_run_again_and_any_other
     assert runs.count("broken") == 1 and con.execute("SELECT x FROM t").fetchall() == [(3,)]
 
 
-def test_a_snapshot_read_sees_read_transaction_keeps_its_temp_tables_and_leaves_nothing_open_when_it_fails(
+def test_a_read_transaction_sees_one_state_keeps_its_temp_tables_and_leaves_nothing_open_when_it_fails(
         tmp_path: Path) -> None:
     from nbadb.warehouse.transactions import read_transaction
 
