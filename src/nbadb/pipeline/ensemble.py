@@ -85,13 +85,16 @@ def ctes(pool: str) -> str:
     var_b) over `pool` (game_date, game_id, player_id, target, system, predicted_value); needs `_as_of`."""
     pivot = ", ".join(f"max(predicted_value) FILTER (WHERE system = '{s}') AS {s}" for s in SYSTEMS)
     combined = combined_sql("grid", "v")
+    # the same value: a row every system predicted has weights summing to exactly 1 (decimal), so it skips the division
+    weighted = " + ".join(f"grid.f_{x} * v.{x}" for x in SYSTEMS)
+    fast_combined = f"(CASE WHEN v.every_system THEN {weighted} ELSE {combined} END)"
     system_sums = ", ".join(m for s in SYSTEMS for m in _moments(f"v.{s}", f"power(v.actual - v.{s}, 2)", s))
     spreads = " UNION ALL ".join(
         f"SELECT day, target, '{s}' AS system, {_line(s)[0]} AS var_a, {_line(s)[1]} AS var_b "
         "FROM window_sums GROUP BY ALL"
         for s in SYSTEMS)
     return f"""
-    ens_grid AS (SELECT * FROM {_grid()}),
+    ens_grid AS (SELECT *, {', '.join(f'cast(w_{x} AS DOUBLE) AS f_{x}' for x in SYSTEMS)} FROM {_grid()}),
     ens_known AS (  -- each game day of the pool with the first instant one of its results was published
         SELECT p.game_date, min(a.known_at) AS first_known
         FROM (SELECT DISTINCT game_date, game_id, player_id FROM ({pool})) p
@@ -120,10 +123,18 @@ def ctes(pool: str) -> str:
               FROM ens_pool p JOIN ens_first_cutoff f USING (game_date)
               JOIN {versions(_SUMMARY)} a ON a.player_id = p.player_id AND a.game_id = p.game_id)
     ),
+    ens_groups AS (  -- ens_versions numbered by game day, target and result version, to sum over one narrow key
+        SELECT dense_rank() OVER (ORDER BY game_date, target, settled, known_at, superseded_at) AS version_group,
+               {' AND '.join(f'{x} IS NOT NULL' for x in SYSTEMS)} AS every_system, *
+        FROM ens_versions
+    ),
     ens_sums AS (  -- per game day, target, result version and weighting: exact sums of the absolute errors
-        SELECT v.game_date, v.target, v.settled, v.known_at, v.superseded_at, grid.position,
-               sum({_exact(f'abs({combined} - v.actual)')}) AS abs_sum, count({combined}) AS n_rows
-        FROM ens_versions v, ens_grid grid GROUP BY ALL
+        SELECT g.game_date, g.target, g.settled, g.known_at, g.superseded_at, s.position, s.abs_sum, s.n_rows
+        FROM (SELECT v.version_group, grid.position,
+                     sum({_exact(f'abs({fast_combined} - v.actual)')}) AS abs_sum, count({fast_combined}) AS n_rows
+              FROM ens_groups v, ens_grid grid GROUP BY ALL) s
+        JOIN (SELECT DISTINCT version_group, game_date, target, settled, known_at, superseded_at FROM ens_groups) g
+          USING (version_group)
     ),
     window_sums AS (  -- per D: the residual sums of its window's days, in the versions D sees
         SELECT d.day, s.*
