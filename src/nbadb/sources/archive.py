@@ -87,9 +87,9 @@ def _event_rows(start: date, end: date) -> Selection:
     events (game and tip-off): a line whose snapshot time was garbled is judged with its event."""
     def select(frame: pl.DataFrame) -> pl.Expr:
         in_range = pl.col("_date").is_between(start, end)
-        events = frame.filter(in_range).select(pl.concat_str("GAME", pl.col("GAME_TIME").cast(pl.String)).unique())
-        return (in_range | pl.col("_date").is_null()
-                | pl.concat_str("GAME", pl.col("GAME_TIME").cast(pl.String)).is_in(events.to_series().implode()))
+        events = frame.filter(in_range).select("GAME", "GAME_TIME").unique()
+        same_event = frame.join(events, on=["GAME", "GAME_TIME"], how="semi")["_row"]  # nulls match nothing
+        return in_range | pl.col("_date").is_null() | pl.col("_row").is_in(same_event.implode())
     return select
 
 
@@ -157,6 +157,7 @@ class ArchiveSource:
         self._checked: dict[str, list[tuple[Path, pl.DataFrame]]] = {}
         self._rejected: dict[str, ArchiveFileError] = {}
         self._players: pl.DataFrame | None = None
+        self._directory: pl.DataFrame | None = None
 
     # -- checking ---------------------------------------------------------------------------
 
@@ -486,18 +487,23 @@ class ArchiveSource:
             GROUP BY GAME_ID"""
         )
 
+    def directory(self) -> pl.DataFrame:
+        """The directory for name matching: every (player, team, season) the archive knows (made once, like the
+        checked files it is made of)."""
+        if self._directory is None:
+            parts = []
+            if self.available("player_logs"):
+                logs = pl.concat([rows.select("PLAYER_ID", "PLAYER_NAME", "TEAM_NAME", "SEASON").unique()
+                                  for _, rows in self.checked("player_logs")], how="diagonal_relaxed")
+                parts.append(logs)
+            if self.available("players"):
+                parts.append(self.players())
+            self._directory = pl.concat(parts, how="diagonal_relaxed").unique() if parts else pl.DataFrame(
+                schema={"PLAYER_ID": pl.Int64, "PLAYER_NAME": pl.String, "TEAM_NAME": pl.String, "SEASON": pl.String})
+        return self._directory
+
     def _stage_players(self) -> None:
-        """The directory for name matching: every (player, team, season) the archive knows."""
-        parts = []
-        if self.available("player_logs"):
-            logs = pl.concat([rows.select("PLAYER_ID", "PLAYER_NAME", "TEAM_NAME", "SEASON").unique()
-                              for _, rows in self.checked("player_logs")], how="diagonal_relaxed")
-            parts.append(logs)
-        if self.available("players"):
-            parts.append(self.players())
-        directory = pl.concat(parts, how="diagonal_relaxed").unique() if parts else pl.DataFrame(
-            schema={"PLAYER_ID": pl.Int64, "PLAYER_NAME": pl.String, "TEAM_NAME": pl.String, "SEASON": pl.String})
-        self.con.register("_directory", directory)
+        self.con.register("_directory", self.directory())
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE stage_players AS
             SELECT DISTINCT PLAYER_ID AS player_id, PLAYER_NAME AS player_name, TEAM_NAME AS team_name,

@@ -166,8 +166,12 @@ _TRANSFORM = f"""
     pstate AS (SELECT * FROM pstates JOIN ({ps.ewms_sql('SELECT * FROM mine', 'SELECT * FROM pread')}) e
                USING (player_id, game_date)),
     ptot AS ({ps.season_totals_sql('SELECT * FROM mine')}),
-    league AS ({ps.league_rates_sql('SELECT * FROM games')}),
-    tgames AS ({ts.GAMES}),
+    previous AS (SELECT DISTINCT {ps.prev_season_sql('season')} AS season
+                 FROM (SELECT season FROM c UNION ALL SELECT season FROM tc)),
+    league AS ({ps.league_rates_sql('SELECT * FROM games WHERE season IN (SELECT season FROM previous)')}),
+    tgames AS (  -- the seasons the dates read: theirs (states) and the one before (priors)
+        SELECT * FROM ({ts.GAMES}) WHERE season IN (SELECT season FROM tc UNION ALL SELECT season FROM previous)
+    ),
     tstate AS ({ts.state_sql('SELECT * FROM tgames')}),
     trates AS ({ts.season_rates_sql('SELECT * FROM tgames', 'team_id')}),
     lrates AS ({ts.season_rates_sql('SELECT * FROM tgames', '0')}),
