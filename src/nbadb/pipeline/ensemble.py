@@ -18,7 +18,8 @@ whose version it can see: a whole season's dates cost little more than one. A *s
 every D of the run that can look back on its game day sees: published before the first cutoff after
 that day and never superseded. A day's settled results are summed together, whatever their own
 publication instants, so a D adds one row per day and weighting for them (and one per version of the
-few results corrected or published late).
+few results corrected or published late). The ensemble's own spread needs its residuals at D's chosen
+weighting only: they are summed the same way, per game day for the weightings some D chose (`ens_needed`).
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def ctes(pool: str) -> str:
         FROM ens_versions
     ),
     ens_sums AS (  -- per game day, target, result version and weighting: exact sums of the absolute errors
-        SELECT g.game_date, g.target, g.settled, g.known_at, g.superseded_at, s.position, s.abs_sum, s.n_rows
+        SELECT g.game_date, g.target, g.settled, g.known_at, g.superseded_at, s.* EXCLUDE (version_group)
         FROM (SELECT v.version_group, grid.position,
                      sum({_exact(f'abs({fast_combined} - v.actual)')}) AS abs_sum, count({fast_combined}) AS n_rows
               FROM ens_groups v, ens_grid grid GROUP BY ALL) s
@@ -160,9 +161,9 @@ def ctes(pool: str) -> str:
     ),
     ens_best AS (SELECT * FROM ens_scored QUALIFY row_number() OVER (PARTITION BY day, target ORDER BY mae, position) = 1),
     ens_chosen AS (  -- D's weighting, with the game days of its window where a system it weighs has rows
-        SELECT b.*, count(p.game_date) AS weight_days
+        SELECT b.*, count(p.game_date) FILTER (WHERE {' OR '.join(f'(b.w_{x} > 0 AND p.has_{x})' for x in SYSTEMS)})
+                    AS weight_days
         FROM ens_best b LEFT JOIN ens_day_systems p ON p.day = b.day AND p.target = b.target
-         AND ({' OR '.join(f'(b.w_{x} > 0 AND p.has_{x})' for x in SYSTEMS)})
         GROUP BY ALL
     ),
     ens_weights AS (
@@ -172,10 +173,21 @@ def ctes(pool: str) -> str:
         FROM _as_of d CROSS JOIN (VALUES {', '.join(f"('{t}')" for t in TARGETS)}) t(target)
         LEFT JOIN ens_chosen c ON c.day = d.game_date AND c.target = t.target
     ),
-    ens_chosen_sums AS (  -- per D: the ensemble's residual sums at its chosen weights over the rows it sees
-        SELECT c.day, c.target, {', '.join(_moments(combined_sql('c', 'v'), f"power(v.actual - {combined_sql('c', 'v')}, 2)", 'ensemble'))}
+    ens_needed AS (  -- per game day and target: the weightings chosen by the Ds whose window holds the day
+        SELECT DISTINCT d.game_date, c.target, c.position FROM ens_chosen c JOIN ens_days d ON d.day = c.day
+    ),
+    ens_needed_sums AS (  -- per game day, target, result version and needed weighting: the ensemble's residual sums
+        SELECT v.game_date, v.target, v.settled, v.known_at, v.superseded_at, grid.position,
+               {', '.join(_moments(fast_combined, f'power(v.actual - {fast_combined}, 2)', 'ensemble'))}
+        FROM ens_groups v JOIN ens_needed n ON n.game_date = v.game_date AND n.target = v.target
+        JOIN ens_grid grid ON grid.position = n.position
+        GROUP BY ALL
+    ),
+    ens_chosen_sums AS (  -- per D: the ensemble's residual sums at its chosen weighting over the rows it sees
+        SELECT c.day, c.target, {', '.join(f'sum({m}_ensemble) AS {m}_ensemble' for m in ('n', 'sx', 'sy', 'sxy', 'sxx'))}
         FROM ens_chosen c JOIN ens_days d ON d.day = c.day
-        JOIN ens_versions v ON v.game_date = d.game_date AND v.target = c.target AND {_visible('v')}
+        JOIN ens_needed_sums s ON s.game_date = d.game_date AND s.target = c.target AND s.position = c.position
+         AND {_visible('s')}
         GROUP BY ALL
     ),
     ens_spread AS (
