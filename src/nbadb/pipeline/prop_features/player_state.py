@@ -38,11 +38,10 @@ def prev_season_sql(season: str) -> str:
     return f"({year}::VARCHAR || '-' || lpad((({year} + 1) % 100)::VARCHAR, 2, '0'))"
 
 
-def ewm_sql(values: str, half_life: int) -> str:
-    """EWM of list `values` (oldest first): the newest has weight 1, each older ×0.5^(1/half_life)."""
-    weight = f"pow(0.5, (len({values}) - i) / {half_life})"
-    return (f"list_sum(list_transform({values}, lambda x, i: x * {weight})) "
-            f"/ list_sum(list_transform({values}, lambda x, i: {weight}))")
+def ewm_weights_sql(half_life: int, kept: int) -> str:
+    """The EWM weights of a player's last `kept` games, oldest first: 0.5^(j/half_life) for j = kept - 1 .. 0
+    (the newest has weight 1, each older ×0.5^(1/half_life)). A constant: planned once, not computed per game."""
+    return f"list_transform(range({kept - 1}, -1, -1), lambda j: pow(0.5, j / {half_life}))"
 
 
 def _value(stat: str) -> str:
@@ -105,11 +104,13 @@ def ewms_sql(numbered: str, reads: str) -> str:
     the read window, or one ordered aggregate per EWM, cost a day's run 0.2-0.3 s."""
     longest = max(k for _, k in EWM_WINDOWS)
     fields = ", ".join(f"'{s}': cast(m.{s} AS DOUBLE)" for s in STATS)
-    lists = ", ".join(f"list_transform(games[-{k}:], lambda g: g.{s}) AS list{h}_{s}"
-                      for h, k in EWM_WINDOWS for s in STATS)
-    ewms = ", ".join(f"{ewm_sql(f'list{h}_{s}', h)} AS ewm{h}_{s}" for h, _ in EWM_WINDOWS for s in STATS)
+    # each window's games and the weights of as many games (the last of the kept weights): the i-th game weighs w[i]
+    windows = ", ".join(f"games[-{k}:] AS games{h}, {ewm_weights_sql(h, k)}[{k} - least(len(games), {k}) + 1:] AS w{h}"
+                        for h, k in EWM_WINDOWS)
+    ewms = ", ".join(f"list_sum(list_transform(games{h}, lambda g, i: g.{s} * w{h}[i])) / list_sum(w{h}) AS ewm{h}_{s}"
+                     for h, _ in EWM_WINDOWS for s in STATS)
     return f"""SELECT player_id, game_date, {ewms}
-    FROM (SELECT player_id, game_date, {lists}
+    FROM (SELECT player_id, game_date, {windows}
           FROM (SELECT r.player_id, r.game_date, list_sort(list({{'n': m.career_n, {fields}}})) AS games
                 FROM ({reads}) r
                 JOIN ({numbered}) m ON m.player_id = r.player_id
