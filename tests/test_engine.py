@@ -94,6 +94,30 @@ def test_a_transform_that_ignores_its_scope_fails_its_contract(tmp_path: Path) -
         assert _table(ws.con, good.name) == before
 
 
+def test_a_transform_whose_columns_differ_from_its_table_fails_naming_them_even_after_the_processor_succeeded(
+        tmp_path: Path) -> None:
+    """The column check runs once per code version and schema: a run of the same code version that wrote rows
+    since the last migration is the evidence that it passed. A changed transform is a new code version, and a
+    migration voids the evidence of every run before it; either way the check runs, and nothing is written."""
+    with _workspace(tmp_path) as ws:
+        publish(ws, START, START)
+        good = ws.graph.specs["raw.team_boxscores"]
+        before = _table(ws.con, good.name)
+        renamed = replace(good, transform_sql=(
+            f"SELECT * EXCLUDE (team_name), team_name AS club_name FROM ({good.transform_sql}) t"))
+        request = RunRequest(processor=good.name, start_date=START, end_date=START, force=True)
+        result = Engine(ws.con, {**ws.graph.specs, good.name: renamed}, ws.settings).run(request)
+        assert result.status == "failed"
+        assert "missing ['team_name'], unexpected ['club_name']" in result.error
+        assert _table(ws.con, good.name) == before
+        ws.con.execute("ALTER TABLE raw.team_boxscores ADD COLUMN venue VARCHAR")  # a migration's change
+        ws.con.execute("INSERT INTO ops.schema_migrations VALUES (9999, 'a column added', now()::TIMESTAMP)")
+        result = Engine(ws.con, ws.graph.specs, ws.settings).run(replace(request, run_id=new_run_id()))
+        assert result.status == "failed"
+        assert "missing ['venue'], unexpected []" in result.error
+        assert _table(ws.con, good.name) == [row + (None,) for row in before]
+
+
 def test_unknown_input_or_cycle_is_rejected_at_load_time() -> None:
     from nbadb.engine.dag import ProcessorGraph
     from nbadb.engine.spec import InputSpec
