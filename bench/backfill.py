@@ -50,14 +50,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--baseline-repeats", type=int, default=1)
-    parser.add_argument("--batch-days", type=int, default=None, help="days per batch (default: calendar months)")
+    parser.add_argument("--batch-days", type=int, default=None, help="days per batch (default: a batch per season)")
     parser.add_argument("--validate", default="1,2,3,4,5")
     parser.add_argument("--only", choices=sorted(TARGETS), help="one of the two backfills")
     options = parser.parse_args()
     extra = ["--validate", options.validate] + (["--batch-days", str(options.batch_days)] if options.batch_days else [])
     with tempfile.TemporaryDirectory(prefix="bench-backfill-") as tmp:
         root = Path(tmp)
-        print(f"nbadb backfill {START} .. {END} ({'monthly' if not options.batch_days else f'{options.batch_days}-day'} "
+        print(f"nbadb backfill {START} .. {END} ({'season' if not options.batch_days else f'{options.batch_days}-day'} "
               f"batches, validation {options.validate}), median of {options.repeats}")
         for label, phases in (("all phases", []), ("phases 2-4", ["--phases", "2,3,4"])):
             if options.only not in (None, label):

@@ -92,6 +92,26 @@ def test_a_set_based_backfill_writes_exactly_what_a_day_by_day_replay_writes(bac
     assert batched["predictions.player_prop_predictions"], "every phase wrote"
 
 
+def test_a_backfill_writes_the_same_tables_whatever_its_batches_even_across_the_2020_hiatus(tmp_path) -> None:
+    # The archive's last results before 2020-12-22 are of March 2020. Batched by season, the second
+    # batch starts on 2020-09-01 and reads stored predictions back to January; cut on 2020-12-22,
+    # the last batch reads them back to April: March must count the same in both (in neither).
+    first, last = date(2020, 3, 1), date(2020, 12, 23)
+    tables = []
+    for name, batch_days in (("by_season", None), ("cut_on_2020-12-22", (date(2020, 12, 22) - first).days)):
+        with _ws(tmp_path / name, BUNDLED_ARCHIVE) as ws:
+            plan = BackfillPlan(first, last, levels=frozenset({1}), batch_days=batch_days)
+            report = run_backfill(ws, start_backfill(ws, plan), plan)
+            assert report.status == "finished", report
+            # by season: 2019-20's days, then 2020-21's from 2020-09-01 (pipeline.point_in_time)
+            assert ws.con.execute("SELECT count(DISTINCT batch_start) FROM ops.backfill_dates").fetchall()[0][0] == 2
+        tables.append(_tables(tmp_path / name))
+    by_season, cut = tables
+    assert [r for r in cut["predictions.player_prop_predictions"] if r[1] == date(2020, 12, 22)], "the day was predicted"
+    for table in TABLES:
+        assert by_season[table] == cut[table], table
+
+
 def _cli(data_dir: Path, archive: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`nbadb backfill ARGS` in a process of its own (so that it can be killed)."""
     return subprocess.Popen([sys.executable, "-m", "nbadb.cli.app", "backfill", *args],

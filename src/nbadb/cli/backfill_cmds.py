@@ -36,7 +36,7 @@ def backfill(
     seasons: Optional[str] = typer.Option(None, "--seasons", help="Only the days of these seasons, e.g. 2022-23,2023-24."),
     phases: Optional[str] = typer.Option(None, "--phases", help="Phases to run, e.g. 2,3,4 (default all: 2,3,4,5)."),
     validate: Optional[str] = typer.Option(None, "--validate", help="Validation levels to check, e.g. 1,2,3 (default all: 1-5)."),
-    batch_days: Optional[int] = typer.Option(None, "--batch-days", help="Days per batch (default: calendar months)."),
+    batch_days: Optional[int] = typer.Option(None, "--batch-days", help="Days per batch (default: a batch per season)."),
     resume: bool = typer.Option(False, "--resume", help="Continue the last unfinished backfill from its first date not validated."),
     as_json: bool = JsonOption,
 ) -> None:

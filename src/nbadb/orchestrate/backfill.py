@@ -2,7 +2,8 @@
 checkpointed so that a killed backfill resumes where it stopped.
 
 A backfill (`BackfillPlan`) covers the days of [start, end] (only those of `seasons` when given) in
-batches: calendar months by default, or `batch_days` days. A batch is set-based: its dates are
+batches: one per season by default (its days in the plan, seasons as
+pipeline.point_in_time.season_of_date_sql names them), or `batch_days` days. A batch is set-based: its dates are
 published at once (phase 2) and each downstream phase runs once over all of them, in backfill mode
 (engine.policies: no smart skip, no too-historical exit, breakers tolerate more failures). The
 as-of snapshots (engine.snapshots) make a date's rows what they were before its tip-off however
@@ -59,7 +60,7 @@ class BackfillPlan:
     levels: frozenset[int] = frozenset(LEVELS)
     blocking: frozenset[int] = frozenset({1, 3, 4, 5})
     seasons: tuple[str, ...] = ()
-    batch_days: int | None = None  # None: calendar months
+    batch_days: int | None = None  # None: a batch per season
 
     def check(self) -> None:
         if self.start > self.end:
@@ -95,26 +96,11 @@ class BackfillReport:
     seconds: float = 0.0
 
 
-def batches(start: date, end: date, batch_days: int | None) -> list[tuple[date, date]]:
-    """[start, end] in calendar months (or runs of `batch_days` days)."""
-    out = []
-    first = start
-    while first <= end:
-        if batch_days:
-            last = first + timedelta(days=batch_days - 1)
-        else:
-            following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-            last = following - timedelta(days=1)
-        out.append((first, min(last, end)))
-        first = out[-1][1] + timedelta(days=1)
-    return out
-
-
 def start_backfill(ws: Workspace, plan: BackfillPlan) -> str:
     """Record a new backfill and its dates (all pending); returns its id."""
     plan.check()
     backfill_id = uuid.uuid4().hex[:12]
-    days = _plan_days(ws, plan)
+    days, batch_starts = _plan_days(ws, plan)
     if not days:
         raise ConfigError(f"no day of {plan.start}..{plan.end} belongs to the seasons {', '.join(plan.seasons)}")
     con = ws.con
@@ -128,7 +114,7 @@ def start_backfill(ws: Workspace, plan: BackfillPlan) -> str:
         con.execute(
             """INSERT INTO ops.backfill_dates (backfill_id, game_date, batch_start, status, attempts)
             SELECT $id, unnest($days), unnest($batches), 'pending', 0""",
-            {"id": backfill_id, "days": days, "batches": [_batch_of(d, plan) for d in days]})
+            {"id": backfill_id, "days": days, "batches": batch_starts})
 
     committed(con, write)
     return backfill_id
@@ -153,14 +139,15 @@ def run_backfill(ws: Workspace, backfill_id: str, plan: BackfillPlan,
     t0 = time.perf_counter()
     con.execute("UPDATE ops.backfill_runs SET status = 'running', stopped_on = NULL, stop_reason = NULL "
                 "WHERE backfill_id = ?", [backfill_id])
-    todo = [d for (d,) in con.execute(
-        "SELECT game_date FROM ops.backfill_dates WHERE backfill_id = ? AND status IN ('pending', 'failed') "
-        "ORDER BY game_date", [backfill_id]).fetchall()]
+    # per batch, its dates to do: a resumed batch starts at its first date not validated
+    todo = con.execute(
+        "SELECT min(game_date), max(game_date), count(*) FROM ops.backfill_dates WHERE backfill_id = ? "
+        "AND status IN ('pending', 'failed') GROUP BY batch_start ORDER BY batch_start", [backfill_id]).fetchall()
     total = con.execute("SELECT count(*) FROM ops.backfill_dates WHERE backfill_id = ?", [backfill_id]).fetchall()[0][0]
-    done = total - len(todo)
+    left = sum(n for _, _, n in todo)
     report = BackfillReport(backfill_id, "running")
-    tracker = _Tracker(on_progress, done, total, len(todo), time.perf_counter())
-    for first, last in _todo_batches(todo, plan):
+    tracker = _Tracker(on_progress, total - left, total, left, time.perf_counter())
+    for first, last, _ in todo:
         stop = _run_batch(ws, backfill_id, plan, first, last, tracker)
         if stop:
             report.status, report.stopped_on, report.stop_reason = "stopped", *stop
@@ -369,27 +356,21 @@ def _form_quality(ws: Workspace, first: date, last: date) -> dict[date, tuple[in
 
 # -- the plan's dates ---------------------------------------------------------------------------
 
-def _plan_days(ws: Workspace, plan: BackfillPlan) -> list[date]:
+def _plan_days(ws: Workspace, plan: BackfillPlan) -> tuple[list[date], list[date]]:
+    """The plan's days (those of its seasons when it names some) and each one's batch, named by the
+    batch's first day: runs of `batch_days` days from the start, else the plan's days of its season."""
     days = [plan.start + timedelta(days=i) for i in range((plan.end - plan.start).days + 1)]
-    if not plan.seasons:
-        return days
-    labels = ws.con.execute(f"SELECT d, {season_of_date_sql('d')} FROM unnest($days::DATE[]) t(d)",
-                            {"days": days}).fetchall()
-    return [d for d, season in labels if season in plan.seasons]
-
-
-def _batch_of(day: date, plan: BackfillPlan) -> date:
+    labelled = ws.con.execute(f"SELECT d, {season_of_date_sql('d')} FROM unnest($days::DATE[]) t(d) ORDER BY d",
+                              {"days": days}).fetchall()
+    kept = [(d, season) for d, season in labelled if not plan.seasons or season in plan.seasons]
+    days = [d for d, _ in kept]
     if plan.batch_days:
-        return plan.start + timedelta(days=(day - plan.start).days // plan.batch_days * plan.batch_days)
-    return day.replace(day=1)
-
-
-def _todo_batches(todo: list[date], plan: BackfillPlan) -> list[tuple[date, date]]:
-    """The batches of the dates still to do, each from its first date to do (a resumed batch starts late)."""
-    by_batch: dict[date, list[date]] = {}
-    for d in todo:
-        by_batch.setdefault(_batch_of(d, plan), []).append(d)
-    return [(ds[0], ds[-1]) for _, ds in sorted(by_batch.items())]
+        size = plan.batch_days
+        return days, [plan.start + timedelta(days=(d - plan.start).days // size * size) for d in days]
+    first_of_season: dict[str, date] = {}
+    for d, season in kept:
+        first_of_season.setdefault(season, d)
+    return days, [first_of_season[season] for _, season in kept]
 
 
 def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:

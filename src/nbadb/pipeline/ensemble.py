@@ -1,9 +1,9 @@
 """The ensemble's weights and every system's error spread, as of each date D of a predictions run.
 
-Out-of-sample rows of D: the systems' predictions of the last WINDOW_DAYS game days before D that
-have a result published before D's cutoff (a playoff day the archive has no results for does not
-count), from rows of predictions.player_prop_predictions written before and this run's rows of
-earlier dates, each with the player's result in the version published before D's cutoff (a result
+Out-of-sample rows of D: the systems' predictions of the last WINDOW_DAYS game days before D, and
+within LOOKBACK_DAYS of it, that have a result published before D's cutoff (a playoff day the
+archive has no results for does not count), from rows of predictions.player_prop_predictions
+written before and this run's rows of earlier dates, each with the player's result in the version published before D's cutoff (a result
 published later is not there). Weights: the simplex grid with step 1/GRID_STEPS over SYSTEMS (no weight on a system
 with no prediction in the window) minimising the MAE of the weighted prediction (weights
 renormalised over the systems that predicted the row) on those rows, ties to the first in grid
@@ -31,6 +31,11 @@ from nbadb.pipeline.prop_features.processor import TARGETS
 
 SYSTEMS = ("baseline", "gbm", "heuristic")
 WINDOW_DAYS = 30
+# The window's days lie within this many days before D, so that a run reads stored predictions from
+# its first date minus LOOKBACK_DAYS and every D's window is the same whatever the run's first date
+# (after the 2020 hiatus the 30 game days before D reached back past it: a season-long run saw March
+# 2020 where a day's run did not). An ordinary off-season keeps 30 game days inside it.
+LOOKBACK_DAYS = 240
 MIN_DAYS = 7
 GRID_STEPS = 20
 MIN_VARIANCE = 0.25
@@ -105,6 +110,7 @@ def ctes(pool: str) -> str:
     ens_days AS (  -- per D, its last game days with a result published before D's cutoff
         SELECT d.game_date AS day, d.cutoff, g.game_date
         FROM _as_of d JOIN ens_known g ON g.game_date < d.game_date AND g.first_known < d.cutoff
+         AND g.game_date >= d.game_date - INTERVAL {LOOKBACK_DAYS} DAY
         QUALIFY row_number() OVER (PARTITION BY d.game_date ORDER BY g.game_date DESC) <= {WINDOW_DAYS}
     ),
     ens_pool AS (  -- the pool's rows of the days some window holds, one column per system

@@ -54,7 +54,6 @@ _SUMMARY = "analytics.player_game_summary"
 PREDICTIONS_TABLE = "predictions.player_prop_predictions"
 FEATURE_VERSION = "prop-v1"
 STALE_FORM_DAYS = 30
-POOL_DAYS = 240  # how far back stored predictions are read for the ensemble's 30 game days
 
 # -- the parts' inputs -------------------------------------------------------------------------
 
@@ -160,7 +159,7 @@ _PREDICTIONS_TRANSFORM = f"""
     features AS (SELECT * FROM {_FEATURES} WHERE game_date BETWEEN $start AND $end),
     pool AS (
         SELECT game_date, game_id, player_id, target, system, predicted_value FROM {PREDICTIONS_TABLE} p
-        WHERE game_date >= $start - INTERVAL {POOL_DAYS} DAY AND game_date < $end AND system IN ({_SYSTEM_LIST})
+        WHERE game_date >= $start - INTERVAL {ensemble.LOOKBACK_DAYS} DAY AND game_date < $end AND system IN ({_SYSTEM_LIST})
           AND {_NOT_RECOMPUTED}
         UNION ALL
         SELECT s.game_date, f.game_id, s.player_id, s.target, s.system, s.predicted_value
