@@ -90,9 +90,12 @@ def db(data_dir: Path, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyCon
 
 
 def copy_warehouse(src_data_dir: Path, dst_data_dir: Path) -> Path:
-    """Copy a warehouse so a test can change it without touching the shared one."""
+    """Copy a warehouse (its file and the write-ahead log beside it) so a test can change it without
+    touching the shared one."""
     dst_data_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(src_data_dir / DATABASE_NAME, dst_data_dir / DATABASE_NAME)
+    for name in (DATABASE_NAME, f"{DATABASE_NAME}.wal"):
+        if (src_data_dir / name).exists():
+            shutil.copy2(src_data_dir / name, dst_data_dir / name)
     return dst_data_dir
 
 

@@ -32,8 +32,9 @@ def _wait_for_runs(data_dir: Path, proc: subprocess.Popen, timeout: float = 120)
     """Until the replay has finished some runs of its own (the ledger grows), so Ctrl-C meets it mid-work."""
     deadline = time.monotonic() + timeout
     log = data_dir / "nba.duckdb.wal"
+    start = log.stat().st_size if log.exists() else 0
     while time.monotonic() < deadline and proc.poll() is None:
-        if log.exists() and log.stat().st_size > 0:
+        if log.exists() and log.stat().st_size > start:
             time.sleep(2)
             return
         time.sleep(0.2)
@@ -264,3 +265,25 @@ def test_health_speaks_only_of_the_kinds_the_archive_has(replayed, run_cli):
     assert absent["predictions.provider_shadow"].startswith("needs raw.prop_lines: no rows of props/*.parquet")
     assert absent["raw.provider_stages"] == "nothing recorded in ops.provider_audit yet"
     assert [f for f in findings if f["severity"] != "not applicable"] == []
+
+
+def test_a_closed_warehouse_keeps_a_small_log_every_later_open_reads_and_folds_a_large_one(tmp_path):
+    from nbadb.warehouse.connection import CLOSE_CHECKPOINT_BYTES, close_warehouse, open_warehouse
+
+    path = tmp_path / "nba.duckdb"
+    log = tmp_path / "nba.duckdb.wal"
+    con = open_warehouse(path)
+    con.execute("CREATE TABLE ops.kept AS SELECT 1 AS n")
+    close_warehouse(con)
+    assert log.exists() and 0 < log.stat().st_size < CLOSE_CHECKPOINT_BYTES, "a small log is left for the next open"
+    with duckdb.connect(str(path), read_only=True) as reader:
+        assert reader.execute("SELECT n FROM ops.kept").fetchall() == [(1,)]
+    con = open_warehouse(path)
+    con.execute("CREATE TABLE ops.wide (s VARCHAR)")
+    for _ in range(3):  # commits smaller than a row group go to the log whole
+        con.execute("INSERT INTO ops.wide SELECT repeat('x', 100) || range FROM range(100000)")
+    assert log.stat().st_size >= CLOSE_CHECKPOINT_BYTES
+    close_warehouse(con)
+    assert not log.exists() or log.stat().st_size == 0, "a log past the size is folded into the file"
+    with duckdb.connect(str(path), read_only=True) as reader:
+        assert reader.execute("SELECT (SELECT count(*) FROM ops.wide), (SELECT n FROM ops.kept)").fetchall() == [(300000, 1)]

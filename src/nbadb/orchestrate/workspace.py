@@ -20,7 +20,7 @@ from nbadb.engine.runner import Engine
 from nbadb.errors import ConfigError, WarehouseError
 from nbadb.orchestrate.manifests import ManifestWriter, manifest_dir
 from nbadb.pipeline.registry import build_graph
-from nbadb.warehouse.connection import configure_session, open_warehouse
+from nbadb.warehouse.connection import close_warehouse, configure_session, open_warehouse
 from nbadb.warehouse.snapshot import live_server
 from nbadb.warehouse.stores import Store
 
@@ -56,7 +56,7 @@ class Workspace:
         self.executor.close()
         if self._source is not None:
             self._source.con.close()
-        self.con.close()
+        close_warehouse(self.con)
 
     def __enter__(self) -> "Workspace":
         return self

@@ -15,8 +15,6 @@ from datetime import datetime
 
 import polars as pl
 
-from nbadb.contracts.source_contracts import ODDS_RULES
-
 FEED_TABLE = "ops.provider_feed"  # where the counts are kept (orchestrate.ingest.persist_staging)
 COUNTS_TABLE = "src_provider_lines"  # a staging's counts, on the source's connection
 COLUMNS = ("bookmaker VARCHAR, game_date DATE, snapshot_date DATE, known_at TIMESTAMP, lines_offered INTEGER, "
@@ -25,6 +23,8 @@ COLUMNS = ("bookmaker VARCHAR, game_date DATE, snapshot_date DATE, known_at TIME
 
 def count_lines(rows: pl.DataFrame, unread_books: frozenset[str], clock: datetime, start_date: object) -> pl.DataFrame:
     """The counts of `rows` (checked prop rows with `_reasons` and `_date`), unmatched names still zero."""
+    from nbadb.contracts.source_contracts import ODDS_RULES  # pandera: loaded by staging, not by the graph
+
     if not rows.height:
         return pl.DataFrame()
     read = ~pl.col("BOOKMAKER").is_in(sorted(unread_books))
