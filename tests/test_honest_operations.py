@@ -280,10 +280,10 @@ def test_a_closed_warehouse_keeps_a_small_log_every_later_open_reads_and_folds_a
         assert reader.execute("SELECT n FROM ops.kept").fetchall() == [(1,)]
     con = open_warehouse(path)
     con.execute("CREATE TABLE ops.wide (s VARCHAR)")
-    for _ in range(3):  # commits smaller than a row group go to the log whole
-        con.execute("INSERT INTO ops.wide SELECT repeat('x', 100) || range FROM range(100000)")
+    for _ in range(2):  # commits smaller than a row group go to the log whole
+        con.execute("INSERT INTO ops.wide SELECT repeat('x', 100) || range FROM range(20000)")
     assert log.stat().st_size >= CLOSE_CHECKPOINT_BYTES
     close_warehouse(con)
     assert not log.exists() or log.stat().st_size == 0, "a log past the size is folded into the file"
     with duckdb.connect(str(path), read_only=True) as reader:
-        assert reader.execute("SELECT (SELECT count(*) FROM ops.wide), (SELECT n FROM ops.kept)").fetchall() == [(300000, 1)]
+        assert reader.execute("SELECT (SELECT count(*) FROM ops.wide), (SELECT n FROM ops.kept)").fetchall() == [(40000, 1)]
