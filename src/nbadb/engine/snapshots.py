@@ -126,7 +126,10 @@ def frozen_dates(
     con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, calendar: LeagueCalendar, start: date, end: date,
     clock: datetime,
 ) -> list[date]:
-    """Dates in [start, end] whose cutoff is at or before `clock` and that already have rows."""
+    """Dates in [start, end] whose cutoff is at or before `clock` and that already have rows, or that
+    have no game scheduled and no line: an as-of row is a game's, so nothing was said for such a
+    date and nothing can be said once its cutoff has passed (a game scheduled on it later makes it
+    a game date with no rows, computed like any other)."""
     past = [d for d in days(start, end) if calendar.cutoff(d) <= clock]
     if not past:
         return []
@@ -134,4 +137,5 @@ def frozen_dates(
         f'SELECT DISTINCT "{spec.date_column}" FROM {spec.output_table} WHERE "{spec.date_column}" BETWEEN $s AND $e',
         {"s": past[0], "e": past[-1]},
     ).fetchall()
-    return sorted(d for (d,) in rows)
+    game_dates = set(calendar.dates) | calendar.line_dates
+    return sorted({d for (d,) in rows} | {d for d in past if d not in game_dates})
