@@ -18,6 +18,7 @@ import polars as pl
 import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE
+from nbadb.warehouse.connection import CLOSE_CHECKPOINT_BYTES, close_warehouse, open_warehouse
 
 REPLAY = ["replay", "--start", "2023-10-24", "--end", "2023-10-27"]
 
@@ -268,8 +269,6 @@ def test_health_speaks_only_of_the_kinds_the_archive_has(replayed, run_cli):
 
 
 def test_a_closed_warehouse_keeps_a_small_log_every_later_open_reads_and_folds_a_large_one(tmp_path):
-    from nbadb.warehouse.connection import CLOSE_CHECKPOINT_BYTES, close_warehouse, open_warehouse
-
     path = tmp_path / "nba.duckdb"
     log = tmp_path / "nba.duckdb.wal"
     con = open_warehouse(path)

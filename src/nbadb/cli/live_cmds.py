@@ -35,13 +35,10 @@ def fetch(
     if from_raw:
         outcome = fetch_to_archive(raw_source(raw_dir, from_raw=True), day, archive_dir)
     else:
-        from nbadb.warehouse.connection import open_warehouse
+        from nbadb.warehouse.connection import warehouse
 
-        con = open_warehouse(settings.database_path)  # the endpoints' durable breakers
-        try:
+        with warehouse(settings.database_path) as con:  # the endpoints' durable breakers
             outcome = fetch_to_archive(raw_source(raw_dir, from_raw=False, con=con), day, archive_dir)
-        finally:
-            con.close()
     if as_json:
         print_json(outcome.as_dict())
         return

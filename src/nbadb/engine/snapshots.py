@@ -137,5 +137,5 @@ def frozen_dates(
         f'SELECT DISTINCT "{spec.date_column}" FROM {spec.output_table} WHERE "{spec.date_column}" BETWEEN $s AND $e',
         {"s": past[0], "e": past[-1]},
     ).fetchall()
-    game_dates = set(calendar.dates) | calendar.line_dates
-    return sorted({d for (d,) in rows} | {d for d in past if d not in game_dates})
+    no_game = {d for d in past if not calendar.games_between(d, d) and d not in calendar.line_dates}
+    return sorted({d for (d,) in rows} | no_game)

@@ -2,10 +2,10 @@
 checkpointed so that a killed backfill resumes where it stopped.
 
 A backfill (`BackfillPlan`) covers the days of [start, end] (only those of `seasons` when given) in
-batches: one per season by default (its days in the plan, seasons as
-pipeline.point_in_time.season_of_date_sql names them), or `batch_days` days. A batch is set-based: its dates are
-published at once (phase 2) and each downstream phase runs once over all of them, in backfill mode
-(engine.policies: no smart skip, no too-historical exit, breakers tolerate more failures). The
+batches: one per season by default (the plan's days of a season, as
+pipeline.point_in_time.season_of_date_sql names them), or `batch_days` days. A batch is set-based:
+its dates are published at once (phase 2) and each downstream phase runs once over all of them, in
+backfill mode (engine.policies: no smart skip, no too-historical exit, breakers tolerate more failures). The
 as-of snapshots (engine.snapshots) make a date's rows what they were before its tip-off however
 many dates a run covers, so the one place where order matters is a correction the archive
 published at an instant T: the batch is cut there (segment), the dates whose games were final by T
