@@ -201,8 +201,8 @@ def test_a_call_is_never_made_on_an_estimated_line_or_without_a_positive_ev(buil
        source=st.sampled_from(["prop_consensus", "estimated", "shadow"]),
        form=st.sampled_from(["complete", "partial", "prior_only", "stale", "none"]),
        market=st.floats(0.05, 0.95), fit=st.one_of(st.none(), st.tuples(*[st.floats(-1, 1)] * 3)))
-def test_the_served_rule_calls_a_side_only_when_its_ev_at_the_real_odds_is_positive(p, over, under, source,
-                                                                                     form, market, fit) -> None:
+def test_the_served_rule_calls_a_side_only_when_its_ev_is_positive_and_states_a_confidence_only_where_calibrated(
+        p, over, under, source, form, market, fit) -> None:
     import math
     sigma = 2.0
     mean = 5.5 - sigma * math.sqrt(2) * _erfinv(1 - 2 * p)  # P(X > 5.5) = p under Normal(mean, sigma)
@@ -227,6 +227,10 @@ def test_the_served_rule_calls_a_side_only_when_its_ev_at_the_real_odds_is_posit
         other = {"OVER": "UNDER", "UNDER": "OVER"}[rec]
         assert ev == pytest.approx(ev_side[rec], abs=1e-6) and ev > 0 and ev >= ev_side[other] - 1e-6
         assert confidence == pytest.approx(p if rec == "OVER" else 1 - p, abs=1e-6)
+    if fit is None or form in ("stale", "none"):  # an uncalibrated P(over), or one without form, is no confidence
+        assert confidence is None
+    elif rec == "PASS":
+        assert confidence == pytest.approx(max(p, 1 - p), abs=1e-6)
 
 
 def _erfinv(y: float) -> float:

@@ -54,6 +54,11 @@ def _render_predict(outcome, limit: int) -> None:
     calls = ", ".join(f"{outcome.count('prop_consensus', r)} {r}" for r in ("OVER", "UNDER", "PASS"))
     console.print(f"{len(outcome.predictions)} predictions; {outcome.count('prop_consensus')} against real prop lines: "
                   f"{calls}; {outcome.count('estimated')} against estimated lines")
+    unformed = sum(p["form_quality"] in ("none", "stale") for p in outcome.predictions)
+    if unformed:
+        console.print(f"[yellow]{unformed} of them without current form[/] (no game this season or last, or none in "
+                      "30 days): the systems' guesses for a player they know nothing recent of, with no confidence "
+                      "and no call")
     matched, total = outcome.prop_match
     if total:
         console.print(f"prop-line names matched to NBA player ids: {matched}/{total} ({100 * matched / total:.1f}%)")

@@ -20,7 +20,10 @@ and no call, no confidence above what a calibration supports); EV of each side =
 book's real prices; OVER or UNDER only on a real line with both prices, a calibration fit, trusted
 form and the larger EV > 0; PASS otherwise (always on an estimated line, and before σ can be
 fitted). confidence = p of the called side (below ½ when long odds make the less likely side the
-better bet; PASS: the likelier side's).
+better bet; PASS: the likelier side's), and only where a calibration supports it (`SUPPORTED_SQL`: a fit,
+a market probability at the line, and form neither stale nor missing); null elsewhere, since an
+uncalibrated model's P(over) for a player without form (a 2.0-point guess against a 16.5 line) would
+read as certainty.
 form_quality: 'none' (no game this season nor last), 'stale' (no game in STALE_FORM_DAYS days),
 'prior_only' (no game yet this season), 'partial' (1–9 games), 'complete'; form_age_days = days since
 his last game (capped at 30 by the features).
@@ -113,22 +116,27 @@ def _per_target(values: dict[str, str], target: str = "r.target") -> str:
     return f"CASE {target} " + " ".join(f"WHEN '{t}' THEN {values[t]}" for t in TARGETS) + " END"
 
 
+# Where a calibration supports a probability (module docstring): the only rows with a confidence, and
+# the only ones a call may be made on.
+SUPPORTED_SQL = ("(calibration_b0 IS NOT NULL AND market_p_over IS NOT NULL "
+                 "AND form_quality NOT IN ('stale', 'none'))")
+
+
 def recommendation_sql(rows: str) -> str:
     """The served rule, the one place it is written: the relation `rows` (columns predicted_value, target,
     line_value, line_source, over_odds, under_odds (American), market_p_over, dist_mean, dist_sigma,
     dist_alpha, calibration_b0/_b1/_b2 and form_quality; any others kept) with model_p_over, p_over,
     edge, ev, confidence and recommendation appended (module docstring). The served predictions and the
     shadow verdicts against a provider's lines both call it."""
-    called = ("CASE WHEN line_source <> 'estimated' AND over_odds IS NOT NULL AND under_odds IS NOT NULL "
-              "AND calibration_b0 IS NOT NULL AND market_p_over IS NOT NULL "
-              "AND form_quality NOT IN ('stale', 'none') AND greatest(ev_over, ev_under) > 0 "
+    called = (f"CASE WHEN line_source <> 'estimated' AND over_odds IS NOT NULL AND under_odds IS NOT NULL "
+              f"AND {SUPPORTED_SQL} AND greatest(ev_over, ev_under) > 0 "
               "THEN CASE WHEN ev_over >= ev_under THEN 'OVER' ELSE 'UNDER' END ELSE 'PASS' END")
     p_over = calibration.calibrated_sql("model_p_over", "market_p_over", "calibration_b0", "calibration_b1",
                                         "calibration_b2")
     return f"""
         SELECT * EXCLUDE (ev_over, ev_under),
-               CASE recommendation WHEN 'OVER' THEN p_over WHEN 'UNDER' THEN 1 - p_over
-                    ELSE greatest(p_over, 1 - p_over) END AS confidence,
+               CASE WHEN {SUPPORTED_SQL} THEN CASE recommendation WHEN 'OVER' THEN p_over WHEN 'UNDER' THEN 1 - p_over
+                                                  ELSE greatest(p_over, 1 - p_over) END END AS confidence,
                CASE recommendation WHEN 'OVER' THEN ev_over WHEN 'UNDER' THEN ev_under END AS ev
         FROM (SELECT *, {called} AS recommendation
               FROM (SELECT *, p_over * {decimal_odds_sql('over_odds')} - 1 AS ev_over,
