@@ -149,6 +149,16 @@ def test_the_api_is_versioned_and_read_only(served_cli):
     assert served_cli.call("/api/v2/runs")[0] == 404
 
 
+def test_a_query_parameter_no_handler_reads_is_refused_naming_the_ones_it_takes(served_cli):
+    status, body = served_cli.call("/api/v1/predictions?day=2023-11-06")  # the parameter is `date`
+    error = json.loads(body)["error"]
+    assert status == 400 and "unknown parameter 'day' for /api/v1/predictions" in error and "date" in error
+    status, body = served_cli.call("/runs?sinse=2023-11-01&status=success")
+    assert status == 400 and b"unknown parameter &#x27;sinse&#x27; for /runs" in body
+    assert served_cli.call("/metrics?format=json")[0] == 400
+    assert served_cli.call("/api/v1/predictions?date=2023-11-06&limit=25")[0] == 200
+
+
 def test_metrics_count_what_the_ledger_holds_and_feed_the_grafana_dashboard(served_cli):
     status, body = served_cli.call("/metrics")
     text = body.decode()

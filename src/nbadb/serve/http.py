@@ -1,7 +1,8 @@
 """A small router over the standard library's ThreadingHTTPServer: requests, responses, errors.
 
 Paths are patterns with `{name}` segments. A handler gets the request and the path's values and
-returns a Response. nbadb's errors become one-line answers (a bad argument 400, an unknown run 404);
+returns a Response. nbadb's errors become one-line answers (a bad argument or a query parameter the
+handler does not read 400, an unknown run 404);
 anything else is logged with its traceback and answered 500 without details. The access log names
 method, path and status, never a header (the bearer token travels in one).
 """
@@ -38,11 +39,21 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     body: bytes = b""
+    asked: set[str] = field(default_factory=set, compare=False, repr=False)  # the parameters its handler read
 
     def param(self, name: str) -> str | None:
         """A query parameter; an empty one (a form's blank field) counts as absent."""
+        self.asked.add(name)
         value = self.query.get(name)
         return value if value else None
+
+    def refuse_unknown_params(self) -> None:
+        """A parameter its handler never read is a mistake (`day=` for `date=`): answered 400, naming what
+        the path takes, instead of an answer that silently ignored it."""
+        unknown = sorted(set(self.query) - self.asked)
+        if unknown:
+            takes = ", ".join(sorted(self.asked)) or "no parameters"
+            raise ConfigError(f"unknown parameter {', '.join(map(repr, unknown))} for {self.path}; it takes {takes}")
 
 
 @dataclass(frozen=True)
@@ -91,7 +102,9 @@ class Router:
                 continue
             allowed = True
             if method == request.method:
-                return handler(request, match.groupdict())
+                response = handler(request, match.groupdict())
+                request.refuse_unknown_params()
+                return response
         if allowed:
             raise HttpError(HTTPStatus.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.path}")
         raise HttpError(HTTPStatus.NOT_FOUND, f"no page or endpoint at {request.path}")
