@@ -295,6 +295,22 @@ def test_a_correction_the_rules_refuse_is_not_stored(good_warehouse, copy_wareho
         assert con.execute("SELECT count(*) FROM ops.source_corrections").fetchall()[0][0] == 0
 
 
+def test_a_correction_that_changes_nothing_or_names_a_stat_twice_is_refused_and_publishes_nothing(
+        good_warehouse, copy_warehouse, run_cli, no_traceback, tmp_path):
+    warehouse = copy_warehouse(good_warehouse, tmp_path / "wh")
+    before = table_digests(warehouse)
+    with duckdb.connect(str(warehouse / "nba.duckdb"), read_only=True) as con:
+        game, player, pts, minutes = con.execute(
+            "SELECT game_id, player_id, pts, minutes FROM raw.player_boxscores ORDER BY ALL LIMIT 1").fetchall()[0]
+    for values, says in ((["--set", f"pts={pts}"], f"already has pts={pts}"),
+                         (["--set", f"PTS={pts}", "--set", f"min={minutes:g}"], "nothing to correct"),
+                         (["--set", f"pts={pts + 1}", "--set", f"pts={pts + 2}"], "--set pts given twice")):
+        result = run_cli(["correct", "--game", game, "--player", str(player), *values], warehouse)
+        assert result.exit_code == 2 and says in " ".join(result.stderr.split()), result.output + result.stderr
+        assert no_traceback(result)
+    assert table_digests(warehouse) == before
+
+
 def test_a_folder_with_some_kinds_says_which_are_missing_by_pattern(good_archive, run_cli, tmp_path):
     folder = tmp_path / "partial"
     folder.mkdir()

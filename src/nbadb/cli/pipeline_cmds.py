@@ -185,10 +185,14 @@ def correct(
     values = {}
     for item in sets:
         stat, _, value = item.partition("=")
+        stat = stat.strip().lower()
         try:
-            values[stat.strip().lower()] = float(value)
+            number = float(value)
         except ValueError:
             raise ConfigError(f"--set {item!r}: expected stat=number, e.g. pts=31") from None
+        if stat in values:
+            raise ConfigError(f"--set {stat} given twice ({values[stat]:g} and {number:g}): give each stat once")
+        values[stat] = number
     check_values(values)
     published_at = parse_instant(at, "at")
     with open_workspace() as ws:

@@ -36,6 +36,8 @@ from nbadb.orchestrate.workspace import Workspace
 Correction = tuple[str, str, int, str, float, datetime]  # id, game id, player id, stat, value, published at
 
 GAME_TABLES = frozenset({"raw.player_boxscores", "raw.team_boxscores", "raw.boxscore_players"})
+# raw.player_boxscores' column of a correctable stat whose name differs from it (the others: its name)
+_RAW_COLUMN = {"MIN": "minutes"}
 
 
 def check_values(values: dict[str, float]) -> None:
@@ -67,6 +69,13 @@ def publish_correction(
     ).fetchall()
     if not found:
         raise ConfigError(f"no box score for player {player_id} in game {game_id}; ingest that game first")
+    columns = [_RAW_COLUMN.get(stat.upper(), stat.lower()) for stat in values]
+    current = ws.con.execute(f"SELECT {', '.join(columns)} FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?",
+                             [game_id, player_id]).fetchall()[0]
+    if all(now is not None and float(now) == value for now, value in zip(current, values.values())):
+        stated = ", ".join(f"{stat}={value:g}" for stat, value in values.items())
+        raise ConfigError(f"nothing to correct: player {player_id} in game {game_id} already has {stated}; "
+                          "nothing was published")
     rows = [(uuid.uuid4().hex[:12], game_id, player_id, stat.upper(), value, published_at, "manual")
             for stat, value in values.items()]
     return _publish(ws, rows, found[0][0])
