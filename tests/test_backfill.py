@@ -218,3 +218,41 @@ def test_validation_catches_form_that_does_not_match_the_raw_games_and_rows_brea
     }
     assert failed[(5, f"player {player}")].startswith("pts_avg_last_5: stored")
     assert all(c.passed for c in checks if (c.level, c.subject) not in failed)
+
+
+def _two_season_archive(folder: Path) -> Path:
+    """The bundled archive cut to the last game days of 2022-23 and the first of 2023-24."""
+    keep = pl.col("GAME_DATE").is_between(date(2023, 4, 6), date(2023, 4, 9)) | pl.col("GAME_DATE").is_between(
+        date(2023, 10, 24), date(2023, 10, 27))
+    (folder / "injuries").mkdir(parents=True)
+    (folder / "nba_api_payloads").mkdir()
+    for name in ("player_game_logs.parquet", "team_game_logs.parquet"):
+        pl.read_parquet(BUNDLED_ARCHIVE / name).filter(keep).write_parquet(folder / name)
+    pl.read_parquet(BUNDLED_ARCHIVE / "injuries/injury_transactions_2015_2024.parquet").filter(
+        pl.col("DATE").is_between(date(2023, 4, 1), date(2023, 10, 27))).write_parquet(
+        folder / "injuries/injury_transactions_2015_2024.parquet")
+    directory = "nba_api_payloads/commonallplayers_2025-26.json"
+    (folder / directory).write_bytes((BUNDLED_ARCHIVE / directory).read_bytes())
+    return folder
+
+
+def test_the_main_job_backfills_the_archives_earlier_days_once_so_its_models_have_a_history(run_cli, tmp_path):
+    archive, data_dir = _two_season_archive(tmp_path / "archive"), tmp_path / "wh"
+    main = ["main", "--season", "2023-24", "--last-days", "2"]
+    first = run_cli(main, data_dir, archive=archive)
+    assert first.exit_code == 0, first.output + first.stderr
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        backfills = con.execute("SELECT start_date, end_date, status FROM ops.backfill_runs").fetchall()
+        # the history is the archive's days before the replay's first (2023-10-26): 2022-23's last ones included
+        assert backfills == [(date(2023, 4, 6), date(2023, 10, 25), "finished")]
+        replayed = con.execute("SELECT min(as_of_date) FROM ops.processor_runs WHERE trigger_source = 'schedule'"
+                               ).fetchall()[0][0]
+        systems = {s for (s,) in con.execute(
+            "SELECT DISTINCT system FROM predictions.player_prop_predictions WHERE game_date >= '2023-10-26'").fetchall()}
+    assert replayed == date(2023, 10, 26)
+    assert "heuristic" in systems  # its league prior is the season before, which only the history brings
+    again = run_cli(main, data_dir, archive=archive)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert "history:" not in again.output  # loaded once per warehouse
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM ops.backfill_runs").fetchall()[0][0] == 1

@@ -262,12 +262,12 @@ def test_two_process_workers_share_a_backfill_training_on_both_writing_one_at_a_
 ) -> None:
     from conftest import make_settings
     from nbadb.orchestrate.prefect.flows import backfill_flow
-    from nbadb.orchestrate.backfill import load_history
+    from nbadb.orchestrate.batches import set_based_batch
 
     in_process = copy_warehouse(replayed_window.data_dir, tmp_path / "in_process")
     distributed = copy_warehouse(replayed_window.data_dir, tmp_path / "distributed")
     with open_workspace(archive_dir, settings=make_settings(in_process)) as ws:
-        assert not [r for r in load_history(ws, *BACKFILL) if r.status == "failed"]
+        assert not [r for r in set_based_batch(ws, *BACKFILL) if r.status == "failed"]
 
     with process_workers(prefect_server, distributed, archive_dir):
         nbadb_env(distributed, archive_dir=str(archive_dir))
@@ -298,7 +298,7 @@ def test_two_process_workers_share_a_backfill_fetched_from_the_raw_archive_fetch
     (re-parsing the recorded raw archive, no network) runs on the pool, on both workers; the batch
     writes take turns; the tables equal fetching the same days in process and backfilling those files."""
     from conftest import make_settings
-    from nbadb.orchestrate.backfill import load_history
+    from nbadb.orchestrate.batches import set_based_batch
     from nbadb.orchestrate.fetch import fetch_to_archive, raw_source
     from nbadb.orchestrate.prefect.flows import backfill_flow
     from recorded_raw import GAME_DAY, build_raw_archive
@@ -311,7 +311,7 @@ def test_two_process_workers_share_a_backfill_fetched_from_the_raw_archive_fetch
     for day in days:
         fetch_to_archive(raw_source(raw, from_raw=True), day, fetched)
     with open_workspace(fetched, settings=make_settings(in_process)) as ws:
-        assert not [r for r in load_history(ws, first, last) if r.status == "failed"]
+        assert not [r for r in set_based_batch(ws, first, last) if r.status == "failed"]
 
     with process_workers(prefect_server, distributed, archive_dir):
         nbadb_env(distributed, archive_dir=str(archive_dir))

@@ -51,8 +51,7 @@ def backfill(
     from nbadb.orchestrate.backfill import ALL_PHASES, BackfillPlan, start_backfill, unfinished_backfill
     from nbadb.orchestrate.workspace import open_workspace
 
-    blocking = parse_numbers(get_settings().backfill_blocking_levels, "NBADB_BACKFILL_BLOCKING_LEVELS",
-                             frozenset(LEVELS)) if get_settings().backfill_blocking_levels else frozenset()
+    blocking = configured_blocking()
     chosen_phases = parse_numbers(phases, "phases", ALL_PHASES)
     levels = parse_numbers(validate, "validate", frozenset(LEVELS))
     chosen_seasons = tuple(check_season(s.strip(), "seasons") for s in seasons.split(",")) if seasons else ()
@@ -75,7 +74,7 @@ def backfill(
             plan = BackfillPlan(first, last, chosen_phases or ALL_PHASES, levels or frozenset(LEVELS),
                                 blocking or frozenset(), chosen_seasons, batch_days)
             backfill_id = start_backfill(ws, plan)
-        report = _with_progress(ws, backfill_id, plan, quiet=as_json)
+        report = with_progress(ws, backfill_id, plan, quiet=as_json)
         summary = backfill_summary(ws.con, backfill_id)
     if as_json:
         print_json(summary)
@@ -86,7 +85,16 @@ def backfill(
         raise typer.Exit(1)
 
 
-def _with_progress(ws, backfill_id: str, plan, *, quiet: bool):
+def configured_blocking() -> frozenset[int]:
+    """The validation levels NBADB_BACKFILL_BLOCKING_LEVELS makes blocking (none when it is empty)."""
+    from nbadb.config import get_settings
+    from nbadb.monitor.validation import LEVELS
+
+    levels = get_settings().backfill_blocking_levels
+    return parse_numbers(levels, "NBADB_BACKFILL_BLOCKING_LEVELS", frozenset(LEVELS)) if levels else frozenset()
+
+
+def with_progress(ws, backfill_id: str, plan, *, quiet: bool):
     """Run the backfill with a progress bar (dates done / total, current batch and phase, ETA)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -235,33 +234,38 @@ def history(
 def main(
     season: str = typer.Option("2023-24", "--season", help="Season to replay."),
     last_days: Optional[int] = typer.Option(
-        None, "--last-days", min=1,
-        help="Replay only the season's last N days, after loading the days before them in one backfill pass.",
-    ),
+        None, "--last-days", min=1, help="Replay only the season's last N days (the days before them join the history)."),
+    history: bool = typer.Option(
+        True, "--history/--no-history",
+        help="First load every day the archive has before the replay, in one validated backfill (once per "
+             "warehouse), so that gbm trains on earlier seasons and the heuristic has its league prior; "
+             "--no-history replays the season alone (the ensemble is then the season-average baseline)."),
 ) -> None:
-    """The main job: replay the bundled season through every phase, then print the reports."""
+    """The main job: the archive's history in one backfill, then the season day by day through every
+    phase, then the reports."""
     from datetime import timedelta
 
+    from nbadb.cli.backfill_cmds import configured_blocking, with_progress
     from nbadb.cli.ledger_cmds import render_waste, waste_with_patterns
     from nbadb.cli.prediction_cmds import render_quality
     from nbadb.monitor.prediction_quality import quality_report
-    from nbadb.orchestrate.backfill import load_history
+    from nbadb.orchestrate.backfill import history_backfill
     from nbadb.orchestrate.daily import regular_season_window
     from nbadb.orchestrate.workspace import open_workspace
 
     check_season(season)
     with open_workspace() as ws:
-        start = None
-        if last_days:
-            lo, hi = regular_season_window(ws, season)
-            start = max(lo, hi - timedelta(days=last_days - 1))
-            if start > lo:
-                history_days, t0 = f"{lo}..{start - timedelta(days=1)}", time.perf_counter()
-                with console.status(f"loading {history_days} in one backfill pass"):
-                    results = load_history(ws, lo, start - timedelta(days=1))
-                failed = sum(r.status == "failed" for r in results)
-                console.print(f"season so far {history_days} loaded in one backfill pass: "
-                              f"{len(results)} runs, {failed} failed, {time.perf_counter() - t0:.1f} s")
+        lo, hi = regular_season_window(ws, season)
+        start = max(lo, hi - timedelta(days=last_days - 1)) if last_days else lo
+        if history and (pending := history_backfill(ws, start, configured_blocking())) is not None:
+            backfill_id, plan = pending
+            console.print(f"history: the archive's days {plan.start}..{plan.end} in one backfill ({backfill_id})")
+            report = with_progress(ws, backfill_id, plan, quiet=False)
+            if report.status == "stopped":
+                err_console.print(f"[bold red]history backfill stopped[/] on {report.stopped_on}: {report.stop_reason} "
+                                  "(`nbadb backfill status` has its checks; `nbadb main` resumes it)", highlight=False)
+                raise typer.Exit(1)
+            console.print(f"history loaded: {dict(report.dates)} in {report.seconds:.0f} s")
         outcomes = replay_window(ws, season, start, None, None, quiet=False)
         failures = replay_failures(ws, outcomes)
         render_failures(failures)

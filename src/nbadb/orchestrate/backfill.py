@@ -373,10 +373,22 @@ def _plan_days(ws: Workspace, plan: BackfillPlan) -> tuple[list[date], list[date
     return days, [first_of_season[season] for _, season in kept]
 
 
-def load_history(ws: Workspace, start: date, end: date) -> list[RunResult]:
-    """The one-pass backfill (a replay of a season's last days starts from the season so far this
-    way): publish [start, end] and run every downstream phase over it at once (a backfill). Each row is
-    still computed from what was known before its own date; only the morning/night split and the
-    per-day ledger rows of a day-by-day replay are missing."""
-    published = publish(ws, start, end)
-    return published.results + run_pipeline(ws, (start, end), mode="backfill", as_of=end)
+def history_backfill(ws: Workspace, day: date, blocking: frozenset[int]) -> tuple[str, BackfillPlan] | None:
+    """The backfill of every day the archive has before `day` through every phase (the history a replay
+    starting on `day` learns from: gbm's training seasons, the heuristic's league prior, last season's
+    form), with `blocking` levels, recorded and ready for `run_backfill`; an unfinished one of that
+    window is resumed. None when the archive has no day before `day` or a finished backfill of this
+    warehouse covered them."""
+    first = ws.source.first_date()
+    if first is None or first >= day:
+        return None
+    plan = BackfillPlan(first, day - timedelta(days=1), blocking=blocking)
+    covering = ws.con.execute(
+        """SELECT backfill_id, status = 'finished', start_date = $start AND end_date = $end FROM ops.backfill_runs
+        WHERE start_date <= $start AND end_date >= $end AND list_has_all(phases, $phases) AND len(seasons) = 0
+        ORDER BY started_at DESC""",
+        {"start": plan.start, "end": plan.end, "phases": sorted(ALL_PHASES)}).fetchall()
+    if any(finished for _, finished, _ in covering):
+        return None
+    unfinished = [backfill_id for backfill_id, _, same_window in covering if same_window]
+    return (unfinished[0] if unfinished else start_backfill(ws, plan)), plan

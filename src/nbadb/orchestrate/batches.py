@@ -23,8 +23,8 @@ class BatchRunner(Protocol):
 
 
 def set_based_batch(ws: Workspace, start: date, end: date, phases: frozenset[int] = ALL_PHASES) -> list[RunResult]:
-    """replay.load_history restricted to `phases`: publish [start, end] (phase 2), then run the
-    downstream phases asked for over the whole window at once, in backfill mode."""
+    """Publish [start, end] (phase 2), then run the downstream phases asked for over the whole window
+    at once, in backfill mode (each row still computed from what was known before its own date)."""
     results = publish(ws, start, end).results if RAW_PHASE in phases else []
     downstream = phases & DOWNSTREAM_PHASES
     if downstream:

@@ -229,6 +229,12 @@ class ArchiveSource:
             raise ConfigError(f"season {season} is not in the archive {self.folder}")
         return min(dates), max(dates)
 
+    def first_date(self) -> date | None:
+        """The earliest date of the archive's logs and schedules (None when it has neither)."""
+        firsts = [rows["_date"].min() for kind in ("team_logs", "player_logs", "schedule") if self.available(kind)
+                  for _, rows in self.checked(kind)]
+        return min((d for d in firsts if d is not None), default=None)
+
     def game_dates(self, start: date, end: date, regular_season_only: bool = False) -> list[date]:
         """Dates in [start, end] on which the schedule, the logs or the prop lines show a game."""
         self.stage(start, end)
