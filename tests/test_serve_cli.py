@@ -159,6 +159,18 @@ def test_a_query_parameter_no_handler_reads_is_refused_naming_the_ones_it_takes(
     assert served_cli.call("/api/v1/predictions?date=2023-11-06&limit=25")[0] == 200
 
 
+def test_an_action_given_a_query_parameter_is_refused_before_it_acts():
+    from nbadb.errors import ConfigError
+    from nbadb.serve.http import Request as HttpRequest, Response, Router
+
+    acted = []
+    router = Router()
+    router.add("POST", "/api/v1/control/cycles", lambda request, _: acted.append(request) or Response.json({}))
+    with pytest.raises(ConfigError, match="unknown parameter 'kind'"):  # the kind belongs in the JSON body
+        router.dispatch(HttpRequest("POST", "/api/v1/control/cycles", {"kind": "morning"}, {}, b"{}"))
+    assert acted == []
+
+
 def test_metrics_count_what_the_ledger_holds_and_feed_the_grafana_dashboard(served_cli):
     status, body = served_cli.call("/metrics")
     text = body.decode()

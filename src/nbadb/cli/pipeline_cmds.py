@@ -265,7 +265,8 @@ def main(
                 err_console.print(f"[bold red]history backfill stopped[/] on {report.stopped_on}: {report.stop_reason} "
                                   "(`nbadb backfill status` has its checks; `nbadb main` resumes it)", highlight=False)
                 raise typer.Exit(1)
-            console.print(f"history loaded: {dict(report.dates)} in {report.seconds:.0f} s")
+            dates = ", ".join(f"{n} {status}" for status, n in sorted(report.dates.items()))
+            console.print(f"history loaded in {report.seconds:.0f} s: dates {dates}")
         outcomes = replay_window(ws, season, start, None, None, quiet=False)
         failures = replay_failures(ws, outcomes)
         render_failures(failures)

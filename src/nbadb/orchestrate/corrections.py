@@ -64,21 +64,20 @@ def publish_correction(
     if latest is not None and published_at < latest:
         raise ConfigError(f"a correction published at {published_at} would come before what the warehouse already "
                           f"knows (latest publication {latest}); publish it at {latest} or later")
+    columns = [_RAW_COLUMN.get(stat.upper(), stat.lower()) for stat in values]
     found = ws.con.execute(
-        "SELECT game_date FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?", [game_id, player_id]
-    ).fetchall()
+        f"SELECT game_date, {', '.join(columns)} FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?",
+        [game_id, player_id]).fetchall()
     if not found:
         raise ConfigError(f"no box score for player {player_id} in game {game_id}; ingest that game first")
-    columns = [_RAW_COLUMN.get(stat.upper(), stat.lower()) for stat in values]
-    current = ws.con.execute(f"SELECT {', '.join(columns)} FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?",
-                             [game_id, player_id]).fetchall()[0]
+    game_date, *current = found[0]
     if all(now is not None and float(now) == value for now, value in zip(current, values.values())):
         stated = ", ".join(f"{stat}={value:g}" for stat, value in values.items())
         raise ConfigError(f"nothing to correct: player {player_id} in game {game_id} already has {stated}; "
                           "nothing was published")
     rows = [(uuid.uuid4().hex[:12], game_id, player_id, stat.upper(), value, published_at, "manual")
             for stat, value in values.items()]
-    return _publish(ws, rows, found[0][0])
+    return _publish(ws, rows, game_date)
 
 
 def publish_due_corrections(ws: Workspace, until: datetime) -> list[IngestOutcome]:

@@ -102,6 +102,8 @@ class Router:
                 continue
             allowed = True
             if method == request.method:
+                if method != "GET":  # an action takes its arguments from its path and body: refused before it acts
+                    request.refuse_unknown_params()
                 response = handler(request, match.groupdict())
                 request.refuse_unknown_params()
                 return response
