@@ -76,6 +76,8 @@ BAD_ARGUMENTS = [
     (["correct", "--game", "0022300061", "--player", "1", "--set", "pts=3", "--at", "noon"], 2, "is not a date-time"),
     (["correct", "--game", "0022300061", "--player", "1", "--set", "pts=3"], 2, "no box score for player 1"),
     (["history", "--game", "x", "--player", "1"], 2, "10-digit NBA game ids"),
+    (["history", "--game", "0022399999", "--player", "1"], 2, "no game 0022399999 in the warehouse's schedule"),
+    (["history", "--game", "0022300061", "--player", "1"], 2, "no box score for player 1 in game 0022300061 (2023-10-24, LAL at DEN)"),
     (["crosscheck", "--season", "2021"], 2, "is not a season label"),
     (["crosscheck", "--season", "2021-22", "--examples", "-1"], 2, "--examples"),
     (["runs", "--limit", "-1"], 2, "--limit"),
@@ -120,6 +122,33 @@ def test_every_command_refuses_a_bad_argument_in_one_line_without_a_traceback(
     assert result.exit_code == code, (args, text)
     assert message in text, (args, text)
     assert no_traceback(result), text
+
+
+def _commands(command, path: list[str]):
+    yield path, command
+    for name, sub in getattr(command, "commands", {}).items():
+        yield from _commands(sub, [*path, name])
+
+
+def test_every_option_reads_in_its_commands_help_as_written():
+    """The help is rendered as markdown, which drops what looks like a tag (`<data dir>` read as
+    "(default: /live/raw)"): every option's help and every command's text appear whole."""
+    import re
+
+    import typer
+    from typer.testing import CliRunner
+
+    from nbadb.cli.app import app
+
+    def words(text: str) -> str:
+        return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text.replace("`", "")).split())  # code spans lose their ticks
+
+    missing = []
+    for path, command in _commands(typer.main.get_command(app), []):
+        shown = words(CliRunner().invoke(app, [*path, "--help"], terminal_width=200).output)
+        written = [getattr(p, "help", None) for p in command.params] + (command.help or "").split("\n\n")
+        missing += [(" ".join(path), h) for h in written if h and h.strip() and words(h) not in shown]
+    assert not missing, missing
 
 
 READ_COMMANDS = [["status"], ["runs"], ["explain", "abc"], ["report", "waste"], ["report", "patterns"],

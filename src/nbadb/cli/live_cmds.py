@@ -14,9 +14,9 @@ from nbadb.errors import ArchiveMissingError, ConfigError
 
 def fetch(
     date_: Optional[str] = typer.Option(None, "--date", help="The day to fetch, YYYY-MM-DD (US Eastern game date)."),
-    raw: Optional[Path] = typer.Option(None, "--raw", help="Raw-response archive folder (default: <data dir>/live/raw)."),
+    raw: Optional[Path] = typer.Option(None, "--raw", help="Raw-response archive folder (default: NBADB_DATA_DIR/live/raw)."),
     from_raw: bool = typer.Option(False, "--from-raw", help="Re-parse the raw archive offline instead of calling stats.nba.com."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Archive folder to write (default: <data dir>/live/archive)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Archive folder to write (default: NBADB_DATA_DIR/live/archive)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Fetch a day from stats.nba.com, archive every response raw, and write the parsed frames as archive files that `nbadb ingest --archive` publishes."""

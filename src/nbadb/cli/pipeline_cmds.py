@@ -210,17 +210,20 @@ def history(
 ) -> None:
     """Every published version of a player's box-score row in a game and when it became known."""
     from nbadb.cli.common import check_game_ids
-    from nbadb.monitor.versions import row_history
+    from nbadb.monitor.versions import game_label, row_history
     from nbadb.orchestrate.workspace import open_workspace
 
     check_game_ids(game)
     with open_workspace(read_only=True) as ws:
         versions = row_history(ws.con, game, player)
+        label = None if versions else game_label(ws.con, game)
+    if not versions:
+        if label is None:
+            raise ConfigError(f"no game {game} in the warehouse's schedule; `nbadb predict --date D` lists a day's games")
+        raise ConfigError(f"no box score for player {player} in game {game} ({label}): he did not play in it, "
+                          "or the archive has not published it yet")
     if as_json:
         print_json(versions)
-        return
-    if not versions:
-        console.print(f"no published row for player {player} in game {game}")
         return
     table = Table(title=f"versions of player {player} in game {game}")
     for col in ("table", "known at (UTC)", "superseded at", "pts", "reb", "ast", "fg3m", "minutes", "run"):

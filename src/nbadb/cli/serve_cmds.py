@@ -104,7 +104,7 @@ def manifest(manifest_id: str = typer.Argument(..., help="A run id (`nbadb runs`
 def export(
     tables: Optional[str] = typer.Option(None, "--tables", help="Comma-separated tables (default: every pipeline table)."),
     export_format: str = typer.Option("parquet", "--format", help="parquet or csv."),
-    to: Optional[Path] = typer.Option(None, "--to", help="Folder of the exports (default NBADB_EXPORT_DIR, else <data dir>/exports)."),
+    to: Optional[Path] = typer.Option(None, "--to", help="Folder of the exports (default NBADB_EXPORT_DIR, else NBADB_DATA_DIR/exports)."),
     as_json: bool = JsonOption,
 ) -> None:
     """Export tables Hive-partitioned by season, published whole with a `latest.json` pointer."""

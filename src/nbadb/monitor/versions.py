@@ -29,3 +29,10 @@ def row_history(con: duckdb.DuckDBPyConnection, game_id: str, player_id: int) ->
         {"game": game_id, "player": player_id},
     ).fetchall()
     return [dict(zip(columns, r)) for r in rows]
+
+
+def game_label(con: duckdb.DuckDBPyConnection, game_id: str) -> str | None:
+    """The game as a reader names it ("2024-10-22, NYK at BOS") when the warehouse's schedule holds it."""
+    rows = con.execute("SELECT game_date, away_team_abbr, home_team_abbr FROM raw.schedule WHERE game_id = ?",
+                       [game_id]).fetchall()
+    return f"{rows[0][0]}, {rows[0][1]} at {rows[0][2]}" if rows else None
