@@ -7,11 +7,14 @@ of each page is taken; with NBADB_SCREENSHOT_DIR=docs/screenshots they are the R
 from __future__ import annotations
 
 import os
+from html.parser import HTMLParser
 from collections.abc import Iterator
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from threading import Thread
+from urllib.parse import urlencode
+from urllib.request import urlopen
 
 import polars as pl
 import pytest
@@ -211,6 +214,49 @@ def test_the_evaluation_filters_redraw_the_charts_for_one_season_and_target(dash
     assert weeks >= 3 * 4  # four systems over the window's three-plus weeks
     assert "nothing to draw yet" in visit.page.inner_text("body")  # 2023-24's archive has no real prop lines
     assert visit.failed == []
+
+
+class _Selects(HTMLParser):
+    """Each drop-down of a page: its name, the values it offers and the one shown chosen (the first
+    when none is marked, as a browser shows it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offered: dict[str, list[str]] = {}
+        self.chosen: dict[str, str] = {}
+        self._name: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "select":
+            self._name = a["name"]
+            self.offered[self._name] = []
+        elif tag == "option" and self._name:
+            self.offered[self._name].append(a["value"] or "")
+            if "selected" in a or len(self.offered[self._name]) == 1:
+                self.chosen[self._name] = a["value"] or ""
+
+
+def _selects(base: str, path: str) -> _Selects:
+    parser = _Selects()
+    with urlopen(base + path) as response:
+        parser.feed(response.read().decode())
+    return parser
+
+
+def test_every_choice_a_filter_offers_is_the_choice_the_page_then_shows(dashboard):
+    """Choosing "all" once showed the latest season on the evaluation page and 50 rows per page."""
+    base = f"http://127.0.0.1:{dashboard.port}"
+    mismatched, tried = [], 0
+    for path, _ in NAV:
+        page = _selects(base, path)
+        for name, values in page.offered.items():
+            for value in values:
+                tried += 1
+                shown = _selects(base, f"{path}?{urlencode({name: value})}").chosen[name]
+                if shown != value:
+                    mismatched.append((path, name, value, shown))
+    assert tried > 20 and not mismatched, mismatched
 
 
 def test_a_bad_filter_is_one_line_with_status_400(dashboard, browser):

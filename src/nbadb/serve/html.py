@@ -56,8 +56,11 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None, 
     return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def select(name: str, choices: Sequence[str], chosen: str | None, label: str | None = None) -> str:
-    options = '<option value="">all</option>' + "".join(
+def select(name: str, choices: Sequence[str], chosen: str | None, label: str | None = None, *,
+           offer_all: bool = True) -> str:
+    """A filter's drop-down. Its empty choice, "all", is offered only where the page shows everything
+    for it (offer_all=False where an empty value means a default: a page size, the evaluated season)."""
+    options = ('<option value="">all</option>' if offer_all else "") + "".join(
         f'<option value="{escape(c)}"{" selected" if c == chosen else ""}>{escape(c)}</option>' for c in choices)
     return f'<label>{escape(label or name)} <select name="{escape(name)}">{options}</select></label>'
 

@@ -33,7 +33,7 @@ def _page(data: dict[str, Any]) -> Page:
 
 
 def page_size(data: dict[str, Any]) -> str:
-    return select("limit", [str(n) for n in PAGE_SIZES], str(data["page"]["limit"]), "rows per page")
+    return select("limit", [str(n) for n in PAGE_SIZES], str(data["page"]["limit"]), "rows per page", offer_all=False)
 
 
 def overview(app: ServeApp, request: Request) -> str:
@@ -198,7 +198,7 @@ def _interval(i: dict[str, float | None]) -> str:
 def evaluation(app: ServeApp, request: Request) -> str:
     data = views.evaluation(app, request)
     f = data["filters"]
-    body = filter_form("/evaluation", select("season", data["seasons"], f["season"]),
+    body = filter_form("/evaluation", select("season", data["seasons"], f["season"], offer_all=False),
                        select("target", data["targets"], f["target"]))
     labels, series = _pivot(data["mae_by_week"], "week", "system", "mae")
     body += "<h2>MAE per system, week by week</h2>" + svg.lines("MAE per system per week", labels, series)
