@@ -147,6 +147,11 @@ def test_the_api_is_versioned_and_read_only(served_cli):
     status, body = served_cli.call("/api/v1/manifests/0123456789abcdef")
     assert status == 404 and "no manifest" in json.loads(body)["error"]
     assert served_cli.call("/api/v2/runs")[0] == 404
+    status, body = served_cli.call("/api/v1")  # the index: every endpoint, and each read one answers
+    listed = json.loads(body)["endpoints"]
+    assert status == 200 and {"method": "POST", "path": "/api/v1/control/cycles"} in listed
+    reads = [e["path"] for e in listed if e["method"] == "GET" and "{" not in e["path"]]
+    assert len(reads) > 10 and {p: served_cli.call(p)[0] for p in reads} == dict.fromkeys(reads, 200)
 
 
 def test_a_query_parameter_no_handler_reads_is_refused_naming_the_ones_it_takes(served_cli):

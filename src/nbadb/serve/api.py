@@ -1,5 +1,6 @@
-"""The HTTP API under /api/v1/: the views of the dashboard as JSON (read-only), a run's explanation
-and manifest, and two control actions that need the bearer token of NBADB_API_TOKEN:
+"""The HTTP API under /api/v1/ (GET /api/v1 lists its endpoints): the views of the dashboard as JSON
+(read-only), a run's explanation and manifest, and two control actions that need the bearer token of
+NBADB_API_TOKEN:
 
 - POST /api/v1/control/cycles  {"kind": "morning" | "night" | "health" | "weekly", "day": "YYYY-MM-DD"}:
   queue that cycle (202); it runs after any cycle in progress;
@@ -94,4 +95,5 @@ def routes(app: ServeApp) -> list[tuple[str, str, Callable[[Request, dict[str, s
         ("POST", f"{PREFIX}/control/cycles", lambda request, path: queue_cycle(app, request, path)),
         ("POST", f"{PREFIX}/control/breakers/{{key}}/reset", lambda request, path: reset_breaker(app, request, path)),
     ]
-    return found
+    index = {"endpoints": [{"method": method, "path": path} for method, path, _ in found]}
+    return [("GET", PREFIX, lambda request, _: Response.json(index)), *found]
