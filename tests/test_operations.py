@@ -94,18 +94,46 @@ def test_gaps_finds_deleted_dates_and_fill_rebuilds_them_as_a_clean_replay(wareh
     assert backfill == [(d, d, "success") for d in GAP_DATES]
 
 
-def test_gaps_reports_a_date_whose_latest_run_failed(warehouse, run_cli, db) -> None:
-    with db(warehouse, read_only=False) as con:  # a later failed run of the same date, as the engine writes it
+@pytest.mark.parametrize(("status", "skip_reason", "is_gap"), [
+    ("failed", None, True), ("skipped", "missing_dependency", True), ("skipped", "breaker_open", True),
+    ("skipped", "too_historical", False), ("skipped", "no_changes", False), ("skipped", "frozen", False)])
+def test_the_latest_run_that_speaks_about_a_date_decides_whether_it_is_a_gap(
+        warehouse, run_cli, db, status, skip_reason, is_gap) -> None:
+    """A later run held back on a date reopens it, although an earlier run built it; an early exit
+    says nothing about the date's rows and leaves it built."""
+    with db(warehouse, read_only=False) as con:
         con.execute(
-            """INSERT INTO ops.processor_runs SELECT * REPLACE ('failed-run' AS run_id, 'failed' AS status,
-                   NULL AS skip_reason, 'RuntimeError: boom' AS error, finished_at + INTERVAL 1 SECOND AS finished_at)
+            """INSERT INTO ops.processor_runs SELECT * REPLACE ('later-run' AS run_id, $status AS status,
+                   $skip AS skip_reason, finished_at + INTERVAL 1 SECOND AS finished_at)
             FROM ops.processor_runs WHERE processor = $p AND start_date = $d AND status = 'success'""",
-            {"p": PROCESSOR, "d": GAP_DATES[0]},
+            {"p": PROCESSOR, "d": GAP_DATES[0], "status": status, "skip": skip_reason},
         )
     found = _json(run_cli, ["gaps", "--processor", PROCESSOR], warehouse)
-    assert [(g["game_date"], g["reason"], g["latest_run_id"]) for g in found] == [
-        (str(GAP_DATES[0]), "latest run failed", "failed-run")
-    ]
+    reason = "latest run failed" if status == "failed" else f"no successful run (latest: skipped {skip_reason})"
+    assert [(g["game_date"], g["reason"], g["latest_run_id"]) for g in found] == (
+        [(str(GAP_DATES[0]), reason, "later-run")] if is_gap else [])
+
+
+def test_a_processor_that_failed_in_a_replay_is_repaired_with_everything_held_back_below_it(
+        warehouse, run_cli, db, monkeypatch, copy_warehouse, tmp_path) -> None:
+    """The daily cache fails for two replayed days and its consumers skip them (missing_dependency):
+    one `gaps --fill` repairs the cache, then what it held back (it left them behind), and the tables
+    equal a clean replay's."""
+    days = ["replay", "--start", "2023-11-15", "--end", "2023-11-16"]
+    clean = copy_warehouse(warehouse, tmp_path / "clean")
+    assert run_cli(days, clean).exit_code == 0
+    monkeypatch.setenv("NBADB_FAULT_PROCESSORS", "precompute.player_daily_cache")
+    assert run_cli(days, warehouse).exit_code == 1
+    monkeypatch.delenv("NBADB_FAULT_PROCESSORS")
+
+    found = _json(run_cli, ["gaps"], warehouse)
+    assert {(g["processor"], g["reason"]) for g in found} == {("precompute.player_daily_cache", "latest run failed")}
+    filled = _json(run_cli, ["gaps", "--fill"], warehouse)
+    assert filled["remaining"] == [] and _json(run_cli, ["gaps"], warehouse) == []
+    held_back = {"precompute.player_composite_factors", "precompute.ml_feature_store"}
+    assert {r["processor"] for r in filled["filled"]["runs"]} == {"precompute.player_daily_cache", *held_back}
+    for table in ("precompute.player_daily_cache", *held_back):
+        assert _table(db, warehouse, table) == _table(db, clean, table), table
 
 
 def test_gaps_rejects_an_unknown_processor(warehouse, run_cli, no_traceback) -> None:
@@ -264,7 +292,8 @@ def test_report_patterns_equals_a_recount_of_the_raw_ledger(warehouse, run_cli, 
     _check_report(report, expected)
     by_name = {p["pattern"]: p for p in report["patterns"]}
     assert by_name["early_exit"]["fired"] >= 3  # the three results processors on Election Day
-    assert by_name["circuit_breaker"]["fired"] == 1 and by_name["gap_repair"]["fired"] == 1
+    # the fill repaired the deleted date and the one the breaker held back
+    assert by_name["circuit_breaker"]["fired"] == 1 and by_name["gap_repair"]["fired"] == 2
     assert by_name["change_detection"]["fired"] + by_name["data_version_shortcut"]["fired"] > 0
 
     since = LAST_DAY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 from rich.table import Table
@@ -122,24 +122,27 @@ def gaps(
     """Dates a processor should have covered but did not; `--fill` repairs them.
 
     A gap is a date where a processor's upstream data exists (every required input has rows on the
-    date) but it has no successful run covering the date, or its latest run for the date failed.
-    `--fill` repairs them in date order and prints what is left."""
+    date) but no run covers the date, or the latest run that speaks about it left it unbuilt (failed,
+    or held back by missing or stale inputs or an open breaker). `--fill` repairs them in date order,
+    then what those repairs let run below them, and prints what is left."""
     from nbadb.monitor.gaps import find_gaps
     from nbadb.orchestrate.workspace import open_workspace
 
     first = parse_date(since, "since")
     with open_workspace(read_only=not fill) as ws:
-        found = find_gaps(ws.con, ws.graph, processor=processor, since=first)
+        def find() -> list[Gap]:
+            return find_gaps(ws.con, ws.graph, processor=processor, since=first)
+
         if not fill:
-            _show_gaps(found, as_json)
+            _show_gaps(find(), as_json)
             return
-        outcome = _fill(ws, found, quiet=as_json)
-        left = find_gaps(ws.con, ws.graph, processor=processor, since=first)
+        outcome = _fill(ws, find, quiet=as_json)
+        left = find()
     if as_json:
         print_json({"filled": outcome.as_dict(), "remaining": [g.as_dict() for g in left]})
     else:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.outcomes.items())) or "nothing to run"
-        console.print(f"filled {len(found)} gaps: {counts}; {len(left)} gaps left")
+        console.print(f"filled {len(outcome.runs)} gaps: {counts}; {len(left)} gaps left")
     if outcome.failed:
         raise typer.Exit(1)
 
@@ -158,17 +161,21 @@ def _show_gaps(found: list[Gap], as_json: bool) -> None:
                   + ("; repair them with `nbadb gaps --fill`" if found else ""))
 
 
-def _fill(ws: Workspace, found: list[Gap], *, quiet: bool) -> FillOutcome:
-    """Fill the gaps, with a progress bar and a line per failed run unless `quiet`."""
+def _fill(ws: Workspace, find: Callable[[], list[Gap]], *, quiet: bool) -> FillOutcome:
+    """Fill the gaps, with a progress bar (its total grows with each round) and a line per failed
+    run unless `quiet`."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nbadb.orchestrate.repair import fill_gaps
 
-    if quiet or not found:
-        return fill_gaps(ws, found)
+    if quiet:
+        return fill_gaps(ws, find)
     columns = (TextColumn("gap repair"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:
-        task = bar.add_task("gaps", total=len(found))
+        task = bar.add_task("gaps", total=0)
+
+        def on_round(gaps: list[Gap]) -> None:
+            bar.update(task, total=bar.tasks[0].total + len(gaps))
 
         def on_gap(gap: Gap, results: list[RunResult]) -> None:
             for r in results:
@@ -176,7 +183,7 @@ def _fill(ws: Workspace, found: list[Gap], *, quiet: bool) -> FillOutcome:
                     bar.console.print(f"{gap.game_date}  {gap.processor}  [red]failed[/]: {r.error}")
             bar.advance(task)
 
-        return fill_gaps(ws, found, on_gap=on_gap)
+        return fill_gaps(ws, find, on_round=on_round, on_gap=on_gap)
 
 
 def health(as_json: bool = JsonOption) -> None:

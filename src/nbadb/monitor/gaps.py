@@ -3,9 +3,15 @@
 A date is a gap of processor P when
 - P's upstream data exists on it: every *required* input holds rows with that date (its
   InputSpec date column); a processor without required inputs needs rows in any of its inputs;
-- and no run of P covering the date (start_date <= d <= end_date) ended well — `success`,
-  `partial`, or `skipped` / `no_changes` (its inputs matched what a good run had built) — or the
-  latest run covering it (by finished_at) failed.
+- and the latest run of P that speaks about the date left it unbuilt, or no run covers it (a run
+  covers the dates start_date <= d <= end_date).
+
+A run speaks about its dates unless it exited early or skipped an irrelevant trigger (SILENT: it
+says nothing of what the dates hold). It built them when it succeeded (`success`, `partial`) or had
+nothing to do (no_changes, duplicate_trigger, frozen: the rows it would write are there); it left
+them unbuilt when it failed or was held back (missing or stale inputs, an open breaker). The latest
+one decides: a failed replay day is a gap although an earlier, wider run covered the date, and it
+stays one after its inputs are repaired, until a run builds it.
 
 Only processors of the downstream phases (3-5) are checked: the raw phase is fed by sources, not
 by tables. Reads the input tables and the ledger; changes nothing.
@@ -21,12 +27,21 @@ import duckdb
 
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.spec import ProcessorSpec
+from nbadb.engine.vocabulary import EARLY_EXITS, SkipReason
 from nbadb.errors import ConfigError
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
 from nbadb.warehouse.connection import execute
 
-# A run that leaves its dates built: what `gaps` counts as covering a date.
-COVERING_RUN_SQL = "(r.status IN ('success', 'partial') OR r.skip_reason = 'no_changes')"
+
+def _quoted(reasons: frozenset[SkipReason]) -> str:
+    return ", ".join(f"'{r}'" for r in sorted(reasons))
+
+
+SILENT = EARLY_EXITS | {SkipReason.IRRELEVANT_SOURCE}
+BUILT = frozenset(r for r in SkipReason if r.nothing_to_do)
+_RUN_SQL = "struct_pack(run_id := r.run_id, status := r.status, skip_reason := r.skip_reason)"
+_SPEAKS_SQL = f"r.run_id IS NOT NULL AND coalesce(r.skip_reason NOT IN ({_quoted(SILENT)}), true)"
+_BUILT_SQL = f"(told.status IN ('success', 'partial') OR coalesce(told.skip_reason IN ({_quoted(BUILT)}), false))"
 
 
 @dataclass(frozen=True)
@@ -82,15 +97,14 @@ def processor_gaps(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, since: d
         con,
         f"""WITH upstream AS ({upstream_dates_sql(spec)}),
         per_date AS (
-            SELECT u.d, coalesce(bool_or({COVERING_RUN_SQL}), false) AS covered,
-                   arg_max(struct_pack(run_id := r.run_id, status := r.status, skip_reason := r.skip_reason),
-                           r.finished_at) AS latest
+            SELECT u.d, arg_max({_RUN_SQL}, r.finished_at) FILTER (WHERE {_SPEAKS_SQL}) AS told,
+                   arg_max({_RUN_SQL}, r.finished_at) AS latest
             FROM upstream u
             LEFT JOIN ops.processor_runs r ON r.processor = $processor AND u.d BETWEEN r.start_date AND r.end_date
             WHERE u.d IS NOT NULL AND ($since IS NULL OR u.d >= $since)
             GROUP BY u.d)
-        SELECT d, latest.run_id, latest.status, latest.skip_reason FROM per_date
-        WHERE NOT covered OR latest.status = 'failed'
+        SELECT d, coalesce(told, latest).run_id, coalesce(told, latest).status, coalesce(told, latest).skip_reason
+        FROM per_date WHERE told IS NULL OR NOT {_BUILT_SQL}
         ORDER BY d""",
         {"processor": spec.name, "since": since},
     ).fetchall()

@@ -4,13 +4,19 @@ Each gap becomes one `run_pipeline((d, d), processors={P}, mode="backfill")` cal
 the whole engine lifecycle (prechecks, change detection, breakers, one transaction) and lands in
 the ledger with run_mode `backfill`. Gaps of the same date run in graph order, so a repaired
 producer is in place before its consumers run. What a repaired run changed is published to the
-outbox as usual; consumers without a gap pick it up on their next run.
+outbox as usual.
+
+A repair can open gaps further down: a consumer held back on a date because its producer's rows
+were missing (missing_dependency) has upstream data once the producer is repaired. So the gaps are
+found again after each round and the new ones filled, until a round finds none it has not tried
+(a gap that a round could not fill is not tried again).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Callable
 
 from nbadb.engine.request import RunResult
@@ -56,15 +62,22 @@ def fill_order(ws: Workspace, gaps: list[Gap]) -> list[Gap]:
 
 
 def fill_gaps(
-    ws: Workspace, gaps: list[Gap], *, on_gap: Callable[[Gap, list[RunResult]], None] | None = None
+    ws: Workspace, find: Callable[[], list[Gap]], *, on_round: Callable[[list[Gap]], None] | None = None,
+    on_gap: Callable[[Gap, list[RunResult]], None] | None = None,
 ) -> FillOutcome:
-    """Run each gap in backfill mode (see the module docstring); `on_gap` is told after each one."""
+    """Run each gap `find` returns in backfill mode, round after round (see the module docstring);
+    `on_round` is told of each round's gaps before they run, `on_gap` after each one."""
     outcome = FillOutcome()
+    tried: set[tuple[str, date]] = set()
     with duckdb_threads(ws.con, 1):  # one date of one processor per run: small statements
-        for gap in fill_order(ws, gaps):
-            results = run_pipeline(ws, (gap.game_date, gap.game_date), processors=frozenset({gap.processor}),
-                                   mode="backfill")
-            outcome.runs.append((gap, results))
-            if on_gap:
-                on_gap(gap, results)
+        while todo := [g for g in find() if (g.processor, g.game_date) not in tried]:
+            if on_round:
+                on_round(todo)
+            for gap in fill_order(ws, todo):
+                tried.add((gap.processor, gap.game_date))
+                results = run_pipeline(ws, (gap.game_date, gap.game_date), processors=frozenset({gap.processor}),
+                                       mode="backfill")
+                outcome.runs.append((gap, results))
+                if on_gap:
+                    on_gap(gap, results)
     return outcome
