@@ -9,6 +9,7 @@ few days past D, backfilled through every phase.
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 from pathlib import Path
@@ -194,6 +195,25 @@ def test_a_call_is_never_made_on_an_estimated_line_or_without_a_positive_ev(buil
                                    OR over_odds IS NULL OR under_odds IS NULL)""").fetchall()[0][0]
         calls = con.execute(f"SELECT count(*) FROM {PREDICTIONS_TABLE} WHERE recommendation <> 'PASS'").fetchall()[0][0]
     assert bad == 0 and calls > 0
+
+
+def test_predict_shows_each_call_at_the_price_and_ev_of_its_side(built, copy_warehouse, run_cli, tmp_path) -> None:
+    """A call below ½ confidence (an UNDER at +118, p 0.46) reads right only beside its odds and EV."""
+    data_dir = copy_warehouse(built, tmp_path / "wh")
+    out = run_cli(["predict", "--date", str(D), "--json"], data_dir)  # the built archive: links to the bundled one
+    rows = json.loads(out.stdout)["predictions"]
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        prices = {(r[0], r[1]): r[2:] for r in con.execute(
+            f"SELECT player_id, target, over_odds, under_odds, ev FROM {PREDICTIONS_TABLE} "
+            "WHERE game_date = ? AND system = 'ensemble'", [D]).fetchall()}
+    calls = [p for p in rows if p["recommendation"] != "PASS"]
+    assert calls and all(p["call_odds"] is None and p["ev"] is None for p in rows if p["recommendation"] == "PASS")
+    for p in calls:
+        over, under, ev = prices[p["player_id"], p["target"]]
+        assert p["call_odds"] == (over if p["recommendation"] == "OVER" else under)
+        assert p["ev"] == pytest.approx(ev, abs=5e-4) and ev > 0
+    table = run_cli(["predict", "--date", str(D)], data_dir).output
+    assert "odds" in table and "EV %" in table
 
 
 @given(p=st.floats(0.01, 0.99), over=st.sampled_from([-250.0, -150.0, -110.0, 100.0, 120.0, 200.0]),

@@ -40,15 +40,17 @@ def predict(
 
 def _render_predict(outcome, limit: int) -> None:
     table = Table(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
+    numbers = ("predicted", "line", "edge", "confidence", "odds", "EV %", "form age (days)")
     for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call",
-                "form age (days)", "form quality"):
-        table.add_column(col, justify="right" if col in ("predicted", "line", "edge", "confidence", "form age (days)")
-                         else "left")
+                "odds", "EV %", "book", "form age (days)", "form quality"):
+        table.add_column(col, justify="right" if col in numbers else "left")
     for p in outcome.predictions[:limit]:
         table.add_row(str(p["player_name"] or p["player_id"]), p["game_id"], p["target"], f"{p['predicted']:.1f}",
                       "-" if p["line"] is None else f"{p['line']:.1f}", p["line_source"] or "-",
                       "-" if p["edge"] is None else f"{p['edge']:+.1f}",
                       "-" if p["confidence"] is None else f"{p['confidence']:.2f}", p["recommendation"],
+                      "-" if p["call_odds"] is None else f"{p['call_odds']:+.0f}",
+                      "-" if p["ev"] is None else f"{100 * p['ev']:+.1f}", p["bookmaker"] or "-",
                       "-" if p["form_age_days"] is None else str(p["form_age_days"]), p["form_quality"] or "-")
     console.print(table)
     calls = ", ".join(f"{outcome.count('prop_consensus', r)} {r}" for r in ("OVER", "UNDER", "PASS"))

@@ -16,7 +16,9 @@ from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
 _PREDICTIONS = """
     SELECT p.player_id, c.player_name, p.game_id, p.target, p.system, round(p.predicted_value, 2) AS predicted,
            p.line_value AS line, p.line_source, round(p.edge, 2) AS edge, round(p.confidence, 3) AS confidence,
-           p.recommendation, p.model_version, p.form_age_days, p.form_quality
+           p.recommendation, p.bookmaker,
+           CASE p.recommendation WHEN 'OVER' THEN p.over_odds WHEN 'UNDER' THEN p.under_odds END AS call_odds,
+           round(p.ev, 3) AS ev, p.model_version, p.form_age_days, p.form_quality
     FROM predictions.player_prop_predictions p
     LEFT JOIN analytics.upcoming_player_game_context c ON c.player_id = p.player_id AND c.game_date = p.game_date
     WHERE p.game_date = $day AND p.system = $system
