@@ -126,7 +126,9 @@ def predictions(con: duckdb.DuckDBPyConnection, day: date, system: str | None, t
     return _rows(con, """
         SELECT p.game_date, p.game_id, p.player_id, coalesce(c.player_name, CAST(p.player_id AS VARCHAR)) AS player,
                p.system, p.target, p.predicted_value, p.line_value, p.line_source, p.edge, p.confidence,
-               p.recommendation AS call, p.form_age_days, p.form_quality
+               p.recommendation AS call,
+               CASE p.recommendation WHEN 'OVER' THEN p.over_odds WHEN 'UNDER' THEN p.under_odds END AS call_odds,
+               p.ev, p.bookmaker, p.form_age_days, p.form_quality
         FROM predictions.player_prop_predictions p
         LEFT JOIN (SELECT DISTINCT player_id, game_date, player_name FROM analytics.upcoming_player_game_context) c
           ON c.player_id = p.player_id AND c.game_date = p.game_date
