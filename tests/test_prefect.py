@@ -374,3 +374,14 @@ def test_prefect_deploy_refuses_bad_arguments_with_one_line(tmp_path: Path, run_
                           (["prefect", "deploy", "--fetch-concurrency", "0"], "--fetch-concurrency 0")):
         result = run_cli(args, tmp_path)
         assert result.exit_code == 2 and message in result.output and no_traceback(result), result.output
+
+
+def test_prefect_deploy_without_a_server_refuses_instead_of_deploying_to_a_temporary_one(tmp_path: Path) -> None:
+    """Without PREFECT_API_URL, Prefect would start a temporary server, deploy to it and stop it with
+    the command: deployments reported made, gone the moment they were listed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update({"PREFECT_HOME": str(tmp_path / "prefect"), "NBADB_DATA_DIR": str(tmp_path / "data")})
+    done = subprocess.run([sys.executable, "-m", "nbadb.cli.app", "prefect", "deploy"], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 2 and "no Prefect server to deploy to" in done.stderr, done.stderr
+    assert "Traceback" not in done.stdout + done.stderr and "temporary server" not in done.stdout + done.stderr

@@ -31,12 +31,17 @@ def deploy(
         raise ConfigError(f"--fetch-concurrency {fetch_concurrency}: use 1 to 16 (stats.nba.com is rate-limited anyway)")
     try:
         from prefect.exceptions import PrefectException
+        from prefect.settings import get_current_settings
 
         from nbadb.orchestrate.prefect.deploy import deploy_all
     except ModuleNotFoundError as exc:
         raise ConfigError(f"`nbadb prefect` needs the prefect extra ({exc.name} is missing): "
                           "pip install -e '.[prefect]'") from None
     import httpx
+
+    if not get_current_settings().api.url:  # Prefect would deploy into a temporary server gone with this command
+        raise ConfigError("no Prefect server to deploy to: start one (`prefect server start`) and set PREFECT_API_URL, "
+                          "e.g. http://127.0.0.1:4200/api")
 
     try:
         names = deploy_all(pool, fetch_concurrency)
