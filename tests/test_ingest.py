@@ -179,3 +179,18 @@ def test_user_error_exits_with_message(args, message, run_cli, no_traceback, tmp
     assert message in " ".join(result.stderr.split())
     assert no_traceback(result)
     assert result.stdout == ""
+
+
+def test_ingest_reports_quarantined_rows_and_the_records_nbadb_quarantine_lists(run_cli, db, tmp_path):
+    """The seven books' lines of one unmatched player name are seven quarantined source rows and one
+    quarantine record: the ingest says both, and each number is the one its own view shows."""
+    result = run_cli(["ingest", "--start", "2024-11-01", "--end", "2024-11-30", "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["quarantined"] == sum(f["quarantined"] for f in payload["files"])
+    listed = json.loads(run_cli(["quarantine", "--limit", "100000", "--json"], tmp_path).stdout)
+    with db(tmp_path) as con:
+        held = con.execute("SELECT count(*) FROM ops.quarantine").fetchall()[0][0]
+    assert payload["quarantine_records"] == held == len(listed) < payload["quarantined"]
+    text = run_cli(["ingest", "--start", "2024-11-01", "--end", "2024-11-30"], tmp_path).output
+    assert f"{payload['quarantined']:,} source rows quarantined" in " ".join(text.split())

@@ -82,7 +82,9 @@ def _render_ingest(payload: dict) -> None:
     for proc, why in payload["not_run"].items():
         console.print(f"[yellow]not run:[/] {proc}: {why}")
     if payload["quarantined"]:
-        console.print(f"{payload['quarantined']} quarantine records for these dates (see `nbadb quarantine`)")
+        console.print(f"{payload['quarantined']:,} source rows quarantined for these dates, kept as "
+                      f"{payload['quarantine_records']:,} quarantine records (one per record key, rule and file; "
+                      "see `nbadb quarantine`)")
 
 
 def render_files(files: list[dict]) -> None:
@@ -104,7 +106,7 @@ def render_missing(missing: dict[str, str]) -> None:
 
 
 def status(as_json: bool = JsonOption) -> None:
-    """Rows, date coverage and quarantined rows per table."""
+    """Rows, date coverage and quarantine records (one per record key, rule and file) per table."""
     from nbadb.monitor.status import table_status
     from nbadb.orchestrate.workspace import open_workspace
 
@@ -114,8 +116,8 @@ def status(as_json: bool = JsonOption) -> None:
         print_json([r.as_dict() for r in rows])
         return
     table = Table(title=f"nbadb status ({ws.settings.database_path})")
-    for col in ("table", "rows", "first date", "last date", "quarantined"):
-        table.add_column(col, justify="right" if col in ("rows", "quarantined") else "left")
+    for col in ("table", "rows", "first date", "last date", "quarantine records"):
+        table.add_column(col, justify="right" if col in ("rows", "quarantine records") else "left")
     for r in rows:
         table.add_row(r.table, f"{r.rows:,}", r.min_date or "-", r.max_date or "-", f"{r.quarantined:,}")
     console.print(table)

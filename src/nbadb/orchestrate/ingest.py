@@ -61,6 +61,7 @@ class IngestOutcome:
             "rejected_files": {kind: str(error) for kind, error in self.stage.rejected.items()},
             "not_run": self.skipped_processors,
             "quarantined": self.stage.quarantined,
+            "quarantine_records": self.stage.quarantine_records,
             "files": [f.as_dict() for f in self.stage.files],
             "prop_match": list(self.prop_match),
         }

@@ -137,7 +137,8 @@ class StageReport:
     rows: dict[str, int] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
     rejected: dict[str, ArchiveFileError] = field(default_factory=dict)
-    quarantined: int = 0
+    quarantined: int = 0  # source rows
+    quarantine_records: int = 0  # what ops.quarantine keeps of them: one per record key, rule and file
     files: list[FileCount] = field(default_factory=list)
     source_quarantine: dict[str, SourceQuarantine] = field(default_factory=dict)
     latest_known_at: datetime | None = None
@@ -575,7 +576,9 @@ class ArchiveSource:
         """What each raw table's runs must know: the entities that lost rows to quarantine, and
         whether some rows name no entity the publication has (a garbled key: then any entity may
         be the one that lost them)."""
-        report.quarantined = self.con.execute("SELECT count(*) FROM src_quarantine").fetchall()[0][0]
+        report.quarantined, report.quarantine_records = self.con.execute(
+            "SELECT count(*), count(DISTINCT (table_name, record_key, column_name, reason, source_file, record_date)) "
+            "FROM src_quarantine").fetchall()[0]
         staged = " UNION ALL ".join(
             f"SELECT '{raw}' AS table_name, {key} AS entity_id FROM {table}"
             for raw, table, key in (("raw.player_boxscores", "stage_player_logs", "GAME_ID"),
