@@ -356,6 +356,26 @@ def test_prop_only_dates_get_their_games_and_lines_from_the_lines(window, copy_w
         assert sum(f["can_use_for_ml_training"] for f in features) > 50
 
 
+def test_opening_night_on_a_warehouse_without_history_places_every_player_with_a_line(tmp_path, run_cli) -> None:
+    """A sportsbook names teams ("Boston Celtics"); before any of a team's box scores is in the
+    warehouse (a season replayed from its first day, no earlier season loaded) the name comes from the
+    franchises the product ships. Before that, opening night's contexts had no player at all."""
+    opening = "2024-10-22"
+    result = run_cli(["replay", "--season", "2024-25", "--start", opening, "--end", opening, "--json"], tmp_path)
+    assert result.exit_code == 0, result.output
+    with duckdb.connect(str(tmp_path / "nba.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.team_boxscores WHERE game_date < ?", [opening]).fetchall()[0][0] == 0
+        with_lines = {r[0] for r in con.execute(
+            "SELECT DISTINCT player_id FROM raw.prop_lines WHERE game_date = ? AND player_id IS NOT NULL",
+            [opening]).fetchall()}
+        placed = _dicts(con, f"SELECT * FROM {PLAYER_CTX} WHERE game_date = ?", [opening])
+        teams = _dicts(con, f"SELECT * FROM {TEAM_CTX} WHERE game_date = ?", [opening])
+    assert len(with_lines) > 20 and {p["player_id"] for p in placed} == with_lines
+    assert all(p["roster_source"] == "prop_line" and p["books_fg3m"] > 0 for p in placed)
+    assert {t["team_name"] for t in teams} == {"Boston Celtics", "New York Knicks", "Los Angeles Lakers",
+                                               "Minnesota Timberwolves"}
+
+
 # -- declarations -------------------------------------------------------------------------------
 
 

@@ -19,7 +19,8 @@ from typing import Callable
 import pandera.polars as pa
 import polars as pl
 
-NBA_TEAM_IDS = list(range(1610612737, 1610612767))
+from nbadb.contracts.teams import NBA_TEAM_IDS
+
 INT, FLOAT, STR, DATE, TS, BOOL = "int", "float", "str", "date", "timestamp", "bool"
 
 _FAMILIES = {

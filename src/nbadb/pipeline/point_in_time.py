@@ -14,6 +14,7 @@ the scope join.
 
 from __future__ import annotations
 
+from nbadb.contracts.teams import teams_sql
 from nbadb.engine.spec import known_view
 
 Columns = tuple[tuple[str, str], ...]
@@ -60,15 +61,23 @@ def nickname_sql(team_name: str) -> str:
     return f"lower(regexp_extract(trim({team_name}), '(\\S+)$', 1))"
 
 
-# Every NBA team the box scores know as of each date of the run (`as_of`): its abbreviation and name
-# in its latest game before that date, and the nickname sportsbook game titles ("Away Team @ Home
-# Team") are matched on. Names read from earlier games only, so a later season's box scores never
-# rename an earlier day's rows.
+# Every team as of each date of the run (`as_of`): its abbreviation and name in its latest game
+# before that date, else (an NBA franchise that has not played yet in this warehouse) the name the
+# product ships (contracts.teams), and the nickname sportsbook game titles ("Away Team @ Home Team")
+# are matched on. Names read from earlier games only, so a later season's box scores never rename an
+# earlier day's rows.
 TEAM_DIRECTORY = f"""(
-    SELECT a.game_date AS as_of, t.team_id, t.team_abbr, t.team_name, {nickname_sql('t.team_name')} AS nickname
-    FROM _as_of a JOIN (SELECT DISTINCT team_id FROM {as_known('raw.team_boxscores')}) k ON true
-    ASOF JOIN (SELECT team_id, game_date, team_abbr, team_name FROM {as_known('raw.team_boxscores')}) t
-      ON t.team_id = k.team_id AND t.game_date < a.game_date)"""
+    SELECT as_of, team_id, team_abbr, team_name, {nickname_sql('team_name')} AS nickname FROM (
+        SELECT a.game_date AS as_of, k.team_id, coalesce(t.team_abbr, k.team_abbr) AS team_abbr,
+               coalesce(t.team_name, k.team_name) AS team_name
+        FROM _as_of a
+        JOIN (SELECT * FROM {teams_sql()}
+              UNION ALL BY NAME
+              SELECT DISTINCT team_id FROM {as_known('raw.team_boxscores')}
+              WHERE team_id NOT IN (SELECT team_id FROM {teams_sql()})) k ON true
+        ASOF LEFT JOIN (SELECT team_id, game_date, team_abbr, team_name FROM {as_known('raw.team_boxscores')}) t
+          ON t.team_id = k.team_id AND t.game_date < a.game_date)
+    WHERE team_name IS NOT NULL)"""
 
 
 def scoped(rows_sql: str, entity: str) -> str:
