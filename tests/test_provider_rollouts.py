@@ -7,7 +7,8 @@ they are served as always.
 - without: the two stay disabled: their lines are never read;
 - with: every night each of the two is advanced if its criteria pass (never forced): betrivers walks
   disabled -> dark -> shadow -> partial_active (half the games) -> full_active as its own
-  measurements allow, and two game days after it turned full it is rolled back to dark at 16:00 UTC,
+  measurements allow, and two days after it turned full, but not before ROLLBACK_NOT_BEFORE (so that
+  some of its served lines carry calls and their results), it is rolled back to dark at 16:00 UTC,
   after that morning's predictions were made and before tip-off; bovada reaches dark (its feed
   offers lines) and is refused every night after.
 The criteria are the defaults with at most two game days in a stage instead of five (three in
@@ -43,7 +44,10 @@ from nbadb.warehouse.connection import duckdb_threads
 from conftest import make_settings
 
 BOOK, CORRUPTED = "betrivers", "bovada"
-FIRST_DAY, LAST_DAY = date(2024, 10, 22), date(2024, 11, 6)
+FIRST_DAY, LAST_DAY = date(2024, 10, 22), date(2024, 11, 11)
+# Without history the first calls come on 2024-11-07 (a spread needs ensemble.MIN_DAYS game days of
+# results, then the calibration 400 real-line rows with a probability): the book serves until then.
+ROLLBACK_NOT_BEFORE = date(2024, 11, 9)
 ROLLBACK_AT = time(16)  # UTC: after the morning's 15:00 snapshot, before the first tip-off
 GAME_DAYS_IN_STAGE = 2
 GAME_DAYS_IN_PARTIAL = 3  # the later partial days are served after the calibration has seen its share's results
@@ -120,7 +124,7 @@ def _replay(data_dir: Path, archive: Path, *, roll_out: bool) -> Rollout:
         while day <= LAST_DAY:
             staged, _, pre_tip = morning_of(ws, day)
             assert not [r for r in pre_tip if r.status == "failed"]
-            if roll_out and full_since is not None and day >= full_since + timedelta(days=2) \
+            if roll_out and full_since is not None and day >= max(full_since + timedelta(days=2), ROLLBACK_NOT_BEFORE) \
                     and rollout.rollback_day is None:
                 rollout.served_before_rollback = {t: set(ws.con.execute(
                     f"SELECT {columns} FROM {t} WHERE game_date = ?", [day]).fetchall()) for t, columns in SERVED.items()}
@@ -201,7 +205,7 @@ def test_served_predictions_change_only_from_the_day_it_turns_partial_and_only_i
     assert quoted and {k: n - books["without"].get(k, 0) for k, n in books["with"].items() if k in quoted} \
         == dict.fromkeys(quoted, 1)
     assert all(n == books["without"][k] for k, n in books["with"].items() if k not in quoted)
-    full_days = [_served(db, r.data_dir, PREDICTIONS, full, with_rollout.rollback_day
+    full_days = [_served(db, r.data_dir, CONTEXT, full, with_rollout.rollback_day
                          - timedelta(days=1)) for r in (with_rollout, without_rollout)]
     assert {row[2] for row in full_days[0] ^ full_days[1]} - share_games, "full_active changed nothing outside the share"
 

@@ -197,8 +197,9 @@ _PREDICTIONS_TRANSFORM = f"""
                     WHEN f.gp_s = 0 THEN 'prior_only' WHEN f.gp_s < 10 THEN 'partial' ELSE 'complete' END AS form_quality,
                l.line AS real_line, l.bookmaker, l.over_odds, l.under_odds, l.market_p_over,
                coalesce(r.mean_value, r.predicted_value) AS dist_mean, r.dispersion AS dist_alpha,
-               CASE WHEN r.dispersion IS NULL THEN sqrt(greatest(sp.var_a + sp.var_b * coalesce(r.mean_value, r.predicted_value),
-                                                                 {ensemble.MIN_VARIANCE})) END AS dist_sigma
+               CASE WHEN r.dispersion IS NULL AND sp.var_a IS NOT NULL  -- greatest() skips a null: no spread, no sigma
+                    THEN sqrt(greatest(sp.var_a + sp.var_b * coalesce(r.mean_value, r.predicted_value),
+                                       {ensemble.MIN_VARIANCE})) END AS dist_sigma
         FROM all_rows r JOIN features f USING (player_id, game_date)
         LEFT JOIN {SERVED_LINES} l ON l.player_id = r.player_id AND l.game_date = r.game_date AND l.game_id = f.game_id
          AND l.target = r.target
