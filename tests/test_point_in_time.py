@@ -356,24 +356,63 @@ def test_prop_only_dates_get_their_games_and_lines_from_the_lines(window, copy_w
         assert sum(f["can_use_for_ml_training"] for f in features) > 50
 
 
-def test_opening_night_on_a_warehouse_without_history_places_every_player_with_a_line(tmp_path, run_cli) -> None:
-    """A sportsbook names teams ("Boston Celtics"); before any of a team's box scores is in the
-    warehouse (a season replayed from its first day, no earlier season loaded) the name comes from the
-    franchises the product ships. Before that, opening night's contexts had no player at all."""
-    opening = "2024-10-22"
-    result = run_cli(["replay", "--season", "2024-25", "--start", opening, "--end", opening, "--json"], tmp_path)
+OPENING, FOURTH_NIGHT = "2024-10-22", "2024-10-25"
+
+
+@pytest.fixture(scope="module")
+def opening_days(tmp_path_factory, run_cli) -> Path:
+    """2024-25's first four nights replayed on an empty warehouse: no earlier season, no history."""
+    path = tmp_path_factory.mktemp("opening")
+    result = run_cli(["replay", "--season", "2024-25", "--start", OPENING, "--end", FOURTH_NIGHT, "--json"], path)
     assert result.exit_code == 0, result.output
-    with duckdb.connect(str(tmp_path / "nba.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM raw.team_boxscores WHERE game_date < ?", [opening]).fetchall()[0][0] == 0
+    return path
+
+
+def test_opening_night_on_a_warehouse_without_history_places_every_player_with_a_line(opening_days) -> None:
+    """A sportsbook names teams ("Boston Celtics"); before any of a team's box scores is in the
+    warehouse the name comes from the franchises the product ships. Before that, opening night's
+    contexts had no player at all."""
+    with duckdb.connect(str(opening_days / "nba.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.team_boxscores WHERE game_date < ?", [OPENING]).fetchall()[0][0] == 0
         with_lines = {r[0] for r in con.execute(
             "SELECT DISTINCT player_id FROM raw.prop_lines WHERE game_date = ? AND player_id IS NOT NULL",
-            [opening]).fetchall()}
-        placed = _dicts(con, f"SELECT * FROM {PLAYER_CTX} WHERE game_date = ?", [opening])
-        teams = _dicts(con, f"SELECT * FROM {TEAM_CTX} WHERE game_date = ?", [opening])
+            [OPENING]).fetchall()}
+        placed = _dicts(con, f"SELECT * FROM {PLAYER_CTX} WHERE game_date = ?", [OPENING])
+        teams = _dicts(con, f"SELECT * FROM {TEAM_CTX} WHERE game_date = ?", [OPENING])
     assert len(with_lines) > 20 and {p["player_id"] for p in placed} == with_lines
     assert all(p["roster_source"] == "prop_line" and p["books_fg3m"] > 0 for p in placed)
     assert {t["team_name"] for t in teams} == {"Boston Celtics", "New York Knicks", "Los Angeles Lakers",
                                                "Minnesota Timberwolves"}
+
+
+def test_before_a_spread_is_fitted_a_prediction_has_no_probability_and_no_call(opening_days) -> None:
+    """The error spread needs ensemble.MIN_DAYS game days of results; before them a prediction has no
+    sigma, so no P(over) and no call. (greatest() skips a null: the floor alone once made every such
+    sigma 0.5, and an fg3m P(over) of 0.99 on a player's first game.)"""
+    with duckdb.connect(str(opening_days / "nba.duckdb"), read_only=True) as con:
+        rows = _dicts(con, "SELECT * FROM predictions.player_prop_predictions WHERE line_source = 'prop_consensus'")
+    assert len(rows) > 200
+    normal = [r for r in rows if r["dist_alpha"] is None]
+    assert normal and all(r["dist_sigma"] is None and r["p_over"] is None for r in normal)
+    assert all(r["recommendation"] not in ("OVER", "UNDER") and r["confidence"] is None for r in rows)
+
+
+def test_predict_names_the_days_before_it_that_nothing_published(opening_days, copy_warehouse, tmp_path,
+                                                                   run_cli) -> None:
+    """Predicting past the warehouse's last published day silently ignored the games in between."""
+    path = copy_warehouse(opening_days, tmp_path / "ahead")
+    ahead = run_cli(["predict", "--date", "2024-10-28", "--json"], path)
+    assert ahead.exit_code == 0, ahead.output
+    assert json.loads(ahead.stdout)["unpublished_days"] == {
+        "nothing_published": False, "days": 2, "ranges": [{"start": "2024-10-26", "end": "2024-10-27"}]}
+    text = " ".join(run_cli(["predict", "--date", "2024-10-28"], path).output.split())
+    assert "no box score is published for 2024-10-26 .. 2024-10-27 (2 days)" in text
+    assert "`nbadb ingest --start 2024-10-26 --end 2024-10-27`" in text
+    caught_up = run_cli(["ingest", "--start", "2024-10-26", "--end", "2024-10-27"], path)
+    assert caught_up.exit_code == 0, caught_up.output
+    assert json.loads(run_cli(["predict", "--date", "2024-10-28", "--json"], path).stdout)["unpublished_days"] is None
+    empty = json.loads(run_cli(["predict", "--date", "2024-10-28", "--json"], tmp_path / "empty").stdout)
+    assert empty["unpublished_days"] == {"nothing_published": True, "days": 0, "ranges": []}
 
 
 # -- declarations -------------------------------------------------------------------------------

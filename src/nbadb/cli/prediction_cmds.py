@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import typer
 from rich.table import Table
 
@@ -61,6 +63,16 @@ def _render_predict(outcome, limit: int) -> None:
         console.print(f"[yellow]{unformed} of them without current form[/] (no game this season or last, or none in "
                       "30 days): the systems' guesses for a player they know nothing recent of, with no confidence "
                       "and no call")
+    if (gap := outcome.unpublished) is not None and gap.nothing:
+        console.print(f"[yellow]note:[/] no box score is published before {outcome.day}: no player has form; publish "
+                      f"the season's earlier days first (`nbadb ingest --start <its first day> --end "
+                      f"{outcome.day - timedelta(days=1)}`)")
+    elif gap is not None:
+        spans = ", ".join(str(a) if a == b else f"{a} .. {b}" for a, b in gap.ranges)
+        first, last = gap.ranges[0][0], gap.ranges[-1][1]
+        console.print(f"[yellow]note:[/] no box score is published for {spans} ({gap.days} day{'s' * (gap.days > 1)}): "
+                      f"these predictions do not see those games; publish them first (`nbadb ingest --start {first} "
+                      f"--end {last}` publishes what is missing and leaves the rest as it is)")
     matched, total = outcome.prop_match
     if total:
         console.print(f"prop-line names matched to NBA player ids: {matched}/{total} ({100 * matched / total:.1f}%)")
@@ -144,7 +156,8 @@ def render_quality(report) -> None:
         calibration.add_column(col, justify="left" if col in ("target", "system") else "right")
     for c in report.calibration:
         calibration.add_row(c.target, c.system, c.bin, f"{c.rows:,}", f"{c.mean_p_over:.3f}", f"{c.observed_over:.3f}")
-    console.print(calibration)
+    console.print(calibration if report.calibration else
+                  "no calibration to show: no prediction has a P(over) at a real line and a result")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from nbadb.engine.request import RunResult
 from nbadb.orchestrate.daily import run_pipeline
@@ -25,6 +25,45 @@ _PREDICTIONS = """
     ORDER BY p.line_source = 'prop_consensus' DESC, p.recommendation = 'PASS', p.confidence DESC NULLS LAST,
              c.player_name, p.target"""
 
+# The days from the first one a box-score publication (ingest, replay, backfill) covered up to the
+# day before $day that none covered.
+_UNPUBLISHED = """
+    WITH covered AS (SELECT start_date, least(end_date, $day - 1) AS end_date FROM ops.processor_runs
+                     WHERE processor = 'raw.player_boxscores' AND status <> 'failed' AND start_date < $day),
+    days AS (SELECT unnest(generate_series((SELECT min(start_date) FROM covered), $day - 1, INTERVAL 1 DAY))::DATE AS d)
+    SELECT d FROM days ANTI JOIN covered c ON d BETWEEN c.start_date AND c.end_date ORDER BY d"""
+
+
+@dataclass(frozen=True)
+class Unpublished:
+    """What is unseen before a predicted day: the day ranges no publication covered since the first
+    one that did, or (`nothing`) no publication at all before it."""
+
+    nothing: bool
+    ranges: tuple[tuple[date, date], ...] = ()
+
+    @property
+    def days(self) -> int:
+        return sum((end - start).days + 1 for start, end in self.ranges)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"nothing_published": self.nothing, "days": self.days,
+                "ranges": [{"start": str(start), "end": str(end)} for start, end in self.ranges]}
+
+
+def unpublished_before(ws: Workspace, day: date) -> Unpublished | None:
+    """What no box-score publication covered before `day` (None: every day since the first one is in)."""
+    if ws.con.execute("SELECT count(*) FROM ops.processor_runs WHERE processor = 'raw.player_boxscores' "
+                      "AND status <> 'failed' AND start_date < $day", {"day": day}).fetchall()[0][0] == 0:
+        return Unpublished(True)
+    ranges: list[tuple[date, date]] = []
+    for (d,) in ws.con.execute(_UNPUBLISHED, {"day": day}).fetchall():
+        if ranges and ranges[-1][1] == d - timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], d)
+        else:
+            ranges.append((d, d))
+    return Unpublished(False, tuple(ranges)) if ranges else None
+
 
 @dataclass
 class PredictOutcome:
@@ -34,6 +73,7 @@ class PredictOutcome:
     results: list[RunResult] = field(default_factory=list)
     predictions: list[dict[str, object]] = field(default_factory=list)
     systems: dict[str, object] = field(default_factory=dict)  # the latest prediction worker run for the day
+    unpublished: Unpublished | None = None
 
     def count(self, line_source: str, recommendation: str | None = None) -> int:
         return sum(p["line_source"] == line_source and recommendation in (None, p["recommendation"])
@@ -47,19 +87,21 @@ class PredictOutcome:
             "runs": [{"processor": r.processor, "status": r.status, "skip_reason": r.skip_reason, "error": r.error}
                      for r in self.results],
             "systems": self.systems,
+            "unpublished_days": self.unpublished and self.unpublished.as_dict(),
             "predictions": self.predictions,
         }
 
 
 def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictOutcome:
     """Publish `day` from the archive (a no-op for what is already in), run the pipeline for it with
-    `day` as today, and read back its predictions of `system`."""
+    `day` as today, and read back its predictions of `system` (and which earlier days are unpublished)."""
+    unpublished = unpublished_before(ws, day)
     published = publish(ws, day, day)
     results = published.results + run_pipeline(ws, (day, day), as_of=day)
     cursor = ws.con.execute(_PREDICTIONS, {"day": day, "system": system})
     names = [d[0] for d in cursor.description]
     outcome = PredictOutcome(day, system, published.prop_match, results,
-                             [dict(zip(names, row)) for row in cursor.fetchall()])
+                             [dict(zip(names, row)) for row in cursor.fetchall()], unpublished=unpublished)
     worker = ws.con.execute(
         """SELECT run_id, status, systems_succeeded, systems_failed, systems_skipped_open, errors
         FROM ops.prediction_worker_runs WHERE processor = $p AND start_date <= $day AND end_date >= $day
