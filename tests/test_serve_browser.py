@@ -216,6 +216,25 @@ def test_the_evaluation_filters_redraw_the_charts_for_one_season_and_target(dash
     assert visit.failed == []
 
 
+def test_the_evaluation_page_writes_every_interval_as_the_report_does(dashboard, browser, run_cli):
+    """The page wrote 3 significant digits ("0 [0, 2.22e-14]") where `nbadb report predictions` writes
+    "+0.0 [+0.0, +0.0]": each accuracy row now reads on the page as it reads in the report."""
+    visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
+    visit.open("/evaluation?season=2023-24")
+    accuracy = visit.page.locator("table").filter(has_text="baseline MAE").first
+    headers = [h.strip() for h in accuracy.locator("th").all_inner_texts()]
+    rows = [dict(zip(headers, (c.strip() for c in r.locator("td").all_inner_texts())))
+            for r in accuracy.locator("tbody tr").all()]
+    report = run_cli(["report", "predictions", "--season", "2023-24"], dashboard.settings.data_dir)
+    assert report.exit_code == 0, report.output
+    lines = [" ".join(line.replace("│", " ").split()) for line in report.output.splitlines()]
+    assert len(rows) == 16  # four systems, four targets
+    for r in rows:
+        cells = f"all {r['target']} {r['system']}", r["MAE"], r["baseline MAE"], r["gain %"]
+        assert any(line.startswith(cells[0]) and all(c in line for c in cells[1:]) for line in lines), r
+    assert visit.failed == []
+
+
 class _Selects(HTMLParser):
     """Each drop-down of a page: its name, the values it offers and the one shown chosen (the first
     when none is marked, as a browser shows it)."""

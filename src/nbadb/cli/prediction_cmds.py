@@ -124,13 +124,9 @@ def report_predictions(
         render_quality(report)
 
 
-def _ci(i, fmt: str = ".3f", suffix: str = "") -> str:
-    if i.value is None:
-        return "-"
-    return f"{i.value:{fmt}}{suffix} [{i.low:{fmt}}, {i.high:{fmt}}]"
-
-
 def render_quality(report) -> None:
+    from nbadb.monitor.prediction_quality import GAIN_FORMAT, MAE_FORMAT, RATE_FORMAT, RETURN_FORMAT
+
     if not report.evaluated_rows:
         console.print("no evaluated predictions for these filters (no prediction has a result yet)")
         return
@@ -140,16 +136,18 @@ def render_quality(report) -> None:
         for col in ("group", "target", "system", "rows", "days", "MAE", "baseline MAE", "gain %", "", "RMSE", "bias"):
             table.add_column(col, justify="left" if col in ("group", "target", "system", "") else "right")
         for a in rows:
-            table.add_row(a.group, a.target, a.system, f"{a.rows:,}", str(a.days), _ci(a.mae), _ci(a.baseline_mae),
-                          _ci(a.gain_pct, "+.1f"), a.label, f"{a.rmse:.3f}", f"{a.bias:+.3f}")
+            table.add_row(a.group, a.target, a.system, f"{a.rows:,}", str(a.days), a.mae.format(MAE_FORMAT),
+                          a.baseline_mae.format(MAE_FORMAT), a.gain_pct.format(GAIN_FORMAT), a.label,
+                          f"{a.rmse:.3f}", f"{a.bias:+.3f}")
         console.print(table)
     bets = Table(title="OVER/UNDER at the real odds (rows with a real line and a result) vs follow the consensus")
     for col in ("target", "system", "rows", "bets", "hit rate %", "ROI %", "consensus bets", "consensus hit %",
                 "consensus ROI %"):
         bets.add_column(col, justify="left" if col in ("target", "system") else "right")
     for b in report.betting:
-        bets.add_row(b.target, b.system, f"{b.rows:,}", f"{b.bets:,}", _ci(b.hit_rate, ".1f"), _ci(b.roi, "+.1f"),
-                     f"{b.consensus_bets:,}", _ci(b.consensus_hit_rate, ".1f"), _ci(b.consensus_roi, "+.1f"))
+        bets.add_row(b.target, b.system, f"{b.rows:,}", f"{b.bets:,}", b.hit_rate.format(RATE_FORMAT),
+                     b.roi.format(RETURN_FORMAT), f"{b.consensus_bets:,}", b.consensus_hit_rate.format(RATE_FORMAT),
+                     b.consensus_roi.format(RETURN_FORMAT))
     console.print(bets if report.betting else "no prediction has both a real line and a result")
     calibration = Table(title="calibration on real lines: mean P(over) vs observed share of overs")
     for col in ("target", "system", "P(over) bin", "rows", "mean P(over)", "observed"):

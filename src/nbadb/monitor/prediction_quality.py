@@ -43,6 +43,21 @@ class Interval:
     def contains_zero(self) -> bool:
         return self.low is not None and self.high is not None and self.low <= 0 <= self.high
 
+    def format(self, spec: str) -> str:
+        return format_interval(self.value, self.low, self.high, spec)
+
+
+# How the report's numbers read, in the CLI and on the dashboard: MAE to the thousandth, percentages
+# to the tenth with a sign where they are a gain or a return.
+MAE_FORMAT, GAIN_FORMAT, RATE_FORMAT, RETURN_FORMAT = ".3f", "+.1f", ".1f", "+.1f"
+
+
+def format_interval(value: float | None, low: float | None, high: float | None, spec: str) -> str:
+    """"4.441 [4.389, 4.493]": an estimate and its 95 % interval; "-" without an estimate."""
+    if value is None:
+        return "-"
+    return f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
+
 
 @dataclass(frozen=True)
 class AccuracyRow:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from html import escape
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from nbadb.monitor.prediction_quality import GAIN_FORMAT, MAE_FORMAT, RATE_FORMAT, RETURN_FORMAT, format_interval
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES
 from nbadb.serve import svg, views
 from nbadb.serve.html import cards, date_input, filter_form, layout, pager, select, table
@@ -188,11 +189,9 @@ def predictions(app: ServeApp, request: Request) -> str:
     return layout(request, "Predictions against lines", body, note=note)
 
 
-def _interval(i: dict[str, float | None]) -> str:
-    """An estimate with its 95 % interval, as the report gives it."""
-    if i["value"] is None:
-        return "–"
-    return f"{i['value']:.3g} [{i['low']:.3g}, {i['high']:.3g}]"
+def _interval(i: dict[str, float | None], spec: str) -> str:
+    """An estimate with its 95 % interval, as `nbadb report predictions` writes it."""
+    return format_interval(i["value"], i["low"], i["high"], spec)
 
 
 def evaluation(app: ServeApp, request: Request) -> str:
@@ -204,8 +203,9 @@ def evaluation(app: ServeApp, request: Request) -> str:
     body += "<h2>MAE per system, week by week</h2>" + svg.lines("MAE per system per week", labels, series)
     report = data["report"] or {"accuracy": [], "calibration": [], "betting": []}
     body += "<h2>Accuracy against the baseline (95 % intervals over game days)</h2>" + table([
-        {"system": a["system"], "target": a["target"], "rows": a["rows"], "MAE": _interval(a["mae"]),
-         "baseline MAE": _interval(a["baseline_mae"]), "gain %": _interval(a["gain_pct"]), "verdict": a["label"]}
+        {"system": a["system"], "target": a["target"], "rows": a["rows"], "MAE": _interval(a["mae"], MAE_FORMAT),
+         "baseline MAE": _interval(a["baseline_mae"], MAE_FORMAT), "gain %": _interval(a["gain_pct"], GAIN_FORMAT),
+         "verdict": a["label"]}
         for a in report["accuracy"]], caption="accuracy")
     points: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
     for b in report["calibration"]:
@@ -216,9 +216,10 @@ def evaluation(app: ServeApp, request: Request) -> str:
     body += "<h2>OVER/UNDER calls at the books' real odds</h2>" + svg.hbars(
         "hit rate of the calls against real prop lines (ROI in the table)",
         [(f"{b['system']} {b['target']}", b["hit_rate"]["value"]) for b in bets], " %")
-    body += table([{"system": b["system"], "target": b["target"], "bets": b["bets"], "hit %": _interval(b["hit_rate"]),
-                    "ROI %": _interval(b["roi"]), "consensus bets": b["consensus_bets"],
-                    "consensus ROI %": _interval(b["consensus_roi"])} for b in report["betting"]], caption="betting")
+    body += table([{"system": b["system"], "target": b["target"], "bets": b["bets"],
+                    "hit %": _interval(b["hit_rate"], RATE_FORMAT), "ROI %": _interval(b["roi"], RETURN_FORMAT),
+                    "consensus bets": b["consensus_bets"], "consensus ROI %": _interval(b["consensus_roi"], RETURN_FORMAT)}
+                   for b in report["betting"]], caption="betting")
     return layout(request, "Evaluation", body)
 
 
