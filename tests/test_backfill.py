@@ -181,8 +181,9 @@ def test_a_failing_processor_stops_the_backfill_on_its_date_and_resume_finishes_
     assert summary["status"] == "finished" and summary["dates_by_status"].get("failed", 0) == 0
 
 
-def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_not_failed(tmp_path) -> None:
-    # the bundled 2024-25 logs end on 2024-12-31; the schedule goes on
+def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_not_failed(tmp_path, run_cli) -> None:
+    """The bundled 2024-25 logs end on 2024-12-31; the schedule goes on. `backfill status` says why
+    those game days fall short (it once showed only their failed volume checks)."""
     with _ws(tmp_path, BUNDLED_ARCHIVE) as ws:
         plan = BackfillPlan(date(2024, 12, 29), date(2025, 1, 3), phases=frozenset({2, 3, 4}))
         backfill_id = start_backfill(ws, plan)
@@ -193,6 +194,10 @@ def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_
     assert "raw.player_boxscores" not in rows[date(2024, 12, 30)]["missing_sources"]
     for day in (date(2025, 1, 1), date(2025, 1, 2)):
         assert rows[day]["status"] == "warned" and "raw.player_boxscores" in rows[day]["missing_sources"]
+    shown = json.loads(run_cli(["backfill", "status", "--json"], tmp_path).stdout)["missing_sources"]
+    without_logs = [m for m in shown if "raw.player_boxscores" in m["sources"]]
+    assert [(m["first"], m["last"]) for m in without_logs] == [("2025-01-01", "2025-01-03")]
+    assert "game days some source published nothing for" in run_cli(["backfill", "status"], tmp_path).output
 
 
 def test_validation_catches_form_that_does_not_match_the_raw_games_and_rows_breaking_their_checks(

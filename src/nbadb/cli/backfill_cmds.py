@@ -153,6 +153,13 @@ def _render(summary: dict[str, object]) -> None:
         for e in summary["errors"]:  # type: ignore[union-attr]
             errors.add_row(str(e["dates"]), str(e["first"]), str(e["last"]), e["signature"])
         console.print(errors)
+    if summary["missing_sources"]:
+        missing = Table(title="game days some source published nothing for")
+        for col in ("dates", "first", "last", "sources with nothing"):
+            missing.add_column(col)
+        for m in summary["missing_sources"]:  # type: ignore[union-attr]
+            missing.add_row(str(m["dates"]), str(m["first"]), str(m["last"]), ", ".join(m["sources"]))
+        console.print(missing)
 
 
 def register(app: typer.Typer) -> None:

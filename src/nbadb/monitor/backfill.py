@@ -1,7 +1,7 @@
 """A backfill read back from its checkpoints (`ops.backfill_runs`, `ops.backfill_dates`,
 `ops.backfill_checks`, `ops.backfill_batches`; written by orchestrate.backfill): its plan, dates by
-status, each batch's counts and seconds per phase, failed checks grouped by error signature. One
-reader for `nbadb backfill status`, the dashboard's backfill page and the alerts.
+status, each batch's counts and seconds per phase, failed checks grouped by error signature, and the
+game days whose sources published nothing (a day's missing sources, grouped by which). One reader for `nbadb backfill status`, the dashboard's backfill page and the alerts.
 
 A date's status: pending, validated, warned (a non-blocking check failed), failed, no_games.
 An error signature is a failed check's text with its numbers, dates and ids blanked, so that one
@@ -49,6 +49,15 @@ def grouped_errors(con: duckdb.DuckDBPyConnection, backfill_id: str) -> list[tup
     return sorted(((s, len(set(ds)), min(ds), max(ds)) for s, ds in groups.items()), key=lambda g: (-g[1], g[0]))
 
 
+def missing_sources(con: duckdb.DuckDBPyConnection, backfill_id: str) -> list[dict[str, Any]]:
+    """Game days (a day with games) that some source published nothing for, grouped by which sources:
+    why such a day's counts fall short (e.g. the archive's box scores end before its schedule does)."""
+    return [{"sources": sources, "dates": n, "first": first, "last": last} for sources, n, first, last in con.execute(
+        """SELECT list_sort(missing_sources), count(*), min(game_date), max(game_date) FROM ops.backfill_dates
+        WHERE backfill_id = ? AND games > 0 AND len(missing_sources) > 0 GROUP BY 1 ORDER BY 2 DESC, 3""",
+        [backfill_id]).fetchall()]
+
+
 def backfill_summary(con: duckdb.DuckDBPyConnection, backfill_id: str, *, with_dates: bool = False) -> dict[str, Any]:
     """The backfill's plan and state, dates counted by status, batches, grouped errors (and, when
     asked, every date's row)."""
@@ -65,6 +74,7 @@ def backfill_summary(con: duckdb.DuckDBPyConnection, backfill_id: str, *, with_d
         [backfill_id]).fetchall()]
     summary["errors"] = [{"signature": s, "dates": n, "first": f, "last": la}
                          for s, n, f, la in grouped_errors(con, backfill_id)]
+    summary["missing_sources"] = missing_sources(con, backfill_id)
     if with_dates:
         summary["dates"] = [dict(zip(DATE_COLUMNS, r)) for r in con.execute(
             f"SELECT {', '.join(DATE_COLUMNS)} FROM ops.backfill_dates WHERE backfill_id = ? ORDER BY game_date",
