@@ -52,6 +52,17 @@ def test_a_bad_flag_value_or_config_file_is_one_line_and_exit_2(run_cli, tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_config_file_with_an_unknown_flag_is_refused_naming_its_table_as_written(
+        run_cli, tmp_path: Path, clean_flags, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error said "unknown flag ... in ;": the console read "[strategic]" as a style tag."""
+    config = tmp_path / "nbadb.toml"
+    config.write_text("[strategic]\ntrack_storage_v2_enabled = true\n")
+    monkeypatch.setenv("NBADB_CONFIG_FILE", str(config))
+    result = run_cli(["flags"], tmp_path)
+    assert result.exit_code == 2
+    assert "unknown flag 'track_storage_v2_enabled' in [strategic]; the flags are" in " ".join(result.stderr.split())
+
+
 @pytest.mark.parametrize("args", [
     ["rollout", "advance", "warehouse", "--by", "ann"],
     ["rollout", "signoff", "storage", "lunch", "--by", "ann"],

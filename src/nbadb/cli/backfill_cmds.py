@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nbadb.cli.common import (
@@ -81,7 +82,8 @@ def backfill(
     else:
         _render(summary)
     if report.status == "stopped":
-        err_console.print(f"[bold red]stopped[/] on {report.stopped_on}: {report.stop_reason}", highlight=False)
+        err_console.print(f"[bold red]stopped[/] on {report.stopped_on}: {escape(str(report.stop_reason))}",
+                          highlight=False)
         raise typer.Exit(1)
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nbadb.errors import ConfigError, NbadbError, WarehouseError
 
@@ -57,7 +58,7 @@ def _guarded(fn: F) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except NbadbError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except BaseException as exc:
             if interrupted(exc):
@@ -66,7 +67,7 @@ def _guarded(fn: F) -> Callable[..., Any]:
             if not isinstance(exc, duckdb.Error):
                 raise
             error = WarehouseError(f"the warehouse cannot be read: {str(exc).strip().splitlines()[0]}")
-            err_console.print(f"[bold red]error:[/] {error}", highlight=False)
+            err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
             raise typer.Exit(error.exit_code) from None
 
     return wrapper

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from nbadb.cli.common import (
@@ -265,7 +266,7 @@ def main(
             console.print(f"history: the archive's days {plan.start}..{plan.end} in one backfill ({backfill_id})")
             report = with_progress(ws, backfill_id, plan, quiet=False)
             if report.status == "stopped":
-                err_console.print(f"[bold red]history backfill stopped[/] on {report.stopped_on}: {report.stop_reason} "
+                err_console.print(f"[bold red]history backfill stopped[/] on {report.stopped_on}: {escape(str(report.stop_reason))} "
                                   "(`nbadb backfill status` has its checks; `nbadb main` resumes it)", highlight=False)
                 raise typer.Exit(1)
             dates = ", ".join(f"{n} {status}" for status, n in sorted(report.dates.items()))
