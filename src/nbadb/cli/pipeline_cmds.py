@@ -25,6 +25,7 @@ from nbadb.cli.common import (
 from nbadb.errors import ConfigError
 
 MODES = ("entity", "date")
+DEFAULT_SEASON = "2023-24"  # the bundled archive's season with every kind of file
 ModeOption = typer.Option(None, "--mode", help="entity: only changed entities; date: every entity of a changed date. Default: the engine decides.")
 
 
@@ -79,7 +80,8 @@ def run(
 
 
 def replay(
-    season: str = typer.Option("2023-24", "--season", help="Season to replay, e.g. 2023-24."),
+    season: Optional[str] = typer.Option(None, "--season", help="Season to replay, e.g. 2023-24 (default: the season of "
+                                         "--start, else 2023-24)."),
     start: Optional[str] = typer.Option(None, "--start", help="First day (default: the season's first regular-season game day)."),
     end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the season's last game day in the schedule or the logs)."),
     mode: Optional[str] = ModeOption,
@@ -92,11 +94,14 @@ def replay(
     from nbadb.config import get_settings
     from nbadb.rollout.storage import StorageCycles
 
+    from nbadb.sources.live.seasons import season_of_day
+
     check_choice(mode, "mode", MODES)
     check_season(season)
+    first, last = parse_date(start, "start"), parse_date(end, "end")
+    season = season or (season_of_day(first) if first else DEFAULT_SEASON)
     with StorageCycles(get_settings(), archive_path(archive)) as cycles:
-        outcomes = replay_window(cycles.ws, season, parse_date(start, "start"), parse_date(end, "end"), mode,
-                                 quiet=as_json, cycle=cycles.cycle)
+        outcomes = replay_window(cycles.ws, season, first, last, mode, quiet=as_json, cycle=cycles.cycle)
         failures = replay_failures(cycles.ws, outcomes)
     if as_json:
         print_json({"days": [o.as_dict() for o in outcomes], "failures": failures})
@@ -145,6 +150,10 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool,
     start, end = start or lo, end or hi
     if start > end:
         raise ConfigError(f"--start {start} is after --end {end}")
+    first, last = ws.source.season_range(season)
+    if end < first or start > last:
+        raise ConfigError(f"{start}..{end}: the archive has no day of season {season} there (it has {first}..{last}); "
+                          "replay days within them, or name the season the days belong to (--season)")
     if quiet:
         return replay_days(ws, start, end, processing_mode=mode, cycle=cycle)
     render_missing({k.kind: k.pattern for k in missing_kinds(ws.source.files)})
@@ -236,7 +245,7 @@ def history(
 
 
 def main(
-    season: str = typer.Option("2023-24", "--season", help="Season to replay."),
+    season: str = typer.Option(DEFAULT_SEASON, "--season", help="Season to replay."),
     last_days: Optional[int] = typer.Option(
         None, "--last-days", min=1, help="Replay only the season's last N days (the days before them join the history)."),
     history: bool = typer.Option(
