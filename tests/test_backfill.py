@@ -183,7 +183,8 @@ def test_a_failing_processor_stops_the_backfill_on_its_date_and_resume_finishes_
 
 def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_not_failed(tmp_path, run_cli) -> None:
     """The bundled 2024-25 logs end on 2024-12-31; the schedule goes on. `backfill status` says why
-    those game days fall short (it once showed only their failed volume checks)."""
+    those game days fall short (it once showed only their failed volume checks), and `health` warns
+    of the scheduled games without results (it said nothing)."""
     with _ws(tmp_path, BUNDLED_ARCHIVE) as ws:
         plan = BackfillPlan(date(2024, 12, 29), date(2025, 1, 3), phases=frozenset({2, 3, 4}))
         backfill_id = start_backfill(ws, plan)
@@ -198,6 +199,10 @@ def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_
     without_logs = [m for m in shown if "raw.player_boxscores" in m["sources"]]
     assert [(m["first"], m["last"]) for m in without_logs] == [("2025-01-01", "2025-01-03")]
     assert "game days some source published nothing for" in run_cli(["backfill", "status"], tmp_path).output
+    health = json.loads(run_cli(["health", "--json"], tmp_path).stdout)
+    missing = [f for f in health["findings"] if f["check"] == "results missing"]
+    assert health["healthy"] and len(missing) == 1 and missing[0]["severity"] == "warning"
+    assert "scheduled games from 2025-01-01 to" in missing[0]["detail"]
 
 
 def test_validation_catches_form_that_does_not_match_the_raw_games_and_rows_breaking_their_checks(

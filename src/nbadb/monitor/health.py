@@ -17,7 +17,11 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
   season); a source that stops is the freshness check's to report;
 - never ran: a processor of the graph without any ledger row is a warning;
 - orphaned starts: a run a crash left behind (monitor.orphans) is a problem until a later run of
-  its processor completes its dates.
+  its processor completes its dates;
+- results missing: scheduled games (pre-season and All-Star aside) whose night publication
+  (engine.clock.night) has passed at the warehouse clock without a box score are a warning: the
+  source has not published them, and their players' form stops before them (an archive whose box
+  scores end before its schedule does, a night cycle that never brought them).
 
 A table nothing was ever fed into is not the pipeline's fault: a raw table whose kind of file no
 publication ever brought (the archive has none, or none for the dates published), a processor that
@@ -37,9 +41,11 @@ from typing import Literal
 import duckdb
 
 from nbadb.engine import breakers
+from nbadb.engine.clock import night_sql
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
 from nbadb.monitor.orphans import orphans
+from nbadb.pipeline.point_in_time import counted_games
 from nbadb.pipeline.raw import SOURCE_KIND_OF
 from nbadb.sources.files import KINDS
 
@@ -213,6 +219,19 @@ def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
             for o in orphans(con) if o.resolved_by is None]
 
 
+def _missing_results(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Finding]:
+    count, first, last, example = con.execute(
+        f"""SELECT count(*), min(s.game_date), max(s.game_date), min(s.game_id) FROM raw.schedule s
+        WHERE {counted_games('s')} AND {night_sql('s.game_date')} <= $clock
+          AND NOT EXISTS (SELECT 1 FROM raw.team_boxscores b WHERE b.game_id = s.game_id)""",
+        {"clock": clock.replace(tzinfo=None)}).fetchall()[0]
+    if not count:
+        return []
+    return [Finding("results missing", "warning", "raw.team_boxscores",
+                    f"{count} scheduled games from {first} to {last} have no box score though their night has passed "
+                    f"(e.g. {example}): the source has not published them, and their players' form stops before them")]
+
+
 def _not_applicable(unfed: dict[str, str]) -> list[Finding]:
     return [Finding("nothing to feed it", "not applicable", table, why) for table, why in sorted(unfed.items())]
 
@@ -226,6 +245,7 @@ def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: 
     now = now or utc_now()
     unfed = unfed_tables(con, graph)
     findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
-                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_not_applicable(unfed)]
+                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_missing_results(con, clock),
+                *_not_applicable(unfed)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order
     return HealthReport(now, findings)
