@@ -318,3 +318,14 @@ def test_a_closed_warehouse_keeps_a_small_log_every_later_open_reads_and_folds_a
     assert not log.exists() or log.stat().st_size == 0, "a log past the size is folded into the file"
     with duckdb.connect(str(path), read_only=True) as reader:
         assert reader.execute("SELECT (SELECT count(*) FROM ops.wide), (SELECT n FROM ops.kept)").fetchall() == [(40000, 1)]
+
+
+def test_a_replay_past_the_archives_last_box_score_says_its_later_days_have_no_results(run_cli, tmp_path):
+    """`nbadb main --season 2024-25` replayed January to April 2025 without a word that the bundled
+    box scores end on 2024-12-31 (predictions made, none judged)."""
+    past = run_cli(["replay", "--start", "2024-12-31", "--end", "2025-01-01"], tmp_path / "past")
+    assert past.exit_code == 0, past.output
+    note = "the archive has box scores of 2024-25 through 2024-12-31: the days after it are replayed without results"
+    assert note in " ".join(past.output.split())
+    within = run_cli(["replay", "--start", "2024-12-30", "--end", "2024-12-31"], tmp_path / "within")
+    assert within.exit_code == 0 and "replayed without results" not in " ".join(within.output.split())

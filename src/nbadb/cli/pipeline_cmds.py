@@ -157,6 +157,12 @@ def replay_window(ws, season: str, start, end, mode: str | None, *, quiet: bool,
     if quiet:
         return replay_days(ws, start, end, processing_mode=mode, cycle=cycle)
     render_missing({k.kind: k.pattern for k in missing_kinds(ws.source.files)})
+    results_end = ws.source.last_result_date(season)
+    if results_end is None or results_end < end:
+        which = (f"has box scores of {season} through {results_end}: the days after it are" if results_end else
+                 f"has no box score of {season}: every day is")
+        console.print(f"[yellow]note:[/] the archive {which} replayed without results (predictions made, none judged, "
+                      "form frozen at the last game)")
     total = (end - start).days + 1
     columns = (TextColumn("replay {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console) as bar:

@@ -230,6 +230,13 @@ class ArchiveSource:
             raise ConfigError(f"season {season} is not in the archive {self.folder}")
         return min(dates), max(dates)
 
+    def last_result_date(self, season: str) -> date | None:
+        """The last date of the season's player game logs (its results) in the archive; None without any."""
+        if not self.available("player_logs"):
+            return None
+        lasts = [rows.filter(pl.col("SEASON") == season)["_date"].max() for _, rows in self.checked("player_logs")]
+        return max((d for d in lasts if d is not None), default=None)
+
     def first_date(self) -> date | None:
         """The earliest date of the archive's logs and schedules (None when it has neither)."""
         firsts = [rows["_date"].min() for kind in ("team_logs", "player_logs", "schedule") if self.available(kind)
