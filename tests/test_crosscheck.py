@@ -69,6 +69,15 @@ def test_season_without_rows_is_reported_not_hidden(warehouse_2021_22, run_cli):
     assert any("ingest it first" in note for note in payload["notes"])
 
 
+def test_a_season_only_one_side_has_is_nothing_to_compare_not_a_difference(warehouse_2023_24, run_cli):
+    """2023-24 has game logs and no box-score file: the verdict read "DIFFERENCES FOUND: 0 of 26,401
+    rows match", above ten examples of rows "only in game logs"."""
+    text = " ".join(run_cli(["crosscheck", "--season", "2023-24"], warehouse_2023_24.data_dir).output.split())
+    assert "nothing to compare: one side has no rows for season 2023-24" in text
+    assert "DIFFERENCES FOUND" not in text and "examples:" not in text
+    assert "raw.boxscore_players has no played rows for season 2023-24" in text
+
+
 def test_bad_season_label_is_a_user_error(warehouse_2021_22, run_cli, no_traceback):
     result = run_cli(["crosscheck", "--season", "21-22"], warehouse_2021_22)
     assert result.exit_code == 2

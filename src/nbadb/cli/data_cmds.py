@@ -156,16 +156,18 @@ def crosscheck(
         table.add_row(label, f"{value:,}" if isinstance(value, int) else str(value))
     console.print(table)
     console.print(f"compared stats: {', '.join(COMPARED_STATS)}")
+    comparable = report.game_log_rows and report.boxscore_played_rows
     if report.stat_mismatches:
         console.print("mismatches per stat: " + ", ".join(f"{s} {n:,}" for s, n in report.stat_mismatches.items()))
-    for kind, rows in report.examples.items():
+    for kind, rows in report.examples.items() if comparable else ():  # one side empty: every row is an example
         console.print(f"[bold]examples: {kind}[/]")
         for row in rows:
             console.print(f"  {row}")
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
-    if not (report.game_log_rows or report.boxscore_played_rows):
-        console.print("[bold]nothing to compare[/]")
+    if not comparable:
+        console.print("[bold]nothing to compare[/]: " + ("neither side has" if not (report.game_log_rows or
+                      report.boxscore_played_rows) else "one side has no") + f" rows for season {season}")
     else:
         verdict = "identical" if report.identical else "DIFFERENCES FOUND"
         total = report.in_both + report.only_in_game_logs + report.only_in_boxscores
