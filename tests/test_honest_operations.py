@@ -69,6 +69,8 @@ BAD_ARGUMENTS = [
     (["replay", "--start", "2023-11-10", "--end", "2023-11-01"], 2, "is after --end"),
     (["replay", "--mode", "quick"], 2, "use one of entity, date"),
     (["replay", "--season", "1999-00"], 2, "is not in the archive"),
+    (["ingest", "--date", "2023-11-01", "--games", "0022300999"], 2,
+     "--games: no game 0022300999 in the archive's files for 2023-11-01..2023-11-01; nothing was published"),
     (["replay", "--season", "2024-25", "--start", "2023-10-01", "--end", "2023-10-05"], 2,
      "2023-10-01..2023-10-05: the archive has no day of season 2024-25 there (it has 2024-10-04..2025-04-13)"),
     (["replay", "--start", "2025-05-01"], 2, "--start 2025-05-01 is after --end 2025-04-13"),  # the season of --start

@@ -17,6 +17,7 @@ import duckdb
 
 from nbadb.engine.request import RunRequest, RunResult, SourceQuarantine, Trigger
 from nbadb.engine.vocabulary import Status
+from nbadb.errors import ConfigError
 from nbadb.pipeline.provider_stages import SPORT
 from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
 from nbadb.rollout.providers.audit import unread_books
@@ -135,6 +136,9 @@ def publish(
     report = staged or stage(ws, start, end, game_ids, clock)
     if report.rejected:  # whole or nothing: a malformed file refuses the publication
         raise next(iter(report.rejected.values()))
+    if staged is None and game_ids is not None and (unknown := sorted(set(game_ids) - source.staged_games())):
+        raise ConfigError(f"--games: no game {', '.join(unknown)} in the archive's files for {start}..{end}; "
+                          "nothing was published")
     persist_staging(source.con, report, start, end)
     if clock is None:
         clock = max(filter(None, (ws.engine.now(), report.latest_known_at)))

@@ -230,6 +230,13 @@ class ArchiveSource:
             raise ConfigError(f"season {season} is not in the archive {self.folder}")
         return min(dates), max(dates)
 
+    def staged_games(self) -> set[str]:
+        """The game ids of the latest staging: its schedule, game logs and box scores."""
+        parts = [f"SELECT {key} FROM {table}" for table, key in (
+            ("stage_schedule", "game_id"), ("stage_player_logs", "GAME_ID"), ("stage_team_logs", "GAME_ID"),
+            ("stage_boxscores", "GAME_ID")) if key in _columns(self.con, table)]
+        return {r[0] for r in self.con.execute(" UNION ".join(parts)).fetchall()} if parts else set()
+
     def last_result_date(self, season: str) -> date | None:
         """The last date of the season's player game logs (its results) in the archive; None without any."""
         if not self.available("player_logs"):
