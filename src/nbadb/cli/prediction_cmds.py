@@ -128,7 +128,8 @@ def render_quality(report) -> None:
     from nbadb.monitor.prediction_quality import GAIN_FORMAT, MAE_FORMAT, RATE_FORMAT, RETURN_FORMAT
 
     if not report.evaluated_rows:
-        console.print("no evaluated predictions for these filters (a prediction is evaluated once its game's result is published)")
+        console.print("no evaluated predictions for these filters "
+                      "(a prediction is evaluated once its game's result is published)")
         return
     for title, rows in (("accuracy against the season-average baseline (95 % game-day bootstrap)", report.accuracy),
                         ("breakdowns (month, form, line source)", report.breakdowns)):
