@@ -254,6 +254,16 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     assert "form age" in table.output  # the header wraps to "(days)" below it in a narrow terminal
 
 
+def test_predict_on_an_empty_warehouse_says_which_players_it_had_and_why_none_was_predicted(tmp_path: Path,
+                                                                                           run_cli) -> None:
+    """2025-26's lines place players (the franchises the product ships name their teams) but no one has
+    a game in the warehouse: predict said "the feature store has no row for this day's players"."""
+    out = json.loads(run_cli(["predict", "--date", str(PROP_DAY), "--json"], tmp_path).stdout)
+    assert out["predictions"] == [] and out["feature_rows"] > 100
+    text = " ".join(run_cli(["predict", "--date", str(PROP_DAY)], tmp_path).output.split())
+    assert f"the feature store has {out['feature_rows']} players for this day and no system predicted any" in text
+
+
 def test_a_system_that_cannot_predict_in_the_first_season_of_the_data_says_why_instead_of_succeeding(
     tmp_path: Path, run_cli, db
 ) -> None:

@@ -85,9 +85,13 @@ def _render_predict(outcome, limit: int) -> None:
                       f"failed {listed['failed']}; skipped (breaker open) {listed['skipped_open']}")
         for part, error in s["errors"].items():
             console.print(f"  [yellow]{part}:[/] {error}")
-    if not outcome.predictions:
+    if not outcome.predictions and not outcome.feature_rows:
         console.print("[yellow]no predictions:[/] the feature store has no row for this day's players "
                       "(ingest or replay the days before it first)")
+    elif not outcome.predictions:
+        console.print(f"[yellow]no predictions:[/] the feature store has {outcome.feature_rows} players for this day "
+                      "and no system predicted any of them (each system's reason above; the baseline needs a game of "
+                      "the player's in the warehouse)")
 
 
 def report_predictions(

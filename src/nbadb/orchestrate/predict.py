@@ -11,6 +11,7 @@ from nbadb.engine.request import RunResult
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.pipeline.features import ML_FEATURE_STORE
 from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
 
 _PREDICTIONS = """
@@ -74,6 +75,7 @@ class PredictOutcome:
     predictions: list[dict[str, object]] = field(default_factory=list)
     systems: dict[str, object] = field(default_factory=dict)  # the latest prediction worker run for the day
     unpublished: Unpublished | None = None
+    feature_rows: int = 0  # the day's rows in the feature store: the players the systems were asked about
 
     def count(self, line_source: str, recommendation: str | None = None) -> int:
         return sum(p["line_source"] == line_source and recommendation in (None, p["recommendation"])
@@ -88,6 +90,7 @@ class PredictOutcome:
                      for r in self.results],
             "systems": self.systems,
             "unpublished_days": self.unpublished and self.unpublished.as_dict(),
+            "feature_rows": self.feature_rows,
             "predictions": self.predictions,
         }
 
@@ -101,7 +104,9 @@ def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictO
     cursor = ws.con.execute(_PREDICTIONS, {"day": day, "system": system})
     names = [d[0] for d in cursor.description]
     outcome = PredictOutcome(day, system, published.prop_match, results,
-                             [dict(zip(names, row)) for row in cursor.fetchall()], unpublished=unpublished)
+                             [dict(zip(names, row)) for row in cursor.fetchall()], unpublished=unpublished,
+                             feature_rows=ws.con.execute(f"SELECT count(*) FROM {ML_FEATURE_STORE.name} "
+                                                         "WHERE game_date = $day", {"day": day}).fetchall()[0][0])
     worker = ws.con.execute(
         """SELECT run_id, status, systems_succeeded, systems_failed, systems_skipped_open, errors
         FROM ops.prediction_worker_runs WHERE processor = $p AND start_date <= $day AND end_date >= $day
