@@ -166,8 +166,8 @@ def crosscheck(
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}")
     if not comparable:
-        console.print("[bold]nothing to compare[/]: " + ("neither side has" if not (report.game_log_rows or
-                      report.boxscore_played_rows) else "one side has no") + f" rows for season {season}")
+        sides = "one side has no" if report.game_log_rows or report.boxscore_played_rows else "neither side has"
+        console.print(f"[bold]nothing to compare[/]: {sides} rows for season {season}")
     else:
         verdict = "identical" if report.identical else "DIFFERENCES FOUND"
         total = report.in_both + report.only_in_game_logs + report.only_in_boxscores

@@ -93,7 +93,6 @@ def replay(
     Ends with a summary naming each failed run (processor, date, error) and exits 1 when there was one."""
     from nbadb.config import get_settings
     from nbadb.rollout.storage import StorageCycles
-
     from nbadb.sources.live.seasons import season_of_day
 
     check_choice(mode, "mode", MODES)
@@ -235,7 +234,8 @@ def history(
         label = None if versions else game_label(ws.con, game)
     if not versions:
         if label is None:
-            raise ConfigError(f"no game {game} in the warehouse's schedule; `nbadb predict --date D` lists a day's games")
+            raise ConfigError(f"no game {game} in the warehouse's schedule; "
+                              "`nbadb predict --date D` lists a day's games")
         raise ConfigError(f"no box score for player {player} in game {game} ({label}): he did not play in it, "
                           "or the archive has not published it yet")
     if as_json:
@@ -281,8 +281,9 @@ def main(
             console.print(f"history: the archive's days {plan.start}..{plan.end} in one backfill ({backfill_id})")
             report = with_progress(ws, backfill_id, plan, quiet=False)
             if report.status == "stopped":
-                err_console.print(f"[bold red]history backfill stopped[/] on {report.stopped_on}: {escape(str(report.stop_reason))} "
-                                  "(`nbadb backfill status` has its checks; `nbadb main` resumes it)", highlight=False)
+                err_console.print(f"[bold red]history backfill stopped[/] on {report.stopped_on}: "
+                                  f"{escape(str(report.stop_reason))} (`nbadb backfill status` has its checks; "
+                                  "`nbadb main` resumes it)", highlight=False)
                 raise typer.Exit(1)
             dates = ", ".join(f"{n} {status}" for status, n in sorted(report.dates.items()))
             console.print(f"history loaded in {report.seconds:.0f} s: dates {dates}")

@@ -1,7 +1,8 @@
 """A backfill read back from its checkpoints (`ops.backfill_runs`, `ops.backfill_dates`,
 `ops.backfill_checks`, `ops.backfill_batches`; written by orchestrate.backfill): its plan, dates by
 status, each batch's counts and seconds per phase, failed checks grouped by error signature, and the
-game days whose sources published nothing (a day's missing sources, grouped by which). One reader for `nbadb backfill status`, the dashboard's backfill page and the alerts.
+game days whose sources published nothing (a day's missing sources, grouped by which). One reader
+for `nbadb backfill status`, the dashboard's backfill page and the alerts.
 
 A date's status: pending, validated, warned (a non-blocking check failed), failed, no_games.
 An error signature is a failed check's text with its numbers, dates and ids blanked, so that one

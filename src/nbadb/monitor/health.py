@@ -224,7 +224,7 @@ def _missing_results(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Fi
         f"""SELECT count(*), min(s.game_date), max(s.game_date), min(s.game_id) FROM raw.schedule s
         WHERE {counted_games('s')} AND {night_sql('s.game_date')} <= $clock
           AND NOT EXISTS (SELECT 1 FROM raw.team_boxscores b WHERE b.game_id = s.game_id)""",
-        {"clock": clock.replace(tzinfo=None)}).fetchall()[0]
+        {"clock": clock}).fetchall()[0]
     if not count:
         return []
     return [Finding("results missing", "warning", "raw.team_boxscores",

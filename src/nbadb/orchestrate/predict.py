@@ -13,24 +13,25 @@ from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.pipeline.features import ML_FEATURE_STORE
 from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
+from nbadb.pipeline.probabilities import call_odds_sql
 
-_PREDICTIONS = """
+_PREDICTIONS = f"""
     SELECT p.player_id, c.player_name, p.game_id, p.target, p.system, round(p.predicted_value, 2) AS predicted,
            p.line_value AS line, p.line_source, round(p.edge, 2) AS edge, round(p.confidence, 3) AS confidence,
            p.recommendation, p.bookmaker,
-           CASE p.recommendation WHEN 'OVER' THEN p.over_odds WHEN 'UNDER' THEN p.under_odds END AS call_odds,
-           round(p.ev, 3) AS ev, p.model_version, p.form_age_days, p.form_quality
+           {call_odds_sql('p')} AS call_odds, round(p.ev, 3) AS ev, p.model_version, p.form_age_days, p.form_quality
     FROM predictions.player_prop_predictions p
     LEFT JOIN analytics.upcoming_player_game_context c ON c.player_id = p.player_id AND c.game_date = p.game_date
     WHERE p.game_date = $day AND p.system = $system
     ORDER BY p.line_source = 'prop_consensus' DESC, p.recommendation = 'PASS', p.confidence DESC NULLS LAST,
              c.player_name, p.target"""
 
-# The days from the first one a box-score publication (ingest, replay, backfill) covered up to the
-# day before $day that none covered.
-_UNPUBLISHED = """
-    WITH covered AS (SELECT start_date, least(end_date, $day - 1) AS end_date FROM ops.processor_runs
-                     WHERE processor = 'raw.player_boxscores' AND status <> 'failed' AND start_date < $day),
+# The box-score publications (ingest, replay, backfill) that covered days before $day.
+_COVERED = """SELECT start_date, least(end_date, $day - 1) AS end_date FROM ops.processor_runs
+    WHERE processor = 'raw.player_boxscores' AND status <> 'failed' AND start_date < $day"""
+# The days from the first one a publication covered up to the day before $day that none covered.
+_UNPUBLISHED = f"""
+    WITH covered AS ({_COVERED}),
     days AS (SELECT unnest(generate_series((SELECT min(start_date) FROM covered), $day - 1, INTERVAL 1 DAY))::DATE AS d)
     SELECT d FROM days ANTI JOIN covered c ON d BETWEEN c.start_date AND c.end_date ORDER BY d"""
 
@@ -54,8 +55,7 @@ class Unpublished:
 
 def unpublished_before(ws: Workspace, day: date) -> Unpublished | None:
     """What no box-score publication covered before `day` (None: every day since the first one is in)."""
-    if ws.con.execute("SELECT count(*) FROM ops.processor_runs WHERE processor = 'raw.player_boxscores' "
-                      "AND status <> 'failed' AND start_date < $day", {"day": day}).fetchall()[0][0] == 0:
+    if not ws.con.execute(f"SELECT count(*) FROM ({_COVERED})", {"day": day}).fetchall()[0][0]:
         return Unpublished(True)
     ranges: list[tuple[date, date]] = []
     for (d,) in ws.con.execute(_UNPUBLISHED, {"day": day}).fetchall():
@@ -103,10 +103,11 @@ def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictO
     results = published.results + run_pipeline(ws, (day, day), as_of=day)
     cursor = ws.con.execute(_PREDICTIONS, {"day": day, "system": system})
     names = [d[0] for d in cursor.description]
-    outcome = PredictOutcome(day, system, published.prop_match, results,
-                             [dict(zip(names, row)) for row in cursor.fetchall()], unpublished=unpublished,
-                             feature_rows=ws.con.execute(f"SELECT count(*) FROM {ML_FEATURE_STORE.name} "
-                                                         "WHERE game_date = $day", {"day": day}).fetchall()[0][0])
+    predictions = [dict(zip(names, row)) for row in cursor.fetchall()]
+    feature_rows = ws.con.execute(f"SELECT count(*) FROM {ML_FEATURE_STORE.name} WHERE game_date = $day",
+                                  {"day": day}).fetchall()[0][0]
+    outcome = PredictOutcome(day, system, published.prop_match, results, predictions, unpublished=unpublished,
+                             feature_rows=feature_rows)
     worker = ws.con.execute(
         """SELECT run_id, status, systems_succeeded, systems_failed, systems_skipped_open, errors
         FROM ops.prediction_worker_runs WHERE processor = $p AND start_date <= $day AND end_date >= $day

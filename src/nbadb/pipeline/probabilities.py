@@ -46,6 +46,12 @@ def fair_over_sql(over: str, under: str) -> str:
     return f"({po} / ({po} + {pu}))"
 
 
+def call_odds_sql(alias: str) -> str:
+    """The American price of the side a prediction calls (null on a PASS)."""
+    return (f"CASE {alias}.recommendation WHEN 'OVER' THEN {alias}.over_odds "
+            f"WHEN 'UNDER' THEN {alias}.under_odds END")
+
+
 def profit_sql(side: str, actual: str, line: str, decimal: str) -> str:
     """Profit of a 1-unit bet on `side` ('OVER'/'UNDER') at `decimal` odds; null when no bet."""
     won = f"CASE {side} WHEN 'OVER' THEN {actual} > {line} WHEN 'UNDER' THEN {actual} < {line} END"

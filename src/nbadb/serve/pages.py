@@ -218,8 +218,9 @@ def evaluation(app: ServeApp, request: Request) -> str:
         [(f"{b['system']} {b['target']}", b["hit_rate"]["value"]) for b in bets], " %")
     body += table([{"system": b["system"], "target": b["target"], "bets": b["bets"],
                     "hit %": _interval(b["hit_rate"], RATE_FORMAT), "ROI %": _interval(b["roi"], RETURN_FORMAT),
-                    "consensus bets": b["consensus_bets"], "consensus ROI %": _interval(b["consensus_roi"], RETURN_FORMAT)}
-                   for b in report["betting"]], caption="betting")
+                    "consensus bets": b["consensus_bets"],
+                    "consensus ROI %": _interval(b["consensus_roi"], RETURN_FORMAT)} for b in report["betting"]],
+                  caption="betting")
     return layout(request, "Evaluation", body)
 
 

@@ -19,6 +19,7 @@ from nbadb.engine import breakers
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.vocabulary import Status
 from nbadb.monitor.health import freshness_rules
+from nbadb.pipeline.probabilities import call_odds_sql
 
 STATUSES = tuple(str(s) for s in Status)
 PAGE_SIZES = (25, 50, 100, 200)
@@ -123,12 +124,11 @@ def prediction_choices(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
 
 def predictions(con: duckdb.DuckDBPyConnection, day: date, system: str | None, target: str | None, call: str | None,
                 line_source: str | None, page: Page) -> list[dict[str, Any]]:
-    return _rows(con, """
+    return _rows(con, f"""
         SELECT p.game_date, p.game_id, p.player_id, coalesce(c.player_name, CAST(p.player_id AS VARCHAR)) AS player,
                p.system, p.target, p.predicted_value, p.line_value, p.line_source, p.edge, p.confidence,
-               p.recommendation AS call,
-               CASE p.recommendation WHEN 'OVER' THEN p.over_odds WHEN 'UNDER' THEN p.under_odds END AS call_odds,
-               p.ev, p.bookmaker, p.form_age_days, p.form_quality
+               p.recommendation AS call, {call_odds_sql('p')} AS call_odds, p.ev, p.bookmaker, p.form_age_days,
+               p.form_quality
         FROM predictions.player_prop_predictions p
         LEFT JOIN (SELECT DISTINCT player_id, game_date, player_name FROM analytics.upcoming_player_game_context) c
           ON c.player_id = p.player_id AND c.game_date = p.game_date

@@ -46,6 +46,12 @@ UNMATCHED_NAME = "player name not matched to an NBA player id"
 _QUARANTINE_COLUMNS = "table_name VARCHAR, record_key VARCHAR, column_name VARCHAR, reason VARCHAR, " \
                       "source_file VARCHAR, record_date DATE, entity_id VARCHAR, exact_copy BOOLEAN"
 _QUARANTINED = "(table_name, record_key, column_name, reason, source_file, record_date, entity_id, exact_copy)"
+# Each raw table's stage table and the column naming its entity (a game; an event for prop lines).
+_STAGE_KEYS = (("raw.player_boxscores", "stage_player_logs", "GAME_ID"),
+               ("raw.team_boxscores", "stage_team_logs", "GAME_ID"),
+               ("raw.boxscore_players", "stage_boxscores", "GAME_ID"),
+               ("raw.schedule", "stage_schedule", "game_id"),
+               ("raw.prop_lines", "stage_props", "EVENT_KEY"))
 _SCHEDULE = ("(game_id, game_date, season, season_type, home_team_id, away_team_id, home_team_abbr, away_team_abbr, "
              "tip_time_utc, schedule_source, KNOWN_AT)")
 
@@ -232,9 +238,8 @@ class ArchiveSource:
 
     def staged_games(self) -> set[str]:
         """The game ids of the latest staging: its schedule, game logs and box scores."""
-        parts = [f"SELECT {key} FROM {table}" for table, key in (
-            ("stage_schedule", "game_id"), ("stage_player_logs", "GAME_ID"), ("stage_team_logs", "GAME_ID"),
-            ("stage_boxscores", "GAME_ID")) if key in _columns(self.con, table)]
+        parts = [f"SELECT {key} FROM {table}" for raw, table, key in _STAGE_KEYS
+                 if raw != "raw.prop_lines" and key in _columns(self.con, table)]
         return {r[0] for r in self.con.execute(" UNION ".join(parts)).fetchall()} if parts else set()
 
     def last_result_date(self, season: str) -> date | None:
@@ -595,12 +600,7 @@ class ArchiveSource:
             "FROM src_quarantine").fetchall()[0]
         staged = " UNION ALL ".join(
             f"SELECT '{raw}' AS table_name, {key} AS entity_id FROM {table}"
-            for raw, table, key in (("raw.player_boxscores", "stage_player_logs", "GAME_ID"),
-                                    ("raw.team_boxscores", "stage_team_logs", "GAME_ID"),
-                                    ("raw.boxscore_players", "stage_boxscores", "GAME_ID"),
-                                    ("raw.schedule", "stage_schedule", "game_id"),
-                                    ("raw.prop_lines", "stage_props", "EVENT_KEY"))
-            if key in _columns(self.con, table))
+            for raw, table, key in _STAGE_KEYS if key in _columns(self.con, table))
         for table, ids, unattributed in self.con.execute(
             f"""WITH staged AS ({staged or "SELECT NULL AS table_name, NULL AS entity_id WHERE false"})
             SELECT q.table_name, list(DISTINCT q.entity_id) FILTER (WHERE s.entity_id IS NOT NULL),
