@@ -159,6 +159,12 @@ def _gain(res: _Resampler, err: np.ndarray, base: np.ndarray) -> Interval:
     return Interval(100 * (1 - e / b), float(low), float(high))
 
 
+def gain_over_baseline(days: np.ndarray, errors: np.ndarray, baseline_errors: np.ndarray) -> Interval:
+    """The % by which the MAE of absolute `errors` beats that of `baseline_errors` (rows of game `days`), with
+    the report's game-day bootstrap interval."""
+    return _gain(_Resampler(days), errors, baseline_errors)
+
+
 def _where(filters: dict[str, object]) -> tuple[str, dict[str, object]]:
     clauses = [f"e.{'game_date >= $start' if k == 'start' else 'game_date <= $end' if k == 'end' else f'{k} = ${k}'}"
                for k, v in filters.items() if v is not None]

@@ -66,25 +66,30 @@ _SCOPE_SQL = f"""
     WHERE f.game_date BETWEEN $start AND $end
     ORDER BY f.game_date, f.player_id  -- the systems see rows in one order: the same bits every time"""
 
-_PREVIOUS = [prev_season_sql("model_season")]
-for _ in range(gbm.TRAINING_SEASONS - 1):
-    _PREVIOUS.append(prev_season_sql(_PREVIOUS[-1]))
-# gbm's training rows of each season of the dates: feature rows of the seasons before it, before its
-# opener, whose player played, with the result as published before the opener's date began. (The
-# seasons are listed first so that the features join on their season: a hash join, not a filter.)
-_TRAINING_ROWS = f"""
+
+def training_rows_sql(seasons: int) -> str:
+    """gbm's training rows of each season of the dates: feature rows of the `seasons` seasons before it,
+    before its opener, whose player played, with the result as published before the opener's date began.
+    (The seasons are listed first so that the features join on their season: a hash join, not a filter.)"""
+    previous = [prev_season_sql("model_season")]
+    for _ in range(seasons - 1):
+        previous.append(prev_season_sql(previous[-1]))
+    return f"""
     WITH wanted AS (
         SELECT season AS model_season, min(game_date) AS opener FROM {_FEATURES}
         WHERE season IN (SELECT DISTINCT season FROM {_FEATURES} WHERE game_date BETWEEN $start AND $end)
         GROUP BY season
     ),
-    sources AS (SELECT model_season, opener, unnest([{', '.join(_PREVIOUS)}]) AS training_season FROM wanted)
+    sources AS (SELECT model_season, opener, unnest([{', '.join(previous)}]) AS training_season FROM wanted)
     SELECT w.model_season, w.opener, f.* EXCLUDE (run_id, ingested_at),
            {', '.join(f'a.{t} AS actual_{t}' for t in TARGETS)}, a.row_hash AS actual_row_hash
     FROM sources w
     JOIN {_FEATURES} f ON f.season = w.training_season AND f.game_date < w.opener
     JOIN {versions(_SUMMARY)} a ON a.player_id = f.player_id AND a.game_id = f.game_id AND a.minutes > 0
      AND a.known_at < w.opener::TIMESTAMP AND (a.superseded_at IS NULL OR a.superseded_at >= w.opener::TIMESTAMP)"""
+
+
+_TRAINING_ROWS = training_rows_sql(gbm.TRAINING_SEASONS)
 _SEASONS_SQL = f"""
     SELECT model_season, opener, count(*) AS training_rows,
            md5(string_agg(row_hash || actual_row_hash, ',' ORDER BY player_id, game_date)) AS digest

@@ -30,7 +30,7 @@ import json
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import polars as pl
@@ -59,6 +59,25 @@ _models: OrderedDict[str, "Model"] = OrderedDict()
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a model is fitted: LightGBM parameters (the objective is the target's, OBJECTIVE), the most
+    rounds of the early-stopping probe, its patience, and columns read beside the target's features.
+    The part fits RECIPE; bench/prediction_ceiling.py fits others on the same rows to measure what a
+    stronger fit, or an oracle column, would gain."""
+
+    parameters: Mapping[str, Any]
+    max_rounds: int = MAX_ROUNDS
+    patience: int = PATIENCE
+    extra_columns: tuple[str, ...] = ()
+
+    def columns(self, target: str) -> tuple[str, ...]:
+        return features(target) + self.extra_columns
+
+
+RECIPE = Recipe(PARAMETERS)
+
+
+@dataclass(frozen=True)
 class Model:
     """A fitted booster, its rounds, and for fg3m the NB2 α."""
 
@@ -73,23 +92,24 @@ def model_version(target: str, season: str, opener: object, digest: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()[:12]
 
 
-def _matrix(frame: pl.DataFrame, target: str) -> np.ndarray:
-    return frame.select([pl.col(c).cast(pl.Float64) for c in features(target)]).to_numpy()
+def matrix(frame: pl.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """The model input: `columns` of `frame` as floats (a null is LightGBM's missing value)."""
+    return frame.select([pl.col(c).cast(pl.Float64) for c in columns]).to_numpy()
 
 
-def fit(training: pl.DataFrame, target: str) -> Model:
-    """The model of `target` fitted on `training` (feature rows with actual_<target>), as the module says."""
+def fit(training: pl.DataFrame, target: str, recipe: Recipe = RECIPE) -> Model:
+    """The model of `target` fitted on `training` (feature rows with actual_<target>) by `recipe`, as the module says."""
     import lightgbm as lgb
 
     training = training.sort("game_date", "player_id")
-    x, y = _matrix(training, target), training[f"actual_{target}"].cast(pl.Float64).to_numpy()
+    x, y = matrix(training, recipe.columns(target)), training[f"actual_{target}"].cast(pl.Float64).to_numpy()
     days = training["game_date"].unique().sort()
     split = days[int(len(days) * (1 - VALIDATION_SHARE))]
     valid = (training["game_date"] >= split).to_numpy()
-    params = {**PARAMETERS, "objective": OBJECTIVE[target]}
-    probe = lgb.train(params, lgb.Dataset(x[~valid], y[~valid]), MAX_ROUNDS,
+    params = {**recipe.parameters, "objective": OBJECTIVE[target]}
+    probe = lgb.train(params, lgb.Dataset(x[~valid], y[~valid]), recipe.max_rounds,
                       valid_sets=[lgb.Dataset(x[valid], y[valid])],
-                      callbacks=[lgb.early_stopping(PATIENCE, verbose=False)])
+                      callbacks=[lgb.early_stopping(recipe.patience, verbose=False)])
     best = max(probe.best_iteration, 1)
     alpha = nb.fit_alpha(probe.predict(x[valid], num_iteration=best), y[valid]) if target == "fg3m" else None
     rounds = max(1, round(best * REFIT_FACTOR))
@@ -130,11 +150,16 @@ def _models_of(wanted: dict[str, tuple[str, str]], frames: PartInputs) -> dict[s
     return found
 
 
+def forecast(model: Model, rows: pl.DataFrame, target: str, recipe: Recipe = RECIPE) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `rows`: the point forecast of `target` (the median) and the model's raw output (μ for fg3m)."""
+    raw = model.booster.predict(matrix(rows, recipe.columns(target)))
+    return (nb.median(raw, model.alpha) if target == "fg3m" else np.maximum(raw, 0.0)), raw
+
+
 def _predict(rows: pl.DataFrame, model: Model, target: str, version: str, opener: object,
              n: int) -> pl.DataFrame:
-    raw = model.booster.predict(_matrix(rows, target))
+    point, raw = forecast(model, rows, target)
     counts = target == "fg3m"
-    point = nb.median(raw, model.alpha) if counts else np.maximum(raw, 0.0)
     return rows.select("player_id", "game_date").with_columns(
         pl.lit(target).alias("target"), pl.Series("predicted_value", point, dtype=pl.Float64),
         (pl.Series("mean_value", raw, dtype=pl.Float64) if counts else pl.lit(None, pl.Float64).alias("mean_value")),
