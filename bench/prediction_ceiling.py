@@ -10,8 +10,13 @@ bootstrap interval:
 - `refit`: gbm.RECIPE refitted here: its last column, the largest difference from the served value,
   is 0 when this script measures the real model;
 - `stronger`: STRONGER on STRONGER_SEASONS seasons (more leaves, bins and rounds, slower rate);
-- `oracle minutes`: STRONGER with the player's actual minutes of the game as a column. It is not a
-  forecast: it bounds what knowing availability and rotation before tip-off would be worth.
+- `oracle sits`: STRONGER with, as a column, the last-10 minutes per game of his roster teammates
+  (the feature rows of his team on the date) who did not play: what knowing exactly who sits, beyond
+  the injury moves, would be worth;
+- `oracle minutes`: STRONGER with the player's actual minutes of the game as a column: what knowing
+  availability and the rotation on the night would be worth.
+The oracles are not forecasts (they read the game's result); they bound what more news before tip-off
+could buy.
 
     NBADB_DATA_DIR=<built by `nbadb main --season 2024-25`> .venv/bin/python bench/prediction_ceiling.py
         [--season 2024-25] [--targets pts,reb,ast,fg3m]
@@ -35,18 +40,29 @@ from nbadb.warehouse.connection import used_params
 STRONGER_SEASONS = 4
 STRONGER = gbm.Recipe({**gbm.PARAMETERS, "learning_rate": 0.05, "num_leaves": 31, "max_bin": 255, "num_threads": 2},
                       max_rounds=2000, patience=50)
-ORACLE = gbm.Recipe(STRONGER.parameters, STRONGER.max_rounds, STRONGER.patience, extra_columns=("actual_minutes",))
+ORACLE_SITS = gbm.Recipe(STRONGER.parameters, STRONGER.max_rounds, STRONGER.patience,
+                         extra_columns=("teammates_sat_minutes",))
+ORACLE_MINUTES = gbm.Recipe(STRONGER.parameters, STRONGER.max_rounds, STRONGER.patience,
+                            extra_columns=("actual_minutes",))
 
-# the judged player-games of a season: the feature row, the result's minutes, the baseline's and gbm's values
+# the judged player-games of a season: the feature row, the result, the baseline's and gbm's values
 _JUDGED = """
-    SELECT f.* EXCLUDE (row_hash, run_id, ingested_at), e.actual_value, e.baseline_value, e.predicted_value,
-           cast(a.minutes AS DOUBLE) AS actual_minutes
+    SELECT f.* EXCLUDE (row_hash, run_id, ingested_at), e.actual_value, e.baseline_value, e.predicted_value
     FROM predictions.evaluation e
     JOIN precompute.player_prop_features f USING (player_id, game_date)
-    JOIN analytics.player_game_summary a ON a.player_id = e.player_id AND a.game_id = e.game_id
     WHERE e.season = $season AND e.target = $target AND e.system = 'gbm' AND e.baseline_value IS NOT NULL
     ORDER BY e.game_date, e.player_id"""
-_MINUTES = "SELECT player_id, game_id, cast(minutes AS DOUBLE) AS actual_minutes FROM analytics.player_game_summary"
+# per feature row: the player's actual minutes, and the last-10 minutes of his roster teammates who did not play
+_ORACLES = """
+    WITH roster AS (
+        SELECT f.player_id, f.game_date, f.team_id, coalesce(f.mpg_l10, 0) AS mpg_l10,
+               cast(a.minutes AS DOUBLE) AS actual_minutes, coalesce(a.minutes, 0) = 0 AS sat
+        FROM precompute.player_prop_features f
+        LEFT JOIN analytics.player_game_summary a ON a.player_id = f.player_id AND a.game_id = f.game_id)
+    SELECT player_id, game_date, actual_minutes,
+           sum(mpg_l10) FILTER (WHERE sat) OVER (PARTITION BY team_id, game_date)
+             - CASE WHEN sat THEN mpg_l10 ELSE 0 END AS teammates_sat_minutes
+    FROM roster"""
 
 
 def _line(target: str, variant: str, rows: int | None, judged: pl.DataFrame, predicted: np.ndarray,
@@ -70,7 +86,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown targets {unknown}; known: {', '.join(TARGETS)}")
     with open_workspace(read_only=True) as ws:
-        judged = {t: ws.con.execute(_JUDGED, {"season": args.season, "target": t}).pl() for t in targets}
+        oracles = ws.con.execute(_ORACLES).pl()
+        judged = {t: ws.con.execute(_JUDGED, {"season": args.season, "target": t}).pl()
+                     .join(oracles, on=["player_id", "game_date"], how="left", maintain_order="left") for t in targets}
         if judged[targets[0]].is_empty():
             parser.error(f"no evaluated prediction of {args.season} in this warehouse")
         window = {"start": judged[targets[0]]["game_date"].min(), "end": judged[targets[0]]["game_date"].max()}
@@ -78,9 +96,9 @@ def main() -> None:
         for seasons in (gbm.TRAINING_SEASONS, STRONGER_SEASONS):
             sql = training_rows_sql(seasons)
             rows = ws.con.execute(sql, used_params(sql, window)).pl().filter(pl.col("model_season") == args.season)
-            training[seasons] = rows.join(ws.con.execute(_MINUTES).pl(), on=["player_id", "game_id"])
+            training[seasons] = rows.join(oracles, on=["player_id", "game_date"], how="left", maintain_order="left")
     variants = (("refit", gbm.RECIPE, gbm.TRAINING_SEASONS), ("stronger", STRONGER, STRONGER_SEASONS),
-                ("oracle minutes", ORACLE, STRONGER_SEASONS))
+                ("oracle sits", ORACLE_SITS, STRONGER_SEASONS), ("oracle minutes", ORACLE_MINUTES, STRONGER_SEASONS))
     print(f"{'target':5s} {'variant':15s} {'train rows':>10s} {'MAE':>5s} {'base':>5s} {'gain % [95 %]':>20s} {'fit s':>6s} {'max |Δ served|':>12s}")
     for target in targets:
         rows = judged[target]
