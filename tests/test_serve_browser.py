@@ -6,6 +6,7 @@ of each page is taken; with NBADB_SCREENSHOT_DIR=docs/screenshots they are the R
 
 from __future__ import annotations
 
+import json
 import os
 from html.parser import HTMLParser
 from collections.abc import Iterator
@@ -282,3 +283,30 @@ def test_a_bad_filter_is_one_line_with_status_400(dashboard, browser):
     visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
     response = visit.page.goto(f"{visit.base}/runs?since=yesterday")
     assert response.status == 400 and "since 'yesterday' is not a date" in visit.page.inner_text("body")
+
+
+def test_the_weekly_mae_judges_every_system_on_the_baselines_rows_and_one_target_per_chart(dashboard):
+    """The chart averaged the errors of every target together when none was chosen (points beside
+    3-pointers made), and judged the other systems on players' first games of the season too, where
+    the baseline (no season average yet) predicts nothing: a week's systems were not on the same rows."""
+    base = f"http://127.0.0.1:{dashboard.port}"
+    with urlopen(f"{base}/api/v1/evaluation?season=2023-24") as response:
+        weekly = json.loads(response.read())["mae_by_week"]
+    with dashboard.readers.reader() as con:
+        # the baseline's error on the ensemble's rows of each target and week: equal when the rows are
+        baseline_on_ensemble_rows = {
+            (target, str(week)): (rows, mae) for target, week, rows, mae in con.execute("""
+                SELECT target, date_trunc('week', game_date)::DATE, count(*), avg(abs(baseline_value - actual_value))
+                FROM predictions.evaluation WHERE season = '2023-24' AND system = 'ensemble'
+                  AND baseline_value IS NOT NULL GROUP BY ALL""").fetchall()}
+        first_games = con.execute("""SELECT count(*) FROM predictions.evaluation
+            WHERE season = '2023-24' AND system = 'ensemble' AND baseline_value IS NULL""").fetchall()[0][0]
+    assert first_games > 0  # the window has first games the baseline cannot judge
+    baseline = {(r["target"], r["week"]): (r["rows"], r["mae"]) for r in weekly if r["system"] == "baseline"}
+    assert baseline.keys() == baseline_on_ensemble_rows.keys()
+    for key, (rows, mae) in baseline.items():
+        assert rows == baseline_on_ensemble_rows[key][0] and mae == pytest.approx(baseline_on_ensemble_rows[key][1])
+    with urlopen(f"{base}/evaluation?season=2023-24") as response:
+        page = response.read().decode()
+    assert sorted({r["target"] for r in weekly}) == ["ast", "fg3m", "pts", "reb"]
+    assert all(page.count(f"{target}: MAE per system per week") == 1 for target in ("ast", "fg3m", "pts", "reb"))

@@ -199,8 +199,11 @@ def evaluation(app: ServeApp, request: Request) -> str:
     f = data["filters"]
     body = filter_form("/evaluation", select("season", data["seasons"], f["season"], offer_all=False),
                        select("target", data["targets"], f["target"]))
-    labels, series = _pivot(data["mae_by_week"], "week", "system", "mae")
-    body += "<h2>MAE per system, week by week</h2>" + svg.lines("MAE per system per week", labels, series)
+    body += "<h2>MAE per system, week by week (the rows the baseline predicts)</h2>"
+    weekly = data["mae_by_week"]
+    for target in sorted({r["target"] for r in weekly}) or [f["target"] or "every target"]:
+        labels, series = _pivot([r for r in weekly if r["target"] == target], "week", "system", "mae")
+        body += f"<h3>{escape(target)}</h3>" + svg.lines(f"{target}: MAE per system per week", labels, series)
     report = data["report"] or {"accuracy": [], "calibration": [], "betting": []}
     body += "<h2>Accuracy against the baseline (95 % intervals over game days)</h2>" + table([
         {"system": a["system"], "target": a["target"], "rows": a["rows"], "MAE": _interval(a["mae"], MAE_FORMAT),

@@ -145,11 +145,14 @@ def seasons_evaluated(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def mae_by_week(con: duckdb.DuckDBPyConnection, season: str, target: str | None) -> list[dict[str, Any]]:
-    """MAE per system and week of game dates (the week's Monday)."""
+    """MAE per target, week of game dates (the week's Monday) and system, on the rows the report judges
+    (player-games the baseline predicts: a player's first game of a season has no season average, so the
+    other systems are not scored on rows the baseline is not). The stats' errors are never added up."""
     return _rows(con, """
-        SELECT date_trunc('week', game_date)::DATE AS week, system, count(*) AS rows, avg(abs_error) AS mae
-        FROM predictions.evaluation WHERE season = $season AND ($target IS NULL OR target = $target)
-        GROUP BY ALL ORDER BY week, system""", {"season": season, "target": target})
+        SELECT target, date_trunc('week', game_date)::DATE AS week, system, count(*) AS rows, avg(abs_error) AS mae
+        FROM predictions.evaluation
+        WHERE season = $season AND ($target IS NULL OR target = $target) AND baseline_value IS NOT NULL
+        GROUP BY ALL ORDER BY target, week, system""", {"season": season, "target": target})
 
 
 def table_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
