@@ -88,6 +88,9 @@ def test_an_advance_without_evidence_is_refused_with_exit_7_naming_every_missing
     audit = json.loads(run_cli(["rollout", "audit", "--json"], tmp_path).stdout)
     assert [(a["action"], a["actor"], a["from_phase"], a["to_phase"]) for a in audit] == [("refused", "ann", 0, 1)]
     assert {e["item"]: e["met"] for e in audit[0]["evidence"]}["plan_acknowledged"] is False
+    flags = next(e for e in audit[0]["evidence"] if e["item"] == "flags_present")
+    assert flags["observed"] == ("false: NBADB_STRATEGIC_TRACK_STORAGE_V2_ENABLED, "
+                                 "NBADB_STRATEGIC_PHASE_1_SHADOW_MODE_ENABLED")  # the flags still to turn on
 
 
 def test_with_every_flag_false_a_replay_touches_neither_the_control_plane_nor_a_lake(

@@ -104,6 +104,13 @@ def compatibility(con: duckdb.DuckDBPyConnection, track: str, to_phase: int, cal
     return _item("compatibility", rule.describe(), "no other track constrains it", True)
 
 
+def _flags_present(flags: StrategicFlags, *names: str) -> EvidenceItem:
+    """The phase's flags all true; what is had names the ones that are not."""
+    off = [n for n in names if not flags.enabled(n)]
+    return _item("flags_present", f"{' and '.join(names)} true", f"false: {', '.join(off)}" if off else "all true",
+                 not off)
+
+
 def advance_items(con: duckdb.DuckDBPyConnection, track: str, flags: StrategicFlags, calendar: LeagueCalendar,
                   flag_path: EvidenceItem) -> list[EvidenceItem]:
     """The checklist for moving `track` from its phase to the next (`flag_path`: the track's own
@@ -114,9 +121,7 @@ def advance_items(con: duckdb.DuckDBPyConnection, track: str, flags: StrategicFl
     items = [compatibility(con, track, to_phase, calendar)]
     track_flag = TRACK_FLAGS[track]
     if to_phase == 1:
-        on = [n for n in (track_flag, SHADOW_FLAG) if flags.enabled(n)]
-        items += [_item("flags_present", f"{track_flag} and {SHADOW_FLAG} true", f"true: {', '.join(on) or 'none'}",
-                        len(on) == 2),
+        items += [_flags_present(flags, track_flag, SHADOW_FLAG),
                   flag_path,
                   _item("plan_acknowledged", "a `plan` signoff", ", ".join(_signers(con, track, "plan", since)) or "none",
                         bool(_signers(con, track, "plan", since)))]
@@ -127,9 +132,7 @@ def advance_items(con: duckdb.DuckDBPyConnection, track: str, flags: StrategicFl
         incidents = _incidents(con, track, since, ("P0", "P1"), open_only=False)
         reviewers = _signers(con, track, "review", since)
         book = runbook(track)
-        items += [_item("flags_present", f"{track_flag} and {DUAL_WRITE_FLAG} true",
-                        f"{track_flag}={flags.track(track)}, {DUAL_WRITE_FLAG}={flags.dual_write}",
-                        flags.track(track) and flags.dual_write),
+        items += [_flags_present(flags, track_flag, DUAL_WRITE_FLAG),
                   _item("shadow_game_weeks", f">= {SHADOW_GAME_WEEKS} full game-weeks of shadow", weeks,
                         weeks >= SHADOW_GAME_WEEKS),
                   _item("divergence_rate", f"< {MAX_DIVERGENCE_PCT}% of rows compared",
