@@ -102,6 +102,9 @@ def replay(
     with StorageCycles(get_settings(), archive_path(archive)) as cycles:
         outcomes = replay_window(cycles.ws, season, first, last, mode, quiet=as_json, cycle=cycles.cycle)
         failures = replay_failures(cycles.ws, outcomes)
+        if cycles.copied_runs and not as_json:
+            console.print(f"storage shadow: {cycles.copied_runs} runs the file committed outside the track's cycles "
+                          "(run, correct, ingest) were copied to the lake by run id, not shadowed", highlight=False)
     if as_json:
         print_json({"days": [o.as_dict() for o in outcomes], "failures": failures})
     else:

@@ -182,12 +182,13 @@ def parity(track: str = typer.Option("storage", "--track"), samples: int = typer
         return
     if not tables:
         console.print(f"no parity recorded for the {track} track yet (dual-write cycles record it)")
-    table = Table(title=f"{track}: latest row parity per table")
-    for col in ("table", "day", "legacy", "strategic", "only legacy", "only strategic", "differing"):
-        table.add_column(col)
-    for t in tables:
-        table.add_row(t[0], str(t[1]), *(str(n) for n in (t[2], t[3], t[5], t[6], t[7])))
-    console.print(table)
+    else:
+        table = Table(title=f"{track}: latest row parity per table")
+        for col in ("table", "day", "legacy", "strategic", "only legacy", "only strategic", "differing"):
+            table.add_column(col)
+        for t in tables:
+            table.add_row(t[0], str(t[1]), *(str(n) for n in (t[2], t[3], t[5], t[6], t[7])))
+        console.print(table)
     for c in payload["columns_below_100"]:
         console.print(f"{c['table']}.{c['column']}: {c['match_pct']:.2f}% match", highlight=False)
     for s in payload["samples"]:

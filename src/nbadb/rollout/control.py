@@ -99,6 +99,17 @@ def phase_entered_at(con: duckdb.DuckDBPyConnection, track: str) -> datetime | N
     return rows[0][0]
 
 
+def in_step_since(con: duckdb.DuckDBPyConnection, track: str) -> datetime | None:
+    """The latest of the track's entering its phase and its latest cycle's record: since then, what the
+    serving store committed was done outside the track's cycles."""
+    rows = con.execute(
+        """SELECT max(instant) FROM (SELECT max(recorded_at) AS instant FROM ops.rollout_audit
+                                WHERE track = $track AND action IN ('advance', 'rollback')
+                                UNION ALL SELECT max(recorded_at) FROM ops.rollout_cycles WHERE track = $track)""",
+        {"track": track}).fetchall()
+    return rows[0][0]
+
+
 @dataclass(frozen=True)
 class EvidenceItem:
     """One gate item as it stood: what is required, what was observed, whether it is met."""

@@ -47,9 +47,10 @@ def pending_runs(con: duckdb.DuckDBPyConnection, source: str, target: str) -> li
         f"EXCEPT SELECT DISTINCT run_id FROM {target}.ops.run_events ORDER BY 1").fetchall()]
 
 
-def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tables: list[StoreTable]) -> Replicated:
-    """Apply the source's pending runs to the target (module docstring)."""
-    runs = pending_runs(con, source, target)
+def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tables: list[StoreTable],
+                   runs: list[str] | None = None) -> Replicated:
+    """Apply the source's pending runs (or the `runs` given) to the target (module docstring)."""
+    runs = pending_runs(con, source, target) if runs is None else runs
     con.execute("CREATE OR REPLACE TEMP TABLE _replicated_runs AS SELECT unnest($r::VARCHAR[]) AS run_id", {"r": runs})
     con.execute(f"""CREATE OR REPLACE TEMP TABLE _replicated_keys AS
         SELECT DISTINCT e.producer, unnest(e.entity_ids) AS key_entity, d.key_date

@@ -4,7 +4,10 @@ and beside it what the track's phase asks for, behind the flags.
 - phase 0, or the phase's flag off: the file alone (the legacy path, unchanged);
 - phase 1 with the shadow flag: the same work runs again on the lake, on its own engine; every
   output table an outbox event of either side touched is compared on the dates it named
-  (rollout.diff); the lake's answer is never served;
+  (rollout.diff); the lake's answer is never served. Runs the file committed outside the track's
+  cycles since its last one (`nbadb run`, `nbadb correct`, `nbadb ingest`: commands that write
+  through no cycle) are first applied to the lake by run id, as dual write does, so that both paths
+  start the cycle from the same warehouse: those runs are copied, not shadowed (`copied_runs`);
 - phase 2 with the dual-write flag: the file serves; after the work the runs it committed are
   applied to the lake by run id (rollout.replicate) and every table's row parity is taken;
 - phase 3: the lake alone.
@@ -65,9 +68,10 @@ class StorageCycles:
         self.ws = open_workspace(archive, settings=settings, store=serving_store(settings, read_only=False))
         self.shadow: Workspace | None = None
         self.tables: list[StoreTable] = []
+        self.copied_runs = 0  # runs of the file applied to the lake, not shadowed, before this session's cycles
         if self.mode in ("shadow", "dual_write"):
             Store("lake", settings).open().close()  # the lake exists and is at this schema version
-            Store("lake", settings).attach_to(self.ws.con, LAKE_ALIAS, read_only=self.mode == "shadow")
+            Store("lake", settings).attach_to(self.ws.con, LAKE_ALIAS, read_only=False)
             self.tables = store_tables(self.ws.con, self.ws.graph.specs)
         if self.mode == "shadow":
             self.shadow = open_workspace(archive, settings=settings, store=Store("lake", settings))
@@ -89,6 +93,8 @@ class StorageCycles:
 
     def cycle(self, day: date, work: Callable[[Workspace], T]) -> T:
         """Run `work` on the serving workspace for game day `day`, and what the phase adds."""
+        if self.mode == "shadow":
+            self.copied_runs += self._copy_runs_outside_cycles()
         started = utc_now()
         answer = work(self.ws)
         if self.mode == "shadow" and self.shadow is not None:
@@ -101,6 +107,17 @@ class StorageCycles:
         elif self.mode == "strategic":
             self._record(day, "strategic", [])
         return answer
+
+    def _copy_runs_outside_cycles(self) -> int:
+        """Apply to the lake the runs the file committed outside the track's cycles (module docstring)."""
+        with control.control(self.settings, read_only=True) as con:
+            since = control.in_step_since(con, TRACK)
+        runs = [r for (r,) in self.ws.con.execute(
+            f"SELECT DISTINCT run_id FROM {self.legacy_catalog}.ops.run_events WHERE event_at > ? ORDER BY 1",
+            [since]).fetchall()]
+        if runs:
+            replicate.replicate_runs(self.ws.con, self.legacy_catalog, LAKE_ALIAS, self.tables, runs)
+        return len(runs)
 
     def _compare_touched(self, since: object) -> list[TableDiff]:
         """Each output table an outbox event since `since` touched on either store, on the dates named."""
