@@ -194,3 +194,29 @@ def test_work_done_outside_the_shadow_cycles_reaches_the_lake_before_the_next_cy
     with control.control(walk.settings, read_only=True) as con:
         assert con.execute("SELECT sum(rows_divergent) FROM ops.rollout_cycles").fetchall()[0][0] == 0
     assert walk.day(date(2022, 10, 21)) == "shadow"
+
+
+def test_serve_runs_its_game_day_through_the_storage_track_so_the_shadow_compares_what_serve_writes(
+        early_november, copy_warehouse, tmp_path: Path, strategic_flags: None) -> None:
+    """`nbadb serve`, the daily driver, opened the file alone: in shadow it never ran the lake beside
+    it, so a served season recorded no shadow cycle and the lake fell behind."""
+    from serve_support import FakeClock, eastern, served
+
+    data_dir = copy_warehouse(early_november, tmp_path / "served")
+    settings = Settings(data_dir=data_dir)
+    with control.control(settings) as con:
+        control.record(con, actor="ann", action="signoff", track="storage", item="plan")
+    assert transitions.advance(settings, "storage", "ann").to_phase == 1
+    clock = FakeClock(eastern(2023, 11, 6, 18))  # a game day's evening: its morning cycle is due
+    with served(data_dir, clock) as app:
+        assert [(r.cycle_kind, r.status) for r in app.run_due()][-1] == ("morning", "done")
+        clock.set(eastern(2023, 11, 7, 3))
+        assert [(r.cycle_kind, r.status) for r in app.run_due()] == [("night", "done")]
+        assert app.cycles.mode == "shadow"
+        legacy, lake = content(app.ws.con), content(app.cycles.shadow.con)
+    assert lake == legacy
+    with control.control(settings, read_only=True) as con:
+        cycles = con.execute("SELECT game_day, mode, rows_compared, rows_divergent FROM ops.rollout_cycles "
+                             "ORDER BY recorded_at").fetchall()
+    assert [(d, m) for d, m, _, _ in cycles] == [(date(2023, 11, 6), "shadow")] * 2  # the morning and the night
+    assert all(compared > 0 and divergent == 0 for _, _, compared, divergent in cycles)

@@ -32,7 +32,8 @@ from nbadb.errors import ConfigError, WarehouseError
 from nbadb.monitor.alerts import parse_webhooks, send_alerts
 from nbadb.monitor.incidents import detect
 from nbadb.orchestrate.exports import export_tables, exportable_tables
-from nbadb.orchestrate.workspace import Workspace, open_workspace
+from nbadb.orchestrate.workspace import Workspace
+from nbadb.rollout.storage import StorageCycles
 from nbadb.serve.calendar import GameDay, archive_game_days
 from nbadb.serve.cycles import CycleRecord, CycleRunner, CycleTrigger, catch_up_start, done_cycles
 from nbadb.serve.http import HttpServer
@@ -93,6 +94,7 @@ class ServeApp:
         self.drive = drive
         self.lock = threading.Lock()
         self.started_at = clock()
+        self.cycles: StorageCycles | None = None
         self.ws: Workspace | None = None
         self.http: HttpServer | None = None
         self.readers: ReaderPool | None = None
@@ -113,9 +115,10 @@ class ServeApp:
         except OSError as exc:
             raise ConfigError(f"cannot listen on {self.host}:{self.port} ({exc.strerror}); choose another --port") from None
         self.port = self.http.port
-        self.ws = open_workspace(self.archive, settings=self.settings)
+        self.cycles = StorageCycles(self.settings, self.archive)
+        self.ws = self.cycles.ws
         self.calendar = archive_game_days(self.ws.source)
-        self.runner = CycleRunner(self.ws, self.clock)
+        self.runner = CycleRunner(self.cycles, self.clock)
         self.readers = ReaderPool(self.ws.con)
         self._publish()
         self.http.start()
@@ -139,8 +142,8 @@ class ServeApp:
         remove_server_info(self.settings.data_dir)
         if self.readers is not None:
             self.readers.close()
-        if self.ws is not None:
-            self.ws.close()
+        if self.cycles is not None:
+            self.cycles.close()
 
     # -- the schedule ------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Callable, Literal
+from typing import TYPE_CHECKING, Callable, Literal
 
 import duckdb
 
@@ -27,6 +27,9 @@ from nbadb.serve.plan import Cycle, CycleKind
 from nbadb.sources.archive import StageReport
 from nbadb.warehouse.connection import duckdb_threads
 from nbadb.warehouse.transactions import interrupted
+
+if TYPE_CHECKING:
+    from nbadb.rollout.storage import StorageCycles
 
 log = logging.getLogger("nbadb.serve")
 # How a cycle came to run: at its time, late after a restart, or asked for through the API.
@@ -82,10 +85,13 @@ def recent_cycles(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict[
 
 
 class CycleRunner:
-    """Runs cycles on one workspace; keeps each morning's staged publication for its night."""
+    """Runs cycles on the serving workspace, a morning's or a night's work through the storage track's
+    cycle (rollout.storage.StorageCycles.cycle: the lake beside the file when the track's phase asks);
+    keeps each morning's staged publication for its night."""
 
-    def __init__(self, ws: Workspace, clock: Callable[[], datetime]) -> None:
-        self.ws = ws
+    def __init__(self, cycles: StorageCycles, clock: Callable[[], datetime]) -> None:
+        self.cycles = cycles
+        self.ws = cycles.ws
         self.clock = clock
         self._staged: dict[date, StageReport] = {}
 
@@ -118,23 +124,30 @@ class CycleRunner:
 
     def _execute(self, cycle: Cycle, started: datetime) -> tuple[list[RunResult], list[RunResult]]:
         """Do the cycle's work; for a morning or a night, the publication's runs and the pass's runs."""
-        ws = self.ws
+        ws, day = self.ws, cycle.day
         if cycle.kind is CycleKind.MORNING:
-            staged, published, pre_tip = morning_of(ws, cycle.day)
-            self._staged = {cycle.day: staged}
-            return published, pre_tip
+            return self.cycles.cycle(day, lambda on: self._morning(on, day))
         if cycle.kind is CycleKind.NIGHT:
-            return night_of(ws, cycle.day, self._staged.pop(cycle.day, None) or self._staged_again(cycle.day))
+            return self.cycles.cycle(day, lambda on: night_of(
+                on, day, (self._staged.pop(day, None) if on is ws else None) or self._staged_again(on, day)))
         if cycle.kind is CycleKind.HEALTH:
             record_health(ws.con, cycle.day, health_report(ws.con, ws.graph, ws.engine.now(), now=started))
         else:
             self._weekly(cycle.day, started)
         return [], []
 
-    def _staged_again(self, day: date) -> StageReport:
-        """The day's publication staged again (the server restarted since its morning), as the morning
-        staged it; the morning's publication already recorded its quarantine and file counts."""
-        staged = stage_day(self.ws, day)
+    def _morning(self, ws: Workspace, day: date) -> tuple[list[RunResult], list[RunResult]]:
+        staged, published, pre_tip = morning_of(ws, day)
+        if ws is self.ws:
+            self._staged = {day: staged}
+        return published, pre_tip
+
+    @staticmethod
+    def _staged_again(ws: Workspace, day: date) -> StageReport:
+        """The day's publication staged again on `ws` (the server restarted since its morning, or the
+        track's shadow store), as the morning staged it; the morning's publication already recorded its
+        quarantine and file counts."""
+        staged = stage_day(ws, day)
         staged.recorded = True
         return staged
 
