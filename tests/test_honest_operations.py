@@ -102,6 +102,8 @@ BAD_ARGUMENTS = [
     (["predict", "--date", "2024-01-32"], 2, "is not a date"),
     (["predict", "--date", "2024-01-10", "--system", "oracle"], 2, "use one of ensemble"),
     (["predict", "--date", "2024-01-10", "--limit", "0"], 2, "--limit"),
+    (["predict", "--date", "2024-01-10", "--target", "blk"], 2, "use one of pts"),
+    (["predict", "--date", "2024-01-10", "--call", "over"], 2, "use one of OVER"),
     (["main", "--season", "2023"], 2, "is not a season label"),
     (["main", "--last-days", "0"], 2, "--last-days"),
     (["processors", "--all"], 2, "No such option"),

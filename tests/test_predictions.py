@@ -252,6 +252,14 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     table = run_cli(["predict", "--date", str(PROP_DAY)], data_dir)
     assert table.exit_code == 0 and "prop-line names matched to NBA player ids" in table.output
     assert "form age" in table.output  # the header wraps to "(days)" below it in a narrow terminal
+    fg3m = json.loads(run_cli(["predict", "--date", str(PROP_DAY), "--target", "fg3m", "--call", "PASS", "--json"],
+                              data_dir).stdout)
+    assert fg3m["predictions"] == [p for p in out["predictions"] if p["target"] == "fg3m"]  # every call is a PASS
+    assert fg3m["shown_of"] == len(out["predictions"]) > len(fg3m["predictions"]) > 0
+    assert json.loads(run_cli(["predict", "--date", str(PROP_DAY), "--call", "OVER", "--json"],
+                              data_dir).stdout)["predictions"] == []
+    shown = " ".join(run_cli(["predict", "--date", str(PROP_DAY), "--target", "fg3m"], data_dir).output.split())
+    assert f"shown: {len(fg3m['predictions'])} of the {len(out['predictions'])} predictions (target fg3m)" in shown
 
 
 def test_predict_on_an_empty_warehouse_says_which_players_it_had_and_why_none_was_predicted(tmp_path: Path,

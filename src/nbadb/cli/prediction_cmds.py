@@ -13,11 +13,14 @@ from nbadb.errors import ConfigError
 from nbadb.pipeline.prop_features.processor import TARGETS
 
 SYSTEMS = ("ensemble", "baseline", "heuristic", "gbm")
+CALLS = ("OVER", "UNDER", "PASS")
 
 
 def predict(
     date_: str = typer.Option(..., "--date", help="The game day to predict, YYYY-MM-DD."),
     system: str = typer.Option("ensemble", "--system", help=f"Whose predictions to show: {', '.join(SYSTEMS)}."),
+    target: str = typer.Option(None, "--target", help=f"Show only this stat: {', '.join(TARGETS)}."),
+    call: str = typer.Option(None, "--call", help=f"Show only this call: {', '.join(CALLS)}."),
     limit: int = typer.Option(40, "--limit", min=1, help="Rows shown in the table (--json prints all)."),
     as_json: bool = JsonOption,
 ) -> None:
@@ -29,24 +32,32 @@ def predict(
     from nbadb.orchestrate.workspace import open_workspace
 
     check_choice(system, "system", SYSTEMS)
+    check_choice(target, "target", TARGETS)
+    check_choice(call, "call", CALLS)
     day = parse_date(date_)
     with open_workspace() as ws:
         outcome = predict_date(ws, day, system)
+    shown = [p for p in outcome.predictions
+             if target in (None, p["target"]) and call in (None, p["recommendation"])]
     if as_json:
-        print_json(outcome.as_dict())
+        print_json({**outcome.as_dict(), "predictions": shown, "shown_of": len(outcome.predictions),
+                    "filters": {"target": target, "call": call}})
     else:
-        _render_predict(outcome, limit)
+        _render_predict(outcome, shown, limit)
+        if len(shown) < len(outcome.predictions):
+            chosen = ", ".join(f"{k} {v}" for k, v in (("target", target), ("call", call)) if v)
+            console.print(f"shown: {len(shown)} of the {len(outcome.predictions)} predictions ({chosen})")
     if any(r.status == "failed" for r in outcome.results):
         raise typer.Exit(1)
 
 
-def _render_predict(outcome, limit: int) -> None:
+def _render_predict(outcome, shown: list[dict], limit: int) -> None:
     table = Table(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
     numbers = ("predicted", "line", "edge", "confidence", "odds", "EV %", "form age (days)")
     for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call",
                 "odds", "EV %", "book", "form age (days)", "form quality"):
         table.add_column(col, justify="right" if col in numbers else "left")
-    for p in outcome.predictions[:limit]:
+    for p in shown[:limit]:
         table.add_row(str(p["player_name"] or p["player_id"]), p["game_id"], p["target"], f"{p['predicted']:.1f}",
                       "-" if p["line"] is None else f"{p['line']:.1f}", p["line_source"] or "-",
                       "-" if p["edge"] is None else f"{p['edge']:+.1f}",
@@ -55,7 +66,7 @@ def _render_predict(outcome, limit: int) -> None:
                       "-" if p["ev"] is None else f"{100 * p['ev']:+.1f}", p["bookmaker"] or "-",
                       "-" if p["form_age_days"] is None else str(p["form_age_days"]), p["form_quality"] or "-")
     console.print(table)
-    calls = ", ".join(f"{outcome.count('prop_consensus', r)} {r}" for r in ("OVER", "UNDER", "PASS"))
+    calls = ", ".join(f"{outcome.count('prop_consensus', r)} {r}" for r in CALLS)
     console.print(f"{len(outcome.predictions)} predictions; {outcome.count('prop_consensus')} against real prop lines: "
                   f"{calls}; {outcome.count('estimated')} against estimated lines")
     unformed = sum(p["form_quality"] in ("none", "stale") for p in outcome.predictions)
