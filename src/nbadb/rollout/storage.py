@@ -1,4 +1,5 @@
-"""The storage track at work: a cycle (a replayed day, `nbadb serve`'s morning or night) on the store that serves,
+"""The storage track at work: a cycle (a replayed day, a morning or night of `nbadb serve` or of
+Prefect's daily flow) on the store that serves,
 and beside it what the track's phase asks for, behind the flags.
 
 - phase 0, or the phase's flag off: the file alone (the legacy path, unchanged);
