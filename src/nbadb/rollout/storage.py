@@ -1,6 +1,6 @@
 """The storage track at work: a cycle (a replayed day, a morning or night of `nbadb serve` or of
-Prefect's daily flow) on the store that serves,
-and beside it what the track's phase asks for, behind the flags.
+Prefect's daily flow) on the store that serves, and beside it what the track's phase asks for,
+behind the flags.
 
 - phase 0, or the phase's flag off: the file alone (the legacy path, unchanged);
 - phase 1 with the shadow flag: the same work runs again on the lake, on its own engine; every
