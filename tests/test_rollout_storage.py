@@ -220,3 +220,39 @@ def test_serve_runs_its_game_day_through_the_storage_track_so_the_shadow_compare
                              "ORDER BY recorded_at").fetchall()
     assert [(d, m) for d, m, _, _ in cycles] == [(date(2023, 11, 6), "shadow")] * 2  # the morning and the night
     assert all(compared > 0 and divergent == 0 for _, _, compared, divergent in cycles)
+
+
+def test_a_dual_write_cycle_carries_what_a_publication_quarantined_so_every_table_stays_at_parity(
+        tmp_path: Path, strategic_flags: None) -> None:
+    """A publication's quarantined rows carry its publication id, not a run's, and dual write copied
+    runs only: on 2024-25, ops.quarantine stayed under 100 % parity after the first day whose prop
+    lines named a player no box score had (B.J. Boston Jr, 2024-11-19), which the 2→3 gate never passes."""
+    import shutil
+
+    from nbadb.config import BUNDLED_ARCHIVE
+    from nbadb.rollout.storage import seed_lake
+
+    archive = tmp_path / "archive"
+    for name in ("player_game_logs_2024_25_through_2024-12-31.parquet",
+                 "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet",
+                 "props/player_threes_pregame_2024_25_through_2024-12-31.parquet"):
+        (archive / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(BUNDLED_ARCHIVE / name, archive / name)
+    settings = Settings(data_dir=tmp_path / "wh", archive_dir=archive)
+    with open_workspace(archive, settings=settings, store=Store("file", settings)) as ws:
+        assert not replay_day(ws, date(2024, 11, 18), phases=PHASES_RUN).failed
+    with control.control(settings) as con:  # the gates are the walk's test; here the phase is entered directly
+        control.record(con, actor="ann", action="advance", track="storage", from_phase=0, to_phase=2)
+    seed_lake(settings)
+    day = date(2024, 11, 19)
+    with StorageCycles(settings, archive) as cycles:
+        assert cycles.mode == "dual_write"
+        assert not cycles.cycle(day, lambda ws: replay_day(ws, day, phases=PHASES_RUN)).failed
+        published = cycles.ws.con.execute("SELECT count(*) FROM ops.quarantine WHERE stage = 'source' "
+                                          "AND record_date = ?", [day]).fetchall()[0][0]
+    assert published > 0  # the day's publication quarantined prop lines
+    with control.control(settings, read_only=True) as con:
+        unequal = con.execute("SELECT table_name FROM ops.rollout_parity WHERE game_day = ? "
+                              "AND only_legacy + only_strategic + differing_rows > 0", [day]).fetchall()
+        tables = con.execute("SELECT count(*) FROM ops.rollout_parity WHERE game_day = ?", [day]).fetchall()[0][0]
+    assert unequal == [] and tables > 30

@@ -4,7 +4,8 @@
   ids in the source's `ops.run_events`, the outbox of runs, and not in the target's) are applied to
   the target in one transaction: each run's output rows for the entities and dates its outbox event
   names (`ops.events`), the rows it superseded, its signatures, its ledger, events and consumption
-  rows, and the small tables copied whole (rollout.store_tables). Applying a run twice is harmless
+  rows, the rows of run tables no run wrote (a publication's quarantined rows), and the small tables
+  copied whole (rollout.store_tables). Applying a run twice is harmless
   and a crash leaves the target as it was, so the next cycle simply finds the runs pending again.
 - `copy_all`: the target made an exact copy of the source, in one transaction (seeding the lake
   when a track enters shadow or dual write).
@@ -38,6 +39,13 @@ def _event_keys(entity: str, day: str, producer: str) -> str:
     """Rows `t` whose (entity, date) an outbox event of `producer` (a SQL expression) names."""
     return (f"EXISTS (SELECT 1 FROM _replicated_keys k WHERE k.producer = {producer} "
             f"AND k.key_entity = cast(t.\"{entity}\" AS VARCHAR) AND k.key_date = t.\"{day}\")")
+
+
+def _no_run_wrote(source: str, target: str) -> str:
+    """Rows `t` no run of either store wrote: without a run id, or with one no run event names (a
+    publication's quarantined rows carry its publication id); they are copied whole."""
+    return (f"(t.run_id IS NULL OR NOT (EXISTS (SELECT 1 FROM {source}.ops.run_events e WHERE e.run_id = t.run_id) "
+            f"OR EXISTS (SELECT 1 FROM {target}.ops.run_events e WHERE e.run_id = t.run_id)))")
 
 
 def pending_runs(con: duckdb.DuckDBPyConnection, source: str, target: str) -> list[str]:
@@ -75,7 +83,7 @@ def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tab
                 if runs:
                     con.execute(f"INSERT INTO {target}.{table.name} BY NAME SELECT * FROM {source}.{table.name} "
                                 f"WHERE {runs_of}")
-                _copy_where(con, source, target, table.name, "run_id IS NULL")
+                _copy_where(con, source, target, table.name, _no_run_wrote(source, target))
             elif table.role == "whole":
                 _copy_where(con, source, target, table.name, "true")
             else:

@@ -7,8 +7,8 @@ Kinds of table (`TableRole`):
 - `history`: an output's `<table>_history`; keyed like it plus `superseded_at`; a run's write is
   the rows it superseded (`superseded_by`);
 - `signatures`: ops.entity_signatures; keyed by (processor, entity, date); written like outputs;
-- `run_rows`: any other table with a `run_id` column; a run's write is its rows (rows without a run
-  id are the source's and copied whole);
+- `run_rows`: any other table with a `run_id` column; a run's write is its rows (rows no run wrote,
+  without a run id or with a publication's, are the source's and copied whole);
 - `whole`: every other table (breakers, the publication clock, source files, corrections); small,
   copied whole each time.
 Lineage columns (`run_id`, `ingested_at`) say who wrote a row, not what it says: parity of content
