@@ -105,7 +105,7 @@ def compatibility(con: duckdb.DuckDBPyConnection, track: str, to_phase: int, cal
 
 
 def _flags_present(flags: StrategicFlags, *names: str) -> EvidenceItem:
-    """The phase's flags all true; what is had names the ones that are not."""
+    """Evidence that the phase's flags are all true; what it observes names those still off."""
     off = [n for n in names if not flags.enabled(n)]
     return _item("flags_present", f"{' and '.join(names)} true", f"false: {', '.join(off)}" if off else "all true",
                  not off)
