@@ -41,11 +41,9 @@ def _event_keys(entity: str, day: str, producer: str) -> str:
             f"AND k.key_entity = cast(t.\"{entity}\" AS VARCHAR) AND k.key_date = t.\"{day}\")")
 
 
-def _no_run_wrote(source: str, target: str) -> str:
-    """Rows `t` no run of either store wrote: without a run id, or with one no run event names (a
-    publication's quarantined rows carry its publication id); they are copied whole."""
-    return (f"(t.run_id IS NULL OR NOT (EXISTS (SELECT 1 FROM {source}.ops.run_events e WHERE e.run_id = t.run_id) "
-            f"OR EXISTS (SELECT 1 FROM {target}.ops.run_events e WHERE e.run_id = t.run_id)))")
+# Rows `t` no run of either store wrote (`_run_ids`: every run id of both outboxes of runs): without a
+# run id, or with one no run event names (a publication's quarantined rows carry its publication id).
+_NO_RUN_WROTE = "(t.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM _run_ids r WHERE r.run_id = t.run_id))"
 
 
 def pending_runs(con: duckdb.DuckDBPyConnection, source: str, target: str) -> list[str]:
@@ -64,6 +62,8 @@ def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tab
         SELECT DISTINCT e.producer, unnest(e.entity_ids) AS key_entity, d.key_date
         FROM {source}.ops.events e, unnest(e.game_dates) AS d(key_date)
         WHERE e.run_id IN (SELECT run_id FROM _replicated_runs)""")
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _run_ids AS
+        SELECT run_id FROM {source}.ops.run_events UNION SELECT run_id FROM {target}.ops.run_events""")
     producers = {p for (p,) in con.execute("SELECT DISTINCT producer FROM _replicated_keys").fetchall()}
     runs_of = "run_id IN (SELECT run_id FROM _replicated_runs)"
 
@@ -83,7 +83,7 @@ def replicate_runs(con: duckdb.DuckDBPyConnection, source: str, target: str, tab
                 if runs:
                     con.execute(f"INSERT INTO {target}.{table.name} BY NAME SELECT * FROM {source}.{table.name} "
                                 f"WHERE {runs_of}")
-                _copy_where(con, source, target, table.name, _no_run_wrote(source, target))
+                _copy_where(con, source, target, table.name, _NO_RUN_WROTE)
             elif table.role == "whole":
                 _copy_where(con, source, target, table.name, "true")
             else:
