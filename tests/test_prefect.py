@@ -175,34 +175,6 @@ def test_a_daily_flow_under_prefect_writes_the_same_tables_and_ledger_as_the_sam
           f"({changed} with changes); in process {in_process_seconds:.1f} s, as two flows {flow_seconds:.1f} s")
 
 
-def test_a_daily_flow_in_the_storage_tracks_shadow_runs_the_lake_beside_the_file_and_records_the_cycle(
-    prefect_server: str, replayed_window, copy_warehouse, tmp_path: Path, nbadb_env, monkeypatch
-) -> None:
-    """Prefect's daily flow opened the file alone: with the storage track in shadow it recorded no
-    cycle, and the lake fell behind the file."""
-    from nbadb.orchestrate.prefect.flows import daily_flow
-    from nbadb.rollout import control, transitions
-    from nbadb.rollout.flags import SHADOW_FLAG, TRACK_FLAGS
-
-    flows = copy_warehouse(replayed_window.data_dir, tmp_path / "flows")
-    nbadb_env(flows, executor="prefect")
-    for name in (TRACK_FLAGS["storage"], SHADOW_FLAG):
-        monkeypatch.setenv(name, "true")
-    monkeypatch.delenv("NBADB_CONFIG_FILE", raising=False)
-    settings = get_settings()
-    with control.control(settings) as con:
-        control.record(con, actor="ann", action="signoff", track="storage", item="plan")
-    assert transitions.advance(settings, "storage", "ann").to_phase == 1
-
-    states = [daily_flow(part=part, day=str(NEXT_DAY), return_state=True) for part in ("morning", "night")]
-    assert [s.type.value for s in states] == ["COMPLETED", "COMPLETED"], [s.message for s in states]
-    with control.control(settings, read_only=True) as con:
-        cycles = con.execute("SELECT game_day, mode, rows_compared, rows_divergent FROM ops.rollout_cycles "
-                             "ORDER BY recorded_at").fetchall()
-    assert [(d, m) for d, m, _, _ in cycles] == [(NEXT_DAY, "shadow")] * 2  # the morning and the night
-    assert all(compared > 0 and divergent == 0 for _, _, compared, divergent in cycles)
-
-
 def test_a_failing_processor_is_a_failed_task_run_with_nbadbs_error_retried_only_until_its_breaker_opens(
     prefect_server: str, replayed_window, copy_warehouse, tmp_path: Path, nbadb_env
 ) -> None:

@@ -1,6 +1,5 @@
-"""The storage track at work: a cycle (a replayed day, a morning or night of `nbadb serve` or of
-Prefect's daily flow) on the store that serves, and beside it what the track's phase asks for,
-behind the flags.
+"""The storage track at work: a cycle (a replayed day, a morning or night of `nbadb serve`) on the
+store that serves, and beside it what the track's phase asks for, behind the flags.
 
 - phase 0, or the phase's flag off: the file alone (the legacy path, unchanged);
 - phase 1 with the shadow flag: the same work runs again on the lake, on its own engine; every
@@ -72,7 +71,7 @@ class StorageCycles:
         self.copied_runs = 0  # runs of the file applied to the lake, not shadowed, before this session's cycles
         if self.mode in ("shadow", "dual_write"):
             Store("lake", settings).open().close()  # the lake exists and is at this schema version
-            Store("lake", settings).attach_to(self.ws.con, LAKE_ALIAS, read_only=False)
+            Store("lake", settings).attach_to(self.ws.con, LAKE_ALIAS, read_only=self.mode == "shadow")
             self.tables = store_tables(self.ws.con, self.ws.graph.specs)
         if self.mode == "shadow":
             self.shadow = open_workspace(archive, settings=settings, store=Store("lake", settings))
@@ -116,8 +115,15 @@ class StorageCycles:
         runs = [r for (r,) in self.ws.con.execute(
             f"SELECT DISTINCT run_id FROM {self.legacy_catalog}.ops.run_events WHERE event_at > ? ORDER BY 1",
             [since]).fetchall()]
-        if runs:
-            replicate.replicate_runs(self.ws.con, self.legacy_catalog, LAKE_ALIAS, self.tables, runs)
+        if runs:  # the lake attached writable for the copy only: in shadow the file's session only reads it
+            lake = Store("lake", self.settings)
+            self.ws.con.execute(f"DETACH {LAKE_ALIAS}")
+            lake.attach_to(self.ws.con, LAKE_ALIAS, read_only=False)
+            try:
+                replicate.replicate_runs(self.ws.con, self.legacy_catalog, LAKE_ALIAS, self.tables, runs)
+            finally:
+                self.ws.con.execute(f"DETACH {LAKE_ALIAS}")
+                lake.attach_to(self.ws.con, LAKE_ALIAS, read_only=True)
         return len(runs)
 
     def _compare_touched(self, since: object) -> list[TableDiff]:

@@ -81,8 +81,7 @@ def _poll(day: date) -> State:
     from nbadb.orchestrate.ingest import ingest_dates
 
     settings = get_settings()
-    with limits.warehouse_lease(settings, settings.live_archive_dir) as cycles:
-        ws = cycles.ws
+    with limits.warehouse_lease(settings, settings.live_archive_dir) as ws:
         calendar = ws.engine.calendar()
         if calendar.is_live(day) and not calendar.games_between(day, day):
             return skipped(f"no game on {day} in the league calendar: nothing fetched")
@@ -113,13 +112,13 @@ def daily_flow(part: str = "morning", day: str | None = None, source: str = "arc
     served = _day(day, part)
     if source == "live":
         return _poll(served)
-    with limits.warehouse_lease(get_settings(), Path(archive) if archive else None) as cycles:
-        if not cycles.ws.source.game_dates(served, served):
+    with limits.warehouse_lease(get_settings(), Path(archive) if archive else None) as ws:
+        if not ws.source.game_dates(served, served):
             return skipped(f"no game on {served} in the archive's league calendar: nothing to do")
         if part == "morning":
-            _, published, runs = cycles.cycle(served, lambda ws: morning_of(ws, served))
+            _, published, runs = morning_of(ws, served)
         else:
-            published, runs = cycles.cycle(served, lambda ws: night_of(ws, served))
+            published, runs = night_of(ws, served)
     return finished(published + runs, f"{part} of {served}")
 
 
@@ -162,10 +161,10 @@ def write_batch(start: str, end: str, phases: list[int], archive: str | None, ex
     from nbadb.orchestrate.training import export_training_inputs
 
     lo, hi = _day(start), _day(end)
-    with limits.warehouse_lease(get_settings(), Path(archive) if archive else None) as cycles:
-        results = run_batch(cycles.ws, lo, hi, frozenset(phases))
+    with limits.warehouse_lease(get_settings(), Path(archive) if archive else None) as ws:
+        results = run_batch(ws, lo, hi, frozenset(phases))
         if export_training_to:
-            export_training_inputs(cycles.ws, lo, hi, Path(export_training_to))
+            export_training_inputs(ws, lo, hi, Path(export_training_to))
     return finished(results, f"batch {lo}..{hi} phases {sorted(phases)} on {worker()}")
 
 

@@ -15,16 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from prefect.client.orchestration import get_client
 from prefect.concurrency.sync import concurrency, rate_limit
 
 from nbadb.config import Settings
+from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.sources.live.pacing import MIN_INTERVAL_SECONDS
-
-if TYPE_CHECKING:
-    from nbadb.rollout.storage import StorageCycles
 
 WAREHOUSE_WRITER = "nbadb-warehouse-writer"
 STATS_NBA_RATE = "nbadb-stats-nba-com"
@@ -60,20 +57,20 @@ def ensure_limits(fetch_concurrency: int = DEFAULT_FETCH_CONCURRENCY) -> tuple[L
 
 
 @contextmanager
-def warehouse_lease(settings: Settings, archive: Path | None = None) -> Iterator[StorageCycles]:
-    """The warehouse, open for writing as the storage track's cycles (rollout.storage: `.ws` the serving
-    store, `.cycle` a game day's work with the lake beside it when the track's phase asks): a DuckDB
-    file while this process holds the one writer slot; a lake (the track's phase 3, rollout.routing)
-    without it, since many processes commit to one side by side."""
+def warehouse_lease(settings: Settings, archive: Path | None = None) -> Iterator[Workspace]:
+    """The warehouse, open for writing: a DuckDB file while this process holds the one writer slot;
+    a lake (the storage track's phase 3, rollout.routing) without it, since many processes commit to
+    one side by side."""
     from nbadb.rollout.routing import serving_store
-    from nbadb.rollout.storage import StorageCycles
 
-    if serving_store(settings, read_only=False).kind == "lake":
-        with StorageCycles(settings, archive) as cycles:
-            yield cycles
+    store = serving_store(settings, read_only=False)
+    if store.kind == "lake":
+        with open_workspace(archive, settings=settings, store=store) as ws:
+            yield ws
         return
-    with concurrency(WAREHOUSE_WRITER, occupy=1, strict=True), StorageCycles(settings, archive) as cycles:
-        yield cycles
+    with concurrency(WAREHOUSE_WRITER, occupy=1, strict=True), open_workspace(archive, settings=settings,
+                                                                               store=store) as ws:
+        yield ws
 
 
 @contextmanager
