@@ -196,6 +196,15 @@ class IngestedWarehouse:
         return self.data_dir / DATABASE_NAME
 
 
+def bundled_subset(folder: Path, *names: str) -> Path:
+    """`folder` made an archive of the bundled files `names` (paths inside data/archive), linked, not copied:
+    a folder of one's own with some of the real files."""
+    for name in names:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).symlink_to(BUNDLED_ARCHIVE / name)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def archive_dir() -> Path:
     """The bundled real archive (data/archive)."""

@@ -277,11 +277,10 @@ def test_a_system_that_cannot_predict_in_the_first_season_of_the_data_says_why_i
 ) -> None:
     """An archive of 2024-25 alone (a folder of one's own): the heuristic has no league prior (no earlier
     season) and gbm no training rows, so both are not ready, each with its reason; the baseline predicts."""
-    folder = tmp_path / "archive"
-    folder.mkdir()
-    for name in ("player_game_logs_2024_25_through_2024-12-31.parquet",
-                 "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet"):
-        (folder / name).symlink_to(BUNDLED_ARCHIVE / name)
+    from conftest import bundled_subset
+
+    folder = bundled_subset(tmp_path / "archive", "player_game_logs_2024_25_through_2024-12-31.parquet",
+                            "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet")
     data_dir = tmp_path / "data"
     ingested = run_cli(["ingest", "--start", "2024-10-22", "--end", "2024-10-25", "--archive", str(folder)], data_dir)
     assert ingested.exit_code == 0, ingested.output

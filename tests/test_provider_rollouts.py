@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -67,10 +66,9 @@ SERVED = {
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory) -> Path:
     """The bundled 2024-25 files; bovada's prop lines corrupted in the copy."""
-    folder = tmp_path_factory.mktemp("archive_2024_25")
-    for name in SEASON_FILES:
-        (folder / name).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(BUNDLED_ARCHIVE / name, folder / name)
+    from conftest import bundled_subset
+
+    folder = bundled_subset(tmp_path_factory.mktemp("archive_2024_25"), *SEASON_FILES)
     (folder / "props").mkdir()
     lines = pl.read_parquet(BUNDLED_ARCHIVE / PROPS).with_row_index("_i")
     bad = pl.col("BOOKMAKER") == CORRUPTED

@@ -227,17 +227,12 @@ def test_a_dual_write_cycle_carries_what_a_publication_quarantined_so_every_tabl
     """A publication's quarantined rows carry its publication id, not a run's, and dual write copied
     runs only: on 2024-25, ops.quarantine stayed under 100 % parity after the first day whose prop
     lines named a player no box score had (B.J. Boston Jr, 2024-11-19), which the 2→3 gate never passes."""
-    import shutil
-
-    from nbadb.config import BUNDLED_ARCHIVE
+    from conftest import bundled_subset
     from nbadb.rollout.storage import seed_lake
 
-    archive = tmp_path / "archive"
-    for name in ("player_game_logs_2024_25_through_2024-12-31.parquet",
-                 "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet",
-                 "props/player_threes_pregame_2024_25_through_2024-12-31.parquet"):
-        (archive / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(BUNDLED_ARCHIVE / name, archive / name)
+    archive = bundled_subset(tmp_path / "archive", "player_game_logs_2024_25_through_2024-12-31.parquet",
+                             "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet",
+                             "props/player_threes_pregame_2024_25_through_2024-12-31.parquet")
     settings = Settings(data_dir=tmp_path / "wh", archive_dir=archive)
     with open_workspace(archive, settings=settings, store=Store("file", settings)) as ws:
         assert not replay_day(ws, date(2024, 11, 18), phases=PHASES_RUN).failed
