@@ -333,3 +333,17 @@ def test_a_replay_past_the_archives_last_box_score_says_its_later_days_have_no_r
     assert note in " ".join(past.output.split())
     within = run_cli(["replay", "--start", "2024-12-30", "--end", "2024-12-31"], tmp_path / "within")
     assert within.exit_code == 0 and "replayed without results" not in " ".join(within.output.split())
+
+
+def test_text_a_user_typed_is_shown_as_written_never_read_as_markup(run_cli, no_traceback, tmp_path):
+    """A sign-off's name and an incident's note are the user's own text: rich would read `[/ops]` as a
+    closing tag and fail every later `rollout audit` on it, and `[bold]` would vanish."""
+    typed = "[bold]Ana[/bold] [/ops]"
+    signed = run_cli(["rollout", "signoff", "storage", "plan", "--by", typed], tmp_path)
+    incident = run_cli(["rollout", "incident", "storage", "--severity", "P3", "--note", "[/lake] slow", "--by", typed],
+                       tmp_path)
+    audit = run_cli(["rollout", "audit"], tmp_path)
+    for result in (signed, incident, audit):
+        assert result.exit_code == 0 and no_traceback(result), result.output + result.stderr
+    assert f"signed off by {typed}" in signed.stdout
+    assert audit.stdout.count("[/ops]") == 2 and "[bold]Ana" in audit.stdout and "[/lake] slow" in audit.stdout

@@ -12,9 +12,9 @@ from typing import Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from nbadb.cli.common import (
+    DataTable,
     JsonOption,
     check_season,
     command,
@@ -138,7 +138,7 @@ def _render(summary: dict[str, object]) -> None:
     console.print(f"backfill {summary['backfill_id']} {summary['start_date']}..{summary['end_date']}: "
                   f"{summary['status']}, {summary['dates_done']}/{summary['dates_total']} dates "
                   f"({', '.join(f'{n} {s}' for s, n in sorted(summary['dates_by_status'].items()))})")  # type: ignore[union-attr]
-    table = Table(title="batches")
+    table = DataTable(title="batches")
     for col in ("batch", "dates", "validated", "warned", "failed", "no games", "publish s", "analytics s",
                 "precompute s", "predictions s", "validation s"):
         table.add_column(col)
@@ -149,14 +149,14 @@ def _render(summary: dict[str, object]) -> None:
                                       "predictions_seconds", "validation_seconds")))
     console.print(table)
     if summary["errors"]:
-        errors = Table(title="failed checks by signature")
+        errors = DataTable(title="failed checks by signature")
         for col in ("dates", "first", "last", "signature"):
             errors.add_column(col)
         for e in summary["errors"]:  # type: ignore[union-attr]
             errors.add_row(str(e["dates"]), str(e["first"]), str(e["last"]), e["signature"])
         console.print(errors)
     if summary["missing_sources"]:
-        missing = Table(title="game days some source published nothing for")
+        missing = DataTable(title="game days some source published nothing for")
         for col in ("dates", "first", "last", "sources with nothing"):
             missing.add_column(col)
         for m in summary["missing_sources"]:  # type: ignore[union-attr]

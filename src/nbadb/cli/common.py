@@ -22,6 +22,8 @@ from typing import Any, Callable, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from nbadb.errors import ConfigError, NbadbError, WarehouseError
 
@@ -30,6 +32,18 @@ console = Console() if sys.stdout.isatty() else Console(width=160)
 # Messages on stderr are one line each, however long (errors name a file and a problem).
 err_console = Console(stderr=True, soft_wrap=True) if sys.stderr.isatty() else Console(stderr=True, width=160, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class DataTable(Table):
+    """A rich table whose title and cells show their text as written. Rich reads a plain string as
+    markup, so a value from the data or the user (a path, an error, a sign-off's name) could lose
+    `[bold]` or fail the command on `[/ops]`; a cell meant to be styled is passed as a `Text`."""
+
+    def __init__(self, *headers: str, title: str | Text | None = None, **options: Any) -> None:
+        super().__init__(*headers, title=Text(title) if isinstance(title, str) else title, **options)
+
+    def add_row(self, *cells: Any, **options: Any) -> None:
+        super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **options)
 INTERRUPTED = 130
 
 ArchiveOption = typer.Option(None, "--archive", help="Archive folder (default: bundled data/archive or NBADB_ARCHIVE_DIR).")

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
 from nbadb.cli.common import (
     ArchiveOption,
+    DataTable,
     JsonOption,
     archive_path,
     check_game_ids,
@@ -67,7 +68,7 @@ def ingest(
 
 
 def _render_ingest(payload: dict) -> None:
-    table = Table(title=f"ingest {payload['start']} .. {payload['end']}")
+    table = DataTable(title=f"ingest {payload['start']} .. {payload['end']}")
     for col in ("processor", "status", "reason", "changed", "rows written"):
         table.add_column(col)
     for r in payload["runs"]:
@@ -80,7 +81,7 @@ def _render_ingest(payload: dict) -> None:
         console.print(f"prop-line names matched to NBA player ids: {matched}/{total} ({100 * matched / total:.1f}%)")
     render_missing(payload["missing_files"])
     for proc, why in payload["not_run"].items():
-        console.print(f"[yellow]not run:[/] {proc}: {why}")
+        console.print(f"[yellow]not run:[/] {proc}: {escape(why)}")
     if payload["quarantined"]:
         console.print(f"{payload['quarantined']:,} source rows quarantined for these dates, kept as "
                       f"{payload['quarantine_records']:,} quarantine records (one per record key, rule and file; "
@@ -91,7 +92,7 @@ def render_files(files: list[dict]) -> None:
     """Per file: source rows = accepted + quarantined."""
     if not files:
         return
-    table = Table(title="files: source rows = accepted + quarantined")
+    table = DataTable(title="files: source rows = accepted + quarantined")
     for col in ("kind", "file", "source rows", "accepted", "quarantined"):
         table.add_column(col, justify="right" if col not in ("kind", "file") else "left")
     for f in files:
@@ -115,7 +116,7 @@ def status(as_json: bool = JsonOption) -> None:
     if as_json:
         print_json([r.as_dict() for r in rows])
         return
-    table = Table(title=f"nbadb status ({ws.settings.database_path})")
+    table = DataTable(title=f"nbadb status ({ws.settings.database_path})")
     for col in ("table", "rows", "first date", "last date", "quarantine records"):
         table.add_column(col, justify="right" if col in ("rows", "quarantine records") else "left")
     for r in rows:
@@ -138,7 +139,7 @@ def crosscheck(
     if as_json:
         print_json(report.as_dict())
         return
-    table = Table(title=f"crosscheck {season}: game logs vs box scores (played rows)")
+    table = DataTable(title=f"crosscheck {season}: game logs vs box scores (played rows)")
     table.add_column("measure")
     table.add_column("value", justify="right")
     for label, value in (
@@ -162,9 +163,9 @@ def crosscheck(
     for kind, rows in report.examples.items() if comparable else ():  # one side empty: every row is an example
         console.print(f"[bold]examples: {kind}[/]")
         for row in rows:
-            console.print(f"  {row}")
+            console.print(f"  {escape(str(row))}")
     for note in report.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
     if not comparable:
         sides = "one side has no" if report.game_log_rows or report.boxscore_played_rows else "neither side has"
         console.print(f"[bold]nothing to compare[/]: {sides} rows for season {season}")
@@ -192,7 +193,7 @@ def quarantine(
     if as_json:
         print_json(rows)
         return
-    view = Table(title="quarantine (newest first)")
+    view = DataTable(title="quarantine (newest first)")
     for col in ("table", "record", "date", "stage", "rule", "file / run"):
         view.add_column(col)
     for r in rows:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 
-from nbadb.cli.common import JsonOption, check_choice, command, console, parse_date, print_json
+from nbadb.cli.common import DataTable, JsonOption, check_choice, command, console, parse_date, print_json
 from nbadb.errors import ConfigError
 
 RUN_STATUSES = ("success", "skipped", "failed", "partial", "orphaned")
@@ -40,7 +41,7 @@ def runs(
     if as_json:
         print_json(rows)
         return
-    table = Table(title="runs (newest first)")
+    table = DataTable(title="runs (newest first)")
     for col in ("run id", "processor", "dates", "status", "reason / mode", "changed", "processed", "waste %", "ms"):
         table.add_column(col)
     for r in rows:
@@ -81,7 +82,7 @@ def explain(run_id: str = typer.Argument(..., help="A run id from `nbadb runs`."
     console.print(f"  entities: {run['entities_in_scope']} in scope, {run['entities_changed']} changed, "
                   f"{run['entities_processed']} processed; {run['rows_written']} rows written")
     for d in run["decisions"]:
-        console.print(f"  decision: {d}")
+        console.print(f"  decision: {escape(str(d))}")
     if run["optimizations_used"]:
         console.print(f"  optimizations: {', '.join(run['optimizations_used'])}")
     for e in run["consumed_events"]:
@@ -89,15 +90,15 @@ def explain(run_id: str = typer.Argument(..., help="A run id from `nbadb runs`."
     if run["produced_event"]:
         console.print(f"  produced event {run['produced_event']['event_id']} ({run['produced_event']['entities']} entities)")
     if run["error"]:
-        console.print(f"  [red]error:[/] {run['error']}")
+        console.print(f"  [red]error:[/] {escape(run['error'])}")
     console.print(f"  timings (ms): {run['timings']}")
 
 
 def render_waste(report) -> None:
     """The decision report on one screen: three answers, then one row per processor."""
     for question, answer in report.answers.items():
-        console.print(f"[bold]{question[0].upper() + question[1:]}?[/] {answer}")
-    table = Table(title="work per processor (runs that did work: success or partial)")
+        console.print(f"[bold]{question[0].upper() + question[1:]}?[/] {escape(str(answer))}")
+    table = DataTable(title="work per processor (runs that did work: success or partial)")
     for col in ("processor", "runs", "with work", "entity mode", "processed", "changed", "waste %", "work s",
                 "wasted s", "spared by entity mode", "rule says"):
         table.add_column(col, justify="left" if col in ("processor", "rule says") else "right")
@@ -138,7 +139,7 @@ def report_waste(
 
 
 def render_patterns(report) -> None:
-    table = Table(title=f"processing patterns ({report.runs} runs in the ledger)")
+    table = DataTable(title=f"processing patterns ({report.runs} runs in the ledger)")
     for col in ("pattern", "fired (runs)", "% of runs", "runs saved", "entities saved"):
         table.add_column(col)
     for p in report.patterns:
@@ -146,11 +147,11 @@ def render_patterns(report) -> None:
                       "-" if p.runs_saved is None else str(p.runs_saved),
                       "-" if p.entities_saved is None else str(p.entities_saved))
     console.print(table)
-    rules = Table(title="decision rules")
+    rules = DataTable(title="decision rules")
     for col in ("rule", "measure", "value", "threshold", "verdict"):
         rules.add_column(col)
     for r in report.rules:
-        rules.add_row(r.rule, r.measure, f"{r.value:g}", f"{r.threshold:g}", "[bold]do it[/]" if r.triggered else "not needed")
+        rules.add_row(r.rule, r.measure, f"{r.value:g}", f"{r.threshold:g}", Text("do it", style="bold") if r.triggered else "not needed")
     console.print(rules)
 
 
@@ -189,7 +190,7 @@ def processors(as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title="processors (in run order)")
+    table = DataTable(title="processors (in run order)")
     for col in ("name", "phase", "entity", "inputs", "code"):
         table.add_column(col)
     for r in rows:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.markup import escape
 
 from nbadb.cli.common import JsonOption, command, console, parse_date, print_json
 from nbadb.config import get_settings
@@ -43,10 +44,10 @@ def fetch(
         print_json(outcome.as_dict())
         return
     console.print(f"{outcome.day} ({outcome.season}): {outcome.games} games, {outcome.final_games} final; "
-                  f"raw responses in {raw_dir}")
+                  f"raw responses in {escape(str(raw_dir))}")
     for path in outcome.files:
-        console.print(f"  wrote {path}")
-    console.print(f"publish with: nbadb ingest --date {outcome.day} --archive {archive_dir}")
+        console.print(f"  wrote {escape(str(path))}")
+    console.print(f"publish with: nbadb ingest --date {outcome.day} --archive {escape(str(archive_dir))}")
 
 
 def register(app: typer.Typer) -> None:

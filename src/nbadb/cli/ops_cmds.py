@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from nbadb.cli.common import JsonOption, command, console, parse_date, print_json
+from nbadb.cli.common import DataTable, JsonOption, command, console, parse_date, print_json
 from nbadb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def list_breakers(as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"circuit breakers at {now:%Y-%m-%d %H:%M:%S} UTC")
+    table = DataTable(title=f"circuit breakers at {now:%Y-%m-%d %H:%M:%S} UTC")
     for col in ("key", "kind", "state", "consecutive failures", "times opened", "retry at (UTC)", "last error"):
         table.add_column(col)
     for r in rows:
@@ -151,7 +151,7 @@ def _show_gaps(found: list[Gap], as_json: bool) -> None:
     if as_json:
         print_json([g.as_dict() for g in found])
         return
-    table = Table(title="gaps (upstream data without a good run)")
+    table = DataTable(title="gaps (upstream data without a good run)")
     for col in ("processor", "date", "reason", "latest run"):
         table.add_column(col)
     for g in found:
@@ -180,7 +180,7 @@ def _fill(ws: Workspace, find: Callable[[], list[Gap]], *, quiet: bool) -> FillO
         def on_gap(gap: Gap, results: list[RunResult]) -> None:
             for r in results:
                 if r.status == "failed":
-                    bar.console.print(f"{gap.game_date}  {gap.processor}  [red]failed[/]: {r.error}")
+                    bar.console.print(f"{gap.game_date}  {gap.processor}  [red]failed[/]: {escape(str(r.error))}")
             bar.advance(task)
 
         return fill_gaps(ws, find, on_round=on_round, on_gap=on_gap)
@@ -201,7 +201,7 @@ def health(as_json: bool = JsonOption) -> None:
     if as_json:
         print_json(report.as_dict())
     else:
-        table = Table(title=f"health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC")
+        table = DataTable(title=f"health at {report.checked_at:%Y-%m-%d %H:%M:%S} UTC")
         for col in ("severity", "check", "subject", "detail"):
             table.add_column(col)
         for f in report.findings:

@@ -7,10 +7,10 @@ from typing import List, Optional
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from nbadb.cli.common import (
     ArchiveOption,
+    DataTable,
     JsonOption,
     archive_path,
     check_choice,
@@ -40,7 +40,7 @@ def _result_row(r) -> dict[str, object]:
 
 
 def _render_results(title: str, results: list) -> None:
-    table = Table(title=title)
+    table = DataTable(title=title)
     for col in ("processor", "status", "reason / mode", "changed", "processed", "rows", "ms", "run id"):
         table.add_column(col)
     for r in results:
@@ -130,7 +130,7 @@ def render_failures(failures: list[dict[str, object]]) -> None:
     if not failures:
         console.print("[green]no run failed[/]")
         return
-    table = Table(title=f"{len(failures)} failed runs")
+    table = DataTable(title=f"{len(failures)} failed runs")
     for col in ("day", "processor", "dates", "error", "run id"):
         table.add_column(col)
     for f in failures:
@@ -244,7 +244,7 @@ def history(
     if as_json:
         print_json(versions)
         return
-    table = Table(title=f"versions of player {player} in game {game}")
+    table = DataTable(title=f"versions of player {player} in game {game}")
     for col in ("table", "known at (UTC)", "superseded at", "pts", "reb", "ast", "fg3m", "minutes", "run"):
         table.add_column(col)
     for v in versions:

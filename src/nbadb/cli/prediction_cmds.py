@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from nbadb.cli.common import JsonOption, check_choice, check_season, command, console, parse_date, print_json
+from nbadb.cli.common import DataTable, JsonOption, check_choice, check_season, command, console, parse_date, print_json
 from nbadb.cli.ledger_cmds import report_app
 from nbadb.errors import ConfigError
 from nbadb.pipeline.prop_features.processor import TARGETS
@@ -52,7 +52,7 @@ def predict(
 
 
 def _render_predict(outcome, shown: list[dict], limit: int) -> None:
-    table = Table(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
+    table = DataTable(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
     numbers = ("predicted", "line", "edge", "confidence", "odds", "EV %", "form age (days)")
     for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call",
                 "odds", "EV %", "book", "form age (days)", "form quality"):
@@ -95,7 +95,7 @@ def _render_predict(outcome, shown: list[dict], limit: int) -> None:
         console.print(f"systems (run {s['run_id']}, {s['status']}): succeeded {listed['succeeded']}; "
                       f"failed {listed['failed']}; skipped (breaker open) {listed['skipped_open']}")
         for part, error in s["errors"].items():
-            console.print(f"  [yellow]{part}:[/] {error}")
+            console.print(f"  [yellow]{part}:[/] {escape(str(error))}")
     if not outcome.predictions and not outcome.feature_rows:
         console.print("[yellow]no predictions:[/] the feature store has no row for this day's players "
                       "(ingest or replay the days before it first)")
@@ -148,7 +148,7 @@ def render_quality(report) -> None:
         return
     for title, rows in (("accuracy against the season-average baseline (95 % game-day bootstrap)", report.accuracy),
                         ("breakdowns (month, form, line source)", report.breakdowns)):
-        table = Table(title=title)
+        table = DataTable(title=title)
         for col in ("group", "target", "system", "rows", "days", "MAE", "baseline MAE", "gain %", "", "RMSE", "bias"):
             table.add_column(col, justify="left" if col in ("group", "target", "system", "") else "right")
         for a in rows:
@@ -156,7 +156,7 @@ def render_quality(report) -> None:
                           a.baseline_mae.format(MAE_FORMAT), a.gain_pct.format(GAIN_FORMAT), a.label,
                           f"{a.rmse:.3f}", f"{a.bias:+.3f}")
         console.print(table)
-    bets = Table(title="OVER/UNDER at the real odds (rows with a real line and a result) vs follow the consensus")
+    bets = DataTable(title="OVER/UNDER at the real odds (rows with a real line and a result) vs follow the consensus")
     for col in ("target", "system", "rows", "bets", "hit rate %", "ROI %", "consensus bets", "consensus hit %",
                 "consensus ROI %"):
         bets.add_column(col, justify="left" if col in ("target", "system") else "right")
@@ -165,7 +165,7 @@ def render_quality(report) -> None:
                      b.roi.format(RETURN_FORMAT), f"{b.consensus_bets:,}", b.consensus_hit_rate.format(RATE_FORMAT),
                      b.consensus_roi.format(RETURN_FORMAT))
     console.print(bets if report.betting else "no prediction has both a real line and a result")
-    calibration = Table(title="calibration on real lines: mean P(over) vs observed share of overs")
+    calibration = DataTable(title="calibration on real lines: mean P(over) vs observed share of overs")
     for col in ("target", "system", "P(over) bin", "rows", "mean P(over)", "observed"):
         calibration.add_column(col, justify="left" if col in ("target", "system") else "right")
     for c in report.calibration:

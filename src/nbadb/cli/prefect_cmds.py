@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import typer
+from rich.markup import escape
 
 from nbadb.cli.common import command, console
 from nbadb.errors import ConfigError, NbadbError
@@ -47,10 +48,10 @@ def deploy(
         names = deploy_all(pool, fetch_concurrency)
     except (PrefectException, httpx.HTTPError, ValueError) as exc:
         raise PrefectServerError(f"the Prefect server refused the deployment: {str(exc).strip().splitlines()[0]}") from None
-    console.print(f"work pool {pool!r} (process), concurrency limits and {len(names)} deployments:")
+    console.print(f"work pool {escape(repr(pool))} (process), concurrency limits and {len(names)} deployments:")
     for name in names:
-        console.print(f"  {name}")
-    console.print(f"start a worker on each machine: prefect worker start --pool {pool} --type process")
+        console.print(f"  {escape(name)}")
+    console.print(f"start a worker on each machine: prefect worker start --pool {escape(pool)} --type process")
 
 
 def register(app: typer.Typer) -> None:

@@ -6,9 +6,9 @@ import getpass
 from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from nbadb.cli.common import JsonOption, command, console, parse_instant, print_json
+from nbadb.cli.common import DataTable, JsonOption, command, console, parse_instant, print_json
 from nbadb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -59,14 +59,14 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
         e = outcome.entry
         forced = " [yellow](forced: the criteria failed)[/]" if e.forced else ""
         moved = " -> ".join(s.label for s in (e.from_stage, e.to_stage) if s is not None)
-        console.print(f"audit #{e.seq}: {e.action} {e.sport}:{e.bookmaker} {moved}{forced}, effective {e.effective_at} "
-                      f"(game dates from {e.from_date} whose cutoff is later), by {e.actor}")
+        console.print(f"audit #{e.seq}: {e.action} {e.sport}:{escape(e.bookmaker)} {moved}{forced}, effective {e.effective_at} "
+                      f"(game dates from {e.from_date} whose cutoff is later), by {escape(e.actor)}")
         for j in outcome.judgements:
-            console.print(f"  {'[green]pass[/]' if j.passed else '[red]fail[/]'}  {j}")
+            console.print(f"  {'[green]pass[/]' if j.passed else '[red]fail[/]'}  {escape(str(j))}")
         changed = [r for r in outcome.runs if r.metrics.entities_changed]
         failed = [r for r in outcome.runs if r.status == "failed"]
         console.print(f"  carried through {len(outcome.runs)} runs, {len(changed)} changed rows"
-                      + "".join(f"; [red]{r.processor} failed[/]: {r.error}" for r in failed))
+                      + "".join(f"; [red]{r.processor} failed[/]: {escape(str(r.error))}" for r in failed))
     if any(r.status == "failed" for r in outcome.runs):
         raise typer.Exit(1)
 
@@ -88,7 +88,7 @@ def list_providers(as_json: bool = JsonOption) -> None:
         print_json({"at": now, "providers": [p.as_dict() for p in providers],
                     "criteria": [c.as_dict() for c in in_force]})
         return
-    table = Table(title=f"prop-line providers at {now:%Y-%m-%d %H:%M} UTC")
+    table = DataTable(title=f"prop-line providers at {now:%Y-%m-%d %H:%M} UTC")
     for col in ("sport", "book", "stage", "share", "since (UTC)", "lines read", "last telemetry day", "next stage",
                 "criteria passing"):
         table.add_column(col)
@@ -101,7 +101,7 @@ def list_providers(as_json: bool = JsonOption) -> None:
     console.print(table)
     if not providers:
         console.print("no provider yet: no lines read, none declared")
-    criteria = Table(title="exit criteria in force (guarding the entry into each stage)")
+    criteria = DataTable(title="exit criteria in force (guarding the entry into each stage)")
     for col in ("stage", "metric", "comparator", "threshold", "min game days"):
         criteria.add_column(col)
     for c in in_force:
@@ -130,15 +130,15 @@ def show(
         print_json({"at": now, **found.as_dict()})
         return
     s = found.summary
-    console.print(f"{sport}:{book} at {now:%Y-%m-%d %H:%M} UTC: [bold]{s.stage.label}[/]"
+    console.print(f"{sport}:{escape(book)} at {now:%Y-%m-%d %H:%M} UTC: [bold]{s.stage.label}[/]"
                   + ("" if s.declared else " (never declared: served in full)")
                   + (f", share {s.share:g}" if s.share is not None else "")
                   + (f" of {', '.join(s.markets)}" if s.markets else "") + f"; {s.lines_read} lines read")
     if s.next_stage:
         console.print(f"criteria for {s.next_stage.label}:")
         for j in s.judgements:
-            console.print(f"  {'[green]pass[/]' if j.passed else '[red]fail[/]'}  {j}")
-    table = Table(title="telemetry per game day (as known before each cutoff; results as of now)")
+            console.print(f"  {'[green]pass[/]' if j.passed else '[red]fail[/]'}  {escape(str(j))}")
+    table = DataTable(title="telemetry per game day (as known before each cutoff; results as of now)")
     columns = ("game_date", "stage", "games", "lines", "served_lines", "coverage_games", "coverage_players",
                "freshness_minutes", "agreement_within_half", "median_abs_diff", "quarantine_rate", "shadow_agreement",
                "hit_rate", "consensus_hit_rate", "clv", "consensus_clv")
@@ -147,7 +147,7 @@ def show(
     for row in found.telemetry:
         table.add_row(*(_cell(row.get(c)) for c in columns))
     console.print(table)
-    trail = Table(title="audit (append-only)")
+    trail = DataTable(title="audit (append-only)")
     for col in ("#", "action", "from", "to", "effective (UTC)", "by", "forced", "reason"):
         trail.add_column(col)
     for e in found.audit:
@@ -262,7 +262,7 @@ def set_criteria(
         return
     console.print(f"audit #{outcome.entry.seq}: criteria for entering {target.label} now:")
     for c in now_in_force:
-        console.print(f"  {c}")
+        console.print(f"  {escape(str(c))}")
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,9 @@ from dataclasses import asdict
 from typing import Any, Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from nbadb.cli.common import JsonOption, command, console, print_json
+from nbadb.cli.common import DataTable, JsonOption, command, console, print_json
 from nbadb.errors import ConfigError
 
 rollout_app = typer.Typer(
@@ -37,7 +37,7 @@ def flags(as_json: bool = JsonOption) -> None:
     if as_json:
         print_json([asdict(v) for v in values])
         return
-    table = Table(title="strategic flags")
+    table = DataTable(title="strategic flags")
     for col in ("flag", "value", "origin", "source"):
         table.add_column(col)
     for v in values:
@@ -73,7 +73,8 @@ def status(as_json: bool = JsonOption) -> None:
                       f"{'on' if r['flag'] else 'off'}, since {r['entered_at'] or 'the start'}")
         for i in r["next_gate"]:
             mark = "[green]met[/]" if i["met"] else "[red]missing[/]"
-            console.print(f"   {mark} {i['item']}: need {i['required']}; have {i['observed']}", highlight=False)
+            console.print(f"   {mark} {i['item']}: need {escape(str(i['required']))}; have {escape(str(i['observed']))}",
+                          highlight=False)
 
 
 def _transition(result: Any, as_json: bool) -> None:
@@ -81,7 +82,7 @@ def _transition(result: Any, as_json: bool) -> None:
         print_json({**asdict(result), "evidence": _items(list(result.evidence))})
         return
     console.print(f"{result.track}: phase {result.from_phase} → {result.to_phase} (audit {result.audit_id}); "
-                  f"{result.note}", highlight=False)
+                  f"{escape(result.note)}", highlight=False)
 
 
 def advance(track: str = typer.Argument(..., help="ingestion, storage, schema or serving."), by: str = ByOption,
@@ -115,7 +116,7 @@ def signoff(track: str = typer.Argument(...), item: str = typer.Argument(..., he
         raise ConfigError(f"signoff item {item!r}: use one of {', '.join(SIGNOFF_ITEMS)}")
     with control.control(get_settings()) as con:
         audit_id = control.record(con, actor=_name(by, "--by"), action="signoff", track=track, item=item)
-    console.print(f"{track}: {item} signed off by {by} (audit {audit_id})", highlight=False)
+    console.print(f"{track}: {item} signed off by {escape(by)} (audit {audit_id})", highlight=False)
 
 
 def incident(track: str = typer.Argument(...), severity: str = typer.Option(..., "--severity", help="P0, P1, P2 or P3."),
@@ -145,7 +146,7 @@ def resolve(incident_id: str = typer.Argument(..., help="The incident's audit id
         if not rows:
             raise ConfigError(f"no incident {incident_id!r}; see `nbadb rollout audit`")
         control.record(con, actor=_name(by, "--by"), action="resolve", track=rows[0][0], resolves=incident_id)
-    console.print(f"incident {incident_id} resolved", highlight=False)
+    console.print(f"incident {escape(incident_id)} resolved", highlight=False)
 
 
 def parity(track: str = typer.Option("storage", "--track"), samples: int = typer.Option(5, "--samples", min=0, max=100),
@@ -183,7 +184,7 @@ def parity(track: str = typer.Option("storage", "--track"), samples: int = typer
     if not tables:
         console.print(f"no parity recorded for the {track} track yet (dual-write cycles record it)")
     else:
-        table = Table(title=f"{track}: latest row parity per table")
+        table = DataTable(title=f"{track}: latest row parity per table")
         for col in ("table", "day", "legacy", "strategic", "only legacy", "only strategic", "differing"):
             table.add_column(col)
         for t in tables:
@@ -192,8 +193,8 @@ def parity(track: str = typer.Option("storage", "--track"), samples: int = typer
     for c in payload["columns_below_100"]:
         console.print(f"{c['table']}.{c['column']}: {c['match_pct']:.2f}% match", highlight=False)
     for s in payload["samples"]:
-        console.print(f"{s['game_day']} {s['mode']} {s['table']} key {s['key']} {s['column']}: "
-                      f"legacy {s['legacy']!r} strategic {s['strategic']!r}", highlight=False)
+        console.print(f"{s['game_day']} {s['mode']} {s['table']} key {escape(str(s['key']))} {s['column']}: "
+                      f"legacy {escape(repr(s['legacy']))} strategic {escape(repr(s['strategic']))}", highlight=False)
 
 
 def audit(track: Optional[str] = typer.Option(None, "--track"), as_json: bool = JsonOption) -> None:
@@ -218,7 +219,7 @@ def audit(track: Optional[str] = typer.Option(None, "--track"), as_json: bool = 
     if as_json:
         print_json(payload)
         return
-    table = Table(title="rollout audit")
+    table = DataTable(title="rollout audit")
     for col in ("when (UTC)", "who", "action", "track", "phases", "item / severity", "note"):
         table.add_column(col)
     for r in payload:

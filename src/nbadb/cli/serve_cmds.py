@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from nbadb.cli.common import ArchiveOption, JsonOption, archive_path, check_choice, command, console, err_console, print_json
+from nbadb.cli.common import ArchiveOption, DataTable, JsonOption, archive_path, check_choice, command, console, err_console, print_json
 from nbadb.errors import ArchiveMissingError, ConfigError
 
 schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
@@ -83,7 +83,7 @@ def schedule_show(
     if as_json:
         print_json(cycles)
         return
-    table = Table(title=f"next {len(cycles)} cycles (archive {folder})")
+    table = DataTable(title=f"next {len(cycles)} cycles (archive {folder})")
     for col in ("due (America/New_York)", "kind", "game date"):
         table.add_column(col)
     for c in cycles:
@@ -127,7 +127,8 @@ def export(
         return
     for table, rows in outcome.tables.items():
         console.print(f"{table}: {rows:,} rows")
-    console.print(f"export {outcome.export_id} published at {outcome.path} ({dest / 'latest.json'} points to it)")
+    console.print(f"export {outcome.export_id} published at {escape(str(outcome.path))} "
+                  f"({escape(str(dest / 'latest.json'))} points to it)")
 
 
 def register(app: typer.Typer) -> None:
