@@ -16,7 +16,7 @@ import polars as pl
 from nbadb.sources.live import RawArchiveReader, fetch_day
 from nbadb.sources.live.boxscores import BOXSCORE_SCHEMA
 from nbadb.sources.live.day import DayFetch
-from nbadb.sources.live.game_logs import PLAYER_LOG_SCHEMA, TEAM_LOG_SCHEMA, parse_player_logs
+from nbadb.sources.live.game_logs import TEAM_LOG_SCHEMA, parse_player_logs
 from nbadb.sources.live.materialise import materialise
 from nbadb.sources.live.players import PLAYERS_SCHEMA
 from nbadb.sources.live.schedule import SCHEDULE_SCHEMA, SCOREBOARD_SCHEMA

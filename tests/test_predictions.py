@@ -10,7 +10,6 @@ import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import polars as pl
 import pytest
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings

@@ -108,7 +108,7 @@ def _load(rows: str, key: str, games: str, unreported: str = "") -> str:
               f"SELECT {key}, game_date, 'game', {exact('minutes')} FROM ({games}) g"]
     if unreported:
         events.append(f"SELECT {key}, game_date, 'unreported', NULL FROM ({unreported}) u")
-    columns = [f"max(game_date) FILTER (WHERE kind = 'game') OVER lookback AS last_game_date"]
+    columns = ["max(game_date) FILTER (WHERE kind = 'game') OVER lookback AS last_game_date"]
     for n in WINDOWS:
         columns += [f"count(*) FILTER (WHERE kind = 'game') OVER last_{n} AS games_last_{n}_days",
                     f"cast(coalesce(sum(minutes) OVER last_{n}, 0) AS DOUBLE) AS minutes_last_{n}_days"]
