@@ -19,7 +19,7 @@ class _Collected(Reporter):
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def unexpectedError(self, filename, msg) -> None:  # noqa: N802 (pyflakes' API)
+    def unexpectedError(self, filename, msg) -> None:
         self.lines.append(f"{filename}: {msg}")
 
     def syntaxError(self, filename, msg, lineno, offset, text) -> None:
