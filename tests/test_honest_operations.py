@@ -347,3 +347,28 @@ def test_text_a_user_typed_is_shown_as_written_never_read_as_markup(run_cli, no_
         assert result.exit_code == 0 and no_traceback(result), result.output + result.stderr
     assert f"signed off by {typed}" in signed.stdout
     assert audit.stdout.count("[/ops]") == 2 and "[bold]Ana" in audit.stdout and "[/lake] slow" in audit.stdout
+
+
+PLAIN_READS = [["status"], ["runs"], ["processors"], ["report", "waste"], ["report", "patterns"],
+               ["report", "predictions", "--season", "2023-24"], ["health"], ["breakers", "list"], ["gaps"],
+               ["quarantine"], ["history", "--game", "0022300061", "--player", "203999"], ["flags"],
+               ["crosscheck", "--season", "2023-24"], ["rollout", "status"], ["rollout", "audit"], ["providers", "list"],
+               ["predict", "--date", "2023-10-27"]]
+
+
+@pytest.mark.parametrize("args", PLAIN_READS, ids=[" ".join(a) for a in PLAIN_READS])
+def test_every_read_command_prints_its_tables_as_a_person_reads_them(args, replayed, run_cli, no_traceback):
+    """The plain (not --json) output is a code path of its own: each read command renders it on a
+    replayed warehouse, with no traceback and no error line."""
+    result = run_cli(args, replayed)
+    assert result.exit_code == 0 and no_traceback(result) and result.stdout.strip(), result.output + result.stderr
+    assert "error" not in result.stderr.lower(), result.stderr
+
+
+def test_explain_prints_a_replayed_run_as_a_person_reads_it(replayed, run_cli, no_traceback):
+    runs = run_cli(["runs", "--processor", "predictions.player_prop_predictions", "--status", "success", "--json"],
+                   replayed)
+    worked = json.loads(runs.stdout)[0]
+    result = run_cli(["explain", worked["run_id"]], replayed)
+    assert result.exit_code == 0 and no_traceback(result), result.output + result.stderr
+    assert result.stdout.startswith(f"predictions.player_prop_predictions run {worked['run_id']}: success")
