@@ -25,7 +25,7 @@ from nbadb.cli.common import (
 from nbadb.errors import ConfigError
 
 MODES = ("entity", "date")
-DEFAULT_SEASON = "2023-24"  # the bundled archive's season with every kind of file
+DEFAULT_SEASON = "2024-25"  # the bundled season where real prop lines meet real results (through 2024-12-31)
 ModeOption = typer.Option(None, "--mode", help="entity: only changed entities; date: every entity of a changed date. Default: the engine decides.")
 
 
@@ -81,7 +81,7 @@ def run(
 
 def replay(
     season: Optional[str] = typer.Option(None, "--season", help="Season to replay, e.g. 2023-24 (default: the season of "
-                                         "--start, else 2023-24)."),
+                                         f"--start, else {DEFAULT_SEASON})."),
     start: Optional[str] = typer.Option(None, "--start", help="First day (default: the season's first regular-season game day)."),
     end: Optional[str] = typer.Option(None, "--end", help="Last day (default: the season's last game day in the schedule or the logs)."),
     mode: Optional[str] = ModeOption,
