@@ -201,7 +201,7 @@ def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_
     health = json.loads(run_cli(["health", "--json"], tmp_path).stdout)
     missing = [f for f in health["findings"] if f["check"] == "results missing"]
     assert health["healthy"] and len(missing) == 1 and missing[0]["severity"] == "warning"
-    assert "scheduled games from 2025-01-01 to" in missing[0]["detail"]
+    assert "scheduled games (2025-01-01 to" in missing[0]["detail"]
 
 
 def test_validation_catches_form_that_does_not_match_the_raw_games_and_rows_breaking_their_checks(

@@ -363,6 +363,7 @@ def test_every_read_command_prints_its_tables_as_a_person_reads_them(args, repla
     result = run_cli(args, replayed)
     assert result.exit_code == 0 and no_traceback(result) and result.stdout.strip(), result.output + result.stderr
     assert "error" not in result.stderr.lower(), result.stderr
+    assert "[/]" not in result.stdout, "a style meant for a cell is printed as text"
 
 
 def test_explain_prints_a_replayed_run_as_a_person_reads_it(replayed, run_cli, no_traceback):
@@ -372,3 +373,17 @@ def test_explain_prints_a_replayed_run_as_a_person_reads_it(replayed, run_cli, n
     result = run_cli(["explain", worked["run_id"]], replayed)
     assert result.exit_code == 0 and no_traceback(result), result.output + result.stderr
     assert result.stdout.startswith(f"predictions.player_prop_predictions run {worked['run_id']}: success")
+
+
+def test_health_names_a_finished_game_whose_player_rows_never_came(run_cli, tmp_path):
+    """2024-25's NBA Cup final (0062400001, 2024-12-17) is in the team logs, not in the player logs (its
+    stats do not count): its players' predictions can never be judged, and health says so."""
+    published = run_cli(["ingest", "--start", "2024-12-16", "--end", "2024-12-18", "--json"], tmp_path)
+    assert published.exit_code == 0, published.output + published.stderr
+    health = json.loads(run_cli(["health", "--json"], tmp_path).stdout)
+    [finding] = [f for f in health["findings"] if f["subject"] == "raw.player_boxscores"]
+    assert finding["check"] == "results missing" and finding["severity"] == "warning" and health["healthy"]
+    assert finding["detail"].startswith("1 scheduled game (2024-12-17 to 2024-12-17; e.g. 0062400001, NBA Cup) "
+                                        "with a team box score but no player rows")
+    shown = run_cli(["health"], tmp_path).stdout
+    assert "│ warning " in shown and "[/]" not in shown

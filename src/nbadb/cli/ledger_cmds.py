@@ -47,7 +47,7 @@ def runs(
     for r in rows:
         dates = str(r["start_date"]) if r["start_date"] == r["end_date"] else f"{r['start_date']}..{r['end_date']}"
         waste = "" if r["waste_pct"] is None else f"{r['waste_pct']:.0f}"
-        status = f"[red]{r['status']}[/]" if r["status"] in ("failed", "orphaned") else r["status"]
+        status = Text(r["status"], style="red" if r["status"] in ("failed", "orphaned") else "")
         table.add_row(r["run_id"], r["processor"], dates, status, r["skip_reason"] or r["processing_mode"] or "",
                       _count(r["entities_changed"]), _count(r["entities_processed"]), waste,
                       "" if r["duration_ms"] is None else f"{r['duration_ms']:.0f}")

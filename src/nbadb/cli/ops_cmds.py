@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 from rich.markup import escape
+from rich.text import Text
 
 from nbadb.cli.common import DataTable, JsonOption, command, console, parse_date, print_json
 from nbadb.errors import ConfigError
@@ -205,8 +206,8 @@ def health(as_json: bool = JsonOption) -> None:
         for col in ("severity", "check", "subject", "detail"):
             table.add_column(col)
         for f in report.findings:
-            severity = {"problem": "[red]problem[/]", "warning": "[yellow]warning[/]"}.get(f.severity, f.severity)
-            table.add_row(severity, f.check, f.subject, f.detail)
+            table.add_row(Text(f.severity, style={"problem": "red", "warning": "yellow"}.get(f.severity, "")),
+                          f.check, f.subject, f.detail)
         console.print(table)
         console.print("[green]healthy[/]" if report.healthy else "[bold red]UNHEALTHY[/]")
     if not report.healthy:

@@ -21,7 +21,10 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
 - results missing: scheduled games (pre-season and All-Star aside) whose night publication
   (engine.clock.night) has passed at the warehouse clock without a box score are a warning: the
   source has not published them, and their players' form stops before them (an archive whose box
-  scores end before its schedule does, a night cycle that never brought them).
+  scores end before its schedule does, a night cycle that never brought them). So are such games
+  with a team box score but no player rows while the player logs are fed (2024-25's NBA Cup final:
+  its stats do not count, and the league's player logs leave it out): their predictions are never
+  judged.
 
 A table nothing was ever fed into is not the pipeline's fault: a raw table whose kind of file no
 publication ever brought (the archive has none, or none for the dates published), a processor that
@@ -220,16 +223,33 @@ def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
 
 
 def _missing_results(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Finding]:
-    count, first, last, example = con.execute(
-        f"""SELECT count(*), min(s.game_date), max(s.game_date), min(s.game_id) FROM raw.schedule s
-        WHERE {counted_games('s')} AND {night_sql('s.game_date')} <= $clock
-          AND NOT EXISTS (SELECT 1 FROM raw.team_boxscores b WHERE b.game_id = s.game_id)""",
+    past = f"{counted_games('s')} AND {night_sql('s.game_date')} <= $clock"
+    teamless = _games(con, f"""SELECT s.* FROM raw.schedule s WHERE {past}
+        AND NOT EXISTS (SELECT 1 FROM raw.team_boxscores b WHERE b.game_id = s.game_id)""", clock)
+    playerless = _games(con, f"""SELECT s.* FROM raw.schedule s WHERE {past}
+        AND EXISTS (SELECT 1 FROM raw.team_boxscores b WHERE b.game_id = s.game_id)
+        AND NOT EXISTS (SELECT 1 FROM raw.player_boxscores p WHERE p.game_id = s.game_id)
+        AND EXISTS (SELECT 1 FROM raw.player_boxscores)""", clock)
+    found = []
+    if teamless:
+        found.append(Finding("results missing", "warning", "raw.team_boxscores",
+                             f"{teamless} without a box score though their night has passed: the source has "
+                             "not published them, and their players' form stops before them"))
+    if playerless:
+        found.append(Finding("results missing", "warning", "raw.player_boxscores",
+                             f"{playerless} with a team box score but no player rows: their players' "
+                             "predictions are never judged and their form goes on without them"))
+    return found
+
+
+def _games(con: duckdb.DuckDBPyConnection, games: str, clock: datetime) -> str | None:
+    """`games` (schedule rows) as "N scheduled games (D1 to D2; e.g. G, season type T)", None when none."""
+    count, first, last, example, kind = con.execute(
+        f"SELECT count(*), min(game_date), max(game_date), min(game_id), arg_min(season_type, game_id) FROM ({games})",
         {"clock": clock}).fetchall()[0]
     if not count:
-        return []
-    return [Finding("results missing", "warning", "raw.team_boxscores",
-                    f"{count} scheduled games from {first} to {last} have no box score though their night has passed "
-                    f"(e.g. {example}): the source has not published them, and their players' form stops before them")]
+        return None
+    return f"{count} scheduled game{'s' * (count > 1)} ({first} to {last}; e.g. {example}, {kind})"
 
 
 def _not_applicable(unfed: dict[str, str]) -> list[Finding]:
