@@ -265,3 +265,23 @@ def test_the_main_job_backfills_the_archives_earlier_days_once_so_its_models_hav
     assert "history:" not in again.output  # loaded once per warehouse
     with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ops.backfill_runs").fetchall()[0][0] == 1
+
+
+def test_the_main_job_replays_through_the_archives_last_box_score_not_the_schedules_end(run_cli, tmp_path):
+    """2024-25's files: box scores through 2024-12-31, a schedule through April 2025. The days after the
+    last box score could be predicted but never judged, so the main job stops at it and says how to
+    predict the rest; --last-days counts back from it."""
+    from conftest import bundled_subset
+
+    archive = bundled_subset(tmp_path / "archive", "player_game_logs_2024_25_through_2024-12-31.parquet",
+                             "team_game_logs_2024_25_through_2024-12-31.parquet", "schedule_2024_25.parquet")
+    data_dir = tmp_path / "wh"
+    result = run_cli(["main", "--season", "2024-25", "--last-days", "2", "--no-history"], data_dir, archive=archive)
+    assert result.exit_code == 0, result.output + result.stderr
+    said = " ".join(result.output.split())
+    assert "the archive's box scores of 2024-25 end 2024-12-31: the main job replays through that day" in said
+    assert "`nbadb replay --start 2025-01-01` predicts them" in said
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        days = con.execute("SELECT min(as_of_date), max(as_of_date) FROM ops.processor_runs "
+                           "WHERE trigger_source = 'schedule'").fetchall()[0]
+    assert days == (date(2024, 12, 30), date(2024, 12, 31))

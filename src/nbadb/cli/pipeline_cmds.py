@@ -278,6 +278,11 @@ def main(
     check_season(season)
     with open_workspace() as ws:
         lo, hi = regular_season_window(ws, season)
+        if (results_end := ws.source.last_result_date(season)) is not None and lo <= results_end < hi:
+            console.print(f"[yellow]note:[/] the archive's box scores of {season} end {results_end}: the main job "
+                          f"replays through that day (the schedule goes on to {hi}, days that could be predicted but "
+                          f"never judged: `nbadb replay --start {results_end + timedelta(days=1)}` predicts them)")
+            hi = results_end
         start = max(lo, hi - timedelta(days=last_days - 1)) if last_days else lo
         if history and (pending := history_backfill(ws, start, configured_blocking())) is not None:
             backfill_id, plan = pending
@@ -290,7 +295,7 @@ def main(
                 raise typer.Exit(1)
             dates = ", ".join(f"{n} {status}" for status, n in sorted(report.dates.items()))
             console.print(f"history loaded in {report.seconds:.0f} s: dates {dates}")
-        outcomes = replay_window(ws, season, start, None, None, quiet=False)
+        outcomes = replay_window(ws, season, start, hi, None, quiet=False)
         failures = replay_failures(ws, outcomes)
         render_failures(failures)
         render_waste(waste_with_patterns(ws, None))
