@@ -32,6 +32,10 @@ console = Console() if sys.stdout.isatty() else Console(width=160)
 # Messages on stderr are one line each, however long (errors name a file and a problem).
 err_console = Console(stderr=True, soft_wrap=True) if sys.stderr.isatty() else Console(stderr=True, width=160, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
+INTERRUPTED = 130
+
+ArchiveOption = typer.Option(None, "--archive", help="Archive folder (default: bundled data/archive or NBADB_ARCHIVE_DIR).")
+JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
 
 class DataTable(Table):
@@ -44,10 +48,6 @@ class DataTable(Table):
 
     def add_row(self, *cells: Any, **options: Any) -> None:
         super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **options)
-INTERRUPTED = 130
-
-ArchiveOption = typer.Option(None, "--archive", help="Archive folder (default: bundled data/archive or NBADB_ARCHIVE_DIR).")
-JsonOption = typer.Option(False, "--json", help="Print machine-readable JSON instead of a table.")
 
 
 def command(app: typer.Typer, fn: F, name: str | None = None) -> None:
