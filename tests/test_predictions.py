@@ -195,6 +195,28 @@ def test_gbm_is_trained_once_per_season_before_its_opener_stored_and_never_falls
     assert isinstance(model, gbm.Model) and model.rounds >= 1
 
 
+
+def test_no_gbm_call_resets_lightgbms_process_wide_thread_count_under_a_neighbouring_fit(replayed_window, db) -> None:
+    """LightGBM keeps one thread count for the whole process (LGBM_DEFAULT_NUM_THREADS): every call with
+    parameters sets it, and a prediction without num_threads resets it to every core. gbm fits its models side
+    by side, one thread each; a fg3m fit's probe prediction reset the count under a neighbouring fit, which then
+    used per-thread buffers it never allocated: the nine-season backfill died of a segfault in lib_lightgbm.so.
+    Every call of the system keeps the count at its fits' one thread."""
+    import ctypes
+
+    import lightgbm
+
+    count = ctypes.c_int.in_dll(lightgbm.basic._LIB, "LGBM_DEFAULT_NUM_THREADS")
+    with db(replayed_window.data_dir) as con:
+        training = con.execute(predictions.training_rows_sql(gbm.TRAINING_SEASONS),
+                               {"start": date(2023, 10, 24), "end": date(2023, 10, 24)}).pl()
+    assert training.height >= gbm.MIN_TRAINING_ROWS
+    for target in ("fg3m", "pts"):
+        model = gbm.fit(training, target)
+        assert count.value == gbm.PARAMETERS["num_threads"], target
+        gbm.forecast(model, training.head(100), target)
+        assert count.value == gbm.PARAMETERS["num_threads"], target
+
 def gbm_features_table() -> str:
     from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
     return PROP_FEATURES_TABLE

@@ -111,7 +111,8 @@ def fit(training: pl.DataFrame, target: str, recipe: Recipe = RECIPE) -> Model:
                       valid_sets=[lgb.Dataset(x[valid], y[valid])],
                       callbacks=[lgb.early_stopping(recipe.patience, verbose=False)])
     best = max(probe.best_iteration, 1)
-    alpha = nb.fit_alpha(probe.predict(x[valid], num_iteration=best), y[valid]) if target == "fg3m" else None
+    alpha = (nb.fit_alpha(probe.predict(x[valid], num_iteration=best, num_threads=params["num_threads"]), y[valid])
+             if target == "fg3m" else None)
     rounds = max(1, round(best * REFIT_FACTOR))
     return Model(lgb.train(params, lgb.Dataset(x, y), rounds), rounds, alpha)
 
@@ -127,7 +128,9 @@ def _remembered(version: str, model: Model) -> Model:
 def _models_of(wanted: dict[str, tuple[str, str]], frames: PartInputs) -> dict[str, Model]:
     """The model of each wanted version ((season, target) it is for): from memory, else the workspace's store,
     else fitted on its season's training rows and stored. The fits run side by side, frames.fit_width at once (each is
-    one-threaded and deterministic, so the models are the same bits as fitted one after another)."""
+    one-threaded and deterministic, so the models are the same bits as fitted one after another). LightGBM holds
+    one thread count for the whole process, which every call sets from its parameters (a prediction without
+    num_threads resets it to every core under a neighbouring fit): each call here names the recipe's."""
     found: dict[str, Model] = {}
     store = frames.models_dir / STORE
     for version in wanted:
@@ -152,7 +155,7 @@ def _models_of(wanted: dict[str, tuple[str, str]], frames: PartInputs) -> dict[s
 
 def forecast(model: Model, rows: pl.DataFrame, target: str, recipe: Recipe = RECIPE) -> tuple[np.ndarray, np.ndarray]:
     """Per row of `rows`: the point forecast of `target` (the median) and the model's raw output (μ for fg3m)."""
-    raw = model.booster.predict(matrix(rows, recipe.columns(target)))
+    raw = model.booster.predict(matrix(rows, recipe.columns(target)), num_threads=recipe.parameters["num_threads"])
     return (nb.median(raw, model.alpha) if target == "fg3m" else np.maximum(raw, 0.0)), raw
 
 
