@@ -387,3 +387,20 @@ def test_health_names_a_finished_game_whose_player_rows_never_came(run_cli, tmp_
                                         "with a team box score but no player rows")
     shown = run_cli(["health"], tmp_path).stdout
     assert "│ warning " in shown and "[/]" not in shown
+
+
+def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(replayed, copy_warehouse, tmp_path):
+    """One process writes the warehouse at a time; a second one waits (up to 30 s), saying so once on
+    stderr instead of sitting silent, and answers as soon as the first lets go."""
+    data_dir = copy_warehouse(replayed, tmp_path / "held")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+                               "time.sleep(3); c.close()", str(data_dir / "nba.duckdb")],
+        stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    waiting = _nbadb(["status", "--json"], data_dir)
+    out, err = waiting.communicate(timeout=60)
+    holder.wait(timeout=10)
+    assert waiting.returncode == 0 and json.loads(out), err
+    assert err.splitlines() == [f"{data_dir / 'nba.duckdb'} is held by another process (a replay, a run, "
+                                "`nbadb serve`): waiting up to 30 s for it"]

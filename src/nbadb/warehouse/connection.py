@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from nbadb.errors import WarehouseError
 from nbadb.warehouse.migrations import LATEST_VERSION, apply_migrations, current_version, is_newer
 
 LOCK_WAIT_SECONDS = 30.0
+_log = logging.getLogger(__name__)
 # An in-memory catalog for what a source staged: every connection to the warehouse sees it (temp
 # tables would be one connection's), and nothing in it is ever written to the warehouse file.
 STAGE_CATALOG = "nbadb_stage"
@@ -32,14 +34,20 @@ CLOSE_CHECKPOINT_BYTES = 2**20
 
 
 def _connect_with_retry(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
-    """DuckDB lets one process write a file at a time; wait politely for the other one."""
+    """DuckDB lets one process write a file at a time; wait politely for the other one, saying so once
+    (a warning on the log, which a command shows on stderr) instead of sitting silent."""
     deadline = time.monotonic() + lock_wait
+    said = False
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise WarehouseError(f"{path} is not a readable nbadb warehouse ({_first_line(exc)})") from None
+            if not said and lock_wait > 0:
+                _log.warning("%s is held by another process (a replay, a run, `nbadb serve`): waiting up to %.0f s "
+                             "for it", path, lock_wait)
+                said = True
             if time.monotonic() > deadline:
                 raise WarehouseError(
                     f"cannot open warehouse {path}: another process holds it ({_first_line(exc)}). "
