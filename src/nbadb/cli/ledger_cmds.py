@@ -151,7 +151,8 @@ def render_patterns(report) -> None:
     for col in ("rule", "measure", "value", "threshold", "verdict"):
         rules.add_column(col)
     for r in report.rules:
-        rules.add_row(r.rule, r.measure, f"{r.value:g}", f"{r.threshold:g}", Text("do it", style="bold") if r.triggered else "not needed")
+        rules.add_row(r.rule, r.measure, f"{r.value:g}", f"{r.threshold:g}",
+                      Text("do it", style="bold") if r.triggered else "not needed")
     console.print(rules)
 
 

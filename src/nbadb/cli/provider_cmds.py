@@ -59,7 +59,8 @@ def _print_outcome(outcome: Outcome, as_json: bool) -> None:
         e = outcome.entry
         forced = " [yellow](forced: the criteria failed)[/]" if e.forced else ""
         moved = " -> ".join(s.label for s in (e.from_stage, e.to_stage) if s is not None)
-        console.print(f"audit #{e.seq}: {e.action} {e.sport}:{escape(e.bookmaker)} {moved}{forced}, effective {e.effective_at} "
+        console.print(f"audit #{e.seq}: {e.action} {e.sport}:{escape(e.bookmaker)} {moved}{forced}, "
+                      f"effective {e.effective_at} "
                       f"(game dates from {e.from_date} whose cutoff is later), by {escape(e.actor)}")
         for j in outcome.judgements:
             console.print(f"  {'[green]pass[/]' if j.passed else '[red]fail[/]'}  {escape(str(j))}")

@@ -9,7 +9,8 @@ from typing import Optional
 import typer
 from rich.markup import escape
 
-from nbadb.cli.common import ArchiveOption, DataTable, JsonOption, archive_path, check_choice, command, console, err_console, print_json
+from nbadb.cli.common import (ArchiveOption, DataTable, JsonOption, archive_path, check_choice, command, console,
+                              err_console, print_json)
 from nbadb.errors import ArchiveMissingError, ConfigError
 
 schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
