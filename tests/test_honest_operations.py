@@ -393,14 +393,15 @@ def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(repla
     """One process writes the warehouse at a time; a second one waits (up to 30 s), saying so once on
     stderr instead of sitting silent, and answers as soon as the first lets go."""
     data_dir = copy_warehouse(replayed, tmp_path / "held")
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
-                               "time.sleep(3); c.close()", str(data_dir / "nba.duckdb")],
-        stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(  # holds the file until told to let go, however slow the machine
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+                               "sys.stdin.readline(); c.close()", str(data_dir / "nba.duckdb")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     waiting = _nbadb(["status", "--json"], data_dir)
-    out, err = waiting.communicate(timeout=60)
-    holder.wait(timeout=10)
-    assert waiting.returncode == 0 and json.loads(out), err
-    assert err.splitlines() == [f"{data_dir / 'nba.duckdb'} is held by another process (a replay, a run, "
-                                "`nbadb serve`): waiting up to 30 s for it"]
+    said = waiting.stderr.readline()  # the waiting command's first word, while the file is still held
+    holder.communicate("go\n", timeout=10)
+    out, rest = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0 and json.loads(out), rest
+    assert (said + rest).splitlines() == [f"{data_dir / 'nba.duckdb'} is held by another process (a replay, a run, "
+                                          "`nbadb serve`): waiting up to 30 s for it"]

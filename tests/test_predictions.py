@@ -195,7 +195,6 @@ def test_gbm_is_trained_once_per_season_before_its_opener_stored_and_never_falls
     assert isinstance(model, gbm.Model) and model.rounds >= 1
 
 
-
 def test_no_gbm_call_resets_lightgbms_process_wide_thread_count_under_a_neighbouring_fit(replayed_window, db) -> None:
     """LightGBM keeps one thread count for the whole process (LGBM_DEFAULT_NUM_THREADS): every call with
     parameters sets it, and a prediction without num_threads resets it to every core. gbm fits its models side
@@ -216,6 +215,7 @@ def test_no_gbm_call_resets_lightgbms_process_wide_thread_count_under_a_neighbou
         assert count.value == gbm.PARAMETERS["num_threads"], target
         gbm.forecast(model, training.head(100), target)
         assert count.value == gbm.PARAMETERS["num_threads"], target
+
 
 def gbm_features_table() -> str:
     from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
