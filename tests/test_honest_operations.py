@@ -389,6 +389,27 @@ def test_health_names_a_finished_game_whose_player_rows_never_came(run_cli, tmp_
     assert "│ warning " in shown and "[/]" not in shown
 
 
+def test_a_day_skipped_between_published_days_is_named_until_it_is_published(run_cli, tmp_path):
+    """A replay that starts a day late leaves that day's games, lines and injury moves out of every
+    table, and nothing downstream can see it: the replay's summary and health name the day until it
+    is published (late). The months between two seasons are no one's skipped days."""
+    assert run_cli(["ingest", "--start", "2024-04-14", "--end", "2024-04-14", "--json"], tmp_path).exit_code == 0
+    assert run_cli(["replay", "--start", "2024-10-22", "--end", "2024-10-23", "--json"], tmp_path).exit_code == 0
+    late = run_cli(["replay", "--start", "2024-10-25", "--end", "2024-10-25", "--json"], tmp_path)
+    assert late.exit_code == 0 and json.loads(late.stdout)["unpublished_days"] == ["2024-10-24"], late.output
+    health = json.loads(run_cli(["health", "--json"], tmp_path).stdout)
+    [finding] = [f for f in health["findings"] if f["check"] == "unpublished days"]
+    assert finding["severity"] == "warning" and finding["subject"] == "season 2024-25" and health["healthy"]
+    assert finding["detail"].startswith("1 day between published days never published: 2024-10-24 (nothing published)")
+    shown = run_cli(["health"], tmp_path).stdout
+    assert "unpublished days" in shown and shown.rstrip().endswith("warning)")
+
+    filled = run_cli(["replay", "--start", "2024-10-24", "--end", "2024-10-24", "--json"], tmp_path)
+    assert filled.exit_code == 0 and json.loads(filled.stdout)["unpublished_days"] == [], filled.output
+    health = json.loads(run_cli(["health", "--json"], tmp_path).stdout)
+    assert not [f for f in health["findings"] if f["check"] == "unpublished days"], health
+
+
 def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(replayed, copy_warehouse, tmp_path):
     """One process writes the warehouse at a time; a second one waits (up to 30 s), saying so once on
     stderr instead of sitting silent, and answers as soon as the first lets go."""

@@ -190,10 +190,11 @@ def _fill(ws: Workspace, find: Callable[[], list[Gap]], *, quiet: bool) -> FillO
 def health(as_json: bool = JsonOption) -> None:
     """Problems (exit 1) and warnings (exit 0) about breakers, failed runs and table freshness.
 
-    Problems: breakers not CLOSED, processors whose latest run failed, tables older than their
-    freshness rule. Warnings: failures in the last 24 h, tables past their warn age or empty,
-    processors skipping more than 80 % of their runs (possibly misconfigured), processors that
-    never ran."""
+    Problems: breakers not CLOSED, processors whose latest run failed, runs a crash left behind,
+    tables older than their freshness rule. Warnings: failures in the last 24 h, tables past their
+    warn age or empty, processors skipping more than 80 % of their runs (possibly misconfigured),
+    processors that never ran, finished games without results, days between published days that
+    were never published."""
     from nbadb.monitor.health import health_report
     from nbadb.orchestrate.workspace import open_workspace
 
@@ -209,7 +210,9 @@ def health(as_json: bool = JsonOption) -> None:
             table.add_row(Text(f.severity, style={"problem": "red", "warning": "yellow"}.get(f.severity, "")),
                           f.check, f.subject, f.detail)
         console.print(table)
-        console.print("[green]healthy[/]" if report.healthy else "[bold red]UNHEALTHY[/]")
+        warnings = sum(f.severity == "warning" for f in report.findings)
+        noted = f" ({warnings} warning{'s' * (warnings > 1)})" if warnings else ""
+        console.print(f"[green]healthy[/]{noted}" if report.healthy else f"[bold red]UNHEALTHY[/]{noted}")
     if not report.healthy:
         raise typer.Exit(1)
 

@@ -90,8 +90,11 @@ def replay(
 ) -> None:
     """Simulate a season day by day: publish what was released that day, then run the pipeline.
 
-    Ends with a summary naming each failed run (processor, date, error) and exits 1 when there was one."""
+    Ends with a summary naming each failed run (processor, date, error) and exits 1 when there was one,
+    and with a note naming each day of the season between published days that was never published
+    (a replay started after a day it skipped)."""
     from nbadb.config import get_settings
+    from nbadb.monitor.publications import unpublished_days
     from nbadb.rollout.storage import StorageCycles
     from nbadb.sources.live.seasons import season_of_day
 
@@ -102,13 +105,19 @@ def replay(
     with StorageCycles(get_settings(), archive_path(archive)) as cycles:
         outcomes = replay_window(cycles.ws, season, first, last, mode, quiet=as_json, cycle=cycles.cycle)
         failures = replay_failures(cycles.ws, outcomes)
+        unpublished = [str(d.day) for d in unpublished_days(cycles.ws.con, cycles.ws.engine.now()) if d.season == season]
         if cycles.copied_runs and not as_json:
             console.print(f"storage shadow: {cycles.copied_runs} runs the file committed outside the track's cycles "
                           "(run, correct, ingest) were copied to the lake by run id, not shadowed", highlight=False)
     if as_json:
-        print_json({"days": [o.as_dict() for o in outcomes], "failures": failures})
+        print_json({"days": [o.as_dict() for o in outcomes], "failures": failures, "unpublished_days": unpublished})
     else:
         render_failures(failures)
+        if unpublished:
+            them = "them" if len(unpublished) > 1 else "it"
+            console.print(f"[yellow]note:[/] {len(unpublished)} day{'s' * (len(unpublished) > 1)} of {season} between "
+                          f"published days never published: {', '.join(unpublished)}; nothing of {them} is in the "
+                          f"warehouse (replay {them} to publish {them} late; nbadb health lists {them})", highlight=False)
     if failures:
         raise typer.Exit(1)
 

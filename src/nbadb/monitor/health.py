@@ -25,6 +25,9 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
   with a team box score but no player rows while the player logs are fed (2024-25's NBA Cup final:
   its stats do not count, and the league's player logs leave it out): their predictions are never
   judged.
+- unpublished days: days inside a season's published span that a day's publication never covered
+  (monitor.publications: a replay started a day late, a rejected file never retried, a serve down
+  overnight) are a warning, one per season: what the source released then is in no table.
 
 A table nothing was ever fed into is not the pipeline's fault: a raw table whose kind of file no
 publication ever brought (the archive has none, or none for the dates published), a processor that
@@ -48,6 +51,7 @@ from nbadb.engine.clock import night_sql
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
 from nbadb.monitor.orphans import orphans
+from nbadb.monitor.publications import UnpublishedDay, unpublished_days
 from nbadb.pipeline.point_in_time import counted_games
 from nbadb.pipeline.raw import SOURCE_KIND_OF
 from nbadb.sources.files import KINDS
@@ -252,6 +256,26 @@ def _games(con: duckdb.DuckDBPyConnection, games: str, clock: datetime) -> str |
     return f"{count} scheduled game{'s' * (count > 1)} ({first} to {last}; e.g. {example}, {kind})"
 
 
+LISTED_DAYS = 5  # unpublished days named in a finding; the rest are counted
+
+
+def _unpublished(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Finding]:
+    by_season: dict[str, list[UnpublishedDay]] = {}
+    for day in unpublished_days(con, clock):
+        by_season.setdefault(day.season, []).append(day)
+    found = []
+    for season, days in by_season.items():
+        named = "; ".join(f"{d.day} ({'nothing published' if d.all_tables else ', '.join(d.tables)})"
+                          for d in days[:LISTED_DAYS])
+        more = f"; and {len(days) - LISTED_DAYS} more" if len(days) > LISTED_DAYS else ""
+        found.append(Finding(
+            "unpublished days", "warning", f"season {season}",
+            f"{len(days)} day{'s' * (len(days) > 1)} between published days never published: {named}{more}. "
+            "What the source released then is in no table, so no form, feature or evaluation knows of it; "
+            "publish it late with nbadb replay (a simulated season) or nbadb ingest (a live one) for those dates"))
+    return found
+
+
 def _not_applicable(unfed: dict[str, str]) -> list[Finding]:
     return [Finding("nothing to feed it", "not applicable", table, why) for table, why in sorted(unfed.items())]
 
@@ -266,6 +290,6 @@ def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: 
     unfed = unfed_tables(con, graph)
     findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
                 *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_missing_results(con, clock),
-                *_not_applicable(unfed)]
+                *_unpublished(con, clock), *_not_applicable(unfed)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order
     return HealthReport(now, findings)
