@@ -7,6 +7,7 @@ of each page is taken; with NBADB_SCREENSHOT_DIR=docs/screenshots they are the R
 from __future__ import annotations
 
 import json
+import re
 import os
 from html.parser import HTMLParser
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ import pytest
 from nbadb.config import BUNDLED_ARCHIVE, PROJECT_ROOT
 from nbadb.engine import breakers
 from nbadb.orchestrate.backfill import BackfillPlan, run_backfill, start_backfill
+from nbadb.orchestrate.replay import replay
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.serve.app import ServeApp
 from nbadb.serve.html import NAV
@@ -310,3 +312,37 @@ def test_the_weekly_mae_judges_every_system_on_the_baselines_rows_and_one_target
         page = response.read().decode()
     assert sorted({r["target"] for r in weekly}) == ["ast", "fg3m", "pts", "reb"]
     assert all(page.count(f"{target}: MAE per system per week") == 1 for target in ("ast", "fg3m", "pts", "reb"))
+
+
+
+def _card(html: str, label: str) -> str:
+    """The value of the card labelled `label` on a page, with its css class."""
+    found = re.search(rf'<span class="muted">{re.escape(label)}</span><b class="(\w*)">([^<]*)</b>', html)
+    assert found, f"no card {label!r}"
+    return f"{found[2]} ({found[1]})"
+
+
+def _health_cards(base: str) -> tuple[str, str]:
+    """The overview's card of the latest check and the health page's card of the check now."""
+    with urlopen(f"{base}/") as overview, urlopen(f"{base}/health") as now:
+        return _card(overview.read().decode(), "health (latest check)"), _card(now.read().decode(), "now")
+
+
+def test_the_health_cards_count_the_warnings_a_check_found_beside_its_problems(dashboard, early_november, tmp_path):
+    """The overview's card said "healthy" over a check with warnings, and the health page's said
+    "UNHEALTHY" without how many problems: each card counts both, from the check it shows."""
+    from conftest import copy_warehouse
+
+    assert _health_cards(f"http://127.0.0.1:{dashboard.port}") == ("1 problem (bad)", "1 problem, 2 warnings (bad)")
+
+    data_dir = copy_warehouse(early_november, tmp_path / "warned")
+    with open_workspace(BUNDLED_ARCHIVE, settings=serve_settings(data_dir)) as ws:  # 11-06 and 11-07 skipped
+        assert not any(day.failed for day in replay(ws, date(2023, 11, 8), date(2023, 11, 8)))
+    clock = FakeClock(eastern(2023, 11, 9, 9))
+    with served(data_dir, clock) as app:
+        app.run_now(Cycle(clock(), CycleKind.HEALTH, date(2023, 11, 9)))
+        with app.readers.reader() as con:
+            [(healthy, warnings, findings)] = con.execute(
+                "SELECT healthy, warnings, findings FROM ops.health_checks").fetchall()
+        assert healthy and warnings == 1 and "2023-11-06 (nothing published); 2023-11-07" in findings
+        assert _health_cards(f"http://127.0.0.1:{app.port}") == ("healthy, 1 warning (warn)",) * 2

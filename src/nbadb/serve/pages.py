@@ -37,11 +37,21 @@ def page_size(data: dict[str, Any]) -> str:
     return select("limit", [str(n) for n in PAGE_SIZES], str(data["page"]["limit"]), "rows per page", offer_all=False)
 
 
+def _counted(n: int, what: str) -> str:
+    return f"{n} {what}{'s' * (n != 1)}"
+
+
+def _health_card(problems: int, warnings: int) -> tuple[str, str]:
+    """A health check's card: (text, css class). Warnings are counted beside "healthy", never hidden by it."""
+    if problems:
+        return ", ".join([_counted(problems, "problem")] + [_counted(warnings, "warning")] * bool(warnings)), "bad"
+    return ("healthy, " + _counted(warnings, "warning"), "warn") if warnings else ("healthy", "ok")
+
+
 def overview(app: ServeApp, request: Request) -> str:
     data = views.overview(app, request)
     health, counts = data["health"], data["counts"]
-    state = ("no check yet", "") if health is None else (
-        ("healthy", "ok") if health["healthy"] else (f"{health['problems']} problem{'s' * (health['problems'] != 1)}", "bad"))
+    state = ("no check yet", "") if health is None else _health_card(health["problems"], health["warnings"])
     following = data["next_cycles"][0] if data["next_cycles"] else None
     labels, series = _pivot(data["runs_per_day"][-400:], "day", "status", "runs", STATUSES)
     body = cards([
@@ -231,7 +241,8 @@ def health(app: ServeApp, request: Request) -> str:
     data = views.health(app, request)
     now, trend = data["now"], data["trend"]
     labels = [str(t["check_date"]) for t in trend]
-    body = cards([("now", "healthy" if now["healthy"] else "UNHEALTHY", "ok" if now["healthy"] else "bad")])
+    severities = [f["severity"] for f in now["findings"]]
+    body = cards([("now", *_health_card(severities.count("problem"), severities.count("warning")))])
     body += "<h2>Morning checks</h2>" + svg.lines("problems and warnings per morning check", labels, {
         "problems": [t["problems"] for t in trend], "warnings": [t["warnings"] for t in trend]})
     body += "<h2>Findings now</h2>" + table(now["findings"])
