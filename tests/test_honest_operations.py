@@ -410,6 +410,25 @@ def test_a_day_skipped_between_published_days_is_named_until_it_is_published(run
     assert not [f for f in health["findings"] if f["check"] == "unpublished days"], health
 
 
+def test_a_folder_of_player_logs_alone_leaves_what_needs_a_schedule_not_applicable_not_misconfigured(run_cli, tmp_path):
+    """Player logs without a schedule, team logs or lines give no upcoming game to build context, form
+    or predictions for: those processors skip every day, and health called them "possibly
+    misconfigured". Nothing is wrong with them; nothing can feed them, and health says which files would."""
+    from conftest import bundled_subset
+
+    archive = bundled_subset(tmp_path / "archive", "player_game_logs_2024_25_through_2024-12-31.parquet")
+    replayed = run_cli(["replay", "--start", "2024-11-01", "--end", "2024-11-03", "--json"], tmp_path, archive=archive)
+    assert replayed.exit_code == 0, replayed.output + replayed.stderr
+    health = json.loads(run_cli(["health", "--json"], tmp_path, archive=archive).stdout)
+    assert health["healthy"] and not [f for f in health["findings"] if f["severity"] == "warning"], health
+    unfed = {f["subject"]: f["detail"] for f in health["findings"] if f["severity"] == "not applicable"}
+    assert unfed["analytics.upcoming_team_game_context"] == \
+        "needs one of raw.schedule, raw.team_boxscores, raw.prop_lines: none was ever fed"
+    assert unfed["predictions.player_prop_predictions"] == unfed["precompute.player_daily_cache"] == \
+        unfed["analytics.upcoming_team_game_context"]
+    assert "raw.player_boxscores" not in unfed
+
+
 def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(replayed, copy_warehouse, tmp_path):
     """One process writes the warehouse at a time; a second one waits (up to 30 s), saying so once on
     stderr instead of sitting silent, and answers as soon as the first lets go."""

@@ -147,8 +147,10 @@ def _strictest(a: float | None, b: float | None) -> float | None:
 def unfed_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> dict[str, str]:
     """Tables nothing was ever fed into, each with why: raw tables whose kind of file no publication
     brought, processors reading only source tables of the warehouse that are still empty (no provider
-    transition, no prop-line feed) and every processor that requires one of these (the reason names the
-    first table of the chain)."""
+    transition, no prop-line feed), every processor that requires one of these (the reason names the
+    first table of the chain) and every processor without a required input none of whose inputs was
+    ever fed (a folder of player logs alone has no schedule, team logs or lines for the upcoming
+    games' context)."""
     seen = {k for (k,) in con.execute("SELECT DISTINCT kind FROM ops.source_files").fetchall()}
     unfed = {table: f"no rows of {' or '.join(KINDS[k].pattern for k in kinds)} were ever published (no such file, "
                     "or none for the dates published)"
@@ -156,8 +158,13 @@ def unfed_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> dict[
     stored = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
     for name in graph.order:
+        inputs = [i.table for i in graph.specs[name].inputs]
         required = [i.table for i in graph.specs[name].inputs if i.required]
-        if name in unfed or not required:
+        if name in unfed:
+            continue
+        if not required:  # it works from any of its inputs: unfed when none of them ever was
+            if inputs and all(t in unfed for t in inputs):
+                unfed[name] = f"needs one of {', '.join(inputs)}: none was ever fed"
             continue
         empty_sources = [t for t in required if t in graph.source_tables and t in stored
                          and not con.execute(f"SELECT EXISTS (SELECT 1 FROM {t})").fetchall()[0][0]]
