@@ -429,6 +429,24 @@ def test_a_folder_of_player_logs_alone_leaves_what_needs_a_schedule_not_applicab
     assert "raw.player_boxscores" not in unfed
 
 
+def test_a_feed_that_went_to_quarantine_whole_is_a_health_warning_naming_the_rule(run_cli, tmp_path):
+    """A folder of prop lines alone: no published player can be matched to a line's name, so every
+    line went to quarantine and raw.prop_lines stayed empty while health said nothing of it."""
+    from conftest import bundled_subset
+
+    archive = bundled_subset(tmp_path / "archive", "props/player_threes_pregame_2024_25_through_2024-12-31.parquet")
+    assert run_cli(["replay", "--start", "2024-11-01", "--end", "2024-11-02", "--json"], tmp_path,
+                   archive=archive).exit_code == 0
+    caught = json.loads(run_cli(["quarantine", "--table", "raw.prop_lines", "--limit", "10000", "--json"],
+                                tmp_path, archive=archive).stdout)
+    assert caught and {c["reason"] for c in caught} == {"player name not matched to an NBA player id"}
+    health = json.loads(run_cli(["health", "--json"], tmp_path, archive=archive).stdout)
+    [finding] = [f for f in health["findings"] if f["check"] == "quarantined most"]
+    assert finding["subject"] == "raw.prop_lines" and finding["severity"] == "warning"
+    assert finding["detail"].startswith(f"{len(caught)} of {len(caught)} records published in the last 7 days went "
+                                        f"to quarantine (player name not matched to an NBA player id {len(caught)})")
+
+
 def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(replayed, copy_warehouse, tmp_path):
     """One process writes the warehouse at a time; a second one waits (up to 30 s), saying so once on
     stderr instead of sitting silent, and answers as soon as the first lets go."""

@@ -16,6 +16,10 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
   published nothing of its kind for those dates (the archive's coverage, e.g. box-score files of one
   season); a source that stops is the freshness check's to report;
 - never ran: a processor of the graph without any ledger row is a warning;
+- quarantined most: a raw table more than half of whose records published in the last 7 days went
+  to quarantine (ops.quarantine at the source stage, one per record key, against the rows that
+  reached the table) is a warning with the rules that caught them: a feed whose format changed, or
+  lines whose players nothing published can match, would otherwise leave the table empty in silence;
 - orphaned starts: a run a crash left behind (monitor.orphans) is a problem until a later run of
   its processor completes its dates;
 - results missing: scheduled games (pre-season and All-Star aside) whose night publication
@@ -59,6 +63,7 @@ from nbadb.sources.files import KINDS
 FAILURE_WINDOW = timedelta(hours=24)
 SKIP_WINDOW = timedelta(days=7)
 SKIP_SHARE_WARNING = 0.8
+QUARANTINE_SHARE_WARNING = 0.5
 # Skip reasons that mean "nothing to do": a processor skipping for these is working as designed.
 NOTHING_TO_DO = ("no_changes", "duplicate_trigger", "frozen")
 
@@ -225,6 +230,24 @@ def _never_ran(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, unfed: dic
             if name not in ran and name not in unfed]
 
 
+def _quarantined(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
+    since = now - SKIP_WINDOW
+    caught = con.execute(
+        """SELECT table_name, count(DISTINCT record_key), histogram(reason) FROM ops.quarantine
+        WHERE stage = 'source' AND ingested_at >= $since AND list_contains($tables, table_name)
+        GROUP BY table_name ORDER BY table_name""",
+        {"since": since, "tables": list(SOURCE_KIND_OF)}).fetchall()
+    out = []
+    for table, records, rules in caught:
+        kept = con.execute(f"SELECT count(*) FROM {table} WHERE ingested_at >= $since", {"since": since}).fetchall()[0][0]
+        if records > QUARANTINE_SHARE_WARNING * (records + kept):
+            named = ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items(), key=lambda x: -x[1]))
+            out.append(Finding("quarantined most", "warning", table,
+                               f"{records} of {records + kept} records published in the last 7 days went to quarantine "
+                               f"({named}); nbadb quarantine --table {table} lists them"))
+    return out
+
+
 def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     return [Finding("orphaned start", "problem", o.processor,
                     f"run {o.run_id} for {o.start_date}..{o.end_date} started at {o.started_at:%Y-%m-%d %H:%M:%S} UTC "
@@ -296,7 +319,7 @@ def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: 
     now = now or utc_now()
     unfed = unfed_tables(con, graph)
     findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
-                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_missing_results(con, clock),
+                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_quarantined(con, now), *_missing_results(con, clock),
                 *_unpublished(con, clock), *_not_applicable(unfed)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order
     return HealthReport(now, findings)
