@@ -193,8 +193,8 @@ def health(as_json: bool = JsonOption) -> None:
     Problems: breakers not CLOSED, processors whose latest run failed, runs a crash left behind,
     tables older than their freshness rule. Warnings: failures in the last 24 h, tables past their
     warn age or empty, processors skipping more than 80 % of their runs (possibly misconfigured),
-    processors that never ran, finished games without results, days between published days that
-    were never published."""
+    processors that never ran, raw tables most of whose recent records went to quarantine, finished
+    games without results, days between published days that were never published."""
     from nbadb.monitor.health import health_report
     from nbadb.orchestrate.workspace import open_workspace
 
