@@ -131,6 +131,16 @@ def test_control_actions_need_the_bearer_token_and_it_never_shows(served_cli, ru
     assert TOKEN.encode() not in pages and TOKEN not in served_cli.log.read_text()
 
 
+def test_serve_says_at_start_when_its_archive_has_no_game_day_ahead(served_cli):
+    """On the bundled archive, whose seasons are over by today's wall clock, the server only ever runs
+    its checks: it says so as it starts, with the folder where the coming days' files would go."""
+    said = re.search(r"note: the archive's game calendar has no game day from (\S+) on \(its last is (\S+)\): until "
+                     r"files of the coming days reach (\S+) ", served_cli.log.read_text())
+    assert said, served_cli.log.read_text()
+    today, last, folder = said.groups()
+    assert last < today and Path(folder) == BUNDLED_ARCHIVE
+
+
 def test_the_api_is_versioned_and_read_only(served_cli):
     assert served_cli.call("/api/v1/runs", method="POST")[0] == 405
     status, body = served_cli.call("/api/v1/runs?status=bogus")

@@ -132,3 +132,29 @@ def test_serve_runs_a_game_day_skips_a_day_without_games_and_catches_up_after_a_
     with db(replayed_dir) as con:
         for table, rows in served_tables.items():
             assert _rows(con, table) == rows, f"{table}: serve wrote something a replay of the same days did not"
+
+
+def test_files_added_to_the_archive_while_serve_runs_are_planned_and_published_without_a_restart(db, tmp_path):
+    """The calendar and the files were read once, at start: the season's schedule dropped into the
+    archive folder of a running server (as `nbadb fetch` writes a day there) was never planned, nor
+    published, until a restart."""
+    from conftest import bundled_subset
+
+    archive = bundled_subset(tmp_path / "archive", "player_game_logs_2024_25_through_2024-12-31.parquet")
+    data_dir = tmp_path / "served"
+    clock = FakeClock(eastern(2024, 10, 22, 10))  # opening night, 2024-25
+    with served(data_dir, clock, archive=archive) as app:
+        assert _kinds(app.run_due()) == [("health", date(2024, 10, 22))]
+        assert not app.calendar and all(c.kind == "health" for c in app.next_cycles(3))
+
+        bundled_subset(archive, "schedule_2024_25.parquet", "team_game_logs_2024_25_through_2024-12-31.parquet")
+        clock.set(eastern(2024, 10, 22, 18))
+        assert _kinds(app.run_due()) == [("morning", date(2024, 10, 22))]
+        assert app.calendar[date(2024, 10, 22)].games == 2
+        assert _kinds(app.next_cycles(1)) == [("night", date(2024, 10, 22))]
+        clock.set(eastern(2024, 10, 23, 3))
+        assert _kinds(app.run_due()) == [("night", date(2024, 10, 22))]
+    with db(data_dir) as con:
+        assert con.execute("SELECT count(*) FROM raw.schedule").fetchall() == [(2,)]
+        assert con.execute("SELECT count(DISTINCT game_id) FROM raw.team_boxscores").fetchall() == [(2,)]
+        assert con.execute("SELECT count(*) FROM ops.processor_runs WHERE status = 'failed'").fetchall() == [(0,)]

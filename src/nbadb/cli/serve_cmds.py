@@ -52,12 +52,29 @@ def serve(
     try:
         app.start()
         console.print(f"nbadb serve on http://{host}:{app.port} (dashboard, /api/v1/..., /metrics); Ctrl-C stops it")
+        _note_an_empty_calendar(app)
         while True:
             signal.pause()
     except KeyboardInterrupt:
         console.print("stopping: the cycle in progress (if any) finishes first")
     finally:
         app.stop()
+
+
+def _note_an_empty_calendar(app) -> None:
+    """Say so when the archive has no game day from today on: only the checks would run."""
+    from nbadb.serve.app import REPLAN_EVERY
+    from nbadb.serve.plan import eastern_today
+
+    today = eastern_today(app.clock())
+    if any(day >= today for day in app.calendar):
+        return
+    last = f"its last is {max(app.calendar)}" if app.calendar else "it has none"
+    folder = escape(str(app.ws.archive_dir))
+    err_console.print(f"note: the archive's game calendar has no game day from {today} on ({last}): until files of "
+                      f"the coming days reach {folder} (nbadb fetch --date D --out {folder} writes them; the server "
+                      f"looks again every {REPLAN_EVERY.seconds // 60} minutes), only the health checks and the "
+                      "weekly reports run", highlight=False)
 
 
 def schedule_show(

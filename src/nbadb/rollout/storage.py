@@ -91,6 +91,12 @@ class StorageCycles:
     def legacy_catalog(self) -> str:
         return self.ws.con.execute("SELECT current_database()").fetchall()[0][0]
 
+    def refresh_archive(self) -> bool:
+        """Every workspace's source looks at the archive folder again (ArchiveSource.refresh): True
+        when a file was added, removed or replaced."""
+        changed = [ws.source.refresh() for ws in (self.ws, self.shadow) if ws is not None]
+        return any(changed)
+
     def cycle(self, day: date, work: Callable[[Workspace], T]) -> T:
         """Run `work` on the serving workspace for game day `day`, and what the phase adds."""
         if self.mode == "shadow":

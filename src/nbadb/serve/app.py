@@ -157,13 +157,28 @@ class ServeApp:
         return upcoming(self.calendar, self.clock(), count)
 
     def run_due(self) -> list[CycleRecord]:
-        """Run every due cycle in order (catch-up included)."""
+        """Run every due cycle in order (catch-up included), on the archive as it is now."""
         with self.lock:
+            self._look_at_archive()
             return [self._run(cycle, "schedule") for cycle in self.due()]
 
     def run_now(self, cycle: Cycle) -> CycleRecord:
         with self.lock:
+            self._look_at_archive()
             return self._run(cycle, "manual")
+
+    def _look_at_archive(self) -> None:
+        """Files added to the archive folder, or replaced, since the last look (a day `nbadb fetch`
+        wrote there, the next prop-line snapshot) are read from now on and their game days planned:
+        a server left running through a season needs no restart to see them. Under the write lock,
+        so no cycle is reading the source meanwhile."""
+        if not self.cycles.refresh_archive():
+            return
+        self.calendar = archive_game_days(self.ws.source)
+        if self.drive and self.scheduler is not None:
+            self.scheduler.reschedule_job("calendar", trigger=CalendarTrigger(self.calendar, self.clock))
+        log.info("the archive %s changed: its game calendar now has %d game days", self.ws.archive_dir,
+                 len(self.calendar))
 
     def submit(self, cycle: Cycle) -> None:
         """Queue a cycle asked for through the API; APScheduler's worker runs it after any cycle in progress."""

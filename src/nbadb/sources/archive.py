@@ -151,6 +151,14 @@ class StageReport:
     recorded: bool = False  # its quarantine and counts are in ops (once, however many publications use it)
 
 
+def _fingerprint(files: dict[str, list[Path]]) -> dict[str, list[tuple[Path, int, int, int]]]:
+    """Each file's identity as sources.checked caches it: path, inode, size, modification time."""
+    def identity(path: Path) -> tuple[Path, int, int, int]:
+        status = path.stat()
+        return path, status.st_ino, status.st_size, status.st_mtime_ns
+    return {kind: [identity(p) for p in paths] for kind, paths in files.items()}
+
+
 class ArchiveSource:
     """Reads an archive folder. One instance per warehouse connection (it creates temp tables)."""
 
@@ -161,10 +169,26 @@ class ArchiveSource:
         self.con = con
         self.cache_dir = cache_dir
         self.files = discover(folder)
+        self._seen = _fingerprint(self.files)
+        self._forget()
+
+    def _forget(self) -> None:
         self._checked: dict[str, list[tuple[Path, pl.DataFrame]]] = {}
         self._rejected: dict[str, ArchiveFileError] = {}
         self._players: pl.DataFrame | None = None
         self._directory: pl.DataFrame | None = None
+
+    def refresh(self) -> bool:
+        """Look at the folder again: when a file was added, removed or replaced since it was last
+        looked at, read it afresh from now on (True); else keep what was read (False). ArchiveMissingError
+        when the folder is gone."""
+        found = discover(self.folder)
+        seen = _fingerprint(found)
+        if seen == self._seen:
+            return False
+        self.files, self._seen = found, seen
+        self._forget()
+        return True
 
     # -- checking ---------------------------------------------------------------------------
 
