@@ -317,3 +317,14 @@ def test_a_system_that_cannot_predict_in_the_first_season_of_the_data_says_why_i
     assert "season 2024-25 has no previous season" in reasons["heuristic"]
     assert "0 training rows before its opener" in reasons["gbm"]
     assert set(written) == {"baseline", "ensemble"} and written["baseline"] > 0
+
+    # the report says which systems are missing from its days and why, not only what the others did
+    report = json.loads(run_cli(["report", "predictions", "--json"], data_dir, archive=folder).stdout)
+    with db(data_dir) as con:
+        [(days, first, last)] = con.execute(
+            "SELECT count(DISTINCT game_date), min(game_date), max(game_date) FROM predictions.evaluation").fetchall()
+    assert days > 0 and [(n["system"], n["days"], n["first_day"], n["last_day"], n["reason"]) for n in report["not_ready"]] \
+        == [(name, days, str(first), str(last), reasons[name]) for name in ("gbm", "heuristic")]
+    only_gbm = run_cli(["report", "predictions", "--system", "gbm"], data_dir, archive=folder).stdout
+    assert " ".join(only_gbm.split()).startswith(f"note: gbm has no prediction on {days} of these game days "
+                                                 f"({first} to {last}): not ready, {reasons['gbm']}")

@@ -142,6 +142,10 @@ def report_predictions(
 def render_quality(report) -> None:
     from nbadb.monitor.prediction_quality import GAIN_FORMAT, MAE_FORMAT, RATE_FORMAT, RETURN_FORMAT
 
+    for n in report.not_ready:
+        console.print(f"[yellow]note:[/] {escape(n.system)} has no prediction on {n.days} of these game days "
+                      f"({n.first_day} to {n.last_day}): not ready, {escape(n.reason or 'no reason recorded')}",
+                      highlight=False)
     if not report.evaluated_rows:
         console.print("no evaluated predictions for these filters "
                       "(a prediction is evaluated once its game's result is published)")

@@ -103,6 +103,19 @@ class CalibrationRow:
 
 
 @dataclass(frozen=True)
+class NotReady:
+    """A system with no prediction on `days` of the report's game days (first_day..last_day), because
+    the latest prediction run of each of those days found it not ready (engine.parts): `reason` is the
+    latest day's (no league prior before a season's first previous season, no gbm model yet, ...)."""
+
+    system: str
+    days: int
+    first_day: date
+    last_day: date
+    reason: str
+
+
+@dataclass(frozen=True)
 class QualityReport:
     filters: dict[str, str | None]
     evaluated_rows: int
@@ -110,6 +123,7 @@ class QualityReport:
     breakdowns: list[AccuracyRow]
     betting: list[BettingRow]
     calibration: list[CalibrationRow]
+    not_ready: list[NotReady]
 
     def as_dict(self) -> dict:
         out = asdict(self)
@@ -231,6 +245,23 @@ def _calibration(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> li
             for s, t, b, n, mp, obs in rows]
 
 
+def _not_ready(con: duckdb.DuckDBPyConnection, filters: dict[str, object]) -> list[NotReady]:
+    """The systems missing from some of the report's game days (its filters but the system's), and why."""
+    where, params = _where({**filters, "system": None})
+    rows = con.execute(f"""
+        WITH days AS (SELECT DISTINCT e.game_date AS day FROM predictions.evaluation e WHERE {where}),
+        latest AS (
+            SELECT d.day, arg_max(struct_pack(systems := w.systems_not_ready, errors := w.errors), w.recorded_at) AS run
+            FROM days d JOIN ops.prediction_worker_runs w ON d.day BETWEEN w.start_date AND w.end_date
+            WHERE w.processor = 'predictions.player_prop_predictions'
+            GROUP BY d.day),
+        missing AS (SELECT day, unnest(run.systems) AS system, run.errors AS errors FROM latest)
+        SELECT system, count(*), min(day), max(day), arg_max(json_extract_string(errors, '$."' || system || '"'), day)
+        FROM missing WHERE $system IS NULL OR system = $system
+        GROUP BY system ORDER BY system""", {**params, "system": filters["system"]}).fetchall()
+    return [NotReady(*row) for row in rows]
+
+
 def quality_report(con: duckdb.DuckDBPyConnection, *, season: str | None = None, start: date | None = None,
                    end: date | None = None, target: str | None = None, system: str | None = None) -> QualityReport:
     filters = {"season": season, "start": start, "end": end, "target": target, "system": system}
@@ -242,4 +273,5 @@ def quality_report(con: duckdb.DuckDBPyConnection, *, season: str | None = None,
     return QualityReport(
         filters={k: None if v is None else str(v) for k, v in filters.items()}, evaluated_rows=evaluated,
         accuracy=_accuracy(con, where, params, "'all'"), breakdowns=breakdowns,
-        betting=_betting(con, where, params), calibration=_calibration(con, where, params))
+        betting=_betting(con, where, params), calibration=_calibration(con, where, params),
+        not_ready=_not_ready(con, filters))

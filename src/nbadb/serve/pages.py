@@ -214,8 +214,11 @@ def evaluation(app: ServeApp, request: Request) -> str:
     for target in sorted({r["target"] for r in weekly}) or [f["target"] or "every target"]:
         labels, series = _pivot([r for r in weekly if r["target"] == target], "week", "system", "mae")
         body += f"<h3>{escape(target)}</h3>" + svg.lines(f"{target}: MAE per system per week", labels, series)
-    report = data["report"] or {"accuracy": [], "calibration": [], "betting": []}
-    body += "<h2>Accuracy against the baseline (95 % intervals over game days)</h2>" + table([
+    report = data["report"] or {"accuracy": [], "calibration": [], "betting": [], "not_ready": []}
+    body += "<h2>Accuracy against the baseline (95 % intervals over game days)</h2>" + "".join(
+        f'<p class="warn">{escape(n["system"])} has no prediction on {n["days"]} of these game days '
+        f'({n["first_day"]} to {n["last_day"]}): not ready, {escape(n["reason"] or "no reason recorded")}</p>'
+        for n in report["not_ready"]) + table([
         {"system": a["system"], "target": a["target"], "rows": a["rows"], "MAE": _interval(a["mae"], MAE_FORMAT),
          "baseline MAE": _interval(a["baseline_mae"], MAE_FORMAT), "gain %": _interval(a["gain_pct"], GAIN_FORMAT),
          "verdict": a["label"]}
