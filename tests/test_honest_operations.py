@@ -447,6 +447,21 @@ def test_a_feed_that_went_to_quarantine_whole_is_a_health_warning_naming_the_rul
                                         f"to quarantine (player name not matched to an NBA player id {len(caught)})")
 
 
+def test_a_replay_names_what_an_open_breaker_held_back_though_no_run_failed(run_cli, tmp_path):
+    """A processor whose breaker is open skips every day: nothing failed, so the replay ended with
+    "no run failed" alone while the form cache wrote nothing for those days."""
+    assert run_cli(["replay", "--start", "2024-10-22", "--end", "2024-10-22", "--json"], tmp_path).exit_code == 0
+    opened = run_cli(["breakers", "open", "precompute.player_daily_cache", "--minutes", "100000"], tmp_path)
+    assert opened.exit_code == 0, opened.output
+    held = run_cli(["replay", "--start", "2024-10-23", "--end", "2024-10-24", "--json"], tmp_path)
+    assert held.exit_code == 0 and json.loads(held.stdout)["held_back"] == [
+        {"processor": "precompute.player_daily_cache", "reason": "breaker_open", "days": 2,
+         "first": "2024-10-23", "last": "2024-10-24"}], held.output
+    shown = " ".join(run_cli(["replay", "--start", "2024-10-25", "--end", "2024-10-25"], tmp_path).stdout.split())
+    assert "no run failed held back: precompute.player_daily_cache (breaker_open) on 1 of these days, 2024-10-25 " \
+           "to 2024-10-25: it wrote nothing for them" in shown, shown
+
+
 def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(replayed, copy_warehouse, tmp_path):
     """One process writes the warehouse at a time; a second one waits (up to 30 s), saying so once on
     stderr instead of sitting silent, and answers as soon as the first lets go."""

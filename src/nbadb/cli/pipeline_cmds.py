@@ -105,14 +105,17 @@ def replay(
     with StorageCycles(get_settings(), archive_path(archive)) as cycles:
         outcomes = replay_window(cycles.ws, season, first, last, mode, quiet=as_json, cycle=cycles.cycle)
         failures = replay_failures(cycles.ws, outcomes)
+        held = replay_held_back(cycles.ws, outcomes)
         unpublished = [str(d.day) for d in unpublished_days(cycles.ws.con, cycles.ws.engine.now()) if d.season == season]
         if cycles.copied_runs and not as_json:
             console.print(f"storage shadow: {cycles.copied_runs} runs the file committed outside the track's cycles "
                           "(run, correct, ingest) were copied to the lake by run id, not shadowed", highlight=False)
     if as_json:
-        print_json({"days": [o.as_dict() for o in outcomes], "failures": failures, "unpublished_days": unpublished})
+        print_json({"days": [o.as_dict() for o in outcomes], "failures": failures, "held_back": held,
+                    "unpublished_days": unpublished})
     else:
         render_failures(failures)
+        render_held_back(held)
         if unpublished:
             them = "them" if len(unpublished) > 1 else "it"
             console.print(f"[yellow]note:[/] {len(unpublished)} day{'s' * (len(unpublished) > 1)} of {season} between "
@@ -133,6 +136,30 @@ def replay_failures(ws, outcomes: list) -> list[dict[str, object]]:
     ).fetchall()
     return [{"processor": p, "day": str(d), "dates": f"{s}..{e}", "error": err, "run_id": run_id}
             for p, d, s, e, err, run_id in rows]
+
+
+def replay_held_back(ws, outcomes: list) -> list[dict[str, object]]:
+    """Processors the replayed days held back (an open breaker, a stale input: they wrote nothing for
+    those days, and gaps lists them), from the ledger: processor, reason, how many days, first, last."""
+    from nbadb.engine.vocabulary import SkipReason
+
+    if not outcomes:
+        return []
+    rows = ws.con.execute(
+        """SELECT processor, skip_reason, count(DISTINCT as_of_date), min(as_of_date), max(as_of_date)
+        FROM ops.processor_runs
+        WHERE status = 'skipped' AND list_contains($held, skip_reason) AND as_of_date BETWEEN $first AND $last
+        GROUP BY ALL ORDER BY processor, skip_reason""",
+        {"held": [r.value for r in SkipReason if r.deferred], "first": outcomes[0].day, "last": outcomes[-1].day},
+    ).fetchall()
+    return [{"processor": p, "reason": r, "days": n, "first": str(f), "last": str(last)} for p, r, n, f, last in rows]
+
+
+def render_held_back(held: list[dict[str, object]]) -> None:
+    for h in held:
+        console.print(f"[yellow]held back:[/] {h['processor']} ({h['reason']}) on {h['days']} of these days, {h['first']} "
+                      f"to {h['last']}: it wrote nothing for them (`nbadb health` says why; `nbadb gaps --fill` "
+                      "repairs them once the cause is gone)", highlight=False)
 
 
 def render_failures(failures: list[dict[str, object]]) -> None:
@@ -307,6 +334,7 @@ def main(
         outcomes = replay_window(ws, season, start, hi, None, quiet=False)
         failures = replay_failures(ws, outcomes)
         render_failures(failures)
+        render_held_back(replay_held_back(ws, outcomes))
         render_waste(waste_with_patterns(ws, None))
         render_quality(quality_report(ws.con, season=season))
     if failures:
