@@ -328,3 +328,16 @@ def test_a_system_that_cannot_predict_in_the_first_season_of_the_data_says_why_i
     only_gbm = run_cli(["report", "predictions", "--system", "gbm"], data_dir, archive=folder).stdout
     assert " ".join(only_gbm.split()).startswith(f"note: gbm has no prediction on {days} of these game days "
                                                  f"({first} to {last}): not ready, {reasons['gbm']}")
+
+
+def test_predicting_a_day_without_games_says_so_instead_of_asking_for_earlier_days(tmp_path: Path, run_cli) -> None:
+    """Election Day 2023 (2023-11-07) has no game: predict answered "no prop lines in the archive for
+    this day" and "the feature store has no row for this day's players (ingest or replay the days
+    before it first)", advice that could never help."""
+    shown = run_cli(["predict", "--date", "2023-11-07"], tmp_path)
+    assert shown.exit_code == 0 and shown.stdout.strip() == \
+        "no game is scheduled on 2023-11-07 (the published schedule): nothing to predict", shown.output
+    answer = json.loads(run_cli(["predict", "--date", "2023-11-07", "--json"], tmp_path).stdout)
+    assert answer["games"] == 0 and answer["predictions"] == []
+    game_day = json.loads(run_cli(["predict", "--date", "2023-11-08", "--json"], tmp_path).stdout)
+    assert game_day["games"] > 0

@@ -52,6 +52,11 @@ def predict(
 
 
 def _render_predict(outcome, shown: list[dict], limit: int) -> None:
+    if outcome.games == 0 and not outcome.predictions:
+        console.print(f"no game is scheduled on {outcome.day} (the published schedule): nothing to predict")
+        return
+    if outcome.games is None:
+        console.print("[yellow]note:[/] the archive has no schedule or team-log file: no game of the day is known")
     table = DataTable(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
     numbers = ("predicted", "line", "edge", "confidence", "odds", "EV %", "form age (days)")
     for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call",

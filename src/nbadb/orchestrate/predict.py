@@ -14,6 +14,7 @@ from nbadb.orchestrate.workspace import Workspace
 from nbadb.pipeline.features import ML_FEATURE_STORE
 from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
 from nbadb.pipeline.probabilities import call_odds_sql
+from nbadb.pipeline.raw import SCHEDULE, SOURCE_KIND_OF
 
 _PREDICTIONS = f"""
     SELECT p.player_id, c.player_name, p.game_id, p.target, p.system, round(p.predicted_value, 2) AS predicted,
@@ -76,6 +77,7 @@ class PredictOutcome:
     systems: dict[str, object] = field(default_factory=dict)  # the latest prediction worker run for the day
     unpublished: Unpublished | None = None
     feature_rows: int = 0  # the day's rows in the feature store: the players the systems were asked about
+    games: int | None = None  # the day's games in the published schedule; None: the archive has no schedule source
 
     def count(self, line_source: str, recommendation: str | None = None) -> int:
         return sum(p["line_source"] == line_source and recommendation in (None, p["recommendation"])
@@ -90,7 +92,7 @@ class PredictOutcome:
                      for r in self.results],
             "systems": self.systems,
             "unpublished_days": self.unpublished and self.unpublished.as_dict(),
-            "feature_rows": self.feature_rows,
+            "feature_rows": self.feature_rows, "games": self.games,
             "predictions": self.predictions,
         }
 
@@ -106,8 +108,10 @@ def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictO
     predictions = [dict(zip(names, row)) for row in cursor.fetchall()]
     feature_rows = ws.con.execute(f"SELECT count(*) FROM {ML_FEATURE_STORE.name} WHERE game_date = $day",
                                   {"day": day}).fetchall()[0][0]
+    games = ws.con.execute("SELECT count(*) FROM raw.schedule WHERE game_date = $day", {"day": day}).fetchall()[0][0]
+    scheduled = any(ws.source.available(kind) for kind in SOURCE_KIND_OF[SCHEDULE.name])
     outcome = PredictOutcome(day, system, published.prop_match, results, predictions, unpublished=unpublished,
-                             feature_rows=feature_rows)
+                             feature_rows=feature_rows, games=games if scheduled else None)
     worker = ws.con.execute(
         """SELECT run_id, status, systems_succeeded, systems_failed, systems_skipped_open, errors
         FROM ops.prediction_worker_runs WHERE processor = $p AND start_date <= $day AND end_date >= $day
