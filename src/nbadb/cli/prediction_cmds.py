@@ -52,7 +52,7 @@ def predict(
 
 
 def _render_predict(outcome, shown: list[dict], limit: int) -> None:
-    if outcome.games == 0 and not outcome.predictions:
+    if outcome.no_game:
         console.print(f"no game is scheduled on {outcome.day} (the published schedule): nothing to predict")
         return
     if outcome.games is None:

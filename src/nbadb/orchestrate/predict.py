@@ -79,6 +79,11 @@ class PredictOutcome:
     feature_rows: int = 0  # the day's rows in the feature store: the players the systems were asked about
     games: int | None = None  # the day's games in the published schedule; None: the archive has no schedule source
 
+    @property
+    def no_game(self) -> bool:
+        """Nothing says the day has a game: none scheduled, no line, no player in the feature store."""
+        return self.games == 0 and not self.prop_match[1] and not self.feature_rows
+
     def count(self, line_source: str, recommendation: str | None = None) -> int:
         return sum(p["line_source"] == line_source and recommendation in (None, p["recommendation"])
                    for p in self.predictions)
