@@ -204,6 +204,21 @@ def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_
     assert "scheduled games (2025-01-01 to" in missing[0]["detail"]
 
 
+def test_a_backfill_of_the_later_phases_over_days_never_published_is_refused_naming_them(tmp_path, run_cli,
+                                                                                          no_traceback) -> None:
+    """`--phases 3,4` over days no publication covered found no schedule, and the backfill finished
+    calling every one of them a day without games."""
+    assert run_cli(["ingest", "--start", "2024-11-01", "--end", "2024-11-05", "--json"], tmp_path).exit_code == 0
+    refused = run_cli(["backfill", "--start", "2024-11-01", "--end", "2024-11-10", "--phases", "3,4"], tmp_path)
+    assert refused.exit_code == 2 and no_traceback(refused)
+    assert " ".join(refused.output.split()).startswith(
+        "error: --phases 3,4: 5 of the 10 days were never published (2024-11-06..2024-11-10)"), refused.output
+    assert "no backfill" in run_cli(["backfill", "status"], tmp_path).output
+    done = json.loads(run_cli(["backfill", "--start", "2024-11-01", "--end", "2024-11-05", "--phases", "3,4",
+                               "--json"], tmp_path).stdout)
+    assert done["status"] == "finished" and done["dates_by_status"]["no_games"] == 1, done  # Election Day, 11-05
+
+
 def test_validation_catches_form_that_does_not_match_the_raw_games_and_rows_breaking_their_checks(
         backfilled, tmp_path) -> None:
     import shutil

@@ -44,16 +44,27 @@ class UnpublishedDay:
     all_tables: bool
 
 
+# (processor, day) for every day a table of DAY_TABLES was published on (parameters $tables, $held_back).
+_COVERED = """SELECT DISTINCT processor, unnest(range(start_date::TIMESTAMP, end_date::TIMESTAMP + INTERVAL 1 DAY,
+                                                   INTERVAL 1 DAY))::DATE AS day
+    FROM ops.processor_runs
+    WHERE list_contains($tables, processor) AND start_date IS NOT NULL AND status <> 'failed'
+      AND NOT list_contains($held_back, coalesce(skip_reason, ''))
+      AND trigger_source IS DISTINCT FROM 'correction'"""
+_PARAMS = {"tables": list(DAY_TABLES), "held_back": list(_HELD_BACK)}
+
+
+def published_days(con: duckdb.DuckDBPyConnection, first: date, last: date) -> set[date]:
+    """The days of [first, last] on which any of the day's tables was published."""
+    rows = con.execute(f"SELECT DISTINCT day FROM ({_COVERED}) WHERE day BETWEEN $first AND $last",
+                       {**_PARAMS, "first": first, "last": last}).fetchall()
+    return {d for (d,) in rows}
+
+
 def unpublished_days(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[UnpublishedDay]:
     """Every unpublished day whose night has passed at `clock`, in date order."""
     rows = con.execute(
-        f"""WITH covered AS (
-            SELECT DISTINCT processor, unnest(range(start_date::TIMESTAMP, end_date::TIMESTAMP + INTERVAL 1 DAY,
-                                                    INTERVAL 1 DAY))::DATE AS day
-            FROM ops.processor_runs
-            WHERE list_contains($tables, processor) AND start_date IS NOT NULL AND status <> 'failed'
-              AND NOT list_contains($held_back, coalesce(skip_reason, ''))
-              AND trigger_source IS DISTINCT FROM 'correction'),
+        f"""WITH covered AS ({_COVERED}),
         seasoned AS (SELECT *, {season_of_date_sql('day')} AS season FROM covered),
         spans AS (SELECT season, min(day) AS first_day, max(day) AS last_day FROM seasoned GROUP BY season),
         expected AS (
@@ -66,6 +77,6 @@ def unpublished_days(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Un
         FROM expected e ANTI JOIN covered c USING (processor, day)
         WHERE {night_sql('e.day')} <= $clock
         GROUP BY e.season, e.day ORDER BY e.day""",
-        {"tables": list(DAY_TABLES), "held_back": list(_HELD_BACK), "clock": clock},
+        {**_PARAMS, "clock": clock},
     ).fetchall()
     return [UnpublishedDay(season, day, tuple(tables), every) for season, day, tables, every in rows]

@@ -39,6 +39,7 @@ import polars as pl
 from nbadb.engine.clock import night
 from nbadb.engine.request import RunResult, utc_now
 from nbadb.errors import ConfigError
+from nbadb.monitor.publications import published_days
 from nbadb.monitor.validation import LEVELS, CheckResult, counted_games_by_date, validate
 from nbadb.orchestrate.corrections import correct
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
@@ -103,6 +104,11 @@ def start_backfill(ws: Workspace, plan: BackfillPlan) -> str:
     days, batch_starts = _plan_days(ws, plan)
     if not days:
         raise ConfigError(f"no day of {plan.start}..{plan.end} belongs to the seasons {', '.join(plan.seasons)}")
+    if 2 not in plan.phases and (never := sorted(set(days) - published_days(ws.con, days[0], days[-1]))):
+        raise ConfigError(
+            f"--phases {','.join(map(str, sorted(plan.phases)))}: {len(never)} of the {len(days)} days were never "
+            f"published ({never[0]}..{never[-1]}), so the later phases would find nothing and call them days "
+            "without games; include phase 2 (--phases 2,...) or publish them first (nbadb ingest); nothing was recorded")
     con = ws.con
 
     def write() -> None:
