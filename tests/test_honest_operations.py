@@ -116,6 +116,8 @@ BAD_ARGUMENTS = [
     (["export", "--format", "xml"], 2, "use one of parquet, csv"),
     (["export", "--tables", "raw.nothing"], 2, "not a pipeline table"),
     (["export", "--tables", ","], 2, "name at least one table"),
+    (["export", "--tables", "raw.schedule", "--to", "/proc/nbadb-exports"], 2,
+     "cannot write the export to /proc/nbadb-exports: No such file or directory; nothing was published"),
     (["nonsense"], 2, "No such command"),
 ]
 

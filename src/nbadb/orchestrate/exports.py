@@ -101,19 +101,25 @@ def _tidy(dest: Path, keep: str) -> None:
 
 def export_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, tables: list[str], export_format: ExportFormat,
                   dest: Path, now: datetime) -> ExportOutcome:
-    """Export `tables` to a new folder under `dest` and point `dest/latest.json` at it."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """Export `tables` to a new folder under `dest` and point `dest/latest.json` at it. ConfigError
+    when `dest` cannot be written (no such parent, no permission, a full disk): nothing is published."""
     export_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     tmp = dest / f"{TEMP_PREFIX}{export_id}-{os.getpid()}"
-    tmp.mkdir()
     outcome = ExportOutcome(export_id, str(dest / export_id), export_format, now.isoformat(timespec="seconds"))
     options = "FORMAT parquet" if export_format == "parquet" else "FORMAT csv, HEADER true"
-    for table in tables:
-        select = _select(con, graph, table)
-        outcome.tables[table] = con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0]
-        (tmp / table).mkdir()  # an empty table is an empty folder
-        if outcome.tables[table]:
-            con.execute(f"COPY ({select}) TO '{tmp / table}' ({options}, PARTITION_BY (season), OVERWRITE_OR_IGNORE)")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        for table in tables:
+            select = _select(con, graph, table)
+            outcome.tables[table] = con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0]
+            (tmp / table).mkdir()  # an empty table is an empty folder
+            if outcome.tables[table]:
+                con.execute(f"COPY ({select}) TO '{tmp / table}' ({options}, PARTITION_BY (season), OVERWRITE_OR_IGNORE)")
+    except (OSError, duckdb.IOException) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[0]
+        raise ConfigError(f"cannot write the export to {dest}: {reason}; nothing was published") from None
     os.replace(tmp, dest / export_id)
     write_atomically(dest / LATEST, json.dumps(outcome.as_dict(), indent=2).encode())
     _tidy(dest, export_id)
