@@ -57,6 +57,7 @@ BAD_ARGUMENTS = [
     (["ingest", "--season", "2023-25"], 2, "is not a season label"),
     (["ingest", "--date", "2024-01-10", "--games", "12,abc"], 2, "10-digit NBA game ids"),
     (["ingest", "--date", "2024-01-10", "--archive", "/nope/nowhere"], 3, "does not exist"),
+    (["ingest", "--date", "2024-01-10", "--archive", "/etc/passwd"], 3, "/etc/passwd is a file, not a folder"),
     (["status", "--json", "--bogus"], 2, "No such option"),
     (["quarantine", "--table", "raw.nothing"], 2, "is not a table of the pipeline"),
     (["quarantine", "--limit", "0"], 2, "--limit"),
@@ -131,6 +132,19 @@ def test_every_command_refuses_a_bad_argument_in_one_line_without_a_traceback(
     assert result.exit_code == code, (args, text)
     assert message in text, (args, text)
     assert no_traceback(result), text
+
+
+@pytest.mark.parametrize("data_dir", ["/proc/nbadb-data", "a file"])
+def test_a_data_folder_that_cannot_be_made_is_one_line_naming_it(data_dir, run_cli, no_traceback, tmp_path):
+    """NBADB_DATA_DIR under /proc, or naming a file: every writing command printed a FileNotFoundError
+    (or FileExistsError) traceback from mkdir."""
+    if data_dir == "a file":
+        (tmp_path / "a file").write_text("not a folder")
+        data_dir = str(tmp_path / "a file")
+    result = run_cli(["ingest", "--date", "2024-01-10"], Path(data_dir))
+    assert result.exit_code == 4 and no_traceback(result), result.output + result.stderr
+    assert " ".join(result.stderr.split()).startswith(
+        f"error: cannot make the warehouse's folder {data_dir} (NBADB_DATA_DIR): "), result.stderr
 
 
 def _commands(command, path: list[str]):

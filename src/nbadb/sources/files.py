@@ -34,7 +34,8 @@ KINDS = {k.kind: k for k in FILE_KINDS}
 def discover(folder: Path) -> dict[str, list[Path]]:
     """Files of each kind in `folder`; kinds with no file map to an empty list."""
     if not folder.is_dir():
-        raise ArchiveMissingError(f"archive folder {folder} does not exist. Pass --archive DIR or set NBADB_ARCHIVE_DIR.")
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise ArchiveMissingError(f"archive folder {folder} {what}. Pass --archive DIR or set NBADB_ARCHIVE_DIR.")
     return {k.kind: sorted(folder.glob(k.pattern)) for k in FILE_KINDS}
 
 

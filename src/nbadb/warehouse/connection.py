@@ -68,7 +68,12 @@ def open_warehouse(path: Path, *, read_only: bool = False, lock_wait: float = LO
     if read_only and not path.is_file():
         raise WarehouseError(f"no warehouse at {path}. Run `nbadb ingest` or `nbadb replay` first "
                              "(or point NBADB_DATA_DIR at the folder that holds nba.duckdb).")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        why = "it is a file, not a folder" if path.parent.is_file() else exc.strerror or str(exc)
+        raise WarehouseError(f"cannot make the warehouse's folder {path.parent} (NBADB_DATA_DIR): {why}; "
+                             "nothing was written") from None
     con = _connect_with_retry(path, read_only, lock_wait)
     try:
         configure_session(con, read_only=read_only)
