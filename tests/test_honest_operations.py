@@ -134,6 +134,23 @@ def test_every_command_refuses_a_bad_argument_in_one_line_without_a_traceback(
     assert no_traceback(result), text
 
 
+INVALID_SETTINGS = [("NBADB_SERVE_CATCH_UP_DAYS", "abc", "Input should be a valid integer"),
+                    ("NBADB_SERVE_CATCH_UP_DAYS", "-5", "Input should be greater than or equal to 0"),
+                    ("NBADB_DEFAULT_MODE", "banana", "Input should be 'entity' or 'date'"),
+                    ("NBADB_FAULT_PROCESSORS", "raw.schedule@2024-13-01", "month must be in 1..12")]
+
+
+@pytest.mark.parametrize(("variable", "value", "why"), INVALID_SETTINGS, ids=[f"{v}={x}" for v, x, _ in INVALID_SETTINGS])
+def test_an_invalid_setting_is_one_line_naming_its_variable(variable, value, why, monkeypatch, tmp_path):
+    """NBADB_SERVE_CATCH_UP_DAYS=abc printed pydantic's traceback; -5, a mode that does not exist or a
+    fault day that is not a date were taken silently (or failed later, far from their cause)."""
+    monkeypatch.setenv(variable, value)
+    proc = _nbadb(["status"], tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and err.strip().startswith(f"error: {variable}={value!r}: {why}"), err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("data_dir", ["/proc/nbadb-data", "a file"])
 def test_a_data_folder_that_cannot_be_made_is_one_line_naming_it(data_dir, run_cli, no_traceback, tmp_path):
     """NBADB_DATA_DIR under /proc, or naming a file: every writing command printed a FileNotFoundError
