@@ -106,7 +106,8 @@ def replay(
         outcomes = replay_window(cycles.ws, season, first, last, mode, quiet=as_json, cycle=cycles.cycle)
         failures = replay_failures(cycles.ws, outcomes)
         held = replay_held_back(cycles.ws, outcomes)
-        unpublished = [str(d.day) for d in unpublished_days(cycles.ws.con, cycles.ws.engine.now()) if d.season == season]
+        unpublished = [str(d.day) for d in unpublished_days(cycles.ws.con, cycles.ws.engine.now())
+                       if d.season == season]
         if cycles.copied_runs and not as_json:
             console.print(f"storage shadow: {cycles.copied_runs} runs the file committed outside the track's cycles "
                           "(run, correct, ingest) were copied to the lake by run id, not shadowed", highlight=False)
@@ -120,7 +121,8 @@ def replay(
             them = "them" if len(unpublished) > 1 else "it"
             console.print(f"[yellow]note:[/] {len(unpublished)} day{'s' * (len(unpublished) > 1)} of {season} between "
                           f"published days never published: {', '.join(unpublished)}; nothing of {them} is in the "
-                          f"warehouse (replay {them} to publish {them} late; nbadb health lists {them})", highlight=False)
+                          f"warehouse (replay {them} to publish {them} late; nbadb health lists {them})",
+                          highlight=False)
     if failures:
         raise typer.Exit(1)
 
@@ -157,9 +159,9 @@ def replay_held_back(ws, outcomes: list) -> list[dict[str, object]]:
 
 def render_held_back(held: list[dict[str, object]]) -> None:
     for h in held:
-        console.print(f"[yellow]held back:[/] {h['processor']} ({h['reason']}) on {h['days']} of these days, {h['first']} "
-                      f"to {h['last']}: it wrote nothing for them (`nbadb health` says why; `nbadb gaps --fill` "
-                      "repairs them once the cause is gone)", highlight=False)
+        console.print(f"[yellow]held back:[/] {h['processor']} ({h['reason']}) on {h['days']} of these days, "
+                      f"{h['first']} to {h['last']}: it wrote nothing for them (`nbadb health` says why; "
+                      "`nbadb gaps --fill` repairs them once the cause is gone)", highlight=False)
 
 
 def render_failures(failures: list[dict[str, object]]) -> None:

@@ -63,6 +63,7 @@ from nbadb.sources.files import KINDS
 FAILURE_WINDOW = timedelta(hours=24)
 SKIP_WINDOW = timedelta(days=7)
 SKIP_SHARE_WARNING = 0.8
+QUARANTINE_WINDOW = timedelta(days=7)
 QUARANTINE_SHARE_WARNING = 0.5
 # Skip reasons that mean "nothing to do": a processor skipping for these is working as designed.
 NOTHING_TO_DO = ("no_changes", "duplicate_trigger", "frozen")
@@ -231,7 +232,7 @@ def _never_ran(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, unfed: dic
 
 
 def _quarantined(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]:
-    since = now - SKIP_WINDOW
+    since = now - QUARANTINE_WINDOW
     caught = con.execute(
         """SELECT table_name, count(DISTINCT record_key), histogram(reason) FROM ops.quarantine
         WHERE stage = 'source' AND ingested_at >= $since AND list_contains($tables, table_name)
@@ -239,7 +240,8 @@ def _quarantined(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]
         {"since": since, "tables": list(SOURCE_KIND_OF)}).fetchall()
     out = []
     for table, records, rules in caught:
-        kept = con.execute(f"SELECT count(*) FROM {table} WHERE ingested_at >= $since", {"since": since}).fetchall()[0][0]
+        kept = con.execute(f"SELECT count(*) FROM {table} WHERE ingested_at >= $since",
+                           {"since": since}).fetchall()[0][0]
         if records > QUARANTINE_SHARE_WARNING * (records + kept):
             named = ", ".join(f"{rule} {n}" for rule, n in sorted(rules.items(), key=lambda x: -x[1]))
             out.append(Finding("quarantined most", "warning", table,
@@ -319,7 +321,7 @@ def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: 
     now = now or utc_now()
     unfed = unfed_tables(con, graph)
     findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
-                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_quarantined(con, now), *_missing_results(con, clock),
-                *_unpublished(con, clock), *_not_applicable(unfed)]
+                *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_quarantined(con, now),
+                *_missing_results(con, clock), *_unpublished(con, clock), *_not_applicable(unfed)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order
     return HealthReport(now, findings)

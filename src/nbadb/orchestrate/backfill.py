@@ -108,7 +108,8 @@ def start_backfill(ws: Workspace, plan: BackfillPlan) -> str:
         raise ConfigError(
             f"--phases {','.join(map(str, sorted(plan.phases)))}: {len(never)} of the {len(days)} days were never "
             f"published ({never[0]}..{never[-1]}), so the later phases would find nothing and call them days "
-            "without games; include phase 2 (--phases 2,...) or publish them first (nbadb ingest); nothing was recorded")
+            "without games; include phase 2 (--phases 2,...) or publish them first (nbadb ingest); "
+            "nothing was recorded")
     con = ws.con
 
     def write() -> None:

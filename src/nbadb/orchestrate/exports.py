@@ -115,7 +115,8 @@ def export_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, tables:
             outcome.tables[table] = con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0]
             (tmp / table).mkdir()  # an empty table is an empty folder
             if outcome.tables[table]:
-                con.execute(f"COPY ({select}) TO '{tmp / table}' ({options}, PARTITION_BY (season), OVERWRITE_OR_IGNORE)")
+                con.execute(f"COPY ({select}) TO '{tmp / table}' "
+                            f"({options}, PARTITION_BY (season), OVERWRITE_OR_IGNORE)")
     except (OSError, duckdb.IOException) as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).strip().splitlines()[0]

@@ -28,7 +28,7 @@ from nbadb.config import Settings
 from nbadb.engine import breakers
 from nbadb.engine.breakers import Breaker
 from nbadb.engine.request import utc_now
-from nbadb.errors import ConfigError, WarehouseError
+from nbadb.errors import ConfigError, NbadbError, WarehouseError
 from nbadb.monitor.alerts import parse_webhooks, send_alerts
 from nbadb.monitor.incidents import detect
 from nbadb.orchestrate.exports import export_tables, exportable_tables
@@ -171,8 +171,14 @@ class ServeApp:
         """Files added to the archive folder, or replaced, since the last look (a day `nbadb fetch`
         wrote there, the next prop-line snapshot) are read from now on and their game days planned:
         a server left running through a season needs no restart to see them. Under the write lock,
-        so no cycle is reading the source meanwhile."""
-        if not self.cycles.refresh_archive():
+        so no cycle is reading the source meanwhile. A folder that cannot be read now (gone, a file
+        replaced as it was looked at) is logged, and the cycles go on with what was read before."""
+        try:
+            if not self.cycles.refresh_archive():
+                return
+        except (OSError, NbadbError) as exc:
+            log.warning("cannot look at the archive %s again (%s): the cycles go on with what was read before",
+                        self.ws.archive_dir, exc)
             return
         self.calendar = archive_game_days(self.ws.source)
         if self.drive and self.scheduler is not None:
