@@ -22,9 +22,9 @@ from nbadb.engine.request import RunRequest, Trigger
 from nbadb.engine.vocabulary import DecisionKind
 from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.daily import run_pipeline
-from nbadb.orchestrate.replay import MORNING_TABLES, NIGHT_TABLES, replay
+from nbadb.orchestrate.replay import replay
 from nbadb.orchestrate.workspace import Workspace, open_workspace
-from nbadb.pipeline.raw import RAW_PROCESSORS
+from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES, RAW_PROCESSORS
 
 START, END = date(2024, 2, 13), date(2024, 2, 23)
 BREAK = [date(2024, 2, d) for d in range(16, 22)]

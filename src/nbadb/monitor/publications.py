@@ -4,7 +4,7 @@ A table is *published* on a day when a run of its raw processor covered the day 
 <= end_date) without failing or being held back (an open breaker, a stale input); a skip for
 "nothing of its kind that day" counts, the source was asked. Corrections do not count: they publish
 one game of a day, not the day. Only the day's own publications are looked at (the morning's
-schedule, injury moves and lines and the night's box scores: orchestrate.replay MORNING_TABLES and
+schedule, injury moves and lines and the night's box scores: pipeline.raw MORNING_TABLES and
 NIGHT_TABLES).
 
 A season's *published span* runs from its first to its last published day (any of those tables;
@@ -26,8 +26,8 @@ import duckdb
 
 from nbadb.engine.clock import night_sql
 from nbadb.engine.vocabulary import SkipReason
-from nbadb.orchestrate.replay import MORNING_TABLES, NIGHT_TABLES
 from nbadb.pipeline.point_in_time import season_of_date_sql
+from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES
 
 DAY_TABLES = tuple(sorted(MORNING_TABLES | NIGHT_TABLES))
 _HELD_BACK = tuple(r.value for r in SkipReason if r.deferred)
@@ -67,13 +67,14 @@ def unpublished_days(con: duckdb.DuckDBPyConnection, clock: datetime) -> list[Un
         f"""WITH covered AS ({_COVERED}),
         seasoned AS (SELECT *, {season_of_date_sql('day')} AS season FROM covered),
         spans AS (SELECT season, min(day) AS first_day, max(day) AS last_day FROM seasoned GROUP BY season),
+        fed AS (SELECT DISTINCT season, processor FROM seasoned),
         expected AS (
-            SELECT DISTINCT s.season, s.processor,
+            SELECT f.season, f.processor,
                    unnest(range(p.first_day::TIMESTAMP, p.last_day::TIMESTAMP + INTERVAL 1 DAY,
                                 INTERVAL 1 DAY))::DATE AS day
-            FROM seasoned s JOIN spans p USING (season))
+            FROM fed f JOIN spans p USING (season))
         SELECT e.season, e.day, list(e.processor ORDER BY e.processor),
-               count(*) = (SELECT count(DISTINCT processor) FROM seasoned s WHERE s.season = e.season)
+               count(*) = (SELECT count(*) FROM fed f WHERE f.season = e.season)
         FROM expected e ANTI JOIN covered c USING (processor, day)
         WHERE {night_sql('e.day')} <= $clock
         GROUP BY e.season, e.day ORDER BY e.day""",

@@ -32,12 +32,10 @@ from nbadb.orchestrate.corrections import correct
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import publish, stage
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES
 from nbadb.sources.archive import StageReport
 from nbadb.warehouse.connection import duckdb_threads
 
-# Published before tip-off / once the day's games are final.
-MORNING_TABLES = frozenset({"raw.schedule", "raw.injuries", "raw.prop_lines"})
-NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores"})
 PRE_TIP_MARGIN = timedelta(seconds=1)  # the pre-tip pass runs this long before the first tip-off
 
 
