@@ -333,7 +333,7 @@ def test_the_health_cards_count_the_warnings_a_check_found_beside_its_problems(d
     "UNHEALTHY" without how many problems: each card counts both, from the check it shows."""
     from conftest import copy_warehouse
 
-    assert _health_cards(f"http://127.0.0.1:{dashboard.port}") == ("1 problem (bad)", "1 problem, 2 warnings (bad)")
+    assert _health_cards(f"http://127.0.0.1:{dashboard.port}") == ("1 problem (bad)", "1 problem (bad)")
 
     data_dir = copy_warehouse(early_november, tmp_path / "warned")
     with open_workspace(BUNDLED_ARCHIVE, settings=serve_settings(data_dir)) as ws:  # 11-06 and 11-07 skipped
@@ -346,3 +346,8 @@ def test_the_health_cards_count_the_warnings_a_check_found_beside_its_problems(d
                 "SELECT healthy, warnings, findings FROM ops.health_checks").fetchall()
         assert healthy and warnings == 1 and "2023-11-06 (nothing published); 2023-11-07" in findings
         assert _health_cards(f"http://127.0.0.1:{app.port}") == ("healthy, 1 warning (warn)",) * 2
+        with app.lock:
+            breakers.force_open(app.ws.con, "predictions.player_prop_predictions:gbm", "system", 600, clock())
+        clock.set(eastern(2023, 11, 9, 9, 5))
+        app.run_now(Cycle(clock(), CycleKind.HEALTH, date(2023, 11, 9)))
+        assert _health_cards(f"http://127.0.0.1:{app.port}") == ("1 problem, 1 warning (bad)",) * 2

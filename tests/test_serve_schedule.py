@@ -14,7 +14,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 
+from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.clock import morning
+from nbadb.monitor.health import health_report
 from nbadb.orchestrate.replay import replay
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.serve.calendar import GameDay
@@ -158,3 +160,25 @@ def test_files_added_to_the_archive_while_serve_runs_are_planned_and_published_w
         assert con.execute("SELECT count(*) FROM raw.schedule").fetchall() == [(2,)]
         assert con.execute("SELECT count(DISTINCT game_id) FROM raw.team_boxscores").fetchall() == [(2,)]
         assert con.execute("SELECT count(*) FROM ops.processor_runs WHERE status = 'failed'").fetchall() == [(0,)]
+
+
+def test_a_morning_cycle_leaves_the_warehouse_clock_before_the_days_tip_off(early_november, copy_warehouse, tmp_path):
+    """The morning published the day's injury moves, which are known only at its night (engine.clock):
+    from dawn on the warehouse clock stood at that night, so between the morning and the night cycle
+    health reported the day's games as results missing and its night as never published."""
+    from nbadb.engine.clock import latest_publication
+    from nbadb.serve.views import warehouse_now
+
+    clock = FakeClock(eastern(2023, 11, 6, 17))  # the morning cycle is due; the first tip is at 6 pm
+    with served(copy_warehouse(early_november, tmp_path / "served"), clock) as app:
+        assert ("morning", date(2023, 11, 6)) in _kinds(app.run_due())
+        with app.readers.reader() as con:
+            tip = LeagueCalendar.load(con).cutoff(date(2023, 11, 6))
+            assert latest_publication(con) < tip and warehouse_now(con, clock()) < tip
+            report = health_report(con, app.ws.graph, warehouse_now(con, clock()), clock())
+        assert not [f for f in report.findings if f.check in ("results missing", "unpublished days")], report
+        clock.set(eastern(2023, 11, 7, 3))
+        assert _kinds(app.run_due()) == [("night", date(2023, 11, 6))]
+        with app.readers.reader() as con:
+            injuries = con.execute("SELECT count(*) FROM raw.injuries WHERE move_date = '2023-11-06'").fetchall()
+        assert injuries[0][0] > 0  # the night brought them

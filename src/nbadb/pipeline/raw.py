@@ -129,9 +129,11 @@ PROP_LINES = ProcessorSpec(
 )
 
 RAW_PROCESSORS = (SCHEDULE, PLAYER_BOXSCORES, BOXSCORE_PLAYERS, TEAM_BOXSCORES, INJURIES, PROP_LINES)
-# A day's publications (orchestrate.replay, serve): before tip-off, and once the day's games are final.
-MORNING_TABLES = frozenset({"raw.schedule", "raw.injuries", "raw.prop_lines"})
-NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores"})
+# A day's publications (orchestrate.replay, serve), each publishing what became known by its instant
+# (engine.clock): the morning the day's schedule and lines; the night the box scores of the day's
+# finished games and the day's injury moves (known at the night of their date).
+MORNING_TABLES = frozenset({"raw.schedule", "raw.prop_lines"})
+NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores", "raw.injuries"})
 SOURCE_KIND_OF = {
     "raw.schedule": ("schedule", "team_logs"),
     "raw.player_boxscores": ("player_logs",),
