@@ -4,7 +4,7 @@ A table is *published* on a day when a run of its raw processor covered the day 
 <= end_date) without failing or being held back (an open breaker, a stale input); a skip for
 "nothing of its kind that day" counts, the source was asked. Corrections do not count: they publish
 one game of a day, not the day. Only the day's own publications are looked at (the morning's
-schedule, injury moves and lines and the night's box scores: pipeline.raw MORNING_TABLES and
+schedule and lines, the night's box scores and injury moves: pipeline.raw MORNING_TABLES and
 NIGHT_TABLES).
 
 A season's *published span* runs from its first to its last published day (any of those tables;

@@ -94,7 +94,7 @@ class StorageCycles:
     def refresh_archive(self) -> bool:
         """Every workspace's source looks at the archive folder again (ArchiveSource.refresh): True
         when a file was added, removed or replaced."""
-        changed = [ws.source.refresh() for ws in (self.ws, self.shadow) if ws is not None]
+        changed = [ws.source.refresh() for ws in (self.ws, self.shadow) if ws is not None]  # each looks
         return any(changed)
 
     def cycle(self, day: date, work: Callable[[Workspace], T]) -> T:

@@ -44,7 +44,8 @@ def _counted(n: int, what: str) -> str:
 def _health_card(problems: int, warnings: int) -> tuple[str, str]:
     """A health check's card: (text, css class). Warnings are counted beside "healthy", never hidden by it."""
     if problems:
-        return ", ".join([_counted(problems, "problem")] + [_counted(warnings, "warning")] * bool(warnings)), "bad"
+        counted = [_counted(problems, "problem")] + ([_counted(warnings, "warning")] if warnings else [])
+        return ", ".join(counted), "bad"
     return ("healthy, " + _counted(warnings, "warning"), "warn") if warnings else ("healthy", "ok")
 
 
