@@ -189,6 +189,15 @@ def test_the_prediction_filters_show_only_the_chosen_call_and_target(dashboard, 
     assert visit.failed == []
 
 
+def test_the_predictions_page_of_a_day_without_games_says_so(dashboard):
+    """Election Day 2023 had no game: the page said only "no rows: none"."""
+    with urlopen(f"http://127.0.0.1:{dashboard.port}/predictions?date=2023-11-07") as response:
+        page = response.read().decode()
+    assert "no game is scheduled on 2023-11-07 (the published schedule): nothing to predict." in page
+    with urlopen(f"http://127.0.0.1:{dashboard.port}/predictions?date=2023-11-08") as response:
+        assert "no game is scheduled" not in response.read().decode()
+
+
 def test_the_quarantine_filter_browses_one_table_and_pages_through_it(dashboard, browser):
     visit = Visit(browser, f"http://127.0.0.1:{dashboard.port}")
     visit.open("/quarantine")

@@ -194,7 +194,10 @@ def predictions(app: ServeApp, request: Request) -> str:
     rows = data["predictions"]
     points = [(r["line_value"], r["predicted_value"], r["call"]) for r in rows if r["line_value"] is not None]
     body += svg.scatter("predicted value against the line, by call", points, "line", "predicted")
-    body += "<h2>Predictions</h2>" + table(rows) + pager(request, _page(data), len(rows))
+    no_game = f["date"] and not rows and not data["games"]
+    shown = table(rows) if not no_game else (
+        f'<p class="empty">no game is scheduled on {f["date"]} (the published schedule): nothing to predict.</p>')
+    body += "<h2>Predictions</h2>" + shown + pager(request, _page(data), len(rows))
     note = (f"predictions for {f['date']} (today is {data['today']}; the latest day with predictions on or before it "
             "unless a date is chosen)") if f["date"] else "no predictions yet"
     return layout(request, "Predictions against lines", body, note=note)
