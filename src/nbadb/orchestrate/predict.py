@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.request import RunResult
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.ingest import publish
@@ -113,7 +114,7 @@ def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictO
     predictions = [dict(zip(names, row)) for row in cursor.fetchall()]
     feature_rows = ws.con.execute(f"SELECT count(*) FROM {ML_FEATURE_STORE.name} WHERE game_date = $day",
                                   {"day": day}).fetchall()[0][0]
-    games = ws.con.execute("SELECT count(*) FROM raw.schedule WHERE game_date = $day", {"day": day}).fetchall()[0][0]
+    games = LeagueCalendar.load(ws.con).games_between(day, day)
     scheduled = any(ws.source.available(kind) for kind in SOURCE_KIND_OF[SCHEDULE.name])
     outcome = PredictOutcome(day, system, published.prop_match, results, predictions, unpublished=unpublished,
                              feature_rows=feature_rows, games=games if scheduled else None)

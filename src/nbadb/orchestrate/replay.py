@@ -4,9 +4,8 @@
 2. pre-tip pass, the last look before the day's first tip-off (its cutoff): the pipeline for the
    day's games (upcoming context, form, features, predictions), told which tables were just
    published (smart skip reads that);
-3. night publication: the box scores of the day's finished games and the day's injury moves (an
-   injury move is known at the night of its date, engine.clock: published in the morning, it set
-   the warehouse clock to that night at dawn);
+3. night publication: the box scores of the day's finished games and the day's injury moves (known
+   at the night of their date, engine.clock);
 4. downstream pass: the pipeline on the events the night caused (summaries, evaluation).
 
 Steps 1-2 are `morning_of` and steps 3-4 `night_of`: `nbadb serve` runs the same two functions at

@@ -117,7 +117,7 @@ def predictions(app: ServeApp, request: Request) -> dict[str, Any]:
         today = eastern_today(app.clock())
         day = date_param(request, "date") or queries.predictions_day(con, today)
         rows = queries.predictions(con, day, system, target, call, line_source, page) if day else []
-        games = con.execute("SELECT count(*) FROM raw.schedule WHERE game_date = $day", {"day": day}).fetchall()[0][0]
+        games = LeagueCalendar.load(con).games_between(day, day) if day else 0
         return {"filters": {"date": day, "system": system, "target": target, "call": call, "line_source": line_source},
                 "today": today, "choices": choices, "dates": queries.prediction_dates(con)[:60], "predictions": rows,
                 "games": games, "page": asdict(page)}
