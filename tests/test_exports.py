@@ -82,3 +82,30 @@ def test_serve_exports_after_each_cycle_when_an_export_dir_is_set(early_november
         second = json.loads((tmp_path / "auto" / "latest.json").read_text())
     assert first["export_id"] != second["export_id"] and second["export_format"] == "parquet"
     assert second["tables"]["raw.schedule"] > first["tables"]["raw.schedule"]  # the morning published the 6th
+
+
+def test_read_answers_from_the_latest_export_in_the_tables_own_columns_and_refuses_a_csv_export(
+        early_november, run_cli, db, tmp_path, monkeypatch):
+    """`nbadb read` is the consumer's read of the exports (the serving track's legacy path): the rows of
+    the dates asked, in the table's columns without the `season` the export partitions by, and a CSV
+    export refused rather than read with guessed types."""
+    monkeypatch.setenv("NBADB_EXPORT_DIR", str(tmp_path / "exports"))
+    assert run_cli(["export", "--tables", TABLES], early_november).exit_code == 0
+    table = "precompute.player_composite_factors"  # a table without a season column of its own
+    result = run_cli(["read", table, "--from", "2023-11-05", "--to", "2023-11-05", "--limit", "5", "--json"],
+                     early_november)
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    with db(early_november) as con:
+        columns = [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
+        total = con.execute(f"SELECT count(*) FROM {table} WHERE game_date = '2023-11-05'").fetchall()[0][0]
+    assert answer["path"] == "export" and answer["columns"] == columns and "season" not in columns
+    assert answer["total"] == total > 5 and len(answer["rows"]) == 5
+    assert {row[columns.index("game_date")] for row in answer["rows"]} == {"2023-11-05"}
+    result = run_cli(["read", table, "--from", "2023-11-05", "--to", "2023-11-05", "--limit", "5"], early_november)
+    assert result.stdout.splitlines()[0] == ",".join(columns) and len(result.stdout.splitlines()) == 6
+    assert f"5 of {total} rows of {table} from the export" in result.stderr
+
+    assert run_cli(["export", "--tables", TABLES, "--format", "csv"], early_november).exit_code == 0
+    result = run_cli(["read", "raw.schedule"], early_november)
+    assert result.exit_code == 2 and "is csv; `nbadb read` reads Parquet exports" in result.stderr

@@ -119,6 +119,11 @@ BAD_ARGUMENTS = [
     (["export", "--tables", ","], 2, "name at least one table"),
     (["export", "--tables", "raw.schedule", "--to", "/proc/nbadb-exports"], 2,
      "cannot write the export to /proc/nbadb-exports: No such file or directory; nothing was published"),
+    (["read", "raw.nothing"], 2, "table 'raw.nothing' is not a pipeline table"),
+    (["read", "raw.schedule", "--limit", "0"], 2, "limit 0: give 1 to 10000 rows"),
+    (["read", "raw.schedule", "--from", "2024-02-30"], 2, "--from '2024-02-30' is not a date"),
+    (["read", "raw.schedule", "--from", "2024-02-02", "--to", "2024-02-01"], 2, "--from 2024-02-02 is after --to 2024-02-01"),
+    (["read", "raw.schedule"], 2, "no export in"),
     (["nonsense"], 2, "No such command"),
 ]
 

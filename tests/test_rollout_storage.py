@@ -4,8 +4,9 @@ archive whose own evidence can meet every gate (two full game-weeks of shadow, f
 with a 15-game day, 2022-11-07, and dense and sparse days) — replayed day by day with the lake beside
 the file, in lockstep with a legacy-only replay of the same days.
 
-Only Phase 3 of the pipeline runs (raw tables and the box-score summaries): the store under test is
-the same whatever the processors, and the whole walk stays within the suite's time budget."""
+The walk runs each day's publication only (the raw tables), the other tests Phase 3 of the pipeline
+too (the box-score summaries): the store under test is the same whatever the processors, and the
+whole walk stays within the suite's time budget."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from nbadb.rollout.storage import StorageCycles
 from nbadb.warehouse.stores import Store
 
 PHASES_RUN = frozenset({3})
+WALK_PHASES: frozenset[int] = frozenset()  # the walk's days: their publication only
 SHADOW_DAYS = (date(2022, 10, 18), date(2022, 10, 30))  # game-weeks of Oct 17 and Oct 24
 DUAL_WRITE_DAYS = (date(2022, 10, 31), date(2022, 11, 27))  # four game-weeks, 15 games on Nov 7
 CONTENT_SCHEMAS = ("raw", "analytics", "precompute", "predictions")
@@ -55,31 +57,37 @@ class Walk:
     """The rollout replay a day at a time, and its legacy-only twin, caught up on the days walked when
     it is compared (one workspace: the same days, replayed alike)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, phases: frozenset[int] = PHASES_RUN) -> None:
+        self.phases = phases
         self.settings = Settings(data_dir=root / "rollout")
         self.reference = Settings(data_dir=root / "legacy_only")
         self.walked: list[date] = []
         self.replayed = 0  # how many of the walked days the legacy-only twin has replayed
 
     def day(self, day: date, alter: Callable[[Workspace], None] | None = None) -> str:
-        with StorageCycles(self.settings) as cycles:
-            def work(ws: Workspace):
-                outcome = replay_day(ws, day, phases=PHASES_RUN)
-                if alter is not None and ws is cycles.shadow:
-                    alter(ws)
-                return outcome
+        return self.days([day], {day: alter} if alter else {})
 
-            assert not cycles.cycle(day, work).failed
-            mode = cycles.mode
-        self.walked.append(day)
-        return mode
+    def days(self, walked: list[date], alter: dict[date, Callable[[Workspace], None]] | None = None) -> str:
+        """Replay the days through one opening of the track's cycles, as one `nbadb replay` does; their mode.
+        `alter`: what to change in the strategic store after a day's work, by day."""
+        with StorageCycles(self.settings) as cycles:
+            for day in walked:
+                def work(ws: Workspace, day: date = day):
+                    outcome = replay_day(ws, day, phases=self.phases)
+                    if ws is cycles.shadow and day in (alter or {}):
+                        alter[day](ws)
+                    return outcome
+
+                assert not cycles.cycle(day, work).failed
+                self.walked.append(day)
+            return cycles.mode
 
     def serving_equals_legacy_only(self) -> bool:
         from nbadb.rollout.routing import serving_store
 
         with open_workspace(settings=self.reference, store=Store("file", self.reference)) as ws:
             for day in self.walked[self.replayed:]:
-                assert not replay_day(ws, day, phases=PHASES_RUN).failed
+                assert not replay_day(ws, day, phases=self.phases).failed
         self.replayed = len(self.walked)
         serving = serving_store(self.settings, read_only=True).open(read_only=True)
         reference = Store("file", self.reference).open(read_only=True)
@@ -103,7 +111,7 @@ def strategic_flags(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_storage_track_walks_from_phase_0_to_3_on_its_own_evidence_and_every_rollback_keeps_the_legacy_replays_tables(
         tmp_path: Path, strategic_flags: None) -> None:
-    walk = Walk(tmp_path)
+    walk = Walk(tmp_path, WALK_PHASES)
     settings = walk.settings
 
     with pytest.raises(GateError, match="plan_acknowledged"):
@@ -112,38 +120,34 @@ def test_the_storage_track_walks_from_phase_0_to_3_on_its_own_evidence_and_every
     assert transitions.advance(settings, "storage", "ann").to_phase == 1
 
     first_week = days(SHADOW_DAYS[0], date(2022, 10, 23))
-    for day in first_week:
-        assert walk.day(day) == "shadow"
+    assert walk.days(first_week) == "shadow"
     with pytest.raises(GateError) as refused:
         transitions.advance(settings, "storage", "ann")
     for missing in ("shadow_game_weeks (need >= 2 full game-weeks of shadow, have 1)", "reviewer_signoffs",):
         assert missing in str(refused.value)
 
     # one strategic row altered on 2022-10-25: the shadow comparison records it with its key and values
-    altered: list[tuple[int, int]] = []
+    altered: list[tuple[str, str]] = []
 
     def alter(ws: Workspace) -> None:
-        row = ws.con.execute("SELECT player_id, pts FROM analytics.player_game_summary WHERE game_date = "
-                             "DATE '2022-10-25' ORDER BY player_id LIMIT 1").fetchall()[0]
-        ws.con.execute("UPDATE analytics.player_game_summary SET pts = pts + 100 WHERE game_date = DATE '2022-10-25' "
-                       "AND player_id = ?", [row[0]])
+        row = ws.con.execute("SELECT game_id, home_team_abbr FROM raw.schedule WHERE game_date = DATE '2022-10-25' "
+                             "ORDER BY game_id LIMIT 1").fetchall()[0]
+        ws.con.execute("UPDATE raw.schedule SET home_team_abbr = 'XXX' WHERE game_id = ?", [row[0]])
         altered.append(row)
 
-    for day in days(date(2022, 10, 24), SHADOW_DAYS[1]):
-        walk.day(day, alter if day == date(2022, 10, 25) else None)
-    (player, pts), = altered
+    assert walk.days(days(date(2022, 10, 24), SHADOW_DAYS[1]), {date(2022, 10, 25): alter}) == "shadow"
+    (game, home), = altered
     with control.control(settings, read_only=True) as con:
         samples = con.execute("SELECT table_name, row_key, column_name, legacy_value, strategic_value "
                               "FROM ops.rollout_divergences WHERE mode = 'shadow'").fetchall()
-    assert samples == [("analytics.player_game_summary", f"{player}|2022-10-25", "pts", str(pts), str(pts + 100))]
+    assert samples == [("raw.schedule", f"{game}|2022-10-25", "home_team_abbr", home, "XXX")]
 
     walk.audit("bob", "signoff", "review")
     walk.audit("cyd", "signoff", "review")
     to_dual = transitions.advance(settings, "storage", "ann")  # one row in ~45k compared is under 0.1%
     assert to_dual.to_phase == 2 and {i.item for i in to_dual.evidence if i.met} >= {"divergence_rate", "rollback_runbook"}
 
-    for day in days(*DUAL_WRITE_DAYS):
-        assert walk.day(day) == "dual_write"
+    assert walk.days(days(*DUAL_WRITE_DAYS)) == "dual_write"
     with control.control(settings, read_only=True) as con:
         unequal = con.execute("SELECT count(*) FROM ops.rollout_parity WHERE "
                               "only_legacy + only_strategic + differing_rows > 0").fetchall()[0][0]

@@ -1,8 +1,10 @@
-"""Commands of a live season: serve, schedule show, manifest, export."""
+"""Commands of a live season: serve, schedule show, manifest, export, read."""
 
 from __future__ import annotations
 
+import csv
 import ipaddress
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -10,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from nbadb.cli.common import (ArchiveOption, DataTable, JsonOption, archive_path, check_choice, command, console,
-                              err_console, print_json)
+                              err_console, parse_date, print_json)
 from nbadb.errors import ArchiveMissingError, ConfigError
 
 schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
@@ -127,7 +129,7 @@ def export(
 ) -> None:
     """Export tables Hive-partitioned by season, published whole with a `latest.json` pointer."""
     from nbadb.engine.request import utc_now
-    from nbadb.orchestrate.exports import FORMATS, check_tables, export_tables
+    from nbadb.orchestrate.exports import FORMATS, check_tables, export_folder, export_tables
     from nbadb.orchestrate.workspace import open_workspace
 
     check_choice(export_format, "format", FORMATS)
@@ -135,7 +137,7 @@ def export(
     if chosen is not None and not chosen:
         raise ConfigError("--tables: name at least one table, e.g. raw.schedule,analytics.player_game_summary")
     with open_workspace(read_only=True) as ws:
-        dest = to or ws.settings.export_dir or ws.settings.data_dir / "exports"
+        dest = to or export_folder(ws.settings)
         if dest.exists() and not dest.is_dir():
             raise ConfigError(f"--to {dest} is a file, not a folder")
         outcome = export_tables(ws.con, ws.graph, check_tables(ws.graph, chosen), export_format,  # type: ignore[arg-type]
@@ -149,9 +151,52 @@ def export(
                   f"({escape(str(dest / 'latest.json'))} points to it)")
 
 
+def _csv_cell(value: object) -> object:
+    """A JSON value as a CSV cell: true/false as DuckDB writes them, null as an empty cell."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def read(
+    table: str = typer.Argument(..., help="A pipeline table, e.g. analytics.player_game_summary (`nbadb processors`)."),
+    first: Optional[str] = typer.Option(None, "--from", help="First date of the rows (default: the table's first)."),
+    last: Optional[str] = typer.Option(None, "--to", help="Last date of the rows (default: the table's last)."),
+    limit: int = typer.Option(20, "--limit", help="Rows to show, 1 to 10000."),
+    as_json: bool = JsonOption,
+) -> None:
+    """Read a pipeline table's rows as a consumer does: from the latest export, or from the API of the
+    running `nbadb serve` when the serving track routes this consumer there (NBADB_CONSUMER). Prints
+    CSV (or `--json`), and on stderr how many rows of how many and where they came from."""
+    from nbadb.config import get_settings
+    from nbadb.orchestrate.reads import from_api, from_export
+    from nbadb.pipeline.registry import build_graph
+    from nbadb.rollout.routing import reads_from_api
+    from nbadb.serve.tables import check_page, spec_of
+
+    lo, hi = parse_date(first, "from"), parse_date(last, "to")
+    if lo and hi and lo > hi:
+        raise ConfigError(f"--from {lo} is after --to {hi}")
+    check_page(limit, 0)
+    settings, graph = get_settings(), build_graph()
+    spec_of(graph, table)
+    answer = (from_api(settings, table, lo, hi, limit) if reads_from_api(settings)
+              else from_export(settings, graph, table, lo, hi, limit))
+    if as_json:
+        print_json(answer.as_dict())
+        return
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    if answer.columns:
+        out.writerow(answer.columns)
+    out.writerows([_csv_cell(v) for v in row] for row in answer.rows)
+    err_console.print(f"{len(answer.rows):,} of {answer.total:,} rows of {table} from the {answer.path} "
+                      f"({escape(answer.source)})", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     command(app, serve)
     command(schedule_app, schedule_show, "show")
     app.add_typer(schedule_app, name="schedule")
     command(app, manifest)
     command(app, export)
+    command(app, read)

@@ -25,6 +25,7 @@ from typing import Literal
 
 import duckdb
 
+from nbadb.config import Settings
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.errors import ConfigError
 from nbadb.warehouse.snapshot import write_atomically
@@ -44,9 +45,15 @@ class ExportOutcome:
     export_format: str
     created_at: str
     tables: dict[str, int] = field(default_factory=dict)  # rows per table
+    columns: dict[str, list[str]] = field(default_factory=dict)  # each table's own columns (no `season` added)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def export_folder(settings: Settings) -> Path:
+    """Where exports go when no folder is named: NBADB_EXPORT_DIR, else `<data dir>/exports`."""
+    return settings.export_dir or settings.data_dir / "exports"
 
 
 def season_sql(date_column: str) -> str:
@@ -113,6 +120,7 @@ def export_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, tables:
         for table in tables:
             select = _select(con, graph, table)
             outcome.tables[table] = con.execute(f"SELECT count(*) FROM ({select})").fetchall()[0][0]
+            outcome.columns[table] = [d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description]
             (tmp / table).mkdir()  # an empty table is an empty folder
             if outcome.tables[table]:
                 con.execute(f"COPY ({select}) TO '{tmp / table}' "
@@ -125,6 +133,14 @@ def export_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, tables:
     write_atomically(dest / LATEST, json.dumps(outcome.as_dict(), indent=2).encode())
     _tidy(dest, export_id)
     return outcome
+
+
+def exported_files(export: Path, table: str) -> str | None:
+    """The glob of `table`'s files in the export at `export`; None when it exported no rows."""
+    folder = export / table
+    if not any(folder.rglob("*.parquet")):
+        return None
+    return str(folder / "**" / "*.parquet")
 
 
 def latest_export(dest: Path) -> dict[str, object] | None:

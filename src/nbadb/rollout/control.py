@@ -28,6 +28,7 @@ from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.errors import WarehouseError
 from nbadb.rollout.diff import TableDiff
+from nbadb.rollout.flags import StrategicFlags
 from nbadb.warehouse.connection import _connect_with_retry
 from nbadb.warehouse.migrations import Migration, apply_migrations, current_version
 from nbadb.warehouse.transactions import committed
@@ -60,6 +61,21 @@ CONTROL_MIGRATIONS: tuple[Migration, ...] = (
             recorded_at TIMESTAMP NOT NULL)""",
     )),
 )
+
+
+def cycle_mode(track: str, phase: int, flags: StrategicFlags) -> CycleMode | None:
+    """What a track's cycle runs beside its legacy path: phase 3 the strategic path alone (with the
+    track's flag on), phase 2 dual write with its flag, phase 1 shadow with its flag; None: the legacy
+    path alone, as with every flag false."""
+    if not flags.track(track):
+        return None
+    if phase == 3:
+        return "strategic"
+    if phase == 2 and flags.dual_write:
+        return "dual_write"
+    if phase == 1 and flags.shadow:
+        return "shadow"
+    return None
 
 
 @contextmanager
@@ -145,18 +161,35 @@ def record_cycle(con: duckdb.DuckDBPyConnection, track: str, day: date, phase: i
                 [track, day, phase, mode, games, tables, compared, divergent, utc_now()])
 
 
+def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[list]) -> None:
+    """Insert `rows` in one statement, column by column (executemany is one statement per row)."""
+    if rows:
+        columns = [list(c) for c in zip(*rows)]
+        con.execute(f"INSERT INTO {table} SELECT {', '.join(f'unnest(${i + 1})' for i in range(len(columns)))}", columns)
+
+
 def record_diffs(con: duckdb.DuckDBPyConnection, track: str, day: date, mode: CycleMode, diffs: list[TableDiff],
                  *, parity: bool) -> None:
     """Inside the caller's transaction: a cycle's comparisons, the samples of every divergent table
     and, for a parity cycle, every table's counts and column matches."""
     now = utc_now()
-    samples = [[track, day, mode, d.table, s.row_key, s.column, s.legacy_value, s.strategic_value, now]
-               for d in diffs for s in d.samples]
-    if samples:
-        con.executemany("INSERT INTO ops.rollout_divergences VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", samples)
-    if parity and diffs:
-        con.executemany("INSERT INTO ops.rollout_parity VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        [[track, day, d.table, d.legacy_rows, d.strategic_rows, d.joined_rows, d.only_legacy,
-                          d.only_strategic, d.differing_rows, now] for d in diffs])
-        con.executemany("INSERT INTO ops.rollout_parity_columns VALUES (?, ?, ?, ?, ?, ?)",
-                        [[track, day, d.table, c, pct, now] for d in diffs for c, pct in d.column_match.items()])
+    _insert(con, "ops.rollout_divergences", [[track, day, mode, d.table, s.row_key, s.column, s.legacy_value,
+                                              s.strategic_value, now] for d in diffs for s in d.samples])
+    if parity:
+        _insert(con, "ops.rollout_parity", [[track, day, d.table, d.legacy_rows, d.strategic_rows, d.joined_rows,
+                                             d.only_legacy, d.only_strategic, d.differing_rows, now] for d in diffs])
+        _insert(con, "ops.rollout_parity_columns", [[track, day, d.table, c, pct, now]
+                                                    for d in diffs for c, pct in d.column_match.items()])
+
+
+def record_evidence(settings: Settings, track: str, day: date, phase: int, mode: CycleMode, games: int,
+                    diffs: list[TableDiff], *, parity: bool = False) -> None:
+    """A track cycle's evidence whole, or none of it: the cycle and its comparisons (record_cycle,
+    record_diffs) in one transaction of the control database."""
+    with control(settings) as con:
+        def write() -> None:
+            record_cycle(con, track, day, phase, mode, games, len(diffs), sum(d.compared_rows for d in diffs),
+                         sum(d.divergent_rows for d in diffs))
+            record_diffs(con, track, day, mode, diffs, parity=parity)
+
+        committed(con, write)

@@ -16,6 +16,7 @@ Both run in one session where both stores are attached (`source` and `target` ar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 
@@ -44,6 +45,13 @@ def _event_keys(entity: str, day: str, producer: str) -> str:
 # Rows `t` no run of either store wrote (`_run_ids`: every run id of both outboxes of runs): without a
 # run id, or with one no run event names (a publication's quarantined rows carry its publication id).
 _NO_RUN_WROTE = "(t.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM _run_ids r WHERE r.run_id = t.run_id))"
+
+
+def touched_dates(con: duckdb.DuckDBPyConnection, catalog: str, since: object) -> dict[str, set[date]]:
+    """Each producer an outbox event of `catalog` created at or after `since` names, with its dates."""
+    return {producer: set(dates) for producer, dates in con.execute(
+        f"SELECT producer, flatten(list(game_dates)) FROM {catalog}.ops.events WHERE created_at >= ? "
+        "GROUP BY producer", [since]).fetchall()}
 
 
 def pending_runs(con: duckdb.DuckDBPyConnection, source: str, target: str) -> list[str]:

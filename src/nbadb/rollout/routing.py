@@ -1,4 +1,5 @@
-"""Which store serves a command: the storage track's phase, behind its flags.
+"""Where a consumer's reads go, by a track's phase behind its flags: which store serves a command (the
+storage track), and whether `nbadb read` asks the exports or the API (the serving track).
 
 - Storage flag off, or the track in phase 0 or 1: the file (legacy) serves reads and writes.
 - Phase 2 (dual write) with the dual-write flag on: writes go to the file (the lake is fed from it);
@@ -7,6 +8,9 @@
   8 hex digits of md5("storage:<consumer>") modulo 100, is below the share.
 - Phase 3 (legacy retired): the lake serves everything. With the storage flag off this is refused:
   the file stopped being written when the track retired it, so roll the track back first.
+
+- The serving track sends a read to the API in phase 3, and in phase 2 with the dual-write flag on
+  for the consumers whose bucket on "serving" is below the share; to the latest export otherwise.
 
 With every flag false the control plane is opened only when one exists (to refuse a retired file),
 and never created.
@@ -46,6 +50,21 @@ def bucket(track: str, consumer: str) -> int:
     return int(hashlib.md5(f"{track}:{consumer}".encode()).hexdigest()[:8], 16) % 100
 
 
+def _strategic_share(track: str, phase: int, dual_write: bool) -> bool:
+    """Phase 2 with dual write on: this consumer is among the share routed to the strategic path."""
+    return phase == 2 and dual_write and bucket(track, consumer_id()) < read_share()
+
+
+def reads_from_api(settings: Settings) -> bool:
+    """The serving track's routing of this consumer's table reads (module docstring)."""
+    flags = load_flags()
+    if not flags.track("serving"):
+        return False
+    with control(settings, read_only=True) as con:
+        phase = phase_of(con, "serving")
+    return phase == 3 or _strategic_share("serving", phase, flags.dual_write)
+
+
 def serving_store(settings: Settings, *, read_only: bool) -> Store:
     """The store a command opens (module docstring)."""
     flags = load_flags()
@@ -61,6 +80,6 @@ def serving_store(settings: Settings, *, read_only: bool) -> Store:
         phase = phase_of(con, "storage")
     if phase == 3:
         return Store("lake", settings)
-    if phase == 2 and read_only and flags.dual_write and bucket("storage", consumer_id()) < read_share():
+    if read_only and _strategic_share("storage", phase, flags.dual_write):
         return Store("lake", settings)
     return Store("file", settings)

@@ -29,9 +29,9 @@ from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.rollout import control, replicate
-from nbadb.rollout.control import CycleMode
+from nbadb.rollout.control import CycleMode, cycle_mode
 from nbadb.rollout.diff import TableDiff, table_diff
-from nbadb.rollout.flags import StrategicFlags, load_flags
+from nbadb.rollout.flags import load_flags
 from nbadb.rollout.routing import serving_store
 from nbadb.rollout.store_tables import StoreTable, store_tables
 from nbadb.warehouse.connection import duckdb_threads
@@ -43,28 +43,17 @@ TRACK = "storage"
 LAKE_ALIAS = "strategic"  # the lake's catalog name in the file's session
 
 
-def cycle_mode(phase: int, flags: StrategicFlags) -> CycleMode | None:
-    """What runs beside the serving store in a cycle (module docstring); None: the file alone."""
-    if not flags.track(TRACK):
-        return None
-    if phase == 3:
-        return "strategic"
-    if phase == 2 and flags.dual_write:
-        return "dual_write"
-    if phase == 1 and flags.shadow:
-        return "shadow"
-    return None
-
-
 class StorageCycles:
     """Opens the serving workspace (and the lake's, in shadow) for a driver and runs its cycles."""
 
     def __init__(self, settings: Settings, archive: Path | None = None) -> None:
         self.settings = settings
         flags = load_flags()
-        with control.control(settings, read_only=True) as con:
-            self.phase = control.phase_of(con, TRACK) if flags.track(TRACK) else 0
-        self.mode = cycle_mode(self.phase, flags)
+        self.phase = 0
+        if flags.track(TRACK):  # with the track's flag off the control plane is not even opened
+            with control.control(settings, read_only=True) as con:
+                self.phase = control.phase_of(con, TRACK)
+        self.mode = cycle_mode(TRACK, self.phase, flags)
         self.ws = open_workspace(archive, settings=settings, store=serving_store(settings, read_only=False))
         self.shadow: Workspace | None = None
         self.tables: list[StoreTable] = []
@@ -136,9 +125,7 @@ class StorageCycles:
         """Each output table an outbox event since `since` touched on either store, on the dates named."""
         touched: dict[str, set[date]] = {}
         for catalog in (self.legacy_catalog, LAKE_ALIAS):
-            for producer, dates in self.ws.con.execute(
-                    f"SELECT producer, flatten(list(game_dates)) FROM {catalog}.ops.events WHERE created_at >= ? "
-                    "GROUP BY producer", [since]).fetchall():
+            for producer, dates in replicate.touched_dates(self.ws.con, catalog, since).items():
                 touched.setdefault(producer, set()).update(dates)
         diffs = []
         for table in self.tables:
@@ -154,13 +141,7 @@ class StorageCycles:
 
     def _record(self, day: date, mode: CycleMode, diffs: list[TableDiff], *, parity: bool = False) -> None:
         games = self.ws.engine.calendar().games_between(day, day)
-        with control.control(self.settings) as con:
-            def write() -> None:  # the cycle's evidence whole, or none of it
-                control.record_cycle(con, TRACK, day, self.phase, mode, games, len(diffs),
-                                     sum(d.compared_rows for d in diffs), sum(d.divergent_rows for d in diffs))
-                control.record_diffs(con, TRACK, day, mode, diffs, parity=parity)
-
-            committed(con, write)
+        control.record_evidence(self.settings, TRACK, day, self.phase, mode, games, diffs, parity=parity)
 
 
 def seed_lake(settings: Settings) -> int:

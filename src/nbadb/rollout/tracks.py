@@ -42,7 +42,7 @@ RULES: dict[tuple[str, int], Rule] = {
     ("storage", 2): PARALLEL,
     ("ingestion", 2): PARALLEL,
     ("schema", 2): Rule("after", "storage", 2),  # v2 tables are written to whichever store serves
-    ("serving", 2): Rule("after", "schema", 2),  # the API serves the v2 contract
+    ("serving", 2): PARALLEL,  # the exports and the API read the same store, whichever serves
     **{(track, 3): EXCLUSIVE for track in TRACKS},
 }
 

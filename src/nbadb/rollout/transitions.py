@@ -12,10 +12,14 @@ from datetime import date
 
 from nbadb.config import Settings
 from nbadb.engine.calendar import LeagueCalendar
+from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError, GateError
-from nbadb.rollout import control, gates, storage
+from nbadb.orchestrate.exports import export_folder
+from nbadb.orchestrate.workspace import open_workspace
+from nbadb.rollout import control, gates, serving, storage
 from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.flags import load_flags
+from nbadb.rollout.routing import serving_store
 from nbadb.rollout.tracks import LAST_PHASE, PHASES, check_track
 from nbadb.warehouse.migrations import LATEST_VERSION, current_version
 from nbadb.warehouse.stores import Store
@@ -32,7 +36,10 @@ class Transition:
 
 
 def flag_path_check(settings: Settings, track: str) -> EvidenceItem:
-    """The track's strategic path opened as its flags open it, proven by a write rolled back."""
+    """The track's strategic path opened as its flags open it: the lake taking a write (rolled back),
+    the API answering a table read."""
+    if track == serving.TRACK:
+        return _api_answers(settings)
     required = "the strategic path opens through the flag path and takes a write"
     if track != storage.TRACK:
         return EvidenceItem("flag_path_check", required, f"the {track} track's strategic path is not built yet", False)
@@ -48,9 +55,20 @@ def flag_path_check(settings: Settings, track: str) -> EvidenceItem:
                         version == LATEST_VERSION)
 
 
-def _calendar(settings: Settings) -> LeagueCalendar:
-    from nbadb.rollout.routing import serving_store
+def _api_answers(settings: Settings) -> EvidenceItem:
+    """The serving track's flag path: the API's table read answering on the store that serves."""
+    from nbadb.serve.tables import table_answer
 
+    required = "the API answers a table read on the store that serves"
+    if not serving_store(settings, read_only=True).exists():
+        return EvidenceItem("flag_path_check", required, "no warehouse to read yet", False)
+    with open_workspace(settings=settings, read_only=True) as ws:
+        table = ws.graph.specs[ws.graph.order[0]].output_table
+        answer = table_answer(ws.con, ws.graph, table, None, None, limit=1)
+    return EvidenceItem("flag_path_check", required, f"GET /api/v1/tables/{table}: {answer['total']} rows", True)
+
+
+def _calendar(settings: Settings) -> LeagueCalendar:
     store = serving_store(settings, read_only=True)
     if not store.exists():
         return LeagueCalendar((), ())
@@ -110,7 +128,17 @@ def rollback(settings: Settings, track: str, actor: str) -> Transition:
 
 
 def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -> str:
-    """What the storage track's data needs for the move (rollout.storage); other tracks move none."""
+    """What the track's data needs for the move (rollout.storage, rollout.serving); other tracks move none."""
+    if track == serving.TRACK:
+        if to_phase == 3:
+            return "the exports retired: no cycle publishes one"
+        if to_phase > from_phase or from_phase == 3:
+            if not serving_store(settings, read_only=True).exists():
+                return "no warehouse yet: nothing to export"
+            with open_workspace(settings=settings, read_only=True) as ws:
+                export = serving.publish_export(ws, export_folder(settings), utc_now())
+            return f"an export of the warehouse as it stands published at {export}"
+        return "the exports kept being published; nothing to move"
     if track != storage.TRACK:
         return "no data to move"
     if to_phase in (1, 2) and to_phase > from_phase:

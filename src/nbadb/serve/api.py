@@ -1,6 +1,6 @@
 """The HTTP API under /api/v1/ (GET /api/v1 lists its endpoints): the views of the dashboard as JSON
-(read-only), a run's explanation and manifest, and two control actions that need the bearer token of
-NBADB_API_TOKEN:
+(read-only), a run's explanation and manifest, the pipeline's tables a page at a time (serve.tables),
+and two control actions that need the bearer token of NBADB_API_TOKEN:
 
 - POST /api/v1/control/cycles  {"kind": "morning" | "night" | "health" | "weekly", "day": "YYYY-MM-DD"}:
   queue that cycle (202); it runs after any cycle in progress;
@@ -21,7 +21,8 @@ from urllib.parse import unquote
 
 from nbadb.errors import ConfigError
 from nbadb.orchestrate.manifests import manifest_dir, read_manifest
-from nbadb.serve import views
+from nbadb.serve import tables, views
+from nbadb.serve.filters import date_param
 from nbadb.serve.http import HttpError, Request, Response
 from nbadb.serve.plan import Cycle, CycleKind
 
@@ -82,6 +83,29 @@ def reset_breaker(app: ServeApp, request: Request, path: dict[str, str]) -> Resp
     return Response.json({"key": breaker.key, "kind": breaker.kind, "state": breaker.state})
 
 
+def _count_param(request: Request, name: str, default: int) -> int:
+    value = request.param(name)
+    if value is None:
+        return default
+    if not value.isdigit():
+        raise ConfigError(f"{name} {value!r} is not a whole number")
+    return int(value)
+
+
+def table_rows(app: ServeApp, request: Request, table: str) -> Response:
+    """GET /api/v1/tables/{table}: a page of its rows (serve.tables), read from the published snapshot."""
+    first, last = date_param(request, "from"), date_param(request, "to")
+    limit = _count_param(request, "limit", tables.DEFAULT_LIMIT)
+    offset = _count_param(request, "offset", 0)
+    with app.readers.reader() as con:
+        return Response.json(tables.table_answer(con, app.ws.graph, unquote(table), first, last, limit, offset))
+
+
+def table_index(app: ServeApp) -> Response:
+    with app.readers.reader() as con:
+        return Response.json({"tables": tables.table_list(con, app.ws.graph)})
+
+
 def _as_json(app: ServeApp, view: Callable[[ServeApp, Request], dict[str, Any]]) -> Callable[[Request, dict[str, str]], Response]:
     return lambda request, _: Response.json(view(app, request))
 
@@ -90,6 +114,8 @@ def routes(app: ServeApp) -> list[tuple[str, str, Callable[[Request, dict[str, s
     found = [("GET", f"{PREFIX}/{name}", _as_json(app, view)) for name, view in READ_VIEWS.items()]
     found += [
         ("GET", f"{PREFIX}/runs/{{run_id}}", lambda request, path: Response.json(views.run_detail(app, request, path["run_id"]))),
+        ("GET", f"{PREFIX}/tables", lambda request, path: table_index(app)),
+        ("GET", f"{PREFIX}/tables/{{table}}", lambda request, path: table_rows(app, request, path["table"])),
         ("GET", f"{PREFIX}/manifests/{{manifest_id}}", lambda request, path: Response.json(
             read_manifest(manifest_dir(app.settings.data_dir), path["manifest_id"]))),
         ("POST", f"{PREFIX}/control/cycles", lambda request, path: queue_cycle(app, request, path)),

@@ -31,13 +31,13 @@ from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError, NbadbError, WarehouseError
 from nbadb.monitor.alerts import parse_webhooks, send_alerts
 from nbadb.monitor.incidents import detect
-from nbadb.orchestrate.exports import export_tables, exportable_tables
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.rollout.serving import ServingCycles
 from nbadb.rollout.storage import StorageCycles
 from nbadb.serve.calendar import GameDay, archive_game_days
 from nbadb.serve.cycles import CycleRecord, CycleRunner, CycleTrigger, catch_up_start, done_cycles
 from nbadb.serve.http import HttpServer
-from nbadb.serve.plan import Cycle, due_cycles, eastern_today, upcoming
+from nbadb.serve.plan import Cycle, CycleKind, due_cycles, eastern_today, upcoming
 from nbadb.serve.trigger import CalendarTrigger
 from nbadb.warehouse.connection import configure_session
 from nbadb.warehouse.snapshot import (
@@ -95,6 +95,7 @@ class ServeApp:
         self.lock = threading.Lock()
         self.started_at = clock()
         self.cycles: StorageCycles | None = None
+        self.serving: ServingCycles | None = None
         self.ws: Workspace | None = None
         self.http: HttpServer | None = None
         self.readers: ReaderPool | None = None
@@ -117,6 +118,7 @@ class ServeApp:
         self.port = self.http.port
         self.cycles = StorageCycles(self.settings, self.archive)
         self.ws = self.cycles.ws
+        self.serving = ServingCycles(self.settings)
         self.calendar = archive_game_days(self.ws.source)
         self.runner = CycleRunner(self.cycles, self.clock)
         self.readers = ReaderPool(self.ws.con)
@@ -195,21 +197,23 @@ class ServeApp:
 
     def _run(self, cycle: Cycle, trigger: CycleTrigger) -> CycleRecord:
         log.info("cycle %s %s (%s) starts", cycle.kind, cycle.day, trigger)
+        since = utc_now()
         record = self.runner.run(cycle, trigger)
-        self._after_write()
+        self._after_write(cycle.day if cycle.kind in (CycleKind.MORNING, CycleKind.NIGHT) else None, since)
         log.info("cycle %s %s %s: %d runs, %d failed", cycle.kind, cycle.day, record.status, record.runs,
                  record.runs_failed)
         return record
 
-    def _after_write(self) -> None:
-        """After a cycle or a control action: alerts, the snapshot, the export."""
+    def _after_write(self, day: date | None = None, since: datetime | None = None) -> None:
+        """After a cycle (of game day `day`, begun at `since`) or a control action: alerts, the
+        snapshot, the serving track's part (the export, and what its phase compares)."""
         con, now = self.ws.con, self.clock()
         if self.webhooks:
             incidents = detect(con, self.ws.graph, self.ws.engine.now(), now)
             send_alerts(con, incidents, self.webhooks, now, timedelta(minutes=self.settings.alert_dedupe_minutes))
         self._publish()
-        if self.settings.export_dir is not None:
-            export_tables(con, self.ws.graph, exportable_tables(self.ws.graph), "parquet", self.settings.export_dir, now)
+        with self.readers.reader() as answers:
+            self.serving.after_write(self.ws, answers, day, since or utc_now(), now)
 
     def _publish(self) -> None:
         snapshot = serve_dir(self.settings.data_dir) / SNAPSHOT_NAME

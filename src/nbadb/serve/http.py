@@ -56,6 +56,11 @@ class Request:
             raise ConfigError(f"unknown parameter {', '.join(map(repr, unknown))} for {self.path}; it takes {takes}")
 
 
+def json_body(payload: Any) -> bytes:
+    """How the API writes a payload: JSON, dates, timestamps and decimals as their text."""
+    return json.dumps(payload, indent=1, default=str).encode()
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -65,7 +70,7 @@ class Response:
 
     @classmethod
     def json(cls, payload: Any, status: int = 200) -> Response:
-        return cls(status, "application/json", json.dumps(payload, indent=1, default=str).encode())
+        return cls(status, "application/json", json_body(payload))
 
     @classmethod
     def html(cls, text: str, status: int = 200) -> Response:
