@@ -148,22 +148,26 @@ def consumer_in(share: int, inside: bool) -> str:
     return next(name for name in (f"consumer-{i}" for i in range(1000)) if (bucket("serving", name) < share) == inside)
 
 
-def test_in_dual_write_serve_publishes_and_checks_an_export_after_each_cycle_and_routes_a_share_of_readers_to_its_api(
+def test_serve_compares_its_api_with_its_exports_after_each_cycle_follows_an_advance_at_once_and_routes_a_share_of_readers(
         early_november, copy_warehouse, run_cli, tmp_path: Path, serving_flags: None,
         monkeypatch: pytest.MonkeyPatch) -> None:
     from serve_support import FakeClock, eastern, served
 
     data_dir = copy_warehouse(early_november, tmp_path / "served")
     settings = Settings(data_dir=data_dir)
-    with control.control(settings) as con:  # the track put in phase 2 (its gates are the walk's subject)
-        for phase in (1, 2):
-            control.record(con, actor="ann", action="advance", track="serving", from_phase=phase - 1, to_phase=phase)
+    def advance(to_phase: int) -> None:  # the track's gates are the walk's subject: here it is moved by hand
+        with control.control(settings) as con:
+            control.record(con, actor="ann", action="advance", track="serving", from_phase=to_phase - 1,
+                           to_phase=to_phase)
+
+    advance(1)
     monkeypatch.setenv("NBADB_STRATEGIC_READ_SHARE", "50")
     clock = FakeClock(eastern(2023, 11, 6, 18))
     night = ["read", "analytics.player_game_summary", "--from", "2023-11-06", "--to", "2023-11-06", "--limit",
              "10000", "--json"]
     with served(data_dir, clock) as app:
         assert [(r.cycle_kind, r.status) for r in app.run_due()][-1] == ("morning", "done")
+        advance(2)  # while serve runs: its next write's part is dual write, without a restart
         clock.set(eastern(2023, 11, 7, 3))
         assert [(r.cycle_kind, r.status) for r in app.run_due()] == [("night", "done")]
         base = f"http://127.0.0.1:{app.port}/api/v1/tables"
@@ -188,8 +192,9 @@ def test_in_dual_write_serve_publishes_and_checks_an_export_after_each_cycle_and
                              "ORDER BY recorded_at").fetchall()
         unequal = con.execute("SELECT count(*) FROM ops.rollout_parity WHERE track = 'serving' "
                               "AND only_legacy + only_strategic + differing_rows > 0").fetchall()[0][0]
-    assert [(d, m) for d, m, _ in cycles] == [(date(2023, 11, 6), "dual_write")] * 2  # the morning and the night
-    assert {tables for *_, tables in cycles} == {len(build_graph().order)} and unequal == 0  # every table at parity
+    assert [(d, m) for d, m, _ in cycles] == [(date(2023, 11, 6), "shadow"), (date(2023, 11, 6), "dual_write")]
+    assert 0 < cycles[0][2] < cycles[1][2] == len(build_graph().order)  # what the morning touched; every table
+    assert unequal == 0
 
     monkeypatch.setenv("NBADB_CONSUMER", consumer_in(50, True))
     result = run_cli(night, data_dir)  # the server gone: a reader routed to the API is told, in one line

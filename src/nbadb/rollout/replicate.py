@@ -16,7 +16,7 @@ Both run in one session where both stores are attached (`source` and `target` ar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import duckdb
 
@@ -47,7 +47,7 @@ def _event_keys(entity: str, day: str, producer: str) -> str:
 _NO_RUN_WROTE = "(t.run_id IS NULL OR NOT EXISTS (SELECT 1 FROM _run_ids r WHERE r.run_id = t.run_id))"
 
 
-def touched_dates(con: duckdb.DuckDBPyConnection, catalog: str, since: object) -> dict[str, set[date]]:
+def touched_dates(con: duckdb.DuckDBPyConnection, catalog: str, since: datetime) -> dict[str, set[date]]:
     """Each producer an outbox event of `catalog` created at or after `since` names, with its dates."""
     return {producer: set(dates) for producer, dates in con.execute(
         f"SELECT producer, flatten(list(game_dates)) FROM {catalog}.ops.events WHERE created_at >= ? "

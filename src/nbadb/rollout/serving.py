@@ -160,10 +160,16 @@ class ServingCycles:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.phase, self.mode = 0, None
+        self.look()
+
+    def look(self) -> None:
+        """Read the track's flags and phase again (`nbadb serve` does before each write's part, so an
+        advance or a rollback takes effect without a restart)."""
         flags = load_flags()
         self.phase = 0
         if flags.track(TRACK):  # with the track's flag off the control plane is not even opened
-            with control.control(settings, read_only=True) as con:
+            with control.control(self.settings, read_only=True) as con:
                 self.phase = control.phase_of(con, TRACK)
         self.mode = cycle_mode(TRACK, self.phase, flags)
 
@@ -189,8 +195,9 @@ class ServingCycles:
     def after_write(self, ws: Workspace, answers: duckdb.DuckDBPyConnection, day: date | None, since: datetime,
                     now: datetime) -> None:
         """After the driver wrote (a cycle of game day `day`, or None for a control action): the export
-        the phase asks for, and for a game day's cycle the evidence of the phase's mode. `answers`
-        is what the API reads (a served snapshot, or the warehouse); `since`: when the cycle began."""
+        the phase asks for, and for a game day's cycle the evidence of the phase's mode. `answers`: the
+        connection the API's table reads go through (a reader of the served warehouse, or the warehouse
+        itself); `since`: when the cycle began."""
         folder = self.folder
         export = publish_export(ws, folder, now) if folder is not None else None
         if day is None or self.mode is None:

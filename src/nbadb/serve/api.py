@@ -93,7 +93,7 @@ def _count_param(request: Request, name: str, default: int) -> int:
 
 
 def table_rows(app: ServeApp, request: Request, table: str) -> Response:
-    """GET /api/v1/tables/{table}: a page of its rows (serve.tables), read from the published snapshot."""
+    """GET /api/v1/tables/{table}: a page of its rows (serve.tables), read on a reader of the warehouse."""
     first, last = date_param(request, "from"), date_param(request, "to")
     limit = _count_param(request, "limit", tables.DEFAULT_LIMIT)
     offset = _count_param(request, "offset", 0)

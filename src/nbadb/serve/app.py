@@ -212,6 +212,7 @@ class ServeApp:
             incidents = detect(con, self.ws.graph, self.ws.engine.now(), now)
             send_alerts(con, incidents, self.webhooks, now, timedelta(minutes=self.settings.alert_dedupe_minutes))
         self._publish()
+        self.serving.look()
         with self.readers.reader() as answers:
             self.serving.after_write(self.ws, answers, day, since or utc_now(), now)
 
