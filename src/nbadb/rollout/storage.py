@@ -80,10 +80,15 @@ class StorageCycles:
     def legacy_catalog(self) -> str:
         return self.ws.con.execute("SELECT current_database()").fetchall()[0][0]
 
+    @property
+    def workspaces(self) -> tuple[Workspace, ...]:
+        """The serving workspace, then the lake's in shadow."""
+        return (self.ws,) if self.shadow is None else (self.ws, self.shadow)
+
     def refresh_archive(self) -> bool:
         """Every workspace's source looks at the archive folder again (ArchiveSource.refresh): True
         when a file was added, removed or replaced."""
-        changed = [ws.source.refresh() for ws in (self.ws, self.shadow) if ws is not None]  # each looks
+        changed = [ws.source.refresh() for ws in self.workspaces]  # each looks
         return any(changed)
 
     def cycle(self, day: date, work: Callable[[Workspace], T]) -> T:

@@ -16,7 +16,7 @@ from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError, GateError
 from nbadb.orchestrate.exports import export_folder
 from nbadb.orchestrate.workspace import open_workspace
-from nbadb.rollout import control, gates, serving, storage
+from nbadb.rollout import control, gates, ingestion, serving, storage
 from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.flags import load_flags
 from nbadb.rollout.routing import serving_store
@@ -37,9 +37,11 @@ class Transition:
 
 def flag_path_check(settings: Settings, track: str) -> EvidenceItem:
     """The track's strategic path opened as its flags open it: the lake taking a write (rolled back),
-    the API answering a table read."""
+    the API answering a table read, the raw archive replaying a day."""
     if track == serving.TRACK:
         return _api_answers(settings)
+    if track == ingestion.TRACK:
+        return ingestion.raw_archive_answers(settings)
     required = "the strategic path opens through the flag path and takes a write"
     if track != storage.TRACK:
         return EvidenceItem("flag_path_check", required, f"the {track} track's strategic path is not built yet", False)
@@ -139,6 +141,10 @@ def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -
                 export = serving.publish_export(ws, export_folder(settings), utc_now())
             return f"an export of the warehouse as it stands published at {export}"
         return "the exports kept being published; nothing to move"
+    if track == ingestion.TRACK:
+        return (f"the source kinds read from {settings.live_archive_dir} from now on" if to_phase == 3 else
+                f"the source kinds read from the archive files again; {settings.live_archive_dir} kept"
+                if from_phase == 3 else "none to move: the archive files are never changed")
     if track != storage.TRACK:
         return "no data to move"
     if to_phase in (1, 2) and to_phase > from_phase:

@@ -32,6 +32,7 @@ from nbadb.errors import ConfigError, NbadbError, WarehouseError
 from nbadb.monitor.alerts import parse_webhooks, send_alerts
 from nbadb.monitor.incidents import detect
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.rollout.ingestion import IngestionCycles
 from nbadb.rollout.serving import ServingCycles
 from nbadb.rollout.storage import StorageCycles
 from nbadb.serve.calendar import GameDay, archive_game_days
@@ -120,7 +121,7 @@ class ServeApp:
         self.ws = self.cycles.ws
         self.serving = ServingCycles(self.settings)
         self.calendar = archive_game_days(self.ws.source)
-        self.runner = CycleRunner(self.cycles, self.clock)
+        self.runner = CycleRunner(self.cycles, IngestionCycles(self.settings), self.clock)
         self.readers = ReaderPool(self.ws.con)
         self._publish()
         self.http.start()

@@ -29,6 +29,7 @@ from nbadb.warehouse.connection import duckdb_threads
 from nbadb.warehouse.transactions import interrupted
 
 if TYPE_CHECKING:
+    from nbadb.rollout.ingestion import IngestionCycles
     from nbadb.rollout.storage import StorageCycles
 
 log = logging.getLogger("nbadb.serve")
@@ -86,14 +87,17 @@ def recent_cycles(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict[
 
 class CycleRunner:
     """Runs cycles on the serving workspace, a morning's or a night's work through the storage track's
-    cycle (rollout.storage.StorageCycles.cycle: the lake beside the file when the track's phase asks);
-    keeps each morning's staged publication for its night."""
+    cycle (rollout.storage.StorageCycles.cycle: the lake beside the file when the track's phase asks),
+    a night's also through the ingestion track's (rollout.ingestion); keeps each morning's staged
+    publication for its night."""
 
-    def __init__(self, cycles: StorageCycles, clock: Callable[[], datetime]) -> None:
+    def __init__(self, cycles: StorageCycles, ingestion: IngestionCycles, clock: Callable[[], datetime]) -> None:
         self.cycles = cycles
+        self.ingestion = ingestion
         self.ws = cycles.ws
         self.clock = clock
         self._staged: dict[date, StageReport] = {}
+        self._night_cycle = ingestion.around(cycles.workspaces, cycles.cycle)
 
     def run(self, cycle: Cycle, trigger: CycleTrigger) -> CycleRecord:
         started = self.clock()
@@ -127,8 +131,9 @@ class CycleRunner:
         ws, day = self.ws, cycle.day
         if cycle.kind is CycleKind.MORNING:
             return self.cycles.cycle(day, lambda on: self._morning(on, day))
-        if cycle.kind is CycleKind.NIGHT:
-            return self.cycles.cycle(day, lambda on: night_of(
+        if cycle.kind is CycleKind.NIGHT:  # the night publishes the day's results: the ingestion track's part
+            self.ingestion.look()
+            return self._night_cycle(day, lambda on: night_of(
                 on, day, (self._staged.pop(day, None) if on is ws else None) or self._staged_again(on, day)))
         if cycle.kind is CycleKind.HEALTH:
             record_health(ws.con, cycle.day, health_report(ws.con, ws.graph, ws.engine.now(), now=started))

@@ -168,6 +168,7 @@ class ArchiveSource:
         self.folder = folder
         self.con = con
         self.cache_dir = cache_dir
+        self.kinds_from: dict[str, Path] = {}  # kinds read from another folder (read_kinds_from)
         self.files = discover(folder)
         self._seen = _fingerprint(self.files)
         self._forget()
@@ -182,13 +183,18 @@ class ArchiveSource:
         """Look at the folder again: when a file was added, removed or replaced since it was last
         looked at, read it afresh from now on (True); else keep what was read (False). ArchiveMissingError
         when the folder is gone."""
-        found = discover(self.folder)
+        found = discover(self.folder, self.kinds_from)
         seen = _fingerprint(found)
         if seen == self._seen:
             return False
         self.files, self._seen = found, seen
         self._forget()
         return True
+
+    def read_kinds_from(self, folder: Path, kinds: tuple[str, ...]) -> None:
+        """From now on read `kinds` from `folder` only (the ingestion track's phase 3: rollout.ingestion)."""
+        self.kinds_from = dict.fromkeys(kinds, folder)
+        self.refresh()
 
     # -- checking ---------------------------------------------------------------------------
 

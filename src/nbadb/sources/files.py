@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +32,14 @@ FILE_KINDS: tuple[FileKind, ...] = (
 KINDS = {k.kind: k for k in FILE_KINDS}
 
 
-def discover(folder: Path) -> dict[str, list[Path]]:
-    """Files of each kind in `folder`; kinds with no file map to an empty list."""
+def discover(folder: Path, kinds_from: Mapping[str, Path] | None = None) -> dict[str, list[Path]]:
+    """Files of each kind in `folder` (of a kind `kinds_from` names, in the folder it names instead);
+    kinds with no file map to an empty list."""
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ArchiveMissingError(f"archive folder {folder} {what}. Pass --archive DIR or set NBADB_ARCHIVE_DIR.")
-    return {k.kind: sorted(folder.glob(k.pattern)) for k in FILE_KINDS}
+    elsewhere = kinds_from or {}
+    return {k.kind: sorted(elsewhere.get(k.kind, folder).glob(k.pattern)) for k in FILE_KINDS}
 
 
 def missing_kinds(files: dict[str, list[Path]]) -> list[FileKind]:

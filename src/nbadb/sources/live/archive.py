@@ -20,7 +20,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from nbadb.errors import ArchiveFileError
@@ -106,6 +106,11 @@ class RawArchiveReader:
                 raise ArchiveFileError(str(self.index), f"line {number} is not an index entry ({exc})") from exc
             if ok:
                 self._latest[key] = line
+
+    def days(self, endpoint: str) -> list[date]:
+        """The dates (parameter GameDate) of the successful `endpoint` responses archived, in order."""
+        return sorted({date.fromisoformat(line["params"]["GameDate"]) for (name, _), line in self._latest.items()
+                       if name == endpoint and "GameDate" in line["params"]})
 
     def get(self, endpoint: str, params: Mapping[str, object]) -> ArchivedResponse:
         params = canonical_params(params)
