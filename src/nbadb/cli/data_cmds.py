@@ -129,13 +129,15 @@ def crosscheck(
     examples: int = typer.Option(10, "--examples", min=0, help="How many example rows to show per difference."),
     as_json: bool = JsonOption,
 ) -> None:
-    """Compare game logs (raw.player_boxscores) with played box-score rows (raw.boxscore_players)."""
+    """Compare game logs (raw.player_boxscores) with played box-score rows (raw.boxscore_players, or
+    its contract v2 mapped to it once the schema track retired v1)."""
     from nbadb.monitor.crosscheck import COMPARED_STATS, crosscheck_season
     from nbadb.orchestrate.workspace import open_workspace
+    from nbadb.rollout.schema import boxscores_relation
 
     check_season(season)
     with open_workspace(read_only=True) as ws:
-        report = crosscheck_season(ws.con, season, examples=examples)
+        report = crosscheck_season(ws.con, season, examples=examples, boxscores=boxscores_relation(ws.graph))
     if as_json:
         print_json(report.as_dict())
         return

@@ -180,9 +180,11 @@ def report_patterns(
 
 def processors(as_json: bool = JsonOption) -> None:
     """The processor graph: phase, grain, inputs and code version of every processor."""
+    from nbadb.config import get_settings
     from nbadb.pipeline.registry import build_graph
+    from nbadb.rollout.routing import schema_contract
 
-    graph = build_graph()
+    graph = build_graph(schema_contract(get_settings()))
     rows = [
         {"name": s.name, "phase": s.phase, "entity": s.entity_key, "date_column": s.date_column,
          "inputs": sorted(s.input_tables), "code_version": s.code_version, "description": s.description}

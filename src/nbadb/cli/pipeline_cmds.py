@@ -96,6 +96,7 @@ def replay(
     from nbadb.config import get_settings
     from nbadb.monitor.publications import unpublished_days
     from nbadb.rollout.ingestion import IngestionCycles
+    from nbadb.rollout.schema import SchemaCycles
     from nbadb.rollout.serving import ServingCycles
     from nbadb.rollout.storage import StorageCycles
     from nbadb.sources.live.seasons import season_of_day
@@ -108,8 +109,9 @@ def replay(
     with StorageCycles(settings, archive_path(archive)) as cycles:
         serving = ServingCycles(settings)
         ingestion = IngestionCycles(settings).around(cycles.workspaces, cycles.cycle)
+        contracts = SchemaCycles(settings).around(cycles.ws, ingestion)
         outcomes = replay_window(cycles.ws, season, first, last, mode, quiet=as_json,
-                                 cycle=serving.around(cycles.ws, ingestion))
+                                 cycle=serving.around(cycles.ws, contracts))
         failures = replay_failures(cycles.ws, outcomes)
         held = replay_held_back(cycles.ws, outcomes)
         unpublished = [str(d.day) for d in unpublished_days(cycles.ws.con, cycles.ws.engine.now())

@@ -1,5 +1,5 @@
 """The migration control plane's commands: `nbadb flags` and `nbadb rollout status | advance |
-rollback | signoff | incident | resolve | parity | audit`."""
+rollback | repair | signoff | incident | resolve | parity | audit`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from nbadb.cli.common import DataTable, JsonOption, command, console, print_json
+from nbadb.cli.common import DataTable, JsonOption, command, console, parse_date, print_json
 from nbadb.errors import ConfigError
 
 rollout_app = typer.Typer(
@@ -101,6 +101,19 @@ def rollback(track: str = typer.Argument(..., help="ingestion, storage, schema o
     from nbadb.rollout.transitions import rollback as do_rollback
 
     _transition(do_rollback(get_settings(), track, _name(by, "--by")), as_json)
+
+
+def repair(track: str = typer.Argument(..., help="storage or schema."),
+           day: str = typer.Option(..., "--day", help="The game day the parity taken after it is recorded for."),
+           by: str = ByOption) -> None:
+    """After an inconsistency in dual write: make the strategic path say what the legacy one says (the
+    lake a copy of the file; v2 aligned with v1), and record the parity it then has."""
+    from nbadb.config import get_settings
+    from nbadb.rollout.transitions import repair as do_repair
+
+    when = parse_date(day, "day")
+    note = do_repair(get_settings(), track, _name(by, "--by"), when)
+    console.print(f"{track}: {escape(note)}", highlight=False)
 
 
 def signoff(track: str = typer.Argument(...), item: str = typer.Argument(..., help="plan, review or operations."),
@@ -231,6 +244,6 @@ def audit(track: Optional[str] = typer.Option(None, "--track"), as_json: bool = 
 
 def register(app: typer.Typer) -> None:
     command(app, flags)
-    for fn in (status, advance, rollback, signoff, incident, resolve, parity, audit):
+    for fn in (status, advance, rollback, repair, signoff, incident, resolve, parity, audit):
         command(rollout_app, fn)
     app.add_typer(rollout_app, name="rollout")

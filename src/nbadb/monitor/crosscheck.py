@@ -1,8 +1,9 @@
 """Cross-check two sources of the same facts: game logs against DNP-aware box scores.
 
 For one season, every player who played appears in `raw.player_boxscores` (LeagueGameLog rows,
-whole minutes) and, when the box-score file covers the season, in `raw.boxscore_players` with
-availability = 'played' (boxscoretraditionalv2, minutes from "MM:SS"). The two must hold the same
+whole minutes) and, when the box-score file covers the season, in `raw.boxscore_players` (or its
+contract v2 mapped to it, rollout.schema) with availability = 'played' (boxscoretraditionalv2,
+minutes from "MM:SS"). The two must hold the same
 (game_id, player_id) set and the same counting stats. Minutes differ by rounding, so a minute
 difference up to 1 is expected and only larger ones are reported, as information.
 
@@ -21,13 +22,18 @@ if TYPE_CHECKING:
 COMPARED_STATS = ("pts", "reb", "ast", "fg3m", "fgm", "fga", "ftm", "fta", "stl", "blk", "tov")
 MINUTE_TOLERANCE = 1.0
 
-_JOINED = f"""
+V1_BOXSCORES = "raw.boxscore_players"
+
+
+def _joined(boxscores: str) -> str:
+    """SQL: the WITH clause joining the season's log rows and the played rows of `boxscores`."""
+    return f"""
     WITH logs AS (
         SELECT game_id, player_id, player_name, team_abbr, minutes, {', '.join(COMPARED_STATS)}
         FROM raw.player_boxscores WHERE season = $season
     ), box AS (
         SELECT game_id, player_id, player_name, team_abbr, minutes, {', '.join(COMPARED_STATS)}
-        FROM raw.boxscore_players WHERE season = $season AND availability = 'played'
+        FROM {boxscores} b WHERE season = $season AND availability = 'played'
     ), joined AS (
         SELECT coalesce(l.game_id, b.game_id) AS game_id, coalesce(l.player_id, b.player_id) AS player_id,
                coalesce(l.player_name, b.player_name) AS player_name,
@@ -88,16 +94,19 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> l
     return [dict(zip(names, r)) for r in cur.fetchall()]
 
 
-def crosscheck_season(con: duckdb.DuckDBPyConnection, season: str, *, examples: int = 10) -> CrosscheckReport:
-    """Compare raw.player_boxscores with the played rows of raw.boxscore_players for `season`."""
+def crosscheck_season(con: duckdb.DuckDBPyConnection, season: str, *, examples: int = 10,
+                      boxscores: str = V1_BOXSCORES) -> CrosscheckReport:
+    """Compare raw.player_boxscores with the played rows of the box scores for `season`: `boxscores`,
+    a relation in raw.boxscore_players' columns (rollout.schema.boxscores_relation: the contract in use)."""
     p = {"season": season}
+    joined = _joined(boxscores)
     mismatch_counts = ", ".join(
         f"count(*) FILTER (WHERE in_logs AND in_box AND logs_{s} IS DISTINCT FROM box_{s}) AS {s}"
         for s in COMPARED_STATS
     )
     summary = _rows(
         con,
-        f"""{_JOINED}
+        f"""{joined}
         SELECT count(*) FILTER (WHERE in_logs) AS game_log_rows,
                count(*) FILTER (WHERE in_box) AS boxscore_played_rows,
                count(*) FILTER (WHERE in_logs AND in_box) AS in_both,
@@ -114,13 +123,13 @@ def crosscheck_season(con: duckdb.DuckDBPyConnection, season: str, *, examples: 
         p,
     )[0]
     games = con.execute(
-        """SELECT count(*) FILTER (WHERE b.game_id IS NULL), count(*) FILTER (WHERE l.game_id IS NULL)
+        f"""SELECT count(*) FILTER (WHERE b.game_id IS NULL), count(*) FILTER (WHERE l.game_id IS NULL)
         FROM (SELECT DISTINCT game_id FROM raw.player_boxscores WHERE season = $season) l
-        FULL OUTER JOIN (SELECT DISTINCT game_id FROM raw.boxscore_players WHERE season = $season) b USING (game_id)""",
+        FULL OUTER JOIN (SELECT DISTINCT game_id FROM {boxscores} b WHERE season = $season) b USING (game_id)""",
         p,
     ).fetchall()[0]
     other = con.execute(
-        "SELECT count(*) FROM raw.boxscore_players WHERE season = $season AND availability <> 'played'", p
+        f"SELECT count(*) FROM {boxscores} b WHERE season = $season AND availability <> 'played'", p
     ).fetchall()[0][0]
     report = CrosscheckReport(
         season=season,
@@ -140,35 +149,37 @@ def crosscheck_season(con: duckdb.DuckDBPyConnection, season: str, *, examples: 
         games_only_in_game_logs=games[0],
         games_only_in_boxscores=games[1],
     )
-    _add_examples(con, report, p, examples)
+    _add_examples(con, report, p, examples, boxscores)
     _add_notes(report)
     return report
 
 
-def _add_examples(con: duckdb.DuckDBPyConnection, report: CrosscheckReport, p: dict[str, Any], limit: int) -> None:
+def _add_examples(con: duckdb.DuckDBPyConnection, report: CrosscheckReport, p: dict[str, Any], limit: int,
+                  boxscores: str) -> None:
     ident = "game_id, player_id, player_name, team_abbr"
+    joined = _joined(boxscores)
     if report.only_in_game_logs:
         # The box score may still list the player, as not playing: say so.
         report.examples["only_in_game_logs"] = _rows(
             con,
-            f"""{_JOINED}
+            f"""{joined}
             SELECT j.game_id, j.player_id, j.player_name, j.team_abbr, j.logs_minutes AS minutes, j.logs_pts AS pts,
                    bp.availability AS boxscore_availability, bp.comment AS boxscore_comment
-            FROM joined j LEFT JOIN raw.boxscore_players bp ON bp.game_id = j.game_id AND bp.player_id = j.player_id
+            FROM joined j LEFT JOIN {boxscores} bp ON bp.game_id = j.game_id AND bp.player_id = j.player_id
             WHERE j.in_logs AND NOT j.in_box ORDER BY j.game_id, j.player_id LIMIT {limit}""",
             p,
         )
     if report.only_in_boxscores:
         report.examples["only_in_boxscores"] = _rows(
             con,
-            f"""{_JOINED} SELECT {ident}, box_minutes AS minutes, box_pts AS pts FROM joined
+            f"""{joined} SELECT {ident}, box_minutes AS minutes, box_pts AS pts FROM joined
             WHERE in_box AND NOT in_logs ORDER BY game_id, player_id LIMIT {limit}""",
             p,
         )
     if report.stat_mismatch_rows:
         rows = _rows(
             con,
-            f"""{_JOINED} SELECT * FROM joined WHERE in_logs AND in_box AND stats_differ
+            f"""{joined} SELECT * FROM joined WHERE in_logs AND in_box AND stats_differ
             ORDER BY game_id, player_id LIMIT {limit}""",
             p,
         )
@@ -186,7 +197,7 @@ def _add_examples(con: duckdb.DuckDBPyConnection, report: CrosscheckReport, p: d
     if report.minute_diffs_over_tolerance:
         report.examples["minute_diffs"] = _rows(
             con,
-            f"""{_JOINED} SELECT {ident}, logs_minutes AS game_logs_minutes, box_minutes AS boxscores_minutes
+            f"""{joined} SELECT {ident}, logs_minutes AS game_logs_minutes, box_minutes AS boxscores_minutes
             FROM joined WHERE abs(logs_minutes - box_minutes) > {MINUTE_TOLERANCE}
             ORDER BY abs(logs_minutes - box_minutes) DESC, game_id, player_id LIMIT {limit}""",
             p,

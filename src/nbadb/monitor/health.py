@@ -160,7 +160,7 @@ def unfed_tables(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> dict[
     seen = {k for (k,) in con.execute("SELECT DISTINCT kind FROM ops.source_files").fetchall()}
     unfed = {table: f"no rows of {' or '.join(KINDS[k].pattern for k in kinds)} were ever published (no such file, "
                     "or none for the dates published)"
-             for table, kinds in SOURCE_KIND_OF.items() if not seen & set(kinds)}
+             for table, kinds in SOURCE_KIND_OF.items() if table in graph.specs and not seen & set(kinds)}
     stored = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
     for name in graph.order:

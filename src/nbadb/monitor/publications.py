@@ -27,9 +27,15 @@ import duckdb
 from nbadb.engine.clock import night_sql
 from nbadb.engine.vocabulary import SkipReason
 from nbadb.pipeline.point_in_time import season_of_date_sql
-from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES
+from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES, SAME_PUBLICATION
 
 DAY_TABLES = tuple(sorted(MORNING_TABLES | NIGHT_TABLES))
+
+
+def _publication(processor: str) -> str:
+    """SQL: the day's table a processor publishes (the box scores under either contract are one)."""
+    return f"CASE {processor} " + " ".join(f"WHEN '{a}' THEN '{b}'" for a, b in SAME_PUBLICATION.items()) \
+        + f" ELSE {processor} END"
 _HELD_BACK = tuple(r.value for r in SkipReason if r.deferred)
 
 
@@ -45,8 +51,8 @@ class UnpublishedDay:
 
 
 # (processor, day) for every day a table of DAY_TABLES was published on (parameters $tables, $held_back).
-_COVERED = """SELECT DISTINCT processor, unnest(range(start_date::TIMESTAMP, end_date::TIMESTAMP + INTERVAL 1 DAY,
-                                                   INTERVAL 1 DAY))::DATE AS day
+_COVERED = f"""SELECT DISTINCT {_publication('processor')} AS processor,
+           unnest(range(start_date::TIMESTAMP, end_date::TIMESTAMP + INTERVAL 1 DAY, INTERVAL 1 DAY))::DATE AS day
     FROM ops.processor_runs
     WHERE list_contains($tables, processor) AND start_date IS NOT NULL AND status <> 'failed'
       AND NOT list_contains($held_back, coalesce(skip_reason, ''))

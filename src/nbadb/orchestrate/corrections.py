@@ -32,10 +32,11 @@ from nbadb.errors import ArchiveFileError, ConfigError
 from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import IngestOutcome, publish, stage
 from nbadb.orchestrate.workspace import Workspace
+from nbadb.pipeline.raw import BOXSCORES_V2
 
 Correction = tuple[str, str, int, str, float, datetime]  # id, game id, player id, stat, value, published at
 
-GAME_TABLES = frozenset({"raw.player_boxscores", "raw.team_boxscores", "raw.boxscore_players"})
+GAME_TABLES = frozenset({"raw.player_boxscores", "raw.team_boxscores", "raw.boxscore_players", BOXSCORES_V2})
 # raw.player_boxscores' column of a correctable stat whose name differs from it (the others: its name)
 _RAW_COLUMN = {"MIN": "minutes"}
 

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
+from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.request import RunRequest, RunResult, SourceQuarantine, Trigger
 from nbadb.engine.vocabulary import Status
 from nbadb.errors import ConfigError
 from nbadb.pipeline.provider_stages import SPORT
-from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_KIND_OF
+from nbadb.pipeline.raw import SOURCE_KIND_OF
 from nbadb.rollout.providers.audit import unread_books
 from nbadb.sources.provider_feed import COUNTS_TABLE, FEED_TABLE
 from nbadb.warehouse.transactions import committed
@@ -115,6 +116,11 @@ def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: 
     report.recorded = True
 
 
+def raw_specs(ws: Workspace) -> list[ProcessorSpec]:
+    """The raw processors of the workspace's graph (the schema track's contract decides the box scores')."""
+    return [ws.graph.specs[name] for name in ws.graph.order if name in SOURCE_KIND_OF]
+
+
 def publish(
     ws: Workspace,
     start: date,
@@ -144,7 +150,7 @@ def publish(
         clock = max(filter(None, (ws.engine.now(), report.latest_known_at)))
     outcome = IngestOutcome(start, end, report, prop_match=source.prop_match_rate())
     requests = []
-    for spec in RAW_PROCESSORS:
+    for spec in raw_specs(ws):
         if processors is not None and spec.name not in processors:
             continue
         kinds = SOURCE_KIND_OF[spec.name]
@@ -185,7 +191,7 @@ def ingest_dates(
         from rich.progress import Progress
 
         with Progress(transient=True) as bar:
-            task = bar.add_task(f"ingest {start}..{end}", total=len(RAW_PROCESSORS))
+            task = bar.add_task(f"ingest {start}..{end}", total=len(raw_specs(ws)))
             outcome = publish(ws, start, end, game_ids=game_ids, on_run=lambda _: bar.advance(task))
     for corrected in publish_due_corrections(ws, ws.engine.now()):
         outcome.results += corrected.results

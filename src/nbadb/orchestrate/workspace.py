@@ -81,15 +81,15 @@ def open_workspace(archive: Path | None = None, *, settings: Settings | None = N
     settings = settings or get_settings()
     if settings.executor not in EXECUTORS:
         raise ConfigError(f"NBADB_EXECUTOR={settings.executor!r}: use one of {', '.join(EXECUTORS)}")
-    if store is None:
-        from nbadb.rollout.routing import serving_store
+    from nbadb.rollout.routing import schema_contract, serving_store
 
+    if store is None:
         store = serving_store(settings, read_only=read_only)
     if store.kind == "file":  # a live `nbadb serve` holds the file: read its snapshot, refuse to write
         con = open_warehouse(_readable_path(settings) if read_only else _writable_path(settings), read_only=read_only)
     else:
         con = store.open(read_only=read_only)
-    graph = build_graph()
+    graph = build_graph(schema_contract(settings))
     engine = Engine(con, graph.specs, settings)
     executor = executor_for(engine, settings)
     if settings.manifests and not read_only:

@@ -132,12 +132,18 @@ RAW_PROCESSORS = (SCHEDULE, PLAYER_BOXSCORES, BOXSCORE_PLAYERS, TEAM_BOXSCORES, 
 # A day's publications (orchestrate.replay, serve), each publishing what became known by its instant
 # (engine.clock): the morning the day's schedule and lines; the night the box scores of the day's
 # finished games and the day's injury moves (known at the night of their date).
+# The box scores under contract v2 (pipeline.raw_v2, the schema track): the same publication as
+# raw.boxscore_players, written beside it or instead of it.
+BOXSCORES_V2 = "raw.boxscore_players_v2"
+SAME_PUBLICATION = {BOXSCORES_V2: "raw.boxscore_players"}
 MORNING_TABLES = frozenset({"raw.schedule", "raw.prop_lines"})
-NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", "raw.team_boxscores", "raw.injuries"})
+NIGHT_TABLES = frozenset({"raw.player_boxscores", "raw.boxscore_players", BOXSCORES_V2, "raw.team_boxscores",
+                          "raw.injuries"})
 SOURCE_KIND_OF = {
     "raw.schedule": ("schedule", "team_logs"),
     "raw.player_boxscores": ("player_logs",),
     "raw.boxscore_players": ("boxscores",),
+    BOXSCORES_V2: ("boxscores",),
     "raw.team_boxscores": ("team_logs",),
     "raw.injuries": ("injuries",),
     "raw.prop_lines": ("props",),

@@ -6,11 +6,13 @@ from functools import lru_cache
 
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.pipeline.provider_stages import AUDIT_TABLE, PROVIDER_STAGES
-from nbadb.pipeline.raw import RAW_PROCESSORS, SOURCE_TABLES
+from nbadb.pipeline.raw import SOURCE_TABLES
+from nbadb.pipeline.raw_v2 import CONTRACTS, Contract, raw_processors
 
 
-@lru_cache(maxsize=1)
-def build_graph() -> ProcessorGraph:
+@lru_cache(maxsize=len(CONTRACTS))
+def build_graph(contract: Contract = "v1") -> ProcessorGraph:
+    """The graph of the box scores' contract in use (pipeline.raw_v2; the schema track decides which)."""
     from nbadb.pipeline.analytics import ANALYTICS_PROCESSORS
     from nbadb.pipeline.features import ML_FEATURE_STORE
     from nbadb.pipeline.precompute import PRECOMPUTE_PROCESSORS
@@ -22,7 +24,7 @@ def build_graph() -> ProcessorGraph:
     from nbadb.pipeline.upcoming import UPCOMING_PROCESSORS
 
     return ProcessorGraph(
-        [*RAW_PROCESSORS, PROVIDER_STAGES, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, PROVIDER_LINES,
+        [*raw_processors(contract), PROVIDER_STAGES, *ANALYTICS_PROCESSORS, *UPCOMING_PROCESSORS, PROVIDER_LINES,
          *PRECOMPUTE_PROCESSORS, ML_FEATURE_STORE, PLAYER_PROP_FEATURES, *PREDICTION_PROCESSORS, PROVIDER_SHADOW, PROVIDER_TELEMETRY],
         SOURCE_TABLES | {AUDIT_TABLE, FEED_TABLE},
     )

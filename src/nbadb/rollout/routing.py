@@ -12,6 +12,10 @@ storage track), and whether `nbadb read` asks the exports or the API (the servin
 - The serving track sends a read to the API in phase 3, and in phase 2 with the dual-write flag on
   for the consumers whose bucket on "serving" is below the share; to the latest export otherwise.
 
+- The schema track decides the box scores' contract every workspace's graph writes (pipeline.raw_v2):
+  v1 with its flag off or outside its phase's mode, both side by side in shadow and dual write, v2
+  alone in phase 3 (refused with the flag off, as the storage track's phase 3 is).
+
 With every flag false the control plane is opened only when one exists (to refuse a retired file),
 and never created.
 """
@@ -25,7 +29,8 @@ import socket
 
 from nbadb.config import Settings
 from nbadb.errors import ConfigError
-from nbadb.rollout.control import control, phase_of
+from nbadb.pipeline.raw_v2 import Contract
+from nbadb.rollout.control import control, cycle_mode, phase_of
 from nbadb.rollout.flags import TRACK_FLAGS, load_flags
 from nbadb.warehouse.stores import Store
 
@@ -83,3 +88,18 @@ def serving_store(settings: Settings, *, read_only: bool) -> Store:
     if read_only and _strategic_share("storage", phase, flags.dual_write):
         return Store("lake", settings)
     return Store("file", settings)
+
+
+def schema_contract(settings: Settings) -> Contract:
+    """The box scores' contract the pipeline writes (module docstring)."""
+    flags = load_flags()
+    if not flags.track("schema") and not settings.control_path.is_file():
+        return "v1"
+    with control(settings, read_only=True) as con:
+        phase = phase_of(con, "schema")
+    mode = cycle_mode("schema", phase, flags)
+    if phase == 3 and mode is None:
+        raise ConfigError(f"the schema track is in phase 3 (contract v2 alone is written), but "
+                          f"{TRACK_FLAGS['schema']} is off; roll the track back "
+                          "(`nbadb rollout rollback schema`) before switching its flag off")
+    return {None: "v1", "shadow": "v1+v2", "dual_write": "v1+v2", "strategic": "v2"}[mode]

@@ -41,7 +41,7 @@ RULES: dict[tuple[str, int], Rule] = {
     **{(track, 1): PARALLEL for track in TRACKS},
     ("storage", 2): PARALLEL,
     ("ingestion", 2): PARALLEL,
-    ("schema", 2): Rule("after", "storage", 2),  # v2 tables are written to whichever store serves
+    ("schema", 2): PARALLEL,  # v2 is one more table of whichever store serves
     ("serving", 2): PARALLEL,  # the exports and the API read the same store, whichever serves
     **{(track, 3): EXCLUSIVE for track in TRACKS},
 }

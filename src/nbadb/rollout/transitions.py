@@ -16,7 +16,7 @@ from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError, GateError
 from nbadb.orchestrate.exports import export_folder
 from nbadb.orchestrate.workspace import open_workspace
-from nbadb.rollout import control, gates, ingestion, serving, storage
+from nbadb.rollout import control, gates, ingestion, schema, serving, storage
 from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.flags import load_flags
 from nbadb.rollout.routing import serving_store
@@ -37,14 +37,14 @@ class Transition:
 
 def flag_path_check(settings: Settings, track: str) -> EvidenceItem:
     """The track's strategic path opened as its flags open it: the lake taking a write (rolled back),
-    the API answering a table read, the raw archive replaying a day."""
+    the API answering a table read, the raw archive replaying a day, contract v2 holding the mapping."""
     if track == serving.TRACK:
         return _api_answers(settings)
     if track == ingestion.TRACK:
         return ingestion.raw_archive_answers(settings)
+    if track == schema.TRACK:
+        return schema.contract_answers(settings)
     required = "the strategic path opens through the flag path and takes a write"
-    if track != storage.TRACK:
-        return EvidenceItem("flag_path_check", required, f"the {track} track's strategic path is not built yet", False)
     con = Store("lake", settings).open()
     try:
         con.execute("BEGIN TRANSACTION")
@@ -130,7 +130,8 @@ def rollback(settings: Settings, track: str, actor: str) -> Transition:
 
 
 def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -> str:
-    """What the track's data needs for the move (rollout.storage, rollout.serving); other tracks move none."""
+    """What the track's data needs for the move (rollout.storage, rollout.serving, rollout.ingestion,
+    rollout.schema), said in a line for the audit."""
     if track == serving.TRACK:
         if to_phase == 3:
             return "the exports retired: no cycle publishes one"
@@ -145,8 +146,8 @@ def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -
         return (f"the source kinds read from {settings.live_archive_dir} from now on" if to_phase == 3 else
                 f"the source kinds read from the archive files again; {settings.live_archive_dir} kept"
                 if from_phase == 3 else "none to move: the archive files are never changed")
-    if track != storage.TRACK:
-        return "no data to move"
+    if track == schema.TRACK:
+        return schema.move_data(settings, from_phase, to_phase)
     if to_phase in (1, 2) and to_phase > from_phase:
         return f"the lake made a copy of the file: {storage.seed_lake(settings)} rows"
     if to_phase == 3 or from_phase == 3:
@@ -156,16 +157,20 @@ def _move_data(settings: Settings, track: str, from_phase: int, to_phase: int) -
 
 
 def repair(settings: Settings, track: str, actor: str, day: date) -> str:
-    """Make the strategic store a copy of the legacy one again after an inconsistency (dual write
-    only), with the parity it then has recorded for `day`; kept in the audit as a signoff-free action."""
+    """Make the strategic path say what the legacy one says again after an inconsistency (dual write
+    only: the lake a copy of the file, or v2 aligned with v1), with the parity it then has recorded for
+    `day`; kept in the audit as a signoff-free action."""
     check_track(track)
     with control.control(settings, read_only=True) as con:
         phase = control.phase_of(con, track)
-    if track != storage.TRACK or phase != 2:
-        raise ConfigError(f"repair copies the file to the lake in the storage track's phase 2; {track} is in phase {phase}")
-    diffs = storage.repair_lake(settings, day)
+    if track not in (storage.TRACK, schema.TRACK) or phase != 2:
+        raise ConfigError("repair makes the strategic path say what the legacy one says, in phase 2 of the storage "
+                          f"track (the lake copied from the file) or the schema track (v2 from v1); {track} is in "
+                          f"phase {phase}")
+    diffs = storage.repair_lake(settings, day) if track == storage.TRACK else [schema.repair(settings, day)]
     unequal = [d.table for d in diffs if not d.equal]
-    note = f"lake copied from the file; parity of {len(diffs)} tables, unequal: {', '.join(unequal) or 'none'}"
+    what = "lake copied from the file" if track == storage.TRACK else "v2 aligned with v1"
+    note = f"{what}; parity of {len(diffs)} tables, unequal: {', '.join(unequal) or 'none'}"
     with control.control(settings) as con:
         control.record(con, actor=actor, action="repair", track=track, from_phase=phase, to_phase=None, note=note)
     return note

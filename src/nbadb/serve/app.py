@@ -33,6 +33,7 @@ from nbadb.monitor.alerts import parse_webhooks, send_alerts
 from nbadb.monitor.incidents import detect
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.rollout.ingestion import IngestionCycles
+from nbadb.rollout.schema import SchemaCycles
 from nbadb.rollout.serving import ServingCycles
 from nbadb.rollout.storage import StorageCycles
 from nbadb.serve.calendar import GameDay, archive_game_days
@@ -121,7 +122,7 @@ class ServeApp:
         self.ws = self.cycles.ws
         self.serving = ServingCycles(self.settings)
         self.calendar = archive_game_days(self.ws.source)
-        self.runner = CycleRunner(self.cycles, IngestionCycles(self.settings), self.clock)
+        self.runner = CycleRunner(self.cycles, IngestionCycles(self.settings), SchemaCycles(self.settings), self.clock)
         self.readers = ReaderPool(self.ws.con)
         self._publish()
         self.http.start()

@@ -30,6 +30,7 @@ from nbadb.warehouse.transactions import interrupted
 
 if TYPE_CHECKING:
     from nbadb.rollout.ingestion import IngestionCycles
+    from nbadb.rollout.schema import SchemaCycles
     from nbadb.rollout.storage import StorageCycles
 
 log = logging.getLogger("nbadb.serve")
@@ -88,16 +89,17 @@ def recent_cycles(con: duckdb.DuckDBPyConnection, limit: int = 50) -> list[dict[
 class CycleRunner:
     """Runs cycles on the serving workspace, a morning's or a night's work through the storage track's
     cycle (rollout.storage.StorageCycles.cycle: the lake beside the file when the track's phase asks),
-    a night's also through the ingestion track's (rollout.ingestion); keeps each morning's staged
-    publication for its night."""
+    a night's also through the ingestion and schema tracks' (rollout.ingestion, rollout.schema); keeps
+    each morning's staged publication for its night."""
 
-    def __init__(self, cycles: StorageCycles, ingestion: IngestionCycles, clock: Callable[[], datetime]) -> None:
+    def __init__(self, cycles: StorageCycles, ingestion: IngestionCycles, contracts: SchemaCycles,
+                 clock: Callable[[], datetime]) -> None:
         self.cycles = cycles
         self.ingestion = ingestion
         self.ws = cycles.ws
         self.clock = clock
         self._staged: dict[date, StageReport] = {}
-        self._night_cycle = ingestion.around(cycles.workspaces, cycles.cycle)
+        self._night_cycle = contracts.around(cycles.ws, ingestion.around(cycles.workspaces, cycles.cycle))
 
     def run(self, cycle: Cycle, trigger: CycleTrigger) -> CycleRecord:
         started = self.clock()
