@@ -124,6 +124,9 @@ BAD_ARGUMENTS = [
     (["read", "raw.schedule", "--from", "2024-02-30"], 2, "--from '2024-02-30' is not a date"),
     (["read", "raw.schedule", "--from", "2024-02-02", "--to", "2024-02-01"], 2, "--from 2024-02-02 is after --to 2024-02-01"),
     (["read", "raw.schedule"], 2, "no export in"),
+    (["rollout", "repair", "schema", "--day", "2024-02-30", "--by", "ann"], 2, "--day '2024-02-30' is not a date"),
+    (["rollout", "repair", "serving", "--day", "2024-02-01", "--by", "ann"], 2, "serving is in phase 0"),
+    (["rollout", "repair", "schema", "--day", "2024-02-01", "--by", "ann"], 2, "schema is in phase 0"),
     (["nonsense"], 2, "No such command"),
 ]
 

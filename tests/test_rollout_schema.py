@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from nbadb.config import Settings
-from nbadb.errors import GateError
+from nbadb.errors import ConfigError, GateError
 from nbadb.monitor.crosscheck import crosscheck_season
 from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.replay import replay_day
@@ -171,3 +171,16 @@ def test_a_season_of_box_scores_maps_between_v1_and_v2_exactly_and_v2s_processor
     assert statuses["played"] == 26039 and sum(statuses.values()) - statuses["played"] == sum(reasons.values()) == 5282
     assert None not in reasons and "other" not in reasons and reasons["coach_decision"] > 3000
     assert seconds[0][0] > 20000  # seconds the logs' whole minutes do not have
+
+
+def test_a_schema_move_is_refused_while_the_storage_tracks_lake_is_fed_by_run_id(tmp_path: Path, schema_flags: None) -> None:
+    settings = Settings(data_dir=tmp_path / "both")
+    assert replay(settings, FIRST_DAY) is None
+    sign(settings, "ann", "plan")
+    with control.control(settings) as con:  # as if the storage track had been advanced: its lake fed by run id
+        control.record(con, actor="test fixture", action="advance", track="storage", from_phase=0, to_phase=1)
+    with pytest.raises(ConfigError, match="the storage track's lake \\(phase 1\\) would not get"):
+        transitions.advance(settings, "schema", "ann")
+    with control.control(settings, read_only=True) as con:
+        assert control.phase_of(con, "schema") == 0
+    assert table_rows(settings, f"SELECT count(*) FROM {V2_TABLE}") == [(0,)]

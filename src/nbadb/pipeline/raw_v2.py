@@ -45,6 +45,10 @@ V1_COLUMNS = (*IDENTITY, "availability", "comment", "minutes", *STATS)
 V2_COLUMNS = (*IDENTITY, "status", "status_reason", "seconds_played", "comment", *STATS)
 
 
+def _one_of(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
 def _case(column: str, mapping: dict[str, str]) -> str:
     whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in mapping.items())
     return f"CASE {column} {whens} END"
@@ -91,7 +95,10 @@ BOXSCORE_PLAYERS_V2 = ProcessorSpec(
     inputs=_source("stage_boxscores", "GAME_DATE"),
     entity_key="game_id",
     checks=(OutputCheck("played rows have their seconds", "status = 'played' AND seconds_played IS NULL"),
-            OutputCheck("only played rows have seconds", "status <> 'played' AND seconds_played IS NOT NULL")),
+            OutputCheck("only played rows have seconds", "status <> 'played' AND seconds_played IS NOT NULL"),
+            OutputCheck("status and reason are codes of the contract",
+                        f"status NOT IN ({_one_of(STATUSES)}) OR status_reason NOT IN ({_one_of(REASONS)})",
+                        invariant=True)),
     description="Box scores, contract v2: exact seconds played, a typed status and the reason a player did not play.",
     transform_sql=f"""
         SELECT GAME_ID AS game_id, GAME_DATE AS game_date, SEASON AS season,

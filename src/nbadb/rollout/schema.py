@@ -30,6 +30,7 @@ import duckdb
 from nbadb.config import Settings
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
+from nbadb.errors import ConfigError
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.pipeline.raw_v2 import V1_COLUMNS, V1_TABLE, V2_COLUMNS, V2_TABLE, v1_from_v2_sql, v2_from_v1_sql
 from nbadb.rollout import control, replicate
@@ -117,6 +118,11 @@ def move_data(settings: Settings, from_phase: int, to_phase: int) -> str:
         return f"{V1_TABLE} kept as it stands; from now on {V2_TABLE} alone is written and read"
     if not (to_phase > from_phase or from_phase == 3):
         return "both contracts kept as they stand; nothing to move"
+    with control.control(settings, read_only=True) as con:
+        storage_phase = control.phase_of(con, "storage")
+    if storage_phase in (1, 2):  # its lake is fed by run id (rollout.replicate): rows moved here would not reach it
+        raise ConfigError(f"the schema track's move writes rows outside any run, which the storage track's lake "
+                          f"(phase {storage_phase}) would not get: move the storage track to phase 0 or 3 first")
     with open_workspace(settings=settings) as ws:
         if from_phase == 3:
             return f"{align(ws, V1_TABLE)} rows of {V2_TABLE}'s games written into {V1_TABLE}, mapped back"

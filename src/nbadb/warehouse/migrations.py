@@ -11,7 +11,6 @@ import duckdb
 from nbadb.errors import WarehouseError
 from nbadb.pipeline.prop_features.processor import COLUMNS as PROP_FEATURE_COLUMNS
 from nbadb.pipeline.provider_stages import STAGE_LABELS_SQL
-from nbadb.pipeline.raw_v2 import REASONS, STATUSES
 from nbadb.warehouse.transactions import committed, read_transaction
 
 LINEAGE = "row_hash VARCHAR NOT NULL, run_id VARCHAR NOT NULL, ingested_at TIMESTAMP NOT NULL"
@@ -376,16 +375,12 @@ MIGRATIONS += (
 )
 
 
-def _one_of(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
-
-
 MIGRATIONS += (
+    # no CHECK on the codes: a lake migrated to it has none (DuckLake); v2's processor checks them (pipeline.raw_v2)
     Migration(11, "the box scores' contract v2 (the schema track): exact seconds, a typed status and its reason", (
         f"""CREATE TABLE raw.boxscore_players_v2 ({GAME_KEYS}, player_id BIGINT NOT NULL,
             player_name VARCHAR, team_id BIGINT NOT NULL, team_abbr VARCHAR, start_position VARCHAR,
-            is_starter BOOLEAN, status VARCHAR NOT NULL CHECK (status IN ({_one_of(STATUSES)})),
-            status_reason VARCHAR CHECK (status_reason IN ({_one_of(REASONS)})), seconds_played INTEGER,
+            is_starter BOOLEAN, status VARCHAR NOT NULL, status_reason VARCHAR, seconds_played INTEGER,
             comment VARCHAR, {BOX_STATS.replace('minutes DOUBLE,', '', 1)}, plus_minus DOUBLE,
             known_at TIMESTAMP NOT NULL, {LINEAGE})""",
         *_history_of("raw.boxscore_players_v2"),
