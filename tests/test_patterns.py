@@ -24,7 +24,8 @@ from nbadb.orchestrate.corrections import publish_correction
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.replay import replay
 from nbadb.orchestrate.workspace import Workspace, open_workspace
-from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES, RAW_PROCESSORS
+from nbadb.pipeline.raw import MORNING_TABLES, NIGHT_TABLES
+from nbadb.pipeline.raw_v2 import raw_processors
 
 START, END = date(2024, 2, 13), date(2024, 2, 23)
 BREAK = [date(2024, 2, d) for d in range(16, 22)]
@@ -67,7 +68,7 @@ def replays(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_replay_splits_the_raw_tables_into_morning_and_night() -> None:
-    assert MORNING_TABLES | NIGHT_TABLES == {s.name for s in RAW_PROCESSORS}
+    assert MORNING_TABLES | NIGHT_TABLES == {s.name for s in raw_processors("v1+v2")}  # either box scores' contract
     assert not MORNING_TABLES & NIGHT_TABLES
 
 

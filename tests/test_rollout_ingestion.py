@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from nbadb.config import Settings
-from nbadb.errors import GateError
+from nbadb.errors import ArchiveFileError, GateError
 from nbadb.orchestrate.replay import replay_day
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.rollout import control, transitions
@@ -156,3 +156,24 @@ def test_a_served_night_runs_the_ingestion_tracks_part_for_its_game_day(tmp_path
                              "WHERE track = 'ingestion'").fetchall()
     assert ("night", GAME_DAY, "done") in ran, ran
     assert cycles == [(GAME_DAY, "shadow", 2)]  # the night's alone: a morning publishes no result
+
+
+def test_a_damaged_raw_response_leaves_a_shadow_day_unanswered_and_stops_a_retired_day(
+        tmp_path: Path, ingestion_flags: None, caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings(data_dir=tmp_path / "damaged")
+    build_raw_archive(settings.raw_archive_dir, GAME_DAY, GAME_DAY)
+    box_score = next((settings.raw_archive_dir / "nba_api" / "boxscoretraditionalv3").iterdir())
+    box_score.write_bytes(box_score.read_bytes()[:-10])  # cut short after it was archived
+    enter_phase(settings, 1)
+    assert replay(settings, GAME_DAY) == "shadow"  # the archive files still serve: the day is published
+    with control.control(settings, read_only=True) as con:
+        compared, divergent = con.execute("SELECT rows_compared, rows_divergent FROM ops.rollout_cycles "
+                                          "WHERE track = 'ingestion'").fetchall()[0]
+    assert compared == divergent == 22 + 230  # nothing answered by the nba_api source that day
+    assert f"{GAME_DAY}: the nba_api source answers nothing" in caplog.text and str(box_score) in caplog.text
+    assert rows_of(settings, "SELECT count(*) FROM raw.team_boxscores WHERE game_date = ?", GAME_DAY) == [(22,)]
+
+    enter_phase(settings, 2)
+    enter_phase(settings, 3)
+    with pytest.raises(ArchiveFileError, match=f"{box_score}.*its sha256 is not the one"):
+        replay(settings, GAME_DAY)  # alone, the source cannot publish a day it cannot read

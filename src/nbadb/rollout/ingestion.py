@@ -29,6 +29,7 @@ Transitions move no data: the strategic folder only grows, and the archive files
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -38,6 +39,7 @@ import duckdb
 import polars as pl
 
 from nbadb.config import Settings
+from nbadb.errors import ArchiveFileError
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.rollout import control
 from nbadb.rollout.control import EvidenceItem, cycle_mode
@@ -47,6 +49,7 @@ from nbadb.sources.checked import check_file
 from nbadb.sources.files import KINDS
 
 T = TypeVar("T")
+log = logging.getLogger("nbadb.rollout.ingestion")
 TRACK = "ingestion"
 SOURCE_KINDS = ("player_logs", "team_logs", "boxscores")
 KEYS = {"player_logs": ("GAME_ID", "PLAYER_ID"), "team_logs": ("GAME_ID", "TEAM_ID"),
@@ -108,15 +111,21 @@ def strategic_rows(folder: Path, kind: str) -> list[pl.DataFrame]:
     return [check_file(path, kind, None) for path in sorted(folder.glob(KINDS[kind].pattern))]
 
 
-def materialise_day(raw_dir: Path, day: date, folder: Path) -> list[Path]:
-    """`day` parsed from the raw archive at `raw_dir` (offline) into archive files under `folder`; no
-    file when the raw archive never fetched the day (sources.live.NotArchivedError)."""
+def materialise_day(raw_dir: Path, day: date, folder: Path, *, beside_legacy: bool) -> list[Path]:
+    """`day` parsed from the raw archive at `raw_dir` (offline) into archive files under `folder`.
+    No file, with a warning naming why, when the raw archive never fetched the day or, while the
+    archive files still serve (`beside_legacy`), when one of its responses is malformed: the strategic
+    path then answers nothing, which the comparison shows. Alone (phase 3), a malformed response
+    stops the day (MalformedPayloadError, ArchiveFileError): nothing of it can be published."""
     from nbadb.orchestrate.fetch import fetch_to_archive, raw_source
-    from nbadb.sources.live import NotArchivedError
+    from nbadb.sources.live import MalformedPayloadError, NotArchivedError
 
+    tolerated: tuple[type[Exception], ...] = (
+        (NotArchivedError, MalformedPayloadError, ArchiveFileError) if beside_legacy else (NotArchivedError,))
     try:
         return fetch_to_archive(raw_source(raw_dir, from_raw=True), day, folder).files
-    except NotArchivedError:
+    except tolerated as exc:
+        log.warning("ingestion track, %s: the nba_api source answers nothing (%s)", day, exc)
         return []
 
 
@@ -203,10 +212,10 @@ class IngestionCycles:
                 return cycle(day, work)
             if self.mode == "shadow":
                 with tempfile.TemporaryDirectory(prefix="nbadb-ingestion-shadow-") as scratch:
-                    materialise_day(self.settings.raw_archive_dir, day, Path(scratch))
+                    materialise_day(self.settings.raw_archive_dir, day, Path(scratch), beside_legacy=True)
                     diffs = compare_days(ws, Path(scratch), {day})
             else:
-                materialise_day(self.settings.raw_archive_dir, day, self.folder)
+                materialise_day(self.settings.raw_archive_dir, day, self.folder, beside_legacy=self.mode == "dual_write")
                 diffs = compare_days(ws, self.folder, strategic_days(self.folder)) if self.mode == "dual_write" else []
                 for each in workspaces if self.mode == "strategic" else ():
                     each.source.refresh()  # the day's files, published by the work that follows
