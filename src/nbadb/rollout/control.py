@@ -28,7 +28,7 @@ from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.errors import WarehouseError
 from nbadb.rollout.diff import TableDiff
-from nbadb.rollout.flags import StrategicFlags
+from nbadb.rollout.flags import StrategicFlags, load_flags
 from nbadb.warehouse.connection import _connect_with_retry
 from nbadb.warehouse.migrations import Migration, apply_migrations, current_version
 from nbadb.warehouse.transactions import committed
@@ -76,6 +76,17 @@ def cycle_mode(track: str, phase: int, flags: StrategicFlags) -> CycleMode | Non
     if phase == 1 and flags.shadow:
         return "shadow"
     return None
+
+
+def track_state(settings: Settings, track: str) -> tuple[int, CycleMode | None]:
+    """A track's phase and what its cycles run beside the legacy path (`cycle_mode`); with the track's
+    flag off the control plane is not even opened (phase 0)."""
+    flags = load_flags()
+    phase = 0
+    if flags.track(track):
+        with control(settings, read_only=True) as con:
+            phase = phase_of(con, track)
+    return phase, cycle_mode(track, phase, flags)
 
 
 @contextmanager

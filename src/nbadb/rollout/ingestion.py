@@ -42,9 +42,8 @@ from nbadb.config import Settings
 from nbadb.errors import ArchiveFileError
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.rollout import control
-from nbadb.rollout.control import EvidenceItem, cycle_mode
+from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.diff import TableDiff, TableShape, table_diff
-from nbadb.rollout.flags import load_flags
 from nbadb.sources.checked import check_file
 from nbadb.sources.files import KINDS
 
@@ -179,12 +178,7 @@ class IngestionCycles:
     def look(self) -> None:
         """Read the track's flags and phase again (`nbadb serve` does before each night, so an advance
         or a rollback takes effect without a restart)."""
-        flags = load_flags()
-        self.phase = 0
-        if flags.track(TRACK):  # with the track's flag off the control plane is not even opened
-            with control.control(self.settings, read_only=True) as con:
-                self.phase = control.phase_of(con, TRACK)
-        self.mode = cycle_mode(TRACK, self.phase, flags)
+        self.phase, self.mode = control.track_state(self.settings, TRACK)
 
     @property
     def folder(self) -> Path:

@@ -34,9 +34,8 @@ from nbadb.errors import ConfigError
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.pipeline.raw_v2 import V1_COLUMNS, V1_TABLE, V2_COLUMNS, V2_TABLE, v1_from_v2_sql, v2_from_v1_sql
 from nbadb.rollout import control, replicate
-from nbadb.rollout.control import EvidenceItem, cycle_mode
+from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.diff import TableDiff, TableShape, table_diff
-from nbadb.rollout.flags import load_flags
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 from nbadb.warehouse.transactions import committed
 
@@ -160,12 +159,7 @@ class SchemaCycles:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        flags = load_flags()
-        self.phase = 0
-        if flags.track(TRACK):  # with the track's flag off the control plane is not even opened
-            with control.control(settings, read_only=True) as con:
-                self.phase = control.phase_of(con, TRACK)
-        self.mode = cycle_mode(TRACK, self.phase, flags)
+        self.phase, self.mode = control.track_state(settings, TRACK)
 
     def around(self, ws: Workspace, cycle: Callable[[date, Callable[[Workspace], T]], T]
                ) -> Callable[[date, Callable[[Workspace], T]], T]:

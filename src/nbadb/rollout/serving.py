@@ -34,9 +34,7 @@ from nbadb.engine.spec import ProcessorSpec
 from nbadb.orchestrate.exports import export_folder, export_tables, exportable_tables, exported_files
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.rollout import control, replicate
-from nbadb.rollout.control import cycle_mode
 from nbadb.rollout.diff import TableDiff, TableShape, table_diff
-from nbadb.rollout.flags import load_flags
 from nbadb.serve.http import json_body
 from nbadb.serve.tables import MAX_LIMIT, table_answer
 
@@ -166,12 +164,7 @@ class ServingCycles:
     def look(self) -> None:
         """Read the track's flags and phase again (`nbadb serve` does before each write's part, so an
         advance or a rollback takes effect without a restart)."""
-        flags = load_flags()
-        self.phase = 0
-        if flags.track(TRACK):  # with the track's flag off the control plane is not even opened
-            with control.control(self.settings, read_only=True) as con:
-                self.phase = control.phase_of(con, TRACK)
-        self.mode = cycle_mode(TRACK, self.phase, flags)
+        self.phase, self.mode = control.track_state(self.settings, TRACK)
 
     @property
     def folder(self) -> Path | None:

@@ -29,9 +29,8 @@ from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.rollout import control, replicate
-from nbadb.rollout.control import CycleMode, cycle_mode
+from nbadb.rollout.control import CycleMode
 from nbadb.rollout.diff import TableDiff, table_diff
-from nbadb.rollout.flags import load_flags
 from nbadb.rollout.routing import serving_store
 from nbadb.rollout.store_tables import StoreTable, store_tables
 from nbadb.warehouse.connection import duckdb_threads
@@ -48,12 +47,7 @@ class StorageCycles:
 
     def __init__(self, settings: Settings, archive: Path | None = None) -> None:
         self.settings = settings
-        flags = load_flags()
-        self.phase = 0
-        if flags.track(TRACK):  # with the track's flag off the control plane is not even opened
-            with control.control(settings, read_only=True) as con:
-                self.phase = control.phase_of(con, TRACK)
-        self.mode = cycle_mode(TRACK, self.phase, flags)
+        self.phase, self.mode = control.track_state(settings, TRACK)
         self.ws = open_workspace(archive, settings=settings, store=serving_store(settings, read_only=False))
         self.shadow: Workspace | None = None
         self.tables: list[StoreTable] = []
