@@ -154,6 +154,20 @@ def test_the_storage_track_walks_from_phase_0_to_3_on_its_own_evidence_and_every
         tables = con.execute("SELECT count(DISTINCT table_name) FROM ops.rollout_parity").fetchall()[0][0]
     assert unequal == 0 and tables >= 30
 
+    # a lake row changed behind the track's back: `nbadb rollout repair` copies the file to the lake again
+    lake = Store("lake", settings).open()
+    try:
+        lake.execute("UPDATE raw.schedule SET home_team_abbr = 'XXX' WHERE game_date = ?", [DUAL_WRITE_DAYS[1]])
+    finally:
+        lake.close()
+    repaired = transitions.repair(settings, "storage", "ann", DUAL_WRITE_DAYS[1])
+    assert repaired.startswith("lake copied from the file; parity of ") and repaired.endswith("unequal: none")
+    lake = Store("lake", settings).open(read_only=True)
+    try:
+        assert lake.execute("SELECT count(*) FROM raw.schedule WHERE home_team_abbr = 'XXX'").fetchall() == [(0,)]
+    finally:
+        lake.close()
+
     walk.audit("dee", "signoff", "operations")
     to_lake = transitions.advance(settings, "storage", "ann")
     assert to_lake.to_phase == 3
