@@ -21,10 +21,10 @@ from nbadb.orchestrate.replay import replay_day
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.rollout import control, transitions
 from nbadb.rollout.control import CycleMode
-from nbadb.rollout.flags import DUAL_WRITE_FLAG, SHADOW_FLAG, TRACK_FLAGS
 from nbadb.rollout.ingestion import IngestionCycles
 from nbadb.sources.live import RawArchive, RawArchiveReader, endpoints
 from nbadb.warehouse.stores import Store
+from rollout_support import switch_on
 from recorded_raw import GAME, GAME_DAY, RECORDED_AT, SEASON, build_raw_archive
 from serve_support import FakeClock, eastern, served
 
@@ -35,9 +35,7 @@ CLEVELAND = 1610612739
 
 @pytest.fixture
 def ingestion_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (TRACK_FLAGS["ingestion"], SHADOW_FLAG, DUAL_WRITE_FLAG):
-        monkeypatch.setenv(name, "true")
-    monkeypatch.delenv("NBADB_CONFIG_FILE", raising=False)
+    switch_on(monkeypatch, "ingestion")
 
 
 def replay(settings: Settings, *replayed: date) -> CycleMode | None:
@@ -81,6 +79,12 @@ def test_the_ingestion_shadow_compares_each_days_nba_api_answer_with_the_files_a
     settings = Settings(data_dir=tmp_path / "rollout")
     with pytest.raises(GateError, match="flag_path_check .*no raw archive at"):
         transitions.advance(settings, "ingestion", "ann")
+    index = settings.raw_archive_dir / "nba_api" / "index.jsonl"
+    index.parent.mkdir(parents=True)
+    index.write_text("{not json\n")  # a damaged index is the check's evidence, not a crash of the gate
+    with pytest.raises(GateError, match="flag_path_check .*index.jsonl: line 1 is not an index entry"):
+        transitions.advance(settings, "ingestion", "ann")
+    index.unlink()
     build_raw_archive(settings.raw_archive_dir, GAME_DAY, NEXT_DAY)
     assert replay(settings, date(2023, 1, 1)) is None  # phase 0: the files alone, nothing compared
 

@@ -8,7 +8,7 @@ write the four of 03-14 to 04-10, then one day of phase 3 (2022-04-10 again, rep
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -22,9 +22,9 @@ from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline.raw_v2 import V1_TABLE, V2_COLUMNS, V2_TABLE, v1_from_v2_sql, v2_from_v1_sql
 from nbadb.rollout import control, transitions
 from nbadb.rollout.control import CycleMode
-from nbadb.rollout.flags import DUAL_WRITE_FLAG, SHADOW_FLAG, TRACK_FLAGS
 from nbadb.rollout.schema import SchemaCycles, boxscores_relation, compare
 from nbadb.warehouse.stores import Store
+from rollout_support import days, switch_on
 
 PHASES_RUN: frozenset[int] = frozenset()
 FIRST_DAY = date(2022, 2, 27)
@@ -33,15 +33,9 @@ DUAL_WRITE_DAYS = (date(2022, 3, 14), date(2022, 4, 10))
 ALTERED_DAY, ALTERED_IN_DUAL_WRITE = date(2022, 3, 2), date(2022, 3, 16)
 
 
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 @pytest.fixture
 def schema_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (TRACK_FLAGS["schema"], SHADOW_FLAG, DUAL_WRITE_FLAG):
-        monkeypatch.setenv(name, "true")
-    monkeypatch.delenv("NBADB_CONFIG_FILE", raising=False)
+    switch_on(monkeypatch, "schema")
 
 
 def replay(settings: Settings, *replayed: date, alter: date | None = None) -> CycleMode | None:

@@ -25,10 +25,10 @@ from nbadb.orchestrate.replay import replay_day
 from nbadb.orchestrate.workspace import open_workspace
 from nbadb.pipeline.registry import build_graph
 from nbadb.rollout import control, transitions
-from nbadb.rollout.flags import DUAL_WRITE_FLAG, SHADOW_FLAG, TRACK_FLAGS
 from nbadb.rollout.serving import ServingCycles
 from nbadb.warehouse.snapshot import publish_snapshot
 from nbadb.warehouse.stores import Store
+from rollout_support import days, switch_on
 
 PHASES_RUN: frozenset[int] = frozenset()
 SHADOW_DAYS = (date(2022, 10, 18), date(2022, 10, 30))  # game-weeks of Oct 17 and Oct 24
@@ -36,15 +36,9 @@ DUAL_WRITE_DAYS = (date(2022, 10, 31), date(2022, 11, 27))  # four game-weeks, 1
 ALTERED_DAY = date(2022, 10, 25)
 
 
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
 @pytest.fixture
 def serving_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (TRACK_FLAGS["serving"], SHADOW_FLAG, DUAL_WRITE_FLAG):
-        monkeypatch.setenv(name, "true")
-    monkeypatch.delenv("NBADB_CONFIG_FILE", raising=False)
+    switch_on(monkeypatch, "serving")
     monkeypatch.delenv("NBADB_EXPORT_DIR", raising=False)
 
 

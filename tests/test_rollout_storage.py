@@ -11,7 +11,7 @@ whole walk stays within the suite's time budget."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -22,9 +22,9 @@ from nbadb.errors import GateError
 from nbadb.orchestrate.replay import replay_day
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.rollout import control, transitions
-from nbadb.rollout.flags import DUAL_WRITE_FLAG, SHADOW_FLAG, TRACK_FLAGS
 from nbadb.rollout.storage import StorageCycles
 from nbadb.warehouse.stores import Store
+from rollout_support import days, switch_on
 
 PHASES_RUN = frozenset({3})
 WALK_PHASES: frozenset[int] = frozenset()  # the walk's days: their publication only
@@ -47,10 +47,6 @@ def content(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
         out[f"{schema}.{table}"] = sorted(con.execute(f"SELECT {', '.join(columns)} FROM {schema}.{table}").fetchall(),
                                           key=repr)
     return out
-
-
-def days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
 class Walk:
@@ -104,9 +100,7 @@ class Walk:
 
 @pytest.fixture
 def strategic_flags(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (TRACK_FLAGS["storage"], SHADOW_FLAG, DUAL_WRITE_FLAG):
-        monkeypatch.setenv(name, "true")
-    monkeypatch.delenv("NBADB_CONFIG_FILE", raising=False)
+    switch_on(monkeypatch, "storage")
 
 
 def test_the_storage_track_walks_from_phase_0_to_3_on_its_own_evidence_and_every_rollback_keeps_the_legacy_replays_tables(

@@ -25,7 +25,7 @@ from nbadb.engine.dag import ProcessorGraph
 from nbadb.errors import ConfigError
 from nbadb.orchestrate.exports import export_folder, exported_files, latest_export
 from nbadb.serve.http import json_body
-from nbadb.serve.tables import check_page, spec_of
+from nbadb.serve.tables import check_page, page_order_sql, span_sql, spec_of
 from nbadb.warehouse.snapshot import live_server
 
 ReadPath = Literal["export", "api"]
@@ -63,14 +63,12 @@ def from_export(settings: Settings, graph: ProcessorGraph, table: str, first: da
         return TableRead("export", str(export), table, [], [], 0)
     con = duckdb.connect()
     try:
-        span = f'"{spec.date_column}" BETWEEN coalesce($first, DATE \'0001-01-01\') AND coalesce($last, DATE \'9999-12-31\')'
-        relation = f"read_parquet('{files}', hive_partitioning = true) WHERE {span}"
+        relation = f"read_parquet('{files}', hive_partitioning = true) WHERE {span_sql(spec)}"
         bounds = {"first": first, "last": last}
         total = con.execute(f"SELECT count(*) FROM {relation}", bounds).fetchall()[0][0]
         columns = latest.get("columns", {}).get(table)  # exports before columns were recorded: all of them
         projected = ", ".join(f'"{c}"' for c in columns) if columns else "*"
-        cursor = con.execute(f'SELECT {projected} FROM {relation} ORDER BY "{spec.entity_key}", "{spec.date_column}", row_hash '
-                             f"LIMIT {limit}", bounds)
+        cursor = con.execute(f"SELECT {projected} FROM {relation} ORDER BY {page_order_sql(spec)} LIMIT {limit}", bounds)
         rows = json.loads(json_body([list(r) for r in cursor.fetchall()]))
         return TableRead("export", str(export), table, [d[0] for d in cursor.description], rows, total)
     finally:

@@ -89,6 +89,21 @@ def track_state(settings: Settings, track: str) -> tuple[int, CycleMode | None]:
     return phase, cycle_mode(track, phase, flags)
 
 
+class TrackCycles:
+    """What a track's part of a driver's cycles holds: the settings, and the track's phase and cycle
+    mode, read when made and again by `look` (`nbadb serve` looks before a cycle's part, so an advance
+    or a rollback takes effect without a restart)."""
+
+    track: str
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.look()
+
+    def look(self) -> None:
+        self.phase, self.mode = track_state(self.settings, self.track)
+
+
 @contextmanager
 def control(settings: Settings, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """The control database, created and migrated when writing; held only for the block."""

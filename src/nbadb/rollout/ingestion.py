@@ -160,25 +160,18 @@ def raw_archive_answers(settings: Settings) -> EvidenceItem:
     required = "the nba_api source's raw archive replays a day offline"
     try:
         reader = RawArchiveReader(settings.raw_archive_dir)
-    except NotArchivedError as exc:
+    except (NotArchivedError, ArchiveFileError) as exc:  # none, or a damaged index: evidence, not a crash
         return EvidenceItem("flag_path_check", required, str(exc), False)
     days = reader.days(endpoints.scoreboard(date.min).endpoint)
     return EvidenceItem("flag_path_check", required, f"{settings.raw_archive_dir}: the scoreboards of {len(days)} game days"
                         + (f", {min(days)} … {max(days)}" if days else ""), bool(days))
 
 
-class IngestionCycles:
-    """The ingestion track's part of each day of a replay (`nbadb replay`) and each night of `nbadb serve`."""
+class IngestionCycles(control.TrackCycles):
+    """The ingestion track's part of each day of a replay (`nbadb replay`) and each night of `nbadb serve`
+    (which looks again before each night)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.phase, self.mode = 0, None
-        self.look()
-
-    def look(self) -> None:
-        """Read the track's flags and phase again (`nbadb serve` does before each night, so an advance
-        or a rollback takes effect without a restart)."""
-        self.phase, self.mode = control.track_state(self.settings, TRACK)
+    track = TRACK
 
     @property
     def folder(self) -> Path:

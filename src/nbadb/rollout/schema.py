@@ -36,6 +36,7 @@ from nbadb.pipeline.raw_v2 import V1_COLUMNS, V1_TABLE, V2_COLUMNS, V2_TABLE, v1
 from nbadb.rollout import control, replicate
 from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.diff import TableDiff, TableShape, table_diff
+from nbadb.warehouse.connection import current_catalog
 from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 from nbadb.warehouse.transactions import committed
 
@@ -53,13 +54,9 @@ def boxscores_relation(graph: ProcessorGraph) -> str:
     return V1_TABLE if V1_TABLE in graph.specs else f"({v1_from_v2_sql(V2_TABLE)})"
 
 
-def _catalog(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("SELECT current_database()").fetchall()[0][0]
-
-
 def compare(con: duckdb.DuckDBPyConnection, where: str = "true") -> TableDiff:
     """v1's rows against v2's mapped to v1, those matching `where` (a condition on v1's columns)."""
-    warehouse = _catalog(con)
+    warehouse = current_catalog(con)
     sides = ((V1_SIDE, f"SELECT {', '.join(V1_COLUMNS)} FROM {warehouse}.{V1_TABLE}"),
              (V2_SIDE, v1_from_v2_sql(f"{warehouse}.{V2_TABLE}")))
     for catalog, select in sides:
@@ -153,13 +150,11 @@ def contract_answers(settings: Settings) -> EvidenceItem:
                         rows > 0 and changed == 0)
 
 
-class SchemaCycles:
+class SchemaCycles(control.TrackCycles):
     """The schema track's part of each track cycle of a driver (`nbadb replay`, `nbadb serve`'s nights).
-    Its phase is read when made, as the workspace's graph was."""
+    Its phase is read when made, as the workspace's graph was, and not looked at again."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.phase, self.mode = control.track_state(settings, TRACK)
+    track = TRACK
 
     def around(self, ws: Workspace, cycle: Callable[[date, Callable[[Workspace], T]], T]
                ) -> Callable[[date, Callable[[Workspace], T]], T]:
@@ -171,7 +166,7 @@ class SchemaCycles:
                 return answer
             diffs: list[TableDiff] = []
             if self.mode == "shadow":
-                touched = replicate.touched_dates(ws.con, _catalog(ws.con), since)
+                touched = replicate.touched_dates(ws.con, current_catalog(ws.con), since)
                 dates = sorted(touched.get(V1_TABLE, set()) | touched.get(V2_TABLE, set()))
                 if dates:
                     diffs = [compare(ws.con, f"game_date IN ({', '.join(repr(str(d)) for d in dates)})")]

@@ -28,7 +28,6 @@ from typing import Callable, TypeVar
 
 import duckdb
 
-from nbadb.config import Settings
 from nbadb.engine.request import utc_now
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.orchestrate.exports import export_folder, export_tables, exportable_tables, exported_files
@@ -37,6 +36,7 @@ from nbadb.rollout import control, replicate
 from nbadb.rollout.diff import TableDiff, TableShape, table_diff
 from nbadb.serve.http import json_body
 from nbadb.serve.tables import MAX_LIMIT, table_answer
+from nbadb.warehouse.connection import current_catalog
 
 T = TypeVar("T")
 TRACK = "serving"
@@ -60,8 +60,7 @@ def export_relation(con: duckdb.DuckDBPyConnection, export: Path, table: str, co
     projected = ", ".join(map(_quoted, columns))
     files = exported_files(export, table)
     if files is None:
-        catalog = con.execute("SELECT current_database()").fetchall()[0][0]
-        return f"SELECT {projected} FROM {catalog}.{table} LIMIT 0"
+        return f"SELECT {projected} FROM {current_catalog(con)}.{table} LIMIT 0"
     return f"SELECT {projected} FROM read_parquet('{files}', hive_partitioning = true)"
 
 
@@ -132,7 +131,7 @@ def compare_answers(ws: Workspace, answers: duckdb.DuckDBPyConnection, export: P
 def parity(ws: Workspace, export: Path) -> list[TableDiff]:
     """Dual write: every output table's row parity between the export and the warehouse the API reads."""
     con = ws.con
-    warehouse = con.execute("SELECT current_database()").fetchall()[0][0]
+    warehouse = current_catalog(con)
     con.execute(f"ATTACH ':memory:' AS {EXPORT_SIDE}")
     try:
         diffs = []
@@ -153,18 +152,11 @@ def publish_export(ws: Workspace, folder: Path, now: datetime) -> Path:
     return Path(outcome.path)
 
 
-class ServingCycles:
-    """The serving track's part of each track cycle of a driver (`nbadb replay`, `nbadb serve`)."""
+class ServingCycles(control.TrackCycles):
+    """The serving track's part of each track cycle of a driver (`nbadb replay`, `nbadb serve`, which
+    looks again before each write's part)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.phase, self.mode = 0, None
-        self.look()
-
-    def look(self) -> None:
-        """Read the track's flags and phase again (`nbadb serve` does before each write's part, so an
-        advance or a rollback takes effect without a restart)."""
-        self.phase, self.mode = control.track_state(self.settings, TRACK)
+    track = TRACK
 
     @property
     def folder(self) -> Path | None:
@@ -198,7 +190,7 @@ class ServingCycles:
         diffs: list[TableDiff] = []
         if self.mode == "shadow" and export is not None:
             diffs = compare_answers(ws, answers, export, replicate.touched_dates(
-                ws.con, ws.con.execute("SELECT current_database()").fetchall()[0][0], since))
+                ws.con, current_catalog(ws.con), since))
         elif self.mode == "dual_write" and export is not None:
             diffs = parity(ws, export)
         games = ws.engine.calendar().games_between(day, day)

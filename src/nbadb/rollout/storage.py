@@ -21,7 +21,7 @@ file every run the lake committed alone.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -33,7 +33,7 @@ from nbadb.rollout.control import CycleMode
 from nbadb.rollout.diff import TableDiff, table_diff
 from nbadb.rollout.routing import serving_store
 from nbadb.rollout.store_tables import StoreTable, store_tables
-from nbadb.warehouse.connection import duckdb_threads
+from nbadb.warehouse.connection import current_catalog, duckdb_threads
 from nbadb.warehouse.stores import Store
 from nbadb.warehouse.transactions import committed
 
@@ -72,7 +72,7 @@ class StorageCycles:
 
     @property
     def legacy_catalog(self) -> str:
-        return self.ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        return current_catalog(self.ws.con)
 
     @property
     def workspaces(self) -> tuple[Workspace, ...]:
@@ -120,7 +120,7 @@ class StorageCycles:
                 lake.attach_to(self.ws.con, LAKE_ALIAS, read_only=True)
         return len(runs)
 
-    def _compare_touched(self, since: object) -> list[TableDiff]:
+    def _compare_touched(self, since: datetime) -> list[TableDiff]:
         """Each output table an outbox event since `since` touched on either store, on the dates named."""
         touched: dict[str, set[date]] = {}
         for catalog in (self.legacy_catalog, LAKE_ALIAS):
@@ -148,7 +148,7 @@ def seed_lake(settings: Settings) -> int:
     with open_workspace(settings=settings, store=Store("file", settings)) as ws:
         Store("lake", settings).open().close()
         Store("lake", settings).attach_to(ws.con, LAKE_ALIAS, read_only=False)
-        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        catalog = current_catalog(ws.con)
         return replicate.copy_all(ws.con, catalog, LAKE_ALIAS, store_tables(ws.con, ws.graph.specs))
 
 
@@ -158,7 +158,7 @@ def repair_lake(settings: Settings, day: date) -> list[TableDiff]:
     seed_lake(settings)
     with open_workspace(settings=settings, store=Store("file", settings)) as ws:
         Store("lake", settings).attach_to(ws.con, LAKE_ALIAS)
-        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        catalog = current_catalog(ws.con)
         diffs = [table_diff(ws.con, catalog, LAKE_ALIAS, t.shape) for t in store_tables(ws.con, ws.graph.specs)]
     with control.control(settings) as con:
         committed(con, lambda: control.record_diffs(con, TRACK, day, "dual_write", diffs, parity=True))
@@ -170,6 +170,6 @@ def apply_pending(settings: Settings, *, to_lake: bool) -> replicate.Replicated:
     back to the file (leaving it)."""
     with open_workspace(settings=settings, store=Store("file", settings)) as ws:
         Store("lake", settings).attach_to(ws.con, LAKE_ALIAS, read_only=not to_lake)
-        catalog = ws.con.execute("SELECT current_database()").fetchall()[0][0]
+        catalog = current_catalog(ws.con)
         source, target = (catalog, LAKE_ALIAS) if to_lake else (LAKE_ALIAS, catalog)
         return replicate.replicate_runs(ws.con, source, target, store_tables(ws.con, ws.graph.specs))

@@ -44,6 +44,17 @@ def table_list(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph) -> list[di
     return found
 
 
+def span_sql(spec: ProcessorSpec) -> str:
+    """SQL: the spec's date column within [$first, $last], either end open when null."""
+    return (f'"{spec.date_column}" BETWEEN coalesce($first, DATE \'0001-01-01\') '
+            f"AND coalesce($last, DATE '9999-12-31')")
+
+
+def page_order_sql(spec: ProcessorSpec) -> str:
+    """SQL: the stable order pages are read in (entity, date, row hash)."""
+    return f'"{spec.entity_key}", "{spec.date_column}", row_hash'
+
+
 def check_page(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_LIMIT:
         raise ConfigError(f"limit {limit}: give 1 to {MAX_LIMIT} rows")
@@ -58,13 +69,10 @@ def table_answer(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, table: s
     check_page(limit, offset)
     if first is not None and last is not None and first > last:
         raise ConfigError(f"from {first} is after to {last}")
-    span = (f'"{spec.date_column}" BETWEEN coalesce($first, DATE \'0001-01-01\') '
-            f"AND coalesce($last, DATE '9999-12-31')")
-    bounds = {"first": first, "last": last}
+    span, bounds = span_sql(spec), {"first": first, "last": last}
     total = con.execute(f"SELECT count(*) FROM {table} WHERE {span}", bounds).fetchall()[0][0]
-    cursor = con.execute(
-        f'SELECT * FROM {table} WHERE {span} ORDER BY "{spec.entity_key}", "{spec.date_column}", row_hash '
-        f"LIMIT {limit} OFFSET {offset}", bounds)
+    cursor = con.execute(f"SELECT * FROM {table} WHERE {span} ORDER BY {page_order_sql(spec)} "
+                         f"LIMIT {limit} OFFSET {offset}", bounds)
     rows = [list(r) for r in cursor.fetchall()]
     more = offset + len(rows) < total
     return {"table": table, "date_column": spec.date_column, "from": first, "to": last,

@@ -95,6 +95,11 @@ def open_warehouse(path: Path, *, read_only: bool = False, lock_wait: float = LO
     return con
 
 
+def current_catalog(con: duckdb.DuckDBPyConnection) -> str:
+    """The name of the session's default database (the warehouse file's, or the lake's catalog)."""
+    return con.execute("SELECT current_database()").fetchall()[0][0]
+
+
 def configure_session(con: duckdb.DuckDBPyConnection, *, read_only: bool = False) -> None:
     """Settings every connection to the warehouse runs with: timestamps in UTC, the lake as the
     default database when the warehouse is one (a cursor starts in the session's in-memory one)
