@@ -341,3 +341,14 @@ def test_predicting_a_day_without_games_says_so_instead_of_asking_for_earlier_da
     assert answer["games"] == 0 and answer["predictions"] == []
     game_day = json.loads(run_cli(["predict", "--date", "2023-11-08", "--json"], tmp_path).stdout)
     assert game_day["games"] > 0
+
+
+def test_building_the_processor_graph_loads_no_prediction_system_library() -> None:
+    """The systems' parts are declared by module name (pipeline.systems.parts): a command that only
+    opens a warehouse (a no-op run, status) pays for neither polars, numpy nor LightGBM."""
+    code = ("import sys; from nbadb.pipeline.registry import build_graph; build_graph('v1'); "
+            "print(sorted({'polars', 'numpy', 'lightgbm'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    parts = {p.name: p for p in predictions.SYSTEM_PARTS}
+    assert parts["gbm"].compute.module == gbm.__name__ and parts["baseline"].compute.module.endswith(".baseline")

@@ -37,8 +37,6 @@ and profit.
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from nbadb.engine.spec import InputSpec, OutputCheck, PartSpec, ProcessorSpec
 from nbadb.pipeline import calibration, ensemble
 from nbadb.pipeline.common import GAME_DAY_PATTERNS, RESULTS_PATTERNS
@@ -49,8 +47,8 @@ from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
 from nbadb.pipeline.provider_lines import PROVIDER_LINES_TABLE
 from nbadb.pipeline.provider_stages import BENCHED_AT_CUTOFF, STAGES_TABLE
 from nbadb.pipeline.served_lines import BENCH_CTES, REFERENCE_CTES, SERVED_LINES
-from nbadb.pipeline.systems import baseline, common, gbm, gbm_features, heuristic, negative_binomial
-from nbadb.pipeline.systems.common import TARGETS
+from nbadb.pipeline.prop_features.processor import TARGETS
+from nbadb.pipeline.systems.parts import OUTPUT_COLUMNS, TRAINING_SEASONS, LazyCompute, source_version
 
 _FEATURES = PROP_FEATURES_TABLE
 _SUMMARY = "analytics.player_game_summary"
@@ -89,7 +87,7 @@ def training_rows_sql(seasons: int) -> str:
      AND a.known_at < w.opener::TIMESTAMP AND (a.superseded_at IS NULL OR a.superseded_at >= w.opener::TIMESTAMP)"""
 
 
-_TRAINING_ROWS = training_rows_sql(gbm.TRAINING_SEASONS)
+_TRAINING_ROWS = training_rows_sql(TRAINING_SEASONS)
 _SEASONS_SQL = f"""
     SELECT model_season, opener, count(*) AS training_rows,
            md5(string_agg(row_hash || actual_row_hash, ',' ORDER BY player_id, game_date)) AS digest
@@ -97,21 +95,25 @@ _SEASONS_SQL = f"""
 _TRAINING_SQL = f"{_TRAINING_ROWS} ORDER BY w.model_season, f.game_date, f.player_id"
 
 
-def _part(module: ModuleType, reads: dict[str, str], *helpers: ModuleType) -> PartSpec:
-    return PartSpec(
-        name=module.__name__.rsplit(".", 1)[1], compute=module.compute, reads=tuple(reads.items()),
-        columns=common.OUTPUT_COLUMNS, version=common.source_version(module, common, *helpers),
-    )
+_SYSTEMS = "nbadb.pipeline.systems"
+
+
+def _part(name: str, reads: dict[str, str], *helpers: str) -> PartSpec:
+    """System `name` (the module systems.<name>) as a part, versioned by its source, that of what every
+    system shares (systems.common, systems.parts) and its `helpers`' (module names under systems)."""
+    modules = [f"{_SYSTEMS}.{m}" for m in (name, "common", "parts", *helpers)]
+    return PartSpec(name=name, compute=LazyCompute(modules[0]), reads=tuple(reads.items()),
+                    columns=OUTPUT_COLUMNS, version=source_version(*modules))
 
 
 SYSTEM_PARTS = (
-    _part(baseline, {"scope": _SCOPE_SQL}),
-    _part(heuristic, {"scope": _SCOPE_SQL}),
-    _part(gbm, {"scope": _SCOPE_SQL, "seasons": _SEASONS_SQL, "training": _TRAINING_SQL},
-          gbm_features, negative_binomial),
+    _part("baseline", {"scope": _SCOPE_SQL}),
+    _part("heuristic", {"scope": _SCOPE_SQL}),
+    _part("gbm", {"scope": _SCOPE_SQL, "seasons": _SEASONS_SQL, "training": _TRAINING_SQL},
+          "gbm_features", "negative_binomial"),
 )
 assert tuple(sorted(p.name for p in SYSTEM_PARTS)) == ensemble.SYSTEMS
-ENSEMBLE_VERSION = common.source_version(ensemble)
+ENSEMBLE_VERSION = source_version(ensemble.__name__)
 
 
 # -- predictions.player_prop_predictions -------------------------------------------------------

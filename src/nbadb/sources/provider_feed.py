@@ -12,8 +12,10 @@ readable). Rows naming no book cannot be a provider's and are left to the quaran
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 FEED_TABLE = "ops.provider_feed"  # where the counts are kept (orchestrate.ingest.persist_staging)
 COUNTS_TABLE = "src_provider_lines"  # a staging's counts, on the source's connection
@@ -23,7 +25,9 @@ COLUMNS = ("bookmaker VARCHAR, game_date DATE, snapshot_date DATE, known_at TIME
 
 def count_lines(rows: pl.DataFrame, unread_books: frozenset[str], clock: datetime, start_date: object) -> pl.DataFrame:
     """The counts of `rows` (checked prop rows with `_reasons` and `_date`), unmatched names still zero."""
-    from nbadb.contracts.source_contracts import ODDS_RULES  # pandera: loaded by staging, not by the graph
+    import polars as pl  # loaded by staging, not by the graph (which reads FEED_TABLE only)
+
+    from nbadb.contracts.source_contracts import ODDS_RULES  # pandera: the same
 
     if not rows.height:
         return pl.DataFrame()

@@ -1,38 +1,16 @@
-"""What every prediction system shares: targets, the output frame and the version of its code."""
+"""What every prediction system shares: its targets and its output frame (the columns are declared in
+systems.parts)."""
 
 from __future__ import annotations
-
-import hashlib
-import inspect
-from types import ModuleType
 
 import polars as pl
 
 from nbadb.pipeline.prop_features.processor import TARGETS
+from nbadb.pipeline.systems.parts import OUTPUT_COLUMNS
 
-# Every system part returns these columns (DuckDB types); the transform adds lines and verdicts.
-# mean_value: the mean of the predicted distribution when it is not the point forecast (gbm's fg3m: the
-# Poisson mean μ beside the NB2 median); dispersion: the NB2 α of that distribution (null: Normal).
-OUTPUT_COLUMNS = (
-    ("player_id", "BIGINT"),
-    ("game_date", "DATE"),
-    ("target", "VARCHAR"),
-    ("predicted_value", "DOUBLE"),
-    ("mean_value", "DOUBLE"),
-    ("dispersion", "DOUBLE"),
-    ("model_version", "VARCHAR"),
-    ("training_cutoff", "DATE"),
-    ("training_rows", "INTEGER"),
-)
 _POLARS_TYPES = {"BIGINT": pl.Int64, "INTEGER": pl.Int64, "DOUBLE": pl.Float64, "DATE": pl.Date, "VARCHAR": pl.Utf8}
 _SCHEMA = {c: _POLARS_TYPES[t] for c, t in OUTPUT_COLUMNS}
-__all__ = ["TARGETS", "OUTPUT_COLUMNS", "source_version", "output", "from_column"]
-
-
-def source_version(*modules: ModuleType) -> str:
-    """Version of a system: md5 of its modules' source, so any code change recomputes its rows."""
-    text = "\x1f".join(inspect.getsource(m) for m in modules)
-    return hashlib.md5(text.encode()).hexdigest()[:12]
+__all__ = ["TARGETS", "output", "from_column"]
 
 
 def output(frames: list[pl.DataFrame]) -> pl.DataFrame:

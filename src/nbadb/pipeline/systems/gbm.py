@@ -40,8 +40,8 @@ from nbadb.pipeline.systems import model_store
 from nbadb.pipeline.systems import negative_binomial as nb
 from nbadb.pipeline.systems.common import TARGETS, output
 from nbadb.pipeline.systems.gbm_features import features
+from nbadb.pipeline.systems.parts import TRAINING_SEASONS
 
-TRAINING_SEASONS = 2
 MIN_TRAINING_ROWS = 1_000
 VALIDATION_SHARE = 0.15
 PATIENCE = 20

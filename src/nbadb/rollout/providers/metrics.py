@@ -24,7 +24,7 @@ import duckdb
 from nbadb.pipeline.provider_lines import PROVIDER_LINES_TABLE
 from nbadb.pipeline.provider_telemetry import PROVIDER_TELEMETRY
 from nbadb.pipeline.predictions import PREDICTIONS_TABLE
-from nbadb.pipeline.systems.common import TARGETS
+from nbadb.pipeline.prop_features.processor import TARGETS
 from nbadb.pipeline.upcoming import MAIN_LINE_ORDER
 
 Source = Literal["days", "lines", "outcomes"]
