@@ -172,9 +172,9 @@ def test_a_correction_published_on_a_replayed_day_reaches_only_the_days_from_the
     with duckdb.connect(str(replayed_window.data_dir / "nba.duckdb"), read_only=True) as clean:
         for table in AS_OF:
             column = GRAPH.specs[table].date_column
+            at = _index(clean, table, column)
             before = f"WHERE {column} < DATE '{CORRECTION_DAY}'"
-            assert _rows(clean, table, before) == [r for r in during[table] if r[_index(clean, table, column)]
-                                                    < CORRECTION_DAY], table
+            assert _rows(clean, table, before) == [r for r in during[table] if r[at] < CORRECTION_DAY], table
         his = f"WHERE player_id = {player} AND game_date >= DATE '{CORRECTION_DAY}'"
         clean_form = _rows(clean, "precompute.player_daily_cache", his)
     corrected_form = [r for r in during["precompute.player_daily_cache"]
