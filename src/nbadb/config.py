@@ -129,6 +129,11 @@ class Settings(BaseSettings):
         return self.data_dir / "control.duckdb"
 
     @property
+    def checked_cache_dir(self) -> Path:
+        """The archive's files as checked, kept so that a file is checked once (sources.checked)."""
+        return self.data_dir / "cache" / "checked"
+
+    @property
     def models_dir(self) -> Path:
         """Fitted models shared between processes and machines (pipeline.systems.model_store)."""
         return self.data_dir / "models"

@@ -85,20 +85,16 @@ def schedule_show(
     as_json: bool = JsonOption,
 ) -> None:
     """The next cycles `nbadb serve` will run (times in America/New_York), from the archive's game calendar."""
-    import duckdb
-
     from nbadb.config import get_settings
     from nbadb.engine.request import utc_now
-    from nbadb.serve.calendar import archive_game_days
+    from nbadb.serve.calendar import archive_calendar
     from nbadb.serve.plan import upcoming
-    from nbadb.sources.archive import ArchiveSource
 
     settings = get_settings()
     folder = archive_path(archive) or settings.archive_dir
     if not folder.is_dir():
         raise ArchiveMissingError(f"--archive {folder}: the folder does not exist")
-    with duckdb.connect() as con:
-        calendar = archive_game_days(ArchiveSource(folder, con, cache_dir=settings.data_dir / "cache" / "checked"))
+    calendar = archive_calendar(folder, settings.checked_cache_dir)
     cycles = [c.as_dict() for c in upcoming(calendar, utc_now(), count, horizon_days=400)]
     if as_json:
         print_json(cycles)

@@ -49,7 +49,7 @@ class Workspace:
             # its own connection: its temp tables are its own
             cursor = self.con.cursor()
             configure_session(cursor)
-            self._source = ArchiveSource(self.archive_dir, cursor, cache_dir=self.settings.data_dir / "cache" / "checked")
+            self._source = ArchiveSource(self.archive_dir, cursor, cache_dir=self.settings.checked_cache_dir)
         return self._source
 
     def close(self) -> None:

@@ -3,9 +3,12 @@ records (cycles, parity, signoffs, incidents), the flags, the league calendar an
 Nothing here is typed in by an operator except the signoffs, which are who said what, when.
 
 Words:
-- game-week: a Monday-to-Sunday week with at least one game in the league calendar
-  (engine.calendar). It is *full* for a cycle mode when every game date of the week has a cycle of
-  that mode recorded since the track entered its current phase.
+- league calendar: every game day of the archive, what the league schedules ahead and what its logs
+  show (serve.calendar.archive_game_days), not only the days the warehouse has published so far.
+- game-week: a Monday-to-Sunday week with at least one game day in the league calendar. It is
+  *full* for a cycle mode when every game day of the week has a cycle of that mode recorded since
+  the track entered its current phase: a week entered after its first game day, or still under
+  way, is not.
 - dense day: at least `DENSE_DAY_GAMES` games; sparse day: at most `SPARSE_DAY_GAMES`.
 - divergence rate: rows that diverged over rows compared, over the shadow cycles of the phase.
 - open incident: one recorded against the track and not resolved.
@@ -13,13 +16,13 @@ Words:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
 from nbadb.config import PROJECT_ROOT
-from nbadb.engine.calendar import LeagueCalendar
 from nbadb.rollout import tracks
 from nbadb.rollout.control import SEVERITIES, CycleMode, EvidenceItem, phase_entered_at, phase_of
 from nbadb.rollout.flags import SHADOW_FLAG, DUAL_WRITE_FLAG, TRACK_FLAGS, StrategicFlags
@@ -45,13 +48,13 @@ def _item(item: str, required: str, observed: object, met: bool) -> EvidenceItem
 
 
 def full_game_weeks(con: duckdb.DuckDBPyConnection, track: str, mode: CycleMode, since: datetime | None,
-                    calendar: LeagueCalendar) -> int:
+                    calendar: Collection[date]) -> int:
     """Full game-weeks of `mode` cycles recorded since `since` (module docstring)."""
     covered = {d for (d,) in con.execute(
         "SELECT DISTINCT game_day FROM ops.rollout_cycles WHERE track = ? AND mode = ? AND recorded_at >= ?",
         [track, mode, since or datetime.min]).fetchall()}
     weeks: dict[date, list[date]] = {}
-    for day in calendar.dates:
+    for day in calendar:
         weeks.setdefault(day - timedelta(days=day.weekday()), []).append(day)
     return sum(all(d in covered for d in days) for days in weeks.values())
 
@@ -89,7 +92,7 @@ def _latest_parity(con: duckdb.DuckDBPyConnection, track: str, since: datetime |
         [track, since or datetime.min]).fetchall()
 
 
-def compatibility(con: duckdb.DuckDBPyConnection, track: str, to_phase: int, calendar: LeagueCalendar) -> EvidenceItem:
+def compatibility(con: duckdb.DuckDBPyConnection, track: str, to_phase: int, calendar: Collection[date]) -> EvidenceItem:
     """The compatibility matrix's rule for entering `to_phase` (rollout.tracks)."""
     rule = tracks.RULES[(track, to_phase)]
     if rule.kind == "after":
@@ -111,10 +114,10 @@ def _flags_present(flags: StrategicFlags, *names: str) -> EvidenceItem:
                  not off)
 
 
-def advance_items(con: duckdb.DuckDBPyConnection, track: str, flags: StrategicFlags, calendar: LeagueCalendar,
+def advance_items(con: duckdb.DuckDBPyConnection, track: str, flags: StrategicFlags, calendar: Collection[date],
                   flag_path: EvidenceItem) -> list[EvidenceItem]:
-    """The checklist for moving `track` from its phase to the next (`flag_path`: the track's own
-    check of its strategic path, rollout.transitions)."""
+    """The checklist for moving `track` from its phase to the next (`calendar`: the league calendar's
+    game days; `flag_path`: the track's own check of its strategic path, rollout.transitions)."""
     phase = phase_of(con, track)
     since = phase_entered_at(con, track)
     to_phase = phase + 1

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from nbadb.config import Settings
-from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError, GateError
 from nbadb.orchestrate.exports import export_folder
@@ -70,21 +69,20 @@ def _api_answers(settings: Settings) -> EvidenceItem:
     return EvidenceItem("flag_path_check", required, f"GET /api/v1/tables/{table}: {answer['total']} rows", True)
 
 
-def _calendar(settings: Settings) -> LeagueCalendar:
-    store = serving_store(settings, read_only=True)
-    if not store.exists():
-        return LeagueCalendar((), ())
-    con = store.open(read_only=True)
-    try:
-        return LeagueCalendar.load(con)
-    finally:
-        con.close()
+def league_game_days(settings: Settings) -> frozenset[date]:
+    """The league calendar the gates count game-weeks on: every game day of the archive (none without
+    one)."""
+    from nbadb.serve.calendar import archive_calendar
+
+    if not settings.archive_dir.is_dir():
+        return frozenset()
+    return frozenset(archive_calendar(settings.archive_dir, settings.checked_cache_dir))
 
 
 def gate(settings: Settings, track: str) -> tuple[int, list[EvidenceItem]]:
     """The track's phase and the checklist of its next transition, as it stands now."""
     flags = load_flags()
-    calendar = _calendar(settings)
+    calendar = league_game_days(settings)
     with control.control(settings, read_only=True) as con:
         phase = control.phase_of(con, track)
     if phase == LAST_PHASE:

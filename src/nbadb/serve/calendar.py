@@ -2,7 +2,8 @@
 
 It comes from the source's files, not from the warehouse, which learns a date's schedule only at
 that date's morning publication: schedule rows (with tip times), team game logs for seasons without
-a schedule file, and prop lines (whose events carry tip times).
+a schedule file, and prop lines (whose events carry tip times). The control plane's gates count
+game-weeks on the same calendar (rollout.gates).
 
 Words defined here:
 - game day: a date (US Eastern, as `game_date` everywhere) with at least one game;
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from nbadb.engine.clock import default_cutoff
@@ -67,3 +70,10 @@ def archive_game_days(source: ArchiveSource) -> dict[date, GameDay]:
     for day, count, lined, first, last in counted.join(known, on="day", how="left").iter_rows():
         days[day] = GameDay(day, count or lined, first or default_cutoff(day), last or latest_tip(day))
     return days
+
+
+def archive_calendar(folder: Path, cache_dir: Path) -> dict[date, GameDay]:
+    """`archive_game_days` of the archive at `folder`, read on a session of its own (its files'
+    checks kept in `cache_dir`, as a workspace keeps them)."""
+    with duckdb.connect() as con:
+        return archive_game_days(ArchiveSource(folder, con, cache_dir=cache_dir))
