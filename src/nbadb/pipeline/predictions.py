@@ -43,11 +43,10 @@ from nbadb.pipeline.common import GAME_DAY_PATTERNS, RESULTS_PATTERNS
 from nbadb.pipeline.point_in_time import versions
 from nbadb.pipeline.probabilities import decimal_odds_sql, p_over_sql, profit_sql
 from nbadb.pipeline.prop_features.player_state import prev_season_sql
-from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE
+from nbadb.pipeline.prop_features.processor import PROP_FEATURES_TABLE, TARGETS
 from nbadb.pipeline.provider_lines import PROVIDER_LINES_TABLE
 from nbadb.pipeline.provider_stages import BENCHED_AT_CUTOFF, STAGES_TABLE
 from nbadb.pipeline.served_lines import BENCH_CTES, REFERENCE_CTES, SERVED_LINES
-from nbadb.pipeline.prop_features.processor import TARGETS
 from nbadb.pipeline.systems.parts import OUTPUT_COLUMNS, TRAINING_SEASONS, LazyCompute, source_version
 
 _FEATURES = PROP_FEATURES_TABLE
