@@ -55,12 +55,13 @@ def status(as_json: bool = JsonOption) -> None:
     from nbadb.rollout import control
     from nbadb.rollout.flags import load_flags
     from nbadb.rollout.tracks import PHASES, TRACKS
-    from nbadb.rollout.transitions import gate
+    from nbadb.rollout.transitions import gate, league_game_days
 
     settings, flag_values = get_settings(), load_flags()
+    calendar = league_game_days(settings)  # read once for every track's gate
     rows = []
     for track in TRACKS:
-        phase, items = gate(settings, track)
+        phase, items = gate(settings, track, calendar)
         with control.control(settings, read_only=True) as con:
             entered = control.phase_entered_at(con, track)
         rows.append({"track": track, "phase": phase, "phase_name": PHASES[phase], "flag": flag_values.track(track),

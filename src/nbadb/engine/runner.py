@@ -330,14 +330,14 @@ class Engine:
         self.con.execute("CREATE OR REPLACE TEMP VIEW _scope AS SELECT entity_id, game_date FROM _date_scope")
         return processed
 
-    def _hashed_transform(self, spec: ProcessorSpec) -> str:
-        """The transform's rows with their row_hash. Cast to the stored types first, so the hash is of
-        what will be stored, not of how it was computed. A current-truth row's publication time
-        travels beside its content (it is not hashed)."""
-        columns = self.content_columns(spec.output_table)
-        carried = f', cast("{output.KNOWN_AT}" AS TIMESTAMP) AS "{output.KNOWN_AT}"' if spec.versioned else ""
+    def hashed_sql(self, table: str, select: str, *, versioned: bool) -> str:
+        """SQL: `select`'s rows as `table` stores them, with their row_hash. Cast to the stored types
+        first, so the hash is of what will be stored, not of how it was computed. A versioned
+        (current-truth) row's publication time travels beside its content (it is not hashed)."""
+        columns = self.content_columns(table)
+        carried = f', cast("{output.KNOWN_AT}" AS TIMESTAMP) AS "{output.KNOWN_AT}"' if versioned else ""
         return (f"SELECT *, {row_hash_sql(columns)} AS row_hash "
-                f"FROM (SELECT {cast_columns_sql(columns)}{carried} FROM ({spec.transform_sql}) t) typed")
+                f"FROM (SELECT {cast_columns_sql(columns)}{carried} FROM ({select}) t) typed")
 
     def _create_out(self, ctx: RunContext, where: str = "") -> None:
         """Run the transform into _out, hashed. Its column set is checked once per spec version."""
@@ -345,7 +345,7 @@ class Engine:
         for n, params in enumerate(self._snapshot_params(ctx)):
             if n == 0:  # the snapshot's views in place: the SQL can be bound
                 self._verify_columns(spec, params)
-                rows = self._hashed_transform(spec)
+                rows = self.hashed_sql(spec.output_table, spec.transform_sql, versioned=spec.versioned)
             into = "INSERT INTO _out" if n else "CREATE OR REPLACE TEMP TABLE _out AS"
             execute(self.con, f"{into} SELECT * FROM ({rows}) t {where}", params)
 

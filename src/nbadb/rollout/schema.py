@@ -37,7 +37,6 @@ from nbadb.rollout import control, replicate
 from nbadb.rollout.control import EvidenceItem
 from nbadb.rollout.diff import TableDiff, TableShape, table_diff
 from nbadb.warehouse.connection import current_catalog
-from nbadb.warehouse.hashing import cast_columns_sql, row_hash_sql
 from nbadb.warehouse.transactions import committed
 
 T = TypeVar("T")
@@ -80,11 +79,10 @@ def round_trip_differences(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
 
 
 def _hashed(ws: Workspace, table: str, select: str, run_id: str) -> str:
-    """SQL: `select`'s rows as `table`'s processor stores them: cast to the stored types, hashed as
-    engine.runner hashes them (the publication time beside the content), with lineage naming `run_id`."""
-    content = ws.engine.content_columns(table)
-    return (f"SELECT *, {row_hash_sql(content)} AS row_hash, '{run_id}' AS run_id, now()::TIMESTAMP AS ingested_at "
-            f"FROM (SELECT {cast_columns_sql(content)}, cast(known_at AS TIMESTAMP) AS known_at FROM ({select}) m) typed")
+    """SQL: `select`'s rows as `table`'s processor stores them (Engine.hashed_sql: cast, hashed, the
+    publication time beside the content), with lineage naming `run_id`."""
+    return (f"SELECT *, '{run_id}' AS run_id, now()::TIMESTAMP AS ingested_at "
+            f"FROM ({ws.engine.hashed_sql(table, select, versioned=True)}) hashed")
 
 
 def align(ws: Workspace, table: str) -> int:

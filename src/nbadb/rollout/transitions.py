@@ -7,6 +7,7 @@ listing every unmet item. A rollback needs no gate: it is always allowed, one ph
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
@@ -79,10 +80,10 @@ def league_game_days(settings: Settings) -> frozenset[date]:
     return frozenset(archive_calendar(settings.archive_dir, settings.checked_cache_dir))
 
 
-def gate(settings: Settings, track: str) -> tuple[int, list[EvidenceItem]]:
-    """The track's phase and the checklist of its next transition, as it stands now."""
+def gate(settings: Settings, track: str, calendar: Collection[date]) -> tuple[int, list[EvidenceItem]]:
+    """The track's phase and the checklist of its next transition, as it stands now (`calendar`: the
+    league's game days, league_game_days)."""
     flags = load_flags()
-    calendar = league_game_days(settings)
     with control.control(settings, read_only=True) as con:
         phase = control.phase_of(con, track)
     if phase == LAST_PHASE:
@@ -96,7 +97,7 @@ def gate(settings: Settings, track: str) -> tuple[int, list[EvidenceItem]]:
 
 def advance(settings: Settings, track: str, actor: str) -> Transition:
     check_track(track)
-    phase, items = gate(settings, track)
+    phase, items = gate(settings, track, league_game_days(settings))
     if phase == LAST_PHASE:
         raise ConfigError(f"the {track} track is already in phase {LAST_PHASE} ({PHASES[LAST_PHASE]})")
     unmet = [i for i in items if not i.met]
