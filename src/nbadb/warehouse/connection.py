@@ -13,6 +13,7 @@ import duckdb
 
 from nbadb.errors import WarehouseError
 from nbadb.warehouse.migrations import LATEST_VERSION, apply_migrations, current_version, is_newer
+from nbadb.warehouse.pandas_on_demand import defer_pandas
 
 LOCK_WAIT_SECONDS = 30.0
 _log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ CLOSE_CHECKPOINT_BYTES = 2**20
 def _connect_with_retry(path: Path, read_only: bool, lock_wait: float) -> duckdb.DuckDBPyConnection:
     """DuckDB lets one process write a file at a time; wait politely for the other one, saying so once
     (a warning on the log, which a command shows on stderr) instead of sitting silent."""
+    defer_pandas()
     deadline = time.monotonic() + lock_wait
     said = False
     while True:

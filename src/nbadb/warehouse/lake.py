@@ -29,6 +29,7 @@ from nbadb.warehouse.transactions import committed
 from nbadb.errors import ConfigError, WarehouseError
 from nbadb.warehouse.connection import LAKE_CATALOG, configure_session
 from nbadb.warehouse.migrations import LATEST_VERSION, MIGRATIONS, apply_migrations, current_version
+from nbadb.warehouse.pandas_on_demand import defer_pandas
 
 CATALOG_KINDS = ("sqlite", "postgres")
 
@@ -107,6 +108,7 @@ def _quoted(text: str) -> str:
 
 def session() -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB session that loads the extensions from the installed packages only."""
+    defer_pandas()
     return duckdb.connect(config={"extension_directory": str(extension_directory()),
                                   "autoinstall_known_extensions": False, "autoload_known_extensions": True,
                                   })
