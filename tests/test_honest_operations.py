@@ -98,6 +98,8 @@ BAD_ARGUMENTS = [
     (["breakers", "reset", "never.recorded"], 2, "no breaker 'never.recorded'"),
     (["breakers", "open", "raw.nothing"], 2, "names no processor"),
     (["breakers", "open", "raw.schedule", "--minutes", "-5"], 2, "--minutes"),
+    (["breakers", "open", "raw.schedule", "--minutes", "inf"], 2, "--minutes"),
+    (["breakers", "open", "raw.schedule", "--minutes", "99999999999"], 2, "--minutes"),
     (["gaps", "--processor", "raw.schedule"], 2, "is not a downstream processor"),
     (["gaps", "--since", "then"], 2, "is not a date"),
     (["predict", "--date", "2024-01-32"], 2, "is not a date"),

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.text import Text
 
 from nbadb.cli.common import DataTable, JsonOption, command, console, parse_date, print_json
+from nbadb.engine.breakers import OPERATOR_OPEN_MAX_MINUTES
 from nbadb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -92,7 +93,8 @@ def _kind_of(ws: Workspace, key: str) -> str:
 def open_breaker(
     key: str = typer.Argument(..., help="A processor name, or processor:system for a prediction system."),
     minutes: Optional[float] = typer.Option(
-        None, "--minutes", min=0.0, help="How long before a probe run is let through (default: the configured timeout)."
+        None, "--minutes", min=0.0, max=float(OPERATOR_OPEN_MAX_MINUTES),
+        help="How long before a probe run is let through, at most a year (default: the configured timeout)."
     ),
     as_json: bool = JsonOption,
 ) -> None:

@@ -27,6 +27,10 @@ from nbadb.engine.request import utc_now
 from nbadb.errors import ConfigError
 from nbadb.warehouse.transactions import committed
 
+# The longest an operator may force a breaker open for (`nbadb breakers open --minutes`): a year,
+# a season off at most; `breakers reset` closes it sooner.
+OPERATOR_OPEN_MAX_MINUTES = 366 * 24 * 60
+
 State = Literal["CLOSED", "OPEN", "HALF_OPEN"]
 Kind = Literal["system", "processor", "source"]
 
