@@ -16,7 +16,7 @@ import json
 import math
 import os
 import shutil
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -293,6 +293,43 @@ def test_a_correction_the_rules_refuse_is_not_stored(good_warehouse, copy_wareho
     assert table_digests(warehouse) == before
     with duckdb.connect(str(warehouse / "nba.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM ops.source_corrections").fetchall()[0][0] == 0
+
+
+def test_an_archive_correction_that_cannot_be_published_is_quarantined_once_and_the_rest_lands(
+        good_archive, good_warehouse, copy_warehouse, run_cli, tmp_path):
+    """A corrections file with a good correction beside three that cannot be published: one naming a
+    player the game does not have, one breaking a row rule, one published before the box score it
+    corrects was known. The ingest exits 0 with the good one published; each other one is in
+    ops.quarantine once, with its reason, and the next ingest neither fails nor records it again."""
+    warehouse = copy_warehouse(good_warehouse, tmp_path / "wh")
+    with duckdb.connect(str(warehouse / "nba.duckdb"), read_only=True) as con:
+        (early_game, early_player, early_day, early_known), (game, player, pts) = (
+            con.execute("SELECT game_id, player_id, game_date, known_at FROM raw.player_boxscores "
+                        "WHERE game_date = ? ORDER BY ALL LIMIT 1", [WINDOW[0] + timedelta(days=1)]).fetchall()[0],
+            con.execute("SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date = ? ORDER BY ALL LIMIT 1",
+                        [WINDOW[0]]).fetchall()[0])
+    late, early = datetime.combine(WINDOW[1], time(12)), datetime.combine(early_day, time(0))
+    archive = _copy(good_archive, tmp_path)
+    (archive / "corrections").mkdir()
+    pl.DataFrame({"GAME_ID": [game, game, game, early_game], "PLAYER_ID": [player, 999999999, player, early_player],
+                  "STAT": ["PTS", "PTS", "REB", "PTS"], "VALUE": [pts + 2.0, 10.0, -5.0, 1.0],
+                  "PUBLISHED_AT": [late, late, late, early]}).with_columns(
+        pl.col("PUBLISHED_AT").dt.replace_time_zone("UTC")).write_parquet(archive / "corrections" / "fixes.parquet")
+    for _ in range(2):
+        result = _ingest(run_cli, warehouse, archive)
+        assert result.exit_code == 0, result.output + result.stderr
+        with duckdb.connect(str(warehouse / "nba.duckdb"), read_only=True) as con:
+            refused = con.execute("SELECT reason, count(*) FROM ops.quarantine WHERE table_name = 'ops.source_corrections' "
+                                  "GROUP BY ALL ORDER BY ALL").fetchall()
+            corrected = con.execute("SELECT pts FROM raw.player_boxscores WHERE game_id = ? AND player_id = ?",
+                                    [game, player]).fetchall()[0][0]
+            inverted = con.execute("SELECT count(*) FROM raw.player_boxscores_versions "
+                                   "WHERE superseded_at < known_at").fetchall()[0][0]
+        assert corrected == pts + 2 and inverted == 0
+        assert refused == [
+            ("VALUE is a finite number, never negative", 1),
+            (f"game {game} has no row of player 999999999", 1),
+            (f"published at {early} before the box score it corrects was known ({early_known})", 1)], refused
 
 
 def test_a_correction_that_changes_nothing_or_names_a_stat_twice_is_refused_and_publishes_nothing(

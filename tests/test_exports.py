@@ -105,6 +105,8 @@ def test_read_answers_from_the_latest_export_in_the_tables_own_columns_and_refus
     result = run_cli(["read", table, "--from", "2023-11-05", "--to", "2023-11-05", "--limit", "5"], early_november)
     assert result.stdout.splitlines()[0] == ",".join(columns) and len(result.stdout.splitlines()) == 6
     assert f"5 of {total} rows of {table} from the export" in result.stderr
+    result = run_cli(["read", "raw.player_boxscores"], early_november)  # a table this export left out
+    assert result.exit_code == 2 and "holds no raw.player_boxscores, only" in result.stderr, result.stderr
 
     assert run_cli(["export", "--tables", TABLES, "--format", "csv"], early_november).exit_code == 0
     result = run_cli(["read", "raw.schedule"], early_november)

@@ -117,11 +117,14 @@ def check_season(season: str | None, name: str = "season") -> str | None:
     return season
 
 
-def check_game_ids(games: str) -> list[str]:
+def check_game_ids(games: str, name: str = "games") -> list[str]:
+    """The game ids of option --`name`: one 10-digit NBA game id, or (--games) several separated by commas."""
     ids = [g.strip() for g in games.split(",") if g.strip()]
     bad = [g for g in ids if not re.fullmatch(r"\d{10}", g)]
-    if not ids or bad:
-        raise ConfigError(f"--games {games!r}: give 10-digit NBA game ids separated by commas, e.g. 0022300061")
+    several = name == "games"
+    if not ids or bad or (len(ids) > 1 and not several):
+        what = "10-digit NBA game ids separated by commas" if several else "one 10-digit NBA game id"
+        raise ConfigError(f"--{name} {games!r}: give {what}, e.g. 0022300061")
     return ids
 
 

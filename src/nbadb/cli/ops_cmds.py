@@ -93,7 +93,7 @@ def _kind_of(ws: Workspace, key: str) -> str:
 def open_breaker(
     key: str = typer.Argument(..., help="A processor name, or processor:system for a prediction system."),
     minutes: Optional[float] = typer.Option(
-        None, "--minutes", min=0.0, max=float(OPERATOR_OPEN_MAX_MINUTES),
+        None, "--minutes", min=0.0,
         help="How long before a probe run is let through, at most a year (default: the configured timeout)."
     ),
     as_json: bool = JsonOption,
@@ -104,6 +104,9 @@ def open_breaker(
     from nbadb.engine import breakers
     from nbadb.orchestrate.workspace import open_workspace
 
+    if minutes is not None and minutes > OPERATOR_OPEN_MAX_MINUTES:
+        raise ConfigError(f"--minutes {minutes:g}: at most {OPERATOR_OPEN_MAX_MINUTES} (a year); "
+                          "`nbadb breakers reset KEY` closes a breaker sooner")
     with open_workspace() as ws:
         kind = _kind_of(ws, key)
         if minutes is None:

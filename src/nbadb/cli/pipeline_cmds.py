@@ -244,7 +244,7 @@ def correct(
     from nbadb.orchestrate.corrections import check_values, publish_correction
     from nbadb.orchestrate.workspace import open_workspace
 
-    check_game_ids(game)
+    check_game_ids(game, "game")
     values = {}
     for item in sets:
         stat, _, value = item.partition("=")
@@ -277,7 +277,7 @@ def history(
     from nbadb.monitor.versions import game_label, row_history
     from nbadb.orchestrate.workspace import open_workspace
 
-    check_game_ids(game)
+    check_game_ids(game, "game")
     with open_workspace(read_only=True) as ws:
         versions = row_history(ws.con, game, player)
         label = None if versions else game_label(ws.con, game)

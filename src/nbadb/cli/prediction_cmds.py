@@ -133,7 +133,7 @@ def report_predictions(
         check_choice(target, "target", TARGETS)
     if system is not None:
         check_choice(system, "system", SYSTEMS)
-    first, last = (parse_date(d) if d is not None else None for d in (start, end))
+    first, last = parse_date(start, "start"), parse_date(end, "end")
     if first and last and first > last:
         raise ConfigError(f"--start {first} is after --end {last}: give start <= end")
     with open_workspace(read_only=True) as ws:

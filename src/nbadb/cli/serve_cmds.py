@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from nbadb.cli.common import (ArchiveOption, DataTable, JsonOption, archive_path, check_choice, command, console,
                               err_console, parse_date, print_json)
-from nbadb.errors import ArchiveMissingError, ConfigError
+from nbadb.errors import ConfigError
 
 schedule_app = typer.Typer(help="The cycles `nbadb serve` runs, planned from the game calendar.", no_args_is_help=True,
                            rich_markup_mode="markdown")
@@ -89,11 +89,11 @@ def schedule_show(
     from nbadb.engine.request import utc_now
     from nbadb.serve.calendar import archive_calendar
     from nbadb.serve.plan import upcoming
+    from nbadb.sources.files import check_archive_folder
 
     settings = get_settings()
     folder = archive_path(archive) or settings.archive_dir
-    if not folder.is_dir():
-        raise ArchiveMissingError(f"--archive {folder}: the folder does not exist")
+    check_archive_folder(folder)
     calendar = archive_calendar(folder, settings.checked_cache_dir)
     cycles = [c.as_dict() for c in upcoming(calendar, utc_now(), count, horizon_days=400)]
     if as_json:

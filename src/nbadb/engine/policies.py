@@ -56,11 +56,11 @@ def early_exit(ctx: RunContext, settings: Settings) -> SkipReason | None:
     if p.needs_games and not games:
         gap = timedelta(days=OFF_SEASON_GAP_DAYS)
         facts = {"last_game": str(before) if before else None, "next_game": str(after) if after else None}
+        around = f"last {before or 'none'}, next {after or 'none published yet'}"
         if (before is None or start - before > gap) and (after is None or after - end > gap):
             return _exit(ctx, SkipReason.OFF_SEASON, f"no game within {OFF_SEASON_GAP_DAYS} days of "
-                         f"{start}..{end} in the league calendar (last {before}, next {after})", **facts)
-        return _exit(ctx, SkipReason.NO_GAMES, f"no game scheduled on {start}..{end} (last {before}, next {after})",
-                     **facts)
+                         f"{start}..{end} in the published league calendar ({around})", **facts)
+        return _exit(ctx, SkipReason.NO_GAMES, f"no game published for {start}..{end} ({around})", **facts)
     return None
 
 

@@ -1,4 +1,5 @@
-"""Quarantined rows, newest first: the rows a source rule or a processor's row rule kept out."""
+"""Quarantined rows, the latest quarantined first (then the latest record dates): the rows a source
+rule or a processor's row rule kept out."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ def quarantined_rows(con: duckdb.DuckDBPyConnection, *, table: str | None = None
     rows = con.execute(
         f"""SELECT {', '.join(COLUMNS)} FROM ops.quarantine
         WHERE ($table IS NULL OR table_name = $table) AND ($since IS NULL OR record_date >= $since)
-        ORDER BY ingested_at DESC, table_name, record_key LIMIT $limit""",
+        ORDER BY ingested_at DESC, record_date DESC NULLS LAST, table_name, record_key LIMIT $limit""",
         {"table": table, "since": since, "limit": limit},
     ).fetchall()
     return [dict(zip(COLUMNS, r)) for r in rows]

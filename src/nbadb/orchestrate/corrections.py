@@ -13,14 +13,16 @@ reaches it (`correct`: each instant's corrections, then the current-truth proces
 instant, as a live warehouse does when a correction arrives, so the restated versions carry the
 same times however the work was batched). The corrected row must keep the player logs' row rules;
 a correction refused by the rules or by the source is taken back before the error is raised, so
-nothing of it stays behind.
+nothing of it stays behind. An archive's correction that cannot be published (it breaks a row rule
+of its file's contract, names a player the game's rows do not have, or was published before the box
+score it corrects was known) goes to ops.quarantine with the reason, once, and the publication goes on.
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import polars as pl
 
@@ -33,9 +35,12 @@ from nbadb.orchestrate.daily import DOWNSTREAM_PHASES, run_pipeline
 from nbadb.orchestrate.ingest import IngestOutcome, publish, stage
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.pipeline.raw import BOXSCORES_V2
+from nbadb.warehouse.transactions import committed
 
 Correction = tuple[str, str, int, str, float, datetime]  # id, game id, player id, stat, value, published at
 
+# The table a refused archive correction is quarantined against (the one it would have been recorded in).
+CORRECTIONS_TABLE = "ops.source_corrections"
 GAME_TABLES = frozenset({"raw.player_boxscores", "raw.team_boxscores", "raw.boxscore_players", BOXSCORES_V2})
 # raw.player_boxscores' column of a correctable stat whose name differs from it (the others: its name)
 _RAW_COLUMN = {"MIN": "minutes"}
@@ -83,9 +88,10 @@ def publish_correction(
 
 def publish_due_corrections(ws: Workspace, until: datetime) -> list[IngestOutcome]:
     """Record and publish, each at its own time, the archive's corrections due by `until` that were
-    not published yet (games the warehouse does not hold take them when they are first published)."""
-    recorded = {r[0] for r in ws.con.execute("SELECT correction_id FROM ops.source_corrections").fetchall()}
-    return [o for _, outcomes in _by_instant(ws, [c for c in ws.source.corrections(None, until) if c[0] not in recorded])
+    not published (or refused) yet (games the warehouse does not hold take them when they are first
+    published)."""
+    done = _recorded(ws) | _refused(ws)
+    return [o for _, outcomes in _by_instant(ws, [c for c in _due(ws, None, until) if c[0] not in done])
             for o in outcomes]
 
 
@@ -95,9 +101,10 @@ def correct(ws: Workspace, until: datetime, *, after: datetime | None = None, ag
     published at its time, then the current-truth processors of `phases` run at that instant. Only
     corrections not recorded yet, unless `again` (a resumed backfill: one published before a crash
     is published again and changes nothing, one cut short is completed)."""
-    found = ws.source.corrections(after, until)
+    refused = _refused(ws)
+    found = [c for c in _due(ws, after, until) if c[0] not in refused]
     if not again:
-        recorded = {r[0] for r in ws.con.execute("SELECT correction_id FROM ops.source_corrections").fetchall()}
+        recorded = _recorded(ws)
         found = [c for c in found if c[0] not in recorded]
     results: list[RunResult] = []
     for instant, outcomes in _by_instant(ws, found):
@@ -123,14 +130,55 @@ def _by_instant(ws: Workspace, corrections: list[Correction]) -> list[tuple[date
         for game_id in sorted({c[1] for c in now}):
             rows = [(cid, game, player, stat, value, at, "archive") for cid, game, player, stat, value, at in now
                     if game == game_id]
-            held = ws.con.execute("SELECT any_value(game_date) FROM raw.player_boxscores WHERE game_id = ?",
-                                  [game_id]).fetchall()[0][0]
+            held, first_known, players = ws.con.execute(
+                """SELECT any_value(game_date), min(known_at), list(DISTINCT player_id)
+                FROM raw.player_boxscores_versions WHERE game_id = ?""", [game_id]).fetchall()[0]
             if held is None:
                 _record(ws, rows)
                 continue
-            outcomes.append(_publish(ws, rows, held))
+            if published_at < first_known:
+                refused = {r[0]: f"published at {published_at} before the box score it corrects was known "
+                                 f"({first_known})" for r in rows}
+            else:
+                refused = {r[0]: f"game {game_id} has no row of player {r[2]}" for r in rows if r[2] not in players}
+            _quarantine(ws, [(cid, why, None, published_at.date()) for cid, why in refused.items()])
+            rows = [r for r in rows if r[0] not in refused]
+            try:
+                if rows:
+                    outcomes.append(_publish(ws, rows, held))
+            except ConfigError as exc:
+                _quarantine(ws, [(r[0], str(exc), None, published_at.date()) for r in rows])
         published.append((published_at, outcomes))
     return published
+
+
+def _due(ws: Workspace, after: datetime | None, until: datetime) -> list[Correction]:
+    """The archive's valid corrections published in (after, until]; those breaking a row rule by
+    `until` quarantined (each once)."""
+    _quarantine(ws, ws.source.refused_corrections(until))
+    return ws.source.corrections(after, until)
+
+
+def _recorded(ws: Workspace) -> set[str]:
+    return {cid for (cid,) in ws.con.execute("SELECT correction_id FROM ops.source_corrections").fetchall()}
+
+
+def _refused(ws: Workspace) -> set[str]:
+    return {key for (key,) in ws.con.execute("SELECT DISTINCT record_key FROM ops.quarantine WHERE table_name = ?",
+                                            [CORRECTIONS_TABLE]).fetchall()}
+
+
+def _quarantine(ws: Workspace, refused: list[tuple[str, str, str | None, date | None]]) -> None:
+    """Archive corrections that cannot be published: (correction id, why, file, publication day),
+    each kept once in ops.quarantine at the source stage."""
+    if not refused:
+        return
+    committed(ws.con, lambda: ws.con.executemany(
+        """INSERT INTO ops.quarantine (table_name, record_key, reason, source_file, record_date, stage, ingested_at)
+        SELECT $table, $key, $reason, $file, $day, 'source', now()::TIMESTAMP
+        WHERE NOT EXISTS (SELECT 1 FROM ops.quarantine WHERE table_name = $table AND record_key = $key AND reason = $reason)""",
+        [{"table": CORRECTIONS_TABLE, "key": key, "reason": reason, "file": file, "day": day}
+         for key, reason, file, day in refused]))
 
 
 def _record(ws: Workspace, rows: list[tuple]) -> None:
@@ -167,7 +215,7 @@ def _check_corrected(ws: Workspace, game_id: str, players: list[int]) -> None:
         [game_id, players],
     ).pl()
     if frame.is_empty():
-        raise ConfigError("the archive does not publish that game's player rows")
+        raise ConfigError(f"the archive publishes no row of player {', '.join(map(str, players))} in game {game_id}")
     frame = normalise_types(frame.with_columns(pl.col("MIN").cast(pl.Int64, strict=False)), contract)
     broken = row_reasons(frame.with_row_index("_row"), contract, ws.source.folder)
     if broken.height:

@@ -58,6 +58,10 @@ def from_export(settings: Settings, graph: ProcessorGraph, table: str, first: da
         raise ConfigError(f"the latest export in {folder} is {latest['export_format']}; `nbadb read` reads Parquet "
                           "exports, whose values keep their types: publish one with `nbadb export`")
     export = folder / str(latest["export_id"])
+    held = latest.get("tables", {})
+    if table not in held:
+        raise ConfigError(f"the latest export in {folder} ({latest['export_id']}) holds no {table}, only "
+                          f"{', '.join(held) or 'no table'}: publish one with it (`nbadb export --tables {table}`)")
     files = exported_files(export, table)
     if files is None:
         return TableRead("export", str(export), table, [], [], 0)

@@ -660,15 +660,28 @@ class ArchiveSource:
         """The archive's valid corrections published in (after, until]: (correction id, game id, player
         id, stat, value, published at), oldest first. The id is a digest of the row, so a correction
         recorded once is recognised again."""
+        out = [(cid, game, player, stat, value, published)
+               for _, cid, game, player, stat, value, published, reasons in self._correction_rows()
+               if not reasons and (after is None or published > after) and published <= until]
+        return sorted(out, key=lambda c: (c[5], c[0]))
+
+    def refused_corrections(self, until: datetime) -> list[tuple[str, str, str, date | None]]:
+        """The archive's corrections that break a row rule of their contract, published by `until` (or
+        with no time): (correction id, the rules broken, file, publication day)."""
+        return [(cid, "; ".join(reasons), file, published.date() if published else None)
+                for file, cid, _, _, _, _, published, reasons in self._correction_rows()
+                if reasons and (published is None or published <= until)]
+
+    def _correction_rows(self) -> list[tuple[str, str, str, int, str, float, datetime, list[str]]]:
+        """Every row of the corrections files: (file, correction id, game id, player id, stat, value,
+        published at, the row rules it breaks)."""
         if not self.available("corrections"):
             return []
         out = []
         for path, rows in self.checked("corrections"):
-            valid = rows.filter(pl.col("_reasons").list.len() == 0)
-            for game, player, stat, value, published in valid.select(
+            for game, player, stat, value, published, reasons in rows.select(
                     "GAME_ID", "PLAYER_ID", "STAT", "VALUE",
-                    pl.col("PUBLISHED_AT").dt.replace_time_zone(None)).iter_rows():
-                if (after is None or published > after) and published <= until:
-                    digest = hashlib.md5(f"{path.name}|{game}|{player}|{stat}|{value}|{published}".encode()).hexdigest()
-                    out.append((digest[:16], game, player, stat, value, published))
-        return sorted(out, key=lambda c: (c[5], c[0]))
+                    pl.col("PUBLISHED_AT").dt.replace_time_zone(None), "_reasons").iter_rows():
+                digest = hashlib.md5(f"{path.name}|{game}|{player}|{stat}|{value}|{published}".encode()).hexdigest()
+                out.append((path.name, digest[:16], game, player, stat, value, published, sorted(set(reasons))))
+        return out

@@ -32,12 +32,17 @@ FILE_KINDS: tuple[FileKind, ...] = (
 KINDS = {k.kind: k for k in FILE_KINDS}
 
 
-def discover(folder: Path, kinds_from: Mapping[str, Path] | None = None) -> dict[str, list[Path]]:
-    """Files of each kind in `folder` (of a kind `kinds_from` names, in the folder it names instead);
-    kinds with no file map to an empty list."""
+def check_archive_folder(folder: Path) -> None:
+    """ArchiveMissingError unless `folder` is a folder."""
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist"
         raise ArchiveMissingError(f"archive folder {folder} {what}. Pass --archive DIR or set NBADB_ARCHIVE_DIR.")
+
+
+def discover(folder: Path, kinds_from: Mapping[str, Path] | None = None) -> dict[str, list[Path]]:
+    """Files of each kind in `folder` (of a kind `kinds_from` names, in the folder it names instead);
+    kinds with no file map to an empty list."""
+    check_archive_folder(folder)
     elsewhere = kinds_from or {}
     return {k.kind: sorted(elsewhere.get(k.kind, folder).glob(k.pattern)) for k in FILE_KINDS}
 
