@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -148,6 +149,13 @@ CRASHING_RUN = textwrap.dedent(
             if args[1].spec.name == "raw.player_boxscores":
                 os.kill(os.getpid(), 9)
         ledger.write_terminal = write_then_die
+    elif where == "between_runs":  # killed once the publication's first run has committed
+        from nbadb.engine.runner import Engine
+        first_run = Engine.run
+        def run_then_die(self, request):
+            first_run(self, request)
+            os.kill(os.getpid(), 9)
+        Engine.run = run_then_die
     else:
         threading.Timer(delay, lambda: os.kill(os.getpid(), 9)).start()
     ws = open_workspace(BUNDLED_ARCHIVE, settings=Settings(data_dir=Path(sys.argv[1])))
@@ -185,6 +193,31 @@ def test_kill_9_mid_run_leaves_a_consistent_warehouse(tmp_path: Path, where: str
         publish(clean, date(2023, 10, 24), date(2024, 1, 31))
         for table, rows in crashed_tables.items():
             assert rows == _table(clean.con, table), table
+
+
+def test_a_publication_killed_between_its_runs_shows_in_health_until_it_is_published_again(
+        tmp_path: Path, run_cli) -> None:
+    """A publication's runs are announced before the first runs (engine.ledger.announce): killed after
+    its first run committed, the ones that never ran are orphaned starts, so `health` exits 1 naming
+    them; publishing the window again completes it and health has no such problem left."""
+    crashed = tmp_path / "crashed"
+    proc = subprocess.run([sys.executable, "-c", CRASHING_RUN, str(crashed), "between_runs", "0"],
+                          capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with _workspace(crashed) as ws:
+        ran = {p for (p,) in ws.con.execute("SELECT processor FROM ops.processor_runs").fetchall()}
+        never_ran = {p for (p,) in ws.con.execute(
+            "SELECT processor FROM ops.run_events GROUP BY ALL HAVING count(*) FILTER (WHERE event = 'finished') = 0"
+        ).fetchall()}
+    assert len(ran) == 1 and len(never_ran) >= 3 and not ran & never_ran, (ran, never_ran)
+    health = run_cli(["health", "--json"], crashed)
+    assert health.exit_code == 1, health.output
+    orphaned = {f["subject"] for f in json.loads(health.stdout)["findings"] if f["check"] == "orphaned start"}
+    assert orphaned == never_ran
+    with _workspace(crashed) as ws:
+        assert not publish(ws, date(2023, 10, 24), date(2024, 1, 31)).failed
+    health = run_cli(["health", "--json"], crashed)
+    assert not [f for f in json.loads(health.stdout)["findings"] if f["check"] == "orphaned start"], health.stdout
 
 
 def test_waste_report_recomputed_from_raw_ledger_rows(tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 Run events: `started` (committed before a run writes anything), `finished` (in the run's terminal
 transaction) and `interrupted` (a Ctrl-C stopped the run before it wrote anything). A `started`
-without either is a run a crash left behind: an orphaned start (monitor.health shows it).
+without either is a run a crash left behind: an orphaned start (monitor.health shows it). The runs
+of a publication are announced together (`announce`: a `started` each) before the first of them
+runs, so a crash between two of them leaves the ones that never ran as orphaned starts too.
 """
 
 from __future__ import annotations
@@ -38,16 +40,34 @@ def record_started(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
     _event(con, request, "started")
 
 
-def record_interrupted(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
-    """A Ctrl-C stopped a started run before it committed anything: say so, so it is no orphan."""
-    _event(con, request, "interrupted")
+def announce(con: duckdb.DuckDBPyConnection, requests: list[RunRequest]) -> None:
+    """A `started` event for each of `requests`, committed together before the first of them runs."""
+    _events(con, requests, "started")
+
+
+def record_interrupted(con: duckdb.DuckDBPyConnection, *requests: RunRequest) -> None:
+    """A Ctrl-C stopped started (or announced) runs before they committed anything: say so, so they are no orphans."""
+    _events(con, list(requests), "interrupted")
+
+
+def unended(con: duckdb.DuckDBPyConnection, requests: list[RunRequest]) -> list[RunRequest]:
+    """Those of `requests` with neither a `finished` nor an `interrupted` event."""
+    ended = {run_id for (run_id,) in con.execute(
+        "SELECT DISTINCT run_id FROM ops.run_events WHERE list_contains($ids, run_id) AND event IN ('finished', 'interrupted')",
+        {"ids": [r.run_id for r in requests]}).fetchall()}
+    return [r for r in requests if r.run_id not in ended]
 
 
 def _event(con: duckdb.DuckDBPyConnection, request: RunRequest, kind: str) -> None:
-    """One run event in a transaction of its own (committed: a lake's busy catalog is waited out)."""
-    committed(con, lambda: con.execute(
-        f"INSERT INTO ops.run_events {_EVENT_COLUMNS} VALUES (?, ?, ?, NULL, now()::TIMESTAMP, ?, ?)",
-        [request.run_id, request.processor, kind, request.start_date, request.end_date]))
+    _events(con, [request], kind)
+
+
+def _events(con: duckdb.DuckDBPyConnection, requests: list[RunRequest], kind: str) -> None:
+    """Run events in a transaction of their own (committed: a lake's busy catalog is waited out)."""
+    if requests:
+        committed(con, lambda: con.executemany(
+            f"INSERT INTO ops.run_events {_EVENT_COLUMNS} VALUES (?, ?, ?, NULL, now()::TIMESTAMP, ?, ?)",
+            [[r.run_id, r.processor, kind, r.start_date, r.end_date] for r in requests]))
 
 
 def record_quarantined(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest) -> None:

@@ -69,6 +69,9 @@ class RunRequest:
     # what freezes as-of dates and what the breakers time out on. None: the warehouse clock.
     run_as_of_ts: datetime | None = None
     run_id: str = field(default_factory=new_run_id)
+    # Its `started` event was committed before it ran, with the other runs of its publication
+    # (engine.ledger.announce), so the run does not commit one of its own.
+    announced: bool = False
 
 
 @dataclass

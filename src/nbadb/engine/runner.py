@@ -147,7 +147,7 @@ class Engine:
 
     def _context(self, spec: ProcessorSpec, request: RunRequest) -> RunContext:
         ctx = RunContext(self.con, spec, request, self.calendar, self.clock(request), known_tables=self.known_tables,
-                         produced_tables=self.produced_tables)
+                         produced_tables=self.produced_tables, started_logged=request.announced)
         ctx.metrics.triggers = len(request.trigger.event_ids)
         if ctx.metrics.triggers > 1:
             ctx.decide(DecisionKind.COALESCED_TRIGGERS, f"coalesced {ctx.metrics.triggers} triggers into this run",
@@ -169,8 +169,9 @@ class Engine:
             return self._finish(ctx, planned, write_output=False)
 
         # From here on the run does work: a crash must leave this 'started' without a 'finished'.
-        ledger.record_started(self.con, ctx.asked)
-        ctx.started_logged = True
+        if not ctx.started_logged:
+            ledger.record_started(self.con, ctx.asked)
+            ctx.started_logged = True
         if ctx.spec.parts:  # independent parts behind their own breakers feed the transform
             reason = parts.run_parts(ctx, self.settings)
             if reason:

@@ -252,9 +252,9 @@ def _quarantined(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]
 
 def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     return [Finding("orphaned start", "problem", o.processor,
-                    f"run {o.run_id} for {o.start_date}..{o.end_date} started at {o.started_at:%Y-%m-%d %H:%M:%S} UTC "
-                    "and never finished (the process died); it wrote nothing, and the next run covering these dates "
-                    "completes them")
+                    f"run {o.run_id} for {o.start_date}..{o.end_date} started (or was announced with its "
+                    f"publication) at {o.started_at:%Y-%m-%d %H:%M:%S} UTC and never finished (the process died); "
+                    "it wrote nothing, and the next run covering these dates completes them")
             for o in orphans(con) if o.resolved_by is None]
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 import duckdb
 
+from nbadb.engine import ledger
 from nbadb.engine.spec import ProcessorSpec
 from nbadb.engine.request import RunRequest, RunResult, SourceQuarantine, Trigger
 from nbadb.engine.vocabulary import Status
@@ -169,12 +170,18 @@ def publish(
             entity_ids=tuple(game_ids) if filtered else None,
             source_quarantine=report.source_quarantine.get(spec.name, SourceQuarantine()),
             run_as_of_ts=clock,
+            announced=True,
         ))
-    for batch in ws.executor.run_wave([[request] for request in requests]):  # each reads only its own stage table
-        outcome.results += batch
-        if on_run:
-            for result in batch:
-                on_run(result)
+    ledger.announce(ws.con, requests)  # a crash between two of them leaves the rest as orphaned starts
+    try:
+        for batch in ws.executor.run_wave([[request] for request in requests]):  # each reads only its own stage table
+            outcome.results += batch
+            if on_run:
+                for result in batch:
+                    on_run(result)
+    except KeyboardInterrupt:
+        ledger.record_interrupted(ws.con, *ledger.unended(ws.con, requests))
+        raise
     return outcome
 
 
