@@ -274,7 +274,7 @@ def test_kill_9_mid_replay_shows_an_orphan_until_the_next_run_completes_its_date
     assert json.loads(run_cli(["runs", "--status", "orphaned", "--json"], data_dir).stdout) == []
 
 
-def test_ctrl_c_ends_a_replay_at_once_records_nothing_failed_and_exits_130(replayed, copy_warehouse, tmp_path):
+def test_ctrl_c_ends_a_replay_at_once_records_nothing_failed_and_exits_130(replayed, copy_warehouse, run_cli, tmp_path):
     data_dir = copy_warehouse(replayed, tmp_path / "interrupted")
     proc = _nbadb(["replay", "--start", "2023-10-28", "--end", "2023-11-20"], data_dir)
     _wait_for_runs(data_dir, proc)
@@ -290,6 +290,10 @@ def test_ctrl_c_ends_a_replay_at_once_records_nothing_failed_and_exits_130(repla
         assert con.execute("SELECT count(*) FROM ops.circuit_breakers WHERE consecutive_failures > 0").fetchall()[0][0] == 0
         finished = con.execute("SELECT max(as_of_date) FROM ops.processor_runs").fetchall()[0][0]
     assert finished < date(2023, 11, 20), "the replay stopped"
+    listed = run_cli(["runs", "--status", "interrupted", "--json"], data_dir)
+    assert listed.exit_code == 0 and {r["status"] for r in json.loads(listed.stdout)} <= {"interrupted"}
+    health = json.loads(run_cli(["health", "--json"], data_dir).stdout)
+    assert not [f for f in health["findings"] if f["check"] == "orphaned start"], "a Ctrl-C leaves no orphan"
 
 
 # -- determinism, forms, kinds -----------------------------------------------------------------------

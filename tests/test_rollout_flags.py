@@ -77,6 +77,7 @@ def test_rollout_commands_refuse_bad_arguments_in_one_line_with_exit_2(run_cli, 
     result = run_cli(args, tmp_path)
     assert result.exit_code == 2 and no_traceback(result), result.output
     assert result.stderr.startswith("error:")
+    assert not (tmp_path / "control.duckdb").exists(), "a refused argument creates no control plane"
 
 
 def test_an_advance_without_evidence_is_refused_with_exit_7_naming_every_missing_item_and_kept_in_the_audit(

@@ -11,7 +11,7 @@ from rich.text import Text
 from nbadb.cli.common import DataTable, JsonOption, check_choice, command, console, parse_date, print_json
 from nbadb.errors import ConfigError
 
-RUN_STATUSES = ("success", "skipped", "failed", "partial", "orphaned")
+RUN_STATUSES = ("success", "skipped", "failed", "partial", "orphaned", "interrupted")
 
 report_app = typer.Typer(
     help="Decision reports computed from the run ledger.", no_args_is_help=True, rich_markup_mode="markdown"
@@ -20,7 +20,7 @@ report_app = typer.Typer(
 
 def runs(
     processor: Optional[str] = typer.Option(None, "--processor", help="Only this processor."),
-    status: Optional[str] = typer.Option(None, "--status", help="success, skipped, failed, partial or orphaned."),
+    status: Optional[str] = typer.Option(None, "--status", help="success, skipped, failed, partial, orphaned or interrupted."),
     since: Optional[str] = typer.Option(None, "--since", help="Runs whose dates end on or after this date."),
     limit: int = typer.Option(30, "--limit", min=1, help="How many rows, newest first."),
     as_json: bool = JsonOption,

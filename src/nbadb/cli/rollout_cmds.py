@@ -128,8 +128,9 @@ def signoff(track: str = typer.Argument(...), item: str = typer.Argument(..., he
     check_track(track)
     if item not in SIGNOFF_ITEMS:
         raise ConfigError(f"signoff item {item!r}: use one of {', '.join(SIGNOFF_ITEMS)}")
+    actor = _name(by, "--by")
     with control.control(get_settings()) as con:
-        audit_id = control.record(con, actor=_name(by, "--by"), action="signoff", track=track, item=item)
+        audit_id = control.record(con, actor=actor, action="signoff", track=track, item=item)
     console.print(f"{track}: {item} signed off by {escape(by)} (audit {audit_id})", highlight=False)
 
 
@@ -143,9 +144,9 @@ def incident(track: str = typer.Argument(...), severity: str = typer.Option(...,
     check_track(track)
     if severity not in control.SEVERITIES:
         raise ConfigError(f"--severity {severity!r}: use one of {', '.join(control.SEVERITIES)}")
+    actor, what = _name(by, "--by"), _name(note, "--note")
     with control.control(get_settings()) as con:
-        audit_id = control.record(con, actor=_name(by, "--by"), action="incident", track=track, severity=severity,
-                                  note=_name(note, "--note"))
+        audit_id = control.record(con, actor=actor, action="incident", track=track, severity=severity, note=what)
     console.print(f"{track}: {severity} incident {audit_id} recorded", highlight=False)
 
 
@@ -154,12 +155,14 @@ def resolve(incident_id: str = typer.Argument(..., help="The incident's audit id
     from nbadb.config import get_settings
     from nbadb.rollout import control
 
-    with control.control(get_settings()) as con:
+    actor = _name(by, "--by")
+    with control.control(get_settings(), read_only=True) as con:  # a refused resolve creates no control plane
         rows = con.execute("SELECT track FROM ops.rollout_audit WHERE audit_id = ? AND action = 'incident'",
                            [incident_id]).fetchall()
-        if not rows:
-            raise ConfigError(f"no incident {incident_id!r}; see `nbadb rollout audit`")
-        control.record(con, actor=_name(by, "--by"), action="resolve", track=rows[0][0], resolves=incident_id)
+    if not rows:
+        raise ConfigError(f"no incident {incident_id!r}; see `nbadb rollout audit`")
+    with control.control(get_settings()) as con:
+        control.record(con, actor=actor, action="resolve", track=rows[0][0], resolves=incident_id)
     console.print(f"incident {escape(incident_id)} resolved", highlight=False)
 
 

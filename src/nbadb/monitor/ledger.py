@@ -1,4 +1,5 @@
-"""Ledger look-ups: recent runs with filters (orphaned starts among them), and one run explained."""
+"""Ledger look-ups: recent runs with filters (orphaned starts and interrupted runs among them), and
+one run explained."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ RUN_COLUMNS = (
     "rows_written", "rows_quarantined", "entities_held", "dates_frozen", "duration_ms", "finished_at",
 )
 ORPHANED = "orphaned"  # the status `runs` shows for a start a crash left behind (monitor.orphans)
+INTERRUPTED = "interrupted"  # the status `runs` shows for a run a Ctrl-C stopped before it wrote anything
 
 
 def recent_runs(
@@ -43,6 +45,14 @@ def recent_runs(
             found.append({c: None for c in RUN_COLUMNS} | {
                 "run_id": o.run_id, "processor": o.processor, "start_date": o.start_date, "end_date": o.end_date,
                 "status": ORPHANED, "finished_at": o.started_at})
+    if status in (None, INTERRUPTED):
+        found += [{c: None for c in RUN_COLUMNS} | dict(zip(
+            ("run_id", "processor", "start_date", "end_date", "status", "finished_at"), row)) for row in con.execute(
+            """SELECT run_id, processor, start_date, end_date, event, event_at FROM ops.run_events
+            WHERE event = $interrupted AND ($processor IS NULL OR processor = $processor)
+              AND ($since IS NULL OR end_date >= $since)
+            ORDER BY event_at DESC LIMIT $limit""",
+            {"interrupted": INTERRUPTED, "processor": processor, "since": since, "limit": limit}).fetchall()]
     return sorted(found, key=lambda r: r["finished_at"], reverse=True)[:limit]
 
 

@@ -172,8 +172,8 @@ def publish(
             run_as_of_ts=clock,
             announced=True,
         ))
-    ledger.announce(ws.con, requests)  # a crash between two of them leaves the rest as orphaned starts
     try:
+        ledger.announce(ws.con, requests)  # a crash between two of them leaves the rest as orphaned starts
         for batch in ws.executor.run_wave([[request] for request in requests]):  # each reads only its own stage table
             outcome.results += batch
             if on_run:
