@@ -273,6 +273,10 @@ def test_a_bad_row_is_quarantined_with_its_rule_and_held_data_stays(
     assert not [r for r in payload["runs"] if r["status"] == "failed"]
     assert any(t == table and reason == rule for t, _, reason in quarantine(warehouse)), quarantine(warehouse)
     assert table_digests(warehouse) == before, case
+    with duckdb.connect(str(warehouse / "nba.duckdb"), read_only=True) as con:  # the row, as its file had it
+        kept = con.execute("SELECT row_values FROM ops.quarantine WHERE table_name = ? AND reason = ?",
+                           [table, rule]).fetchall()
+    assert kept and all(json.loads(values) for (values,) in kept), (case, kept)
     for f in payload["files"]:  # every file reconciles
         assert f["source_rows"] == f["accepted"] + f["quarantined"], f
 

@@ -89,12 +89,13 @@ def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: 
     def write() -> None:
         con.execute(
             """INSERT INTO ops.quarantine (table_name, record_key, column_name, reason, source_file, record_date,
-                                           stage, run_id, ingested_at)
-            SELECT DISTINCT q.table_name, q.record_key, q.column_name, q.reason, q.source_file, q.record_date,
-                   'source', $publication, now()::TIMESTAMP
+                                           stage, run_id, row_values, ingested_at)
+            SELECT q.table_name, q.record_key, q.column_name, q.reason, q.source_file, q.record_date,
+                   'source', $publication, min(q.row_values)::JSON, now()::TIMESTAMP  -- copies of a key: one of them
             FROM src_quarantine q
             WHERE NOT EXISTS (SELECT 1 FROM ops.quarantine o WHERE o.table_name = q.table_name
-                  AND o.record_key IS NOT DISTINCT FROM q.record_key AND o.reason = q.reason)""",
+                  AND o.record_key IS NOT DISTINCT FROM q.record_key AND o.reason = q.reason)
+            GROUP BY ALL""",
             {"publication": publication},
         )
         if report.files:

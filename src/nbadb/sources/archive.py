@@ -44,7 +44,7 @@ ROW_KINDS = ("player_logs", "team_logs", "boxscores", "schedule", "injuries", "p
 _GAME_KINDS = ("player_logs", "team_logs")
 UNMATCHED_NAME = "player name not matched to an NBA player id"
 _QUARANTINE_COLUMNS = "table_name VARCHAR, record_key VARCHAR, column_name VARCHAR, reason VARCHAR, " \
-                      "source_file VARCHAR, record_date DATE, entity_id VARCHAR, exact_copy BOOLEAN"
+                      "source_file VARCHAR, record_date DATE, entity_id VARCHAR, exact_copy BOOLEAN, row_values VARCHAR"
 _QUARANTINED = "(table_name, record_key, column_name, reason, source_file, record_date, entity_id, exact_copy)"
 # Each raw table's stage table and the column naming its entity (a game; an event for prop lines).
 _STAGE_KEYS = (("raw.player_boxscores", "stage_player_logs", "GAME_ID"),
@@ -363,6 +363,7 @@ class ArchiveSource:
                 pl.lit(None, pl.String).alias("column_name"), pl.col("_reasons").alias("reason"),
                 pl.col("_source_file").alias("source_file"), pl.col("_date").alias("record_date"),
                 pl.col("_entity").alias("entity_id"),
+                pl.struct(list(contract.columns)).struct.json_encode().alias("row_values"),  # the row as the file has it
             ).explode("reason").with_columns(pl.col("reason").str.starts_with(EXACT_COPY).alias("exact_copy"))
             self.con.register("_q", described)
             self.con.execute("INSERT INTO src_quarantine BY NAME SELECT * FROM _q")
@@ -477,9 +478,9 @@ class ArchiveSource:
             if "TEAM_ID" not in _columns(self.con, table) or "PLAYER_ID" not in _columns(self.con, "stage_player_logs"):
                 continue
             self.con.execute(
-                f"""INSERT INTO src_quarantine {_QUARANTINED}
+                f"""INSERT INTO src_quarantine {_QUARANTINED[:-1]}, row_values)
                 SELECT '{KINDS[rule.kind].raw_table}', t.GAME_ID || '|' || t.TEAM_ID, NULL, $rule, t._source_file,
-                       t.GAME_DATE, t.GAME_ID, false
+                       t.GAME_DATE, t.GAME_ID, false, to_json(t)  -- the row as staged
                 FROM {table} t JOIN ({rule.violations_sql}) v USING (GAME_ID, TEAM_ID)""",
                 {"rule": rule.name},
             )
@@ -604,10 +605,10 @@ class ArchiveSource:
         self._stage_as("stage_props", match_players_sql(lines, "PLAYER", "r.GAME LIKE '%' || d.team_name || '%'"))
         self.con.unregister("_frame")
         self.con.execute(
-            f"""INSERT INTO src_quarantine {_QUARANTINED}
+            f"""INSERT INTO src_quarantine {_QUARANTINED[:-1]}, row_values)
             SELECT 'raw.prop_lines', PLAYER || '|' || GAME, 'PLAYER', '{UNMATCHED_NAME}', _source_file, SNAPSHOT_DATE,
-                   EVENT_KEY, false
-            FROM stage_props WHERE matched_player_id IS NULL"""
+                   EVENT_KEY, false, to_json(p)  -- the line as staged
+            FROM stage_props p WHERE matched_player_id IS NULL"""
         )
         self._recount_matched(report)
         self.con.execute(UNMATCHED_SQL)
