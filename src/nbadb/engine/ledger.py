@@ -37,7 +37,7 @@ def record_started(con: duckdb.DuckDBPyConnection, request: RunRequest) -> None:
     Runs that end in a pre-check or change detection write nothing but their terminal
     transaction, which carries both events; a crash before it leaves no trace because no work
     had been done."""
-    _event(con, request, "started")
+    _events(con, [request], "started")
 
 
 def announce(con: duckdb.DuckDBPyConnection, requests: list[RunRequest]) -> None:
@@ -56,10 +56,6 @@ def unended(con: duckdb.DuckDBPyConnection, requests: list[RunRequest]) -> list[
         "SELECT DISTINCT run_id FROM ops.run_events WHERE list_contains($ids, run_id) AND event IN ('finished', 'interrupted')",
         {"ids": [r.run_id for r in requests]}).fetchall()}
     return [r for r in requests if r.run_id not in ended]
-
-
-def _event(con: duckdb.DuckDBPyConnection, request: RunRequest, kind: str) -> None:
-    _events(con, [request], kind)
 
 
 def _events(con: duckdb.DuckDBPyConnection, requests: list[RunRequest], kind: str) -> None:

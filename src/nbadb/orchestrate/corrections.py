@@ -143,10 +143,11 @@ def _by_instant(ws: Workspace, corrections: list[Correction]) -> list[tuple[date
                 refused = {r[0]: f"game {game_id} has no row of player {r[2]}" for r in rows if r[2] not in players}
             _quarantine(ws, [(cid, why, None, published_at.date()) for cid, why in refused.items()])
             rows = [r for r in rows if r[0] not in refused]
+            if not rows:
+                continue
             try:
-                if rows:
-                    outcomes.append(_publish(ws, rows, held))
-            except ConfigError as exc:
+                outcomes.append(_publish(ws, rows, held))
+            except ConfigError as exc:  # the corrected rows would break a row rule
                 _quarantine(ws, [(r[0], str(exc), None, published_at.date()) for r in rows])
         published.append((published_at, outcomes))
     return published
