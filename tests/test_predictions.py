@@ -329,6 +329,40 @@ def test_a_system_that_cannot_predict_in_the_first_season_of_the_data_says_why_i
     assert " ".join(only_gbm.split()).startswith(f"note: gbm has no prediction on {days} of these game days "
                                                  f"({first} to {last}): not ready, {reasons['gbm']}")
 
+    # predict says the day's gbm predictions are missing while the others' are not, and why
+    predicted = run_cli(["predict", "--date", "2024-10-25", "--system", "gbm", "--json"], data_dir, archive=folder)
+    day = json.loads(predicted.stdout)
+    with db(data_dir) as con:
+        that_day = dict(con.execute(f"SELECT system, count(*) FROM {PREDICTIONS} WHERE game_date = '2024-10-25' "
+                                    "GROUP BY ALL").fetchall())
+    assert day["predictions"] == [] and day["predictions_by_system"] == that_day and "gbm" not in that_day
+    assert "gbm" in day["systems"]["not_ready"] and reasons["gbm"] == day["systems"]["errors"]["gbm"]
+
+
+def test_the_report_names_a_system_missing_from_days_its_prediction_run_counted_as_succeeded(
+        replayed_window, copy_warehouse, run_cli, db, tmp_path: Path) -> None:
+    """A run over several seasons records a system as succeeded when it predicted any of its days (gbm
+    in the first season of a nine-season backfill), so the report reads who is missing from the
+    evaluated predictions themselves: the baseline's rows of the window's last three game days taken
+    out, the report names the baseline on three more days, up to the last, with no reason recorded."""
+    from nbadb.monitor.prediction_quality import NO_REASON_RECORDED
+
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
+
+    def baseline_note() -> dict | None:
+        report = json.loads(run_cli(["report", "predictions", "--season", "2023-24", "--json"], data_dir).stdout)
+        return next((n for n in report["not_ready"] if n["system"] == "baseline"), None)
+
+    before = baseline_note()
+    with db(data_dir, read_only=False) as con:
+        last_days = [d for (d,) in con.execute("SELECT DISTINCT game_date FROM predictions.evaluation "
+                                              "WHERE season = '2023-24' ORDER BY 1 DESC LIMIT 3").fetchall()]
+        con.execute("DELETE FROM predictions.evaluation WHERE system = 'baseline' AND list_contains(?, game_date)",
+                    [last_days])
+    after = baseline_note()
+    assert after is not None and after["days"] == (before["days"] if before else 0) + 3
+    assert after["last_day"] == str(max(last_days)) and after["reason"] == NO_REASON_RECORDED
+
 
 def test_predicting_a_day_without_games_says_so_instead_of_asking_for_earlier_days(tmp_path: Path, run_cli) -> None:
     """Election Day 2023 (2023-11-07) has no game: predict answered "no prop lines in the archive for

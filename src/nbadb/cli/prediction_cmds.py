@@ -96,14 +96,22 @@ def _render_predict(outcome, shown: list[dict], limit: int) -> None:
         console.print("no prop lines in the archive for this day: every line is estimated")
     if outcome.systems:
         s = outcome.systems
-        listed = {k: ", ".join(s[k]) or "-" for k in ("succeeded", "failed", "skipped_open")}
-        console.print(f"systems (run {s['run_id']}, {s['status']}): succeeded {listed['succeeded']}; "
-                      f"failed {listed['failed']}; skipped (breaker open) {listed['skipped_open']}")
+        listed = {k: ", ".join(s[k]) or "-" for k in ("succeeded", "failed", "skipped_open", "not_ready")}
+        span = s["start_date"] if s["start_date"] == s["end_date"] else f"{s['start_date']}..{s['end_date']}"
+        console.print(f"systems (run {s['run_id']} for {span}, {s['status']}): succeeded {listed['succeeded']}; "
+                      f"failed {listed['failed']}; skipped (breaker open) {listed['skipped_open']}; "
+                      f"not ready {listed['not_ready']}")
         for part, error in s["errors"].items():
             console.print(f"  [yellow]{part}:[/] {escape(str(error))}")
+    others = {name: n for name, n in outcome.by_system.items() if name != outcome.system}
     if not outcome.predictions and not outcome.feature_rows:
         console.print("[yellow]no predictions:[/] the feature store has no row for this day's players "
                       "(ingest or replay the days before it first)")
+    elif not outcome.predictions and others:
+        console.print(f"[yellow]no {outcome.system} predictions[/] for {outcome.day}; the others made some "
+                      f"({', '.join(f'{name} {n}' for name, n in others.items())}): {outcome.system} was not ready "
+                      "that day (the reason above when its run recorded one; a run over several seasons counts a "
+                      "system that predicted any of its days as succeeded)")
     elif not outcome.predictions:
         console.print(f"[yellow]no predictions:[/] the feature store has {outcome.feature_rows} players for this day "
                       "and no system predicted any of them (each system's reason above; the baseline needs a game of "

@@ -26,9 +26,16 @@ from datetime import date
 import duckdb
 import numpy as np
 
+from nbadb.pipeline.ensemble import SYSTEMS
+
 BOOTSTRAP_RESAMPLES = 2000
 SEED = 0
 CALIBRATION_BINS = 10
+# A system missing from game days whose prediction run recorded no reason for it: a run over several
+# seasons records a system as succeeded when it predicted any of its days (gbm before its first
+# training season, say).
+NO_REASON_RECORDED = ("no reason recorded: the prediction run covering these days counts a system that "
+                      "predicted any of its days as succeeded")
 FORM_BUCKETS = "CASE WHEN e.games_played_season = 0 THEN '0 games' WHEN e.games_played_season <= 5 THEN '1-5 games' " \
                "WHEN e.games_played_season <= 10 THEN '6-10 games' ELSE '11+ games' END"
 
@@ -104,9 +111,9 @@ class CalibrationRow:
 
 @dataclass(frozen=True)
 class NotReady:
-    """A system with no prediction on `days` of the report's game days (first_day..last_day), because
-    the latest prediction run of each of those days found it not ready (engine.parts): `reason` is the
-    latest day's (no league prior before a season's first previous season, no gbm model yet, ...)."""
+    """A system with no prediction on `days` of the report's game days (first_day..last_day): `reason`
+    is what the latest prediction run of the latest such day recorded for it (engine.parts: no league
+    prior before a season's first previous season, no gbm model yet, ...)."""
 
     system: str
     days: int
@@ -246,20 +253,27 @@ def _calibration(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> li
 
 
 def _not_ready(con: duckdb.DuckDBPyConnection, filters: dict[str, object]) -> list[NotReady]:
-    """The systems missing from some of the report's game days (its filters but the system's), and why."""
+    """The systems with no evaluated prediction on some of the report's game days (its filters but the
+    system's), read from the predictions themselves, with the reason the latest prediction run of the
+    latest such day recorded for the system (NO_REASON_RECORDED when it recorded none)."""
     where, params = _where({**filters, "system": None})
     rows = con.execute(f"""
-        WITH days AS (SELECT DISTINCT e.game_date AS day FROM predictions.evaluation e WHERE {where}),
+        WITH have AS (SELECT DISTINCT e.game_date AS day, e.system FROM predictions.evaluation e WHERE {where}),
+        systems AS (SELECT unnest($systems::VARCHAR[]) AS system UNION SELECT DISTINCT system FROM predictions.evaluation),
+        missing AS (SELECT d.day, s.system FROM (SELECT DISTINCT day FROM have) d CROSS JOIN systems s
+                    ANTI JOIN have h ON h.day = d.day AND h.system = s.system),
         latest AS (
-            SELECT d.day, arg_max(struct_pack(systems := w.systems_not_ready, errors := w.errors), w.recorded_at) AS run
-            FROM days d JOIN ops.prediction_worker_runs w ON d.day BETWEEN w.start_date AND w.end_date
+            SELECT d.day, arg_max(w.errors, w.recorded_at) AS errors
+            FROM (SELECT DISTINCT day FROM missing) d JOIN ops.prediction_worker_runs w ON d.day BETWEEN w.start_date AND w.end_date
             WHERE w.processor = 'predictions.player_prop_predictions'
             GROUP BY d.day),
-        missing AS (SELECT day, unnest(run.systems) AS system, run.errors AS errors FROM latest)
-        SELECT system, count(*), min(day), max(day), arg_max(json_extract_string(errors, '$."' || system || '"'), day)
-        FROM missing WHERE $system IS NULL OR system = $system
-        GROUP BY system ORDER BY system""", {**params, "system": filters["system"]}).fetchall()
-    return [NotReady(*row) for row in rows]
+        why AS (SELECT m.system, m.day, json_extract_string(l.errors, '$."' || m.system || '"') AS reason
+                FROM missing m LEFT JOIN latest l USING (day))
+        SELECT system, count(*), min(day), max(day), arg_max(reason, day) FILTER (WHERE reason IS NOT NULL)
+        FROM why WHERE $system IS NULL OR system = $system
+        GROUP BY system ORDER BY system""", {**params, "system": filters["system"], "systems": list(SYSTEMS)}).fetchall()
+    return [NotReady(system, days, first, last, reason or NO_REASON_RECORDED)
+            for system, days, first, last, reason in rows]
 
 
 def quality_report(con: duckdb.DuckDBPyConnection, *, season: str | None = None, start: date | None = None,

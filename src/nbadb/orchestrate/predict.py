@@ -76,6 +76,7 @@ class PredictOutcome:
     results: list[RunResult] = field(default_factory=list)
     predictions: list[dict[str, object]] = field(default_factory=list)
     systems: dict[str, object] = field(default_factory=dict)  # the latest prediction worker run for the day
+    by_system: dict[str, int] = field(default_factory=dict)  # the day's predictions per system (every target)
     unpublished: Unpublished | None = None
     feature_rows: int = 0  # the day's rows in the feature store: the players the systems were asked about
     games: int | None = None  # the day's games in the published schedule; None: the archive has no schedule source
@@ -98,7 +99,7 @@ class PredictOutcome:
                      for r in self.results],
             "systems": self.systems,
             "unpublished_days": self.unpublished and self.unpublished.as_dict(),
-            "feature_rows": self.feature_rows, "games": self.games,
+            "feature_rows": self.feature_rows, "games": self.games, "predictions_by_system": self.by_system,
             "predictions": self.predictions,
         }
 
@@ -116,16 +117,20 @@ def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictO
                                   {"day": day}).fetchall()[0][0]
     games = LeagueCalendar.load(ws.con).games_between(day, day)
     scheduled = any(ws.source.available(kind) for kind in SOURCE_KIND_OF[SCHEDULE.name])
+    by_system = dict(ws.con.execute(f"SELECT system, count(*) FROM {PLAYER_PROP_PREDICTIONS.output_table} "
+                                    "WHERE game_date = $day GROUP BY ALL ORDER BY ALL", {"day": day}).fetchall())
     outcome = PredictOutcome(day, system, published.prop_match, results, predictions, unpublished=unpublished,
-                             feature_rows=feature_rows, games=games if scheduled else None)
+                             feature_rows=feature_rows, games=games if scheduled else None, by_system=by_system)
     worker = ws.con.execute(
-        """SELECT run_id, status, systems_succeeded, systems_failed, systems_skipped_open, errors
+        """SELECT run_id, status, start_date, end_date, systems_succeeded, systems_failed, systems_skipped_open,
+                  systems_not_ready, errors
         FROM ops.prediction_worker_runs WHERE processor = $p AND start_date <= $day AND end_date >= $day
         ORDER BY recorded_at DESC LIMIT 1""",
         {"p": PLAYER_PROP_PREDICTIONS.name, "day": day},
     ).fetchall()
     if worker:
-        run_id, status, ok, failed, skipped, errors = worker[0]
-        outcome.systems = {"run_id": run_id, "status": status, "succeeded": ok, "failed": failed,
-                           "skipped_open": skipped, "errors": json.loads(errors)}
+        run_id, status, first, last, ok, failed, skipped, not_ready, errors = worker[0]
+        outcome.systems = {"run_id": run_id, "status": status, "start_date": str(first), "end_date": str(last),
+                           "succeeded": ok, "failed": failed, "skipped_open": skipped, "not_ready": not_ready,
+                           "errors": json.loads(errors)}
     return outcome
