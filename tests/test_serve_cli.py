@@ -174,6 +174,37 @@ def test_a_query_parameter_no_handler_reads_is_refused_naming_the_ones_it_takes(
     assert served_cli.call("/api/v1/predictions?date=2023-11-06&limit=25")[0] == 200
 
 
+def test_a_malformed_request_gets_a_4xx_in_one_line_and_no_traceback(served_cli):
+    """Numbers past BIGINT or not in ASCII digits, a body length that is not one, a request line past
+    the standard library's limit: each answered 4xx at once (a Content-Length of -1 used to hold the
+    thread reading to the end of the stream), nothing logged as a failure."""
+    import http.client
+
+    for path in ("/runs?page=99999999999999999999999", "/api/v1/runs?page=%C2%B2",
+                 "/api/v1/tables/raw.schedule?offset=9223372036854775808&limit=1",
+                 "/api/v1/tables/raw.schedule?limit=%C2%B2"):
+        status, body = served_cli.call(path)
+        assert status == 400 and b"is not a whole number from 0 to" in body, (path, status, body)
+    for length, expected in (("-1", 400), ("abc", 400), (str(10**9), 413)):
+        conn = http.client.HTTPConnection(served_cli.info.host, served_cli.info.port, timeout=10)
+        conn.putrequest("POST", "/api/v1/control/cycles")
+        conn.putheader("Content-Length", length)
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status == expected and "Content-Length" in json.loads(answer.read())["error"], length
+        conn.close()
+    assert served_cli.call("/api/v1?" + "a" * 70_000)[0] == 414
+    assert "Traceback" not in served_cli.log.read_text()
+
+
+def test_the_dashboards_waste_answers_count_what_the_patterns_saved(served_cli):
+    """The waste page's third answer reads the runs each pattern saved, as `nbadb report waste` does
+    (it said "nothing yet" beside a patterns page that counted saved runs)."""
+    saved = sum(p["runs_saved"] or 0 for p in json.loads(served_cli.call("/api/v1/patterns")[1])["report"]["patterns"])
+    answer = json.loads(served_cli.call("/api/v1/waste")[1])["report"]["answers"]["what did the patterns save"]
+    assert saved > 0 and answer.startswith(f"{saved:,} runs skipped"), (saved, answer)
+
+
 def test_an_action_given_a_query_parameter_is_refused_before_it_acts():
     from nbadb.errors import ConfigError
     from nbadb.serve.http import Request as HttpRequest, Response, Router

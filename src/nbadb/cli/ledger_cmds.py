@@ -114,8 +114,7 @@ def waste_with_patterns(ws, since):
     from nbadb.monitor.patterns import patterns_report
     from nbadb.monitor.waste import waste_report
 
-    saved = {p.pattern: p.runs_saved or 0 for p in patterns_report(ws.con, ws.graph, since).patterns}
-    return waste_report(ws.con, since, saved)
+    return waste_report(ws.con, since, patterns_report(ws.con, ws.graph, since).runs_saved)
 
 
 def report_waste(

@@ -107,6 +107,11 @@ class PatternsReport:
     patterns: list[PatternRow]
     rules: list[Rule]
 
+    @property
+    def runs_saved(self) -> dict[str, int]:
+        """The runs each processing pattern saved (the waste report's third answer, monitor.waste)."""
+        return {p.pattern: p.runs_saved or 0 for p in self.patterns}
+
     def as_dict(self) -> dict[str, object]:
         return {"runs": self.runs, "patterns": [asdict(p) for p in self.patterns],
                 "rules": [{**asdict(r), "triggered": r.triggered} for r in self.rules]}

@@ -22,7 +22,7 @@ from urllib.parse import unquote
 from nbadb.errors import ConfigError
 from nbadb.orchestrate.manifests import manifest_dir, read_manifest
 from nbadb.serve import tables, views
-from nbadb.serve.filters import date_param
+from nbadb.serve.filters import count_param, date_param
 from nbadb.serve.http import HttpError, Request, Response
 from nbadb.serve.plan import Cycle, CycleKind
 
@@ -83,20 +83,11 @@ def reset_breaker(app: ServeApp, request: Request, path: dict[str, str]) -> Resp
     return Response.json({"key": breaker.key, "kind": breaker.kind, "state": breaker.state})
 
 
-def _count_param(request: Request, name: str, default: int) -> int:
-    value = request.param(name)
-    if value is None:
-        return default
-    if not value.isdigit():
-        raise ConfigError(f"{name} {value!r} is not a whole number")
-    return int(value)
-
-
 def table_rows(app: ServeApp, request: Request, table: str) -> Response:
     """GET /api/v1/tables/{table}: a page of its rows (serve.tables), read on a reader of the warehouse."""
     first, last = date_param(request, "from"), date_param(request, "to")
-    limit = _count_param(request, "limit", tables.DEFAULT_LIMIT)
-    offset = _count_param(request, "offset", 0)
+    limit = count_param(request, "limit", tables.DEFAULT_LIMIT)
+    offset = count_param(request, "offset", 0)
     with app.readers.reader() as con:
         return Response.json(tables.table_answer(con, app.ws.graph, unquote(table), first, last, limit, offset))
 

@@ -162,5 +162,4 @@ class CycleRunner:
         """The waste and pattern reports over the week before `day` (runs for its game dates)."""
         ws, since = self.ws, day - WEEK
         patterns = patterns_report(ws.con, ws.graph, since)
-        saved = {p.pattern: p.runs_saved or 0 for p in patterns.patterns}
-        record_weekly(ws.con, day, taken_at, waste_report(ws.con, since, saved), patterns)
+        record_weekly(ws.con, day, taken_at, waste_report(ws.con, since, patterns.runs_saved), patterns)

@@ -10,6 +10,21 @@ from nbadb.serve.http import Request
 from nbadb.serve.queries import PAGE_SIZES, Page
 
 
+# The largest whole number a query parameter takes (a page, a limit, an offset): far past any table,
+# and its products stay inside DuckDB's BIGINT.
+MAX_COUNT = 10**12
+
+
+def count_param(request: Request, name: str, default: int) -> int:
+    """A whole number 0..MAX_COUNT in ASCII digits (`int` would take '²' and '١٢')."""
+    value = request.param(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_COUNT:
+        raise ConfigError(f"{name} {value!r} is not a whole number from 0 to {MAX_COUNT}")
+    return int(value)
+
+
 def date_param(request: Request, name: str) -> date | None:
     value = request.param(name)
     if value is None:
@@ -37,9 +52,9 @@ def table_param(request: Request, graph: ProcessorGraph) -> str | None:
 
 def page_param(request: Request) -> Page:
     limit = request.param("limit") or "50"
-    page = request.param("page") or "1"
     if limit not in {str(p) for p in PAGE_SIZES}:
         raise ConfigError(f"limit {limit!r}: use one of {', '.join(map(str, PAGE_SIZES))}")
-    if not page.isdigit() or int(page) < 1:
-        raise ConfigError(f"page {page!r} is not a page number (1, 2, ...)")
-    return Page(int(limit), (int(page) - 1) * int(limit))
+    page = count_param(request, "page", 1)
+    if page < 1:
+        raise ConfigError(f"page {page} is not a page number (1, 2, ...)")
+    return Page(int(limit), (page - 1) * int(limit))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from html import escape
@@ -131,7 +132,12 @@ def _answer(router: Router, request: Request) -> Response:
     except Exception:
         log.exception("%s %s failed", request.method, request.path)
         status, message = HTTPStatus.INTERNAL_SERVER_ERROR, "internal error; the server log has the details"
-    if request.path.startswith("/api/"):
+    return _error_response(request.path, status, message)
+
+
+def _error_response(path: str, status: HTTPStatus, message: str) -> Response:
+    """An error as the API answers one (JSON) or as a page."""
+    if path.startswith("/api/"):
         return Response.json({"error": message}, status)
     return Response.html(f"<!doctype html><title>{int(status)}</title><p>{escape(message)}</p>", status)
 
@@ -143,11 +149,17 @@ def handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             parts = urlsplit(self.path)
-            length = min(int(self.headers.get("Content-Length") or 0), MAX_BODY)
-            request = Request(self.command, parts.path.rstrip("/") or "/",
-                              {k: v[0] for k, v in parse_qs(parts.query).items()},
-                              {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length) if length else b"")
-            response = _answer(router, request)
+            path = parts.path.rstrip("/") or "/"
+            length = (self.headers.get("Content-Length") or "0").strip()
+            if not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY:
+                self.close_connection = True  # a body of unknown or refused length is not read
+                status = HTTPStatus.BAD_REQUEST if not length.isdigit() else HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+                message = f"Content-Length {length!r}: give the body's size in bytes, at most {MAX_BODY}"
+                response = _error_response(path, status, message)
+            else:
+                request = Request(self.command, path, {k: v[0] for k, v in parse_qs(parts.query).items()},
+                                  {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(int(length)))
+                response = _answer(router, request)
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
             self.send_header("Content-Length", str(len(response.body)))
@@ -160,7 +172,8 @@ def handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_HEAD = _handle
 
         def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-            log.info("%s %s %s", self.command, urlsplit(self.path).path, code)
+            # a request line refused before it was parsed (414, 400) has no command or path yet
+            log.info("%s %s %s", getattr(self, "command", "-"), urlsplit(getattr(self, "path", "")).path, code)
 
         def log_message(self, format: str, *args: Any) -> None:
             log.info(format, *args)
@@ -168,11 +181,20 @@ def handler_class(router: Router) -> type[BaseHTTPRequestHandler]:
     return NbadbHandler
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away before its answer is logged in one line, not with a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.info("%s closed the connection before the answer", client_address[0])
+            return
+        log.exception("request from %s failed", client_address[0])
+
+
 class HttpServer:
     """The server in a thread of its own."""
 
     def __init__(self, host: str, port: int, router: Router) -> None:
-        self._server = ThreadingHTTPServer((host, port), handler_class(router))
+        self._server = _Server((host, port), handler_class(router))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="nbadb-http", daemon=True)
         self._started = False

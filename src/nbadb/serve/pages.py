@@ -89,7 +89,7 @@ def waste(app: ServeApp, request: Request) -> str:
     report = data["report"]
     worked = [p for p in report["processors"] if p["work_seconds"]]
     body = filter_form("/waste", date_input("since", data["filters"]["since"]))
-    body += "".join(f"<p><b>{q[0].upper() + q[1:]}?</b> {a}</p>" for q, a in report["answers"].items())
+    body += "".join(f"<p><b>{escape(q[0].upper() + q[1:])}?</b> {escape(a)}</p>" for q, a in report["answers"].items())
     body += "<h2>Waste % per processor (runs that did work)</h2>" + svg.hbars(
         "waste % per processor", [(p["processor"], p["waste_pct"] or 0.0) for p in worked], " %")
     body += "<h2>Seconds of work per processor</h2>" + svg.hbars(

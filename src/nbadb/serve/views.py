@@ -60,7 +60,7 @@ def runs(app: ServeApp, request: Request) -> dict[str, Any]:
 def waste(app: ServeApp, request: Request) -> dict[str, Any]:
     since = date_param(request, "since")
     with app.readers.reader() as con:
-        report = waste_report(con, since)
+        report = waste_report(con, since, patterns_report(con, app.ws.graph, since).runs_saved)
         return {"filters": {"since": since}, "report": report.as_dict(), "weekly": weekly_trend(con),
                 "processor_trend": processor_waste_trend(con)}
 
