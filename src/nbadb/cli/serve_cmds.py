@@ -58,9 +58,16 @@ def serve(
         while True:
             signal.pause()
     except KeyboardInterrupt:
-        console.print("stopping: the cycle in progress (if any) finishes first")
+        console.print("stopping: the cycle in progress (if any) finishes first; queued cycles do not start")
     finally:
+        for stop in (signal.SIGINT, signal.SIGTERM):  # a second one while stopping must not cut the cycle short
+            signal.signal(stop, _still_stopping)
         app.stop()
+
+
+def _still_stopping(signum: int, frame: object) -> None:
+    err_console.print("still stopping: the cycle in progress finishes first (each of its runs is one transaction, "
+                      "so kill -9 would also leave the warehouse consistent)")
 
 
 def _note_an_empty_calendar(app) -> None:

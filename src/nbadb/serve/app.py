@@ -95,6 +95,7 @@ class ServeApp:
         self.clock = clock
         self.drive = drive
         self.lock = threading.Lock()
+        self.stopping = threading.Event()  # set by `stop`: the cycle in progress ends, none queued starts
         self.started_at = clock()
         self.cycles: StorageCycles | None = None
         self.serving: ServingCycles | None = None
@@ -139,6 +140,7 @@ class ServeApp:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
         if self.http is not None:
@@ -161,15 +163,30 @@ class ServeApp:
         return upcoming(self.calendar, self.clock(), count)
 
     def run_due(self) -> list[CycleRecord]:
-        """Run every due cycle in order (catch-up included), on the archive as it is now."""
+        """Run every due cycle in order (catch-up included), on the archive as it is now; once serve is
+        stopping, none after the one in progress."""
         with self.lock:
             self._look_at_archive()
-            return [self._run(cycle, "schedule") for cycle in self.due()]
+            records = []
+            for cycle in self.due():
+                if self._dropped(cycle):
+                    break
+                records.append(self._run(cycle, "schedule"))
+            return records
 
-    def run_now(self, cycle: Cycle) -> CycleRecord:
+    def run_now(self, cycle: Cycle) -> CycleRecord | None:
+        """Run `cycle` (a control action queued it), unless serve is stopping by the time it would start."""
         with self.lock:
+            if self._dropped(cycle):
+                return None
             self._look_at_archive()
             return self._run(cycle, "manual")
+
+    def _dropped(self, cycle: Cycle) -> bool:
+        if self.stopping.is_set():
+            log.info("cycle %s %s not started: nbadb serve is stopping (the next start catches it up if due)",
+                     cycle.kind, cycle.day)
+        return self.stopping.is_set()
 
     def _look_at_archive(self) -> None:
         """Files added to the archive folder, or replaced, since the last look (a day `nbadb fetch`
