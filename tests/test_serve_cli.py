@@ -195,6 +195,9 @@ def test_a_malformed_request_gets_a_4xx_in_one_line_and_no_traceback(served_cli)
         assert answer.status == expected and "Content-Length" in json.loads(answer.read())["error"], length
         conn.close()
     assert served_cli.call("/api/v1?" + "a" * 70_000)[0] == 414
+    for body in ({"kind": "health", "day": 20231106}, {"kind": "health", "day": "2023-11-06", "extra": 1}):
+        status, answer = served_cli.call("/api/v1/control/cycles", method="POST", body=body, token=TOKEN)
+        assert status == 400, (body, answer)  # a cycle request is kind and day, the day as text
     assert "Traceback" not in served_cli.log.read_text()
 
 

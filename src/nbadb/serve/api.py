@@ -60,11 +60,16 @@ def _json_body(request: Request) -> dict[str, Any]:
 
 def parse_cycle_request(payload: dict[str, Any]) -> tuple[str, date]:
     """A control request for a cycle: {"kind": "morning" | "night" | "health" | "weekly", "day": "YYYY-MM-DD"}."""
+    unknown = sorted(set(payload) - {"kind", "day"})
+    if unknown:
+        raise ConfigError(f"unknown field {', '.join(map(repr, unknown))}; a cycle request has kind and day")
     kind, day = payload.get("kind"), payload.get("day")
     if kind not in {str(k) for k in CycleKind}:
         raise ConfigError(f"kind {kind!r}: use one of {', '.join(map(str, CycleKind))}")
     try:
-        return kind, date.fromisoformat(str(day))
+        if not isinstance(day, str):
+            raise ValueError(day)
+        return kind, date.fromisoformat(day)
     except ValueError:
         raise ConfigError(f"day {day!r} is not a date; use YYYY-MM-DD") from None
 
