@@ -134,10 +134,10 @@ KILLS = 4  # kill -9 at this many random moments of one backfill
 
 
 def test_a_backfill_killed_at_random_moments_resumes_to_the_tables_of_an_uninterrupted_one(
-        backfilled, corrected_archive, tmp_path) -> None:
+        backfilled, corrected_archive, tmp_path, run_cli) -> None:
     rng = random.Random(7)
     started = _cli(tmp_path, corrected_archive, "--start", str(FIRST), "--end", str(LAST), "--json")
-    kills = 0
+    kills, warned = 0, None
     while True:
         try:  # killed KILLS times at random moments, then left to finish (a batch may outlast any one moment)
             _, err = started.communicate(timeout=rng.uniform(1.5, 6.0) if kills < KILLS else 600)
@@ -148,6 +148,8 @@ def test_a_backfill_killed_at_random_moments_resumes_to_the_tables_of_an_uninter
             status = _backfill_status(tmp_path)
             if status == "finished":  # the kill came after its last commit
                 break
+            if status == "running" and warned is None:  # a killed backfill is recorded as running
+                warned = _unfinished_backfill(tmp_path, run_cli)
             # killed before the backfill was recorded: nothing to resume, so it is started again
             again = ("--resume",) if status else ("--start", str(FIRST), "--end", str(LAST))
             started = _cli(tmp_path, corrected_archive, *again, "--json")
@@ -160,10 +162,11 @@ def test_a_backfill_killed_at_random_moments_resumes_to_the_tables_of_an_uninter
     summary = json.loads(out)
     assert summary["status"] == "finished" and summary["dates_done"] == summary["dates_total"] == (LAST - FIRST).days + 1
     assert _tables(tmp_path) == _tables(backfilled)
+    assert warned in (None, ["warning"]) and _unfinished_backfill(tmp_path, run_cli) == []
 
 
 def test_a_failing_processor_stops_the_backfill_on_its_date_and_resume_finishes_once_it_is_fixed(
-        corrected_archive, tmp_path) -> None:
+        corrected_archive, tmp_path, run_cli) -> None:
     # a run's day is its batch's last: the batch 2023-11-01..04 fails
     failing = _cli(tmp_path, corrected_archive, "--start", "2023-10-24", "--end", "2023-11-10", "--batch-days", "4",
                    "--json", env={"NBADB_FAULT_PROCESSORS": "precompute.player_composite_factors@2023-11-04"})
@@ -173,11 +176,30 @@ def test_a_failing_processor_stops_the_backfill_on_its_date_and_resume_finishes_
     assert summary["status"] == "stopped" and summary["stopped_on"] == "2023-11-01"
     assert "precompute.player_composite_factors" in summary["stop_reason"]
     assert "stopped on 2023-11-01" in err and err.strip().count("\n") == 0
+    assert _unfinished_backfill(tmp_path, run_cli) == ["problem"]  # health says so until it is resumed
     resumed = _cli(tmp_path, corrected_archive, "--resume", "--json")
     out, err = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, err
     summary = json.loads(out)
     assert summary["status"] == "finished" and summary["dates_by_status"].get("failed", 0) == 0
+    assert _unfinished_backfill(tmp_path, run_cli) == []
+
+
+def test_one_cause_of_failed_checks_is_one_signature_and_keeps_the_names_numbers() -> None:
+    """Failed checks group by signature: ids and values blanked, a name's own number kept (every
+    sampled player's level-5 failure was a signature of its own, and pts_avg_last_5 read _last_#)."""
+    from nbadb.monitor.backfill import error_signature
+
+    texts = [("player 1627739", "pts_avg_last_5: stored 7.0, recomputed 0.0"),
+             ("player 203999", "pts_avg_last_5: stored 21.4, recomputed 14.4")]
+    assert {(error_signature(subject), error_signature(text)) for subject, text in texts} == {
+        ("player #", "pts_avg_last_5: stored #, recomputed #")}
+
+
+def _unfinished_backfill(data_dir: Path, run_cli) -> list[str]:
+    """The severities of health's unfinished-backfill findings."""
+    health = json.loads(run_cli(["health", "--json"], data_dir).stdout)
+    return [f["severity"] for f in health["findings"] if f["check"] == "unfinished backfill"]
 
 
 def test_dates_whose_sources_have_no_data_are_recorded_with_the_missing_sources_not_failed(tmp_path, run_cli) -> None:

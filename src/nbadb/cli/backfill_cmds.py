@@ -135,9 +135,14 @@ def status(as_json: bool = JsonOption) -> None:
 
 
 def _render(summary: dict[str, object]) -> None:
+    from nbadb.monitor.backfill import RUNNING
+
     console.print(f"backfill {summary['backfill_id']} {summary['start_date']}..{summary['end_date']}: "
                   f"{summary['status']}, {summary['dates_done']}/{summary['dates_total']} dates "
                   f"({', '.join(f'{n} {s}' for s, n in sorted(summary['dates_by_status'].items()))})")  # type: ignore[union-attr]
+    if summary["status"] == RUNNING and summary["dates_done"] != summary["dates_total"]:
+        console.print("[yellow]note:[/] a backfill that was killed stays recorded as running: if none runs now, "
+                      "`nbadb backfill --resume` continues it from its first date not validated")
     table = DataTable(title="batches")
     for col in ("batch", "dates", "validated", "warned", "failed", "no games", "publish s", "analytics s",
                 "precompute s", "predictions s", "validation s"):

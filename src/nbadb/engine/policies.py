@@ -46,8 +46,8 @@ def early_exit(ctx: RunContext, settings: Settings) -> SkipReason | None:
         ).fetchall()[0][0]
     today = request.as_of or calendar.latest_on_or_before(utc_now().date())
     if p.needs_results and today is not None and start > today:
-        return _exit(ctx, SkipReason.FUTURE_DATE, f"{start} is after today ({today}); no results exist yet",
-                     today=str(today))
+        said = f"today ({today})" if request.as_of else f"the latest game day up to today ({today})"
+        return _exit(ctx, SkipReason.FUTURE_DATE, f"{start} is after {said}; no results exist yet", today=str(today))
     if p.max_days_back and today is not None and request.mode != "backfill" and not request.trigger.event_ids:
         oldest = today - timedelta(days=p.max_days_back)
         if end < oldest:

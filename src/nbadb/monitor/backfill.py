@@ -25,7 +25,11 @@ BATCH_COLUMNS = ("batch_start", "batch_end", "attempt", "dates", "dates_validate
                  "dates_without_games", "publish_seconds", "analytics_seconds", "precompute_seconds",
                  "predictions_seconds", "validation_seconds")
 FAILED = "failed"
-_NUMBERS = re.compile(r"\d+(\.\d+)?")
+# A backfill's status until it ends ('finished', or 'stopped' on a blocking failure): also the status a
+# killed one keeps, so a reader cannot tell the two apart (`backfill --resume` continues a killed one).
+RUNNING = "running"
+# A number of its own (an id, a count, a value), not one inside a name such as pts_avg_last_5.
+_NUMBERS = re.compile(r"(?<![A-Za-z_])\d+(\.\d+)?")
 
 
 def error_signature(text: str) -> str:
@@ -46,7 +50,7 @@ def grouped_errors(con: duckdb.DuckDBPyConnection, backfill_id: str) -> list[tup
                          AND d.game_date = c.game_date)""", [backfill_id]).fetchall()
     groups: dict[str, list[date]] = {}
     for day, level, subject, text in rows:
-        groups.setdefault(f"level {level} {subject}: {error_signature(text)}", []).append(day)
+        groups.setdefault(f"level {level} {error_signature(subject)}: {error_signature(text)}", []).append(day)
     return sorted(((s, len(set(ds)), min(ds), max(ds)) for s, ds in groups.items()), key=lambda g: (-g[1], g[0]))
 
 

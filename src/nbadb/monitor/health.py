@@ -32,6 +32,9 @@ Checks (each finding is a `problem` or a `warning`; the pipeline is healthy with
 - unpublished days: days inside a season's published span that a day's publication never covered
   (monitor.publications: a replay started a day late, a rejected file never retried, a serve down
   overnight) are a warning, one per season: what the source released then is in no table.
+- unfinished backfill: the latest backfill stopped on a blocking failure is a problem; one still
+  recorded running with dates not done is a warning (it runs now, or it was killed: the record is the
+  same, and `nbadb backfill --resume` continues a killed one).
 
 A table nothing was ever fed into is not the pipeline's fault: a raw table whose kind of file no
 publication ever brought (the archive has none, or none for the dates published), a processor that
@@ -54,6 +57,7 @@ from nbadb.engine import breakers
 from nbadb.engine.clock import night_sql
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
+from nbadb.monitor.backfill import RUNNING, backfill_summary, latest_backfill_id
 from nbadb.monitor.orphans import orphans
 from nbadb.monitor.publications import UnpublishedDay, unpublished_days
 from nbadb.pipeline.point_in_time import counted_games
@@ -250,6 +254,24 @@ def _quarantined(con: duckdb.DuckDBPyConnection, now: datetime) -> list[Finding]
     return out
 
 
+def _unfinished_backfill(con: duckdb.DuckDBPyConnection) -> list[Finding]:
+    backfill_id = latest_backfill_id(con)
+    if backfill_id is None:
+        return []
+    b = backfill_summary(con, backfill_id)
+    undone = b["dates_by_status"].get("pending", 0)
+    span = f"backfill {backfill_id} of {b['start_date']}..{b['end_date']}"
+    if b["status"] == "stopped":
+        return [Finding("unfinished backfill", "problem", backfill_id,
+                        f"{span} stopped on {b['stopped_on']}: {b['stop_reason']}; {undone} dates not done. "
+                        "Fix the cause, then `nbadb backfill --resume`")]
+    if b["status"] == RUNNING and undone:
+        return [Finding("unfinished backfill", "warning", backfill_id,
+                        f"{span} is recorded running with {undone} of {b['dates_total']} dates not done: it runs "
+                        "now, or it was cut short (`nbadb backfill --resume` continues it)")]
+    return []
+
+
 def _orphans(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     return [Finding("orphaned start", "problem", o.processor,
                     f"run {o.run_id} for {o.start_date}..{o.end_date} started (or was announced with its "
@@ -322,6 +344,7 @@ def health_report(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, clock: 
     unfed = unfed_tables(con, graph)
     findings = [*_breakers(con, clock), *_failures(con, now), *_orphans(con), *_freshness(con, graph, now, unfed),
                 *_skipping(con, now, unfed), *_never_ran(con, graph, unfed), *_quarantined(con, now),
-                *_missing_results(con, clock), *_unpublished(con, clock), *_not_applicable(unfed)]
+                *_missing_results(con, clock), *_unpublished(con, clock), *_unfinished_backfill(con),
+                *_not_applicable(unfed)]
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])  # stable: checks keep their order
     return HealthReport(now, findings)
