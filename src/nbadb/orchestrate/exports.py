@@ -67,11 +67,12 @@ def exportable_tables(graph: ProcessorGraph) -> list[str]:
 
 
 def check_tables(graph: ProcessorGraph, tables: list[str] | None) -> list[str]:
+    """The tables asked for, each once in the order first named (all of them when none is)."""
     known = exportable_tables(graph)
     unknown = [t for t in tables or [] if t not in known]
     if unknown:
         raise ConfigError(f"--tables: {', '.join(unknown)} not a pipeline table; see `nbadb processors`")
-    return tables or known
+    return list(dict.fromkeys(tables)) if tables else known
 
 
 def _select(con: duckdb.DuckDBPyConnection, graph: ProcessorGraph, table: str) -> str:
