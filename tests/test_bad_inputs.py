@@ -334,6 +334,8 @@ def test_an_archive_correction_that_cannot_be_published_is_quarantined_once_and_
             ("VALUE is a finite number, never negative", 1),
             (f"game {game} has no row of player 999999999", 1),
             (f"published at {early} before the box score it corrects was known ({early_known})", 1)], refused
+    shown = run_cli(["quarantine", "--table", "ops.source_corrections", "--json"], warehouse)  # a user finds them
+    assert shown.exit_code == 0 and len(json.loads(shown.stdout)) == 3, shown.output
 
 
 def test_a_correction_that_changes_nothing_or_names_a_stat_twice_is_refused_and_publishes_nothing(

@@ -189,7 +189,8 @@ def quarantine(
 
     first = parse_date(since, "since")
     with open_workspace(read_only=True) as ws:
-        if table is not None and table not in ws.graph.specs:
+        quarantined = {t for (t,) in ws.con.execute("SELECT DISTINCT table_name FROM ops.quarantine").fetchall()}
+        if table is not None and table not in ws.graph.specs and table not in quarantined:  # ops.source_corrections
             raise ConfigError(f"--table {table!r} is not a table of the pipeline; see `nbadb processors`")
         rows = quarantined_rows(ws.con, table=table, since=first, limit=limit)
     if as_json:

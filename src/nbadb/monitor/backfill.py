@@ -63,17 +63,22 @@ def missing_sources(con: duckdb.DuckDBPyConnection, backfill_id: str) -> list[di
         [backfill_id]).fetchall()]
 
 
-def backfill_summary(con: duckdb.DuckDBPyConnection, backfill_id: str, *, with_dates: bool = False) -> dict[str, Any]:
-    """The backfill's plan and state, dates counted by status, batches, grouped errors (and, when
-    asked, every date's row)."""
+def backfill_progress(con: duckdb.DuckDBPyConnection, backfill_id: str) -> dict[str, Any]:
+    """The backfill's plan and state, and its dates counted by status."""
     plan = con.execute(f"SELECT {', '.join(PLAN_COLUMNS)} FROM ops.backfill_runs WHERE backfill_id = ?",
                        [backfill_id]).fetchall()[0]
-    summary: dict[str, Any] = dict(zip(PLAN_COLUMNS, plan))
+    progress: dict[str, Any] = dict(zip(PLAN_COLUMNS, plan))
     counts = dict(con.execute("SELECT status, count(*) FROM ops.backfill_dates WHERE backfill_id = ? GROUP BY ALL",
                               [backfill_id]).fetchall())
-    summary["dates_by_status"] = counts
-    summary["dates_total"] = sum(counts.values())
-    summary["dates_done"] = sum(n for s, n in counts.items() if s != "pending")
+    progress["dates_by_status"] = counts
+    progress["dates_total"] = sum(counts.values())
+    progress["dates_done"] = sum(n for s, n in counts.items() if s != "pending")
+    return progress
+
+
+def backfill_summary(con: duckdb.DuckDBPyConnection, backfill_id: str, *, with_dates: bool = False) -> dict[str, Any]:
+    """The backfill's progress, batches, grouped errors (and, when asked, every date's row)."""
+    summary = backfill_progress(con, backfill_id)
     summary["batches"] = [dict(zip(BATCH_COLUMNS, r)) for r in con.execute(
         f"SELECT {', '.join(BATCH_COLUMNS)} FROM ops.backfill_batches WHERE backfill_id = ? ORDER BY batch_start, attempt",
         [backfill_id]).fetchall()]

@@ -57,7 +57,7 @@ from nbadb.engine import breakers
 from nbadb.engine.clock import night_sql
 from nbadb.engine.dag import ProcessorGraph
 from nbadb.engine.request import utc_now
-from nbadb.monitor.backfill import RUNNING, backfill_summary, latest_backfill_id
+from nbadb.monitor.backfill import RUNNING, backfill_progress, latest_backfill_id
 from nbadb.monitor.orphans import orphans
 from nbadb.monitor.publications import UnpublishedDay, unpublished_days
 from nbadb.pipeline.point_in_time import counted_games
@@ -258,7 +258,7 @@ def _unfinished_backfill(con: duckdb.DuckDBPyConnection) -> list[Finding]:
     backfill_id = latest_backfill_id(con)
     if backfill_id is None:
         return []
-    b = backfill_summary(con, backfill_id)
+    b = backfill_progress(con, backfill_id)
     undone = b["dates_by_status"].get("pending", 0)
     span = f"backfill {backfill_id} of {b['start_date']}..{b['end_date']}"
     if b["status"] == "stopped":

@@ -183,10 +183,12 @@ class ServeApp:
             return self._run(cycle, "manual")
 
     def _dropped(self, cycle: Cycle) -> bool:
-        if self.stopping.is_set():
+        """True (and logged) when serve is stopping: `cycle` does not start."""
+        stopping = self.stopping.is_set()
+        if stopping:
             log.info("cycle %s %s not started: nbadb serve is stopping (the next start catches it up if due)",
                      cycle.kind, cycle.day)
-        return self.stopping.is_set()
+        return stopping
 
     def _look_at_archive(self) -> None:
         """Files added to the archive folder, or replaced, since the last look (a day `nbadb fetch`

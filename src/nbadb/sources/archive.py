@@ -45,7 +45,8 @@ _GAME_KINDS = ("player_logs", "team_logs")
 UNMATCHED_NAME = "player name not matched to an NBA player id"
 _QUARANTINE_COLUMNS = "table_name VARCHAR, record_key VARCHAR, column_name VARCHAR, reason VARCHAR, " \
                       "source_file VARCHAR, record_date DATE, entity_id VARCHAR, exact_copy BOOLEAN, row_values VARCHAR"
-_QUARANTINED = "(table_name, record_key, column_name, reason, source_file, record_date, entity_id, exact_copy)"
+_QUARANTINED = ("(table_name, record_key, column_name, reason, source_file, record_date, entity_id, exact_copy, "
+                "row_values)")
 # Each raw table's stage table and the column naming its entity (a game; an event for prop lines).
 _STAGE_KEYS = (("raw.player_boxscores", "stage_player_logs", "GAME_ID"),
                ("raw.team_boxscores", "stage_team_logs", "GAME_ID"),
@@ -478,7 +479,7 @@ class ArchiveSource:
             if "TEAM_ID" not in _columns(self.con, table) or "PLAYER_ID" not in _columns(self.con, "stage_player_logs"):
                 continue
             self.con.execute(
-                f"""INSERT INTO src_quarantine {_QUARANTINED[:-1]}, row_values)
+                f"""INSERT INTO src_quarantine {_QUARANTINED}
                 SELECT '{KINDS[rule.kind].raw_table}', t.GAME_ID || '|' || t.TEAM_ID, NULL, $rule, t._source_file,
                        t.GAME_DATE, t.GAME_ID, false, to_json(t)  -- the row as staged
                 FROM {table} t JOIN ({rule.violations_sql}) v USING (GAME_ID, TEAM_ID)""",
@@ -605,7 +606,7 @@ class ArchiveSource:
         self._stage_as("stage_props", match_players_sql(lines, "PLAYER", "r.GAME LIKE '%' || d.team_name || '%'"))
         self.con.unregister("_frame")
         self.con.execute(
-            f"""INSERT INTO src_quarantine {_QUARANTINED[:-1]}, row_values)
+            f"""INSERT INTO src_quarantine {_QUARANTINED}
             SELECT 'raw.prop_lines', PLAYER || '|' || GAME, 'PLAYER', '{UNMATCHED_NAME}', _source_file, SNAPSHOT_DATE,
                    EVENT_KEY, false, to_json(p)  -- the line as staged
             FROM stage_props p WHERE matched_player_id IS NULL"""
