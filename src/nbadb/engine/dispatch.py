@@ -8,6 +8,11 @@ the union of their dates (the run's signatures then find exactly which entities 
 window of 0 gives one run per event. The events the cycle's own runs publish always join the
 last run (a consumer runs after all its producers of the cycle: one run sees them all, however
 long they took). Priority: a processor's runs go soonest date first.
+
+A pass given a clock (a replayed or served step's instant) takes only the events published by then
+(engine.events): one published later, by a replay that was stopped after that instant and run again
+from an earlier day, waits for the pass of its own time, so the history is the one an uninterrupted
+replay writes.
 """
 
 from __future__ import annotations
@@ -76,7 +81,7 @@ class DispatchCycle:
         clock: datetime | None = None,
     ) -> list[RunRequest]:
         """The runs this processor needs now (none when nothing asks for it), soonest date first."""
-        groups = self._coalesce(self._pending.get(spec.name, []))
+        groups = self._coalesce([e for e in self._pending.get(spec.name, []) if _published_by(e, clock)])
         if not groups and requested is None:
             return []
         lags = {i.table: timedelta(days=i.lag_days) for i in spec.inputs}
@@ -111,6 +116,11 @@ class DispatchCycle:
             else:
                 groups.append([event])
         return groups
+
+
+def _published_by(event: Event, clock: datetime | None) -> bool:
+    """Whether a pass at `clock` may take `event` (a pass on the warehouse clock, None, takes every one)."""
+    return clock is None or event.published_at is None or event.published_at <= clock
 
 
 def _within(first: Event, event: Event, window: timedelta) -> bool:

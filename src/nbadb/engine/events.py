@@ -1,4 +1,8 @@
-"""The outbox: completion events carrying changed entity ids, and who has consumed them."""
+"""The outbox: completion events carrying changed entity ids, and who has consumed them.
+
+An event's publication instant (`published_at`) is when what it announces became known
+(engine.output.published_at): a pass whose own clock is earlier leaves it waiting (engine.dispatch),
+as a replayed day cannot know a later night's."""
 
 from __future__ import annotations
 
@@ -20,12 +24,14 @@ class Event:
     entity_ids: tuple[str, ...]
     trigger_chain: tuple[str, ...]
     created_at: datetime | None = None
+    published_at: datetime | None = None  # None: stored before the instant was recorded
 
 
 def append_event(
-    con: duckdb.DuckDBPyConnection, producer: str, run_id: str, changed: ChangeSet, chain: list[str]
+    con: duckdb.DuckDBPyConnection, producer: str, run_id: str, changed: ChangeSet, chain: list[str],
+    published_at: datetime,
 ) -> Event:
-    """Inside the run's transaction: publish which entities on which dates changed."""
+    """Inside the run's transaction: publish which entities on which dates changed, known at `published_at`."""
     event = Event(
         event_id=uuid.uuid4().hex[:16],
         producer=producer,
@@ -33,12 +39,13 @@ def append_event(
         entity_ids=changed.entity_ids,
         trigger_chain=tuple(chain),
         created_at=utc_now(),
+        published_at=published_at,
     )
     con.execute(
-        "INSERT INTO ops.events (event_id, producer, run_id, game_dates, entity_ids, trigger_chain, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO ops.events (event_id, producer, run_id, game_dates, entity_ids, trigger_chain, created_at, "
+        "published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [event.event_id, producer, run_id, list(event.game_dates), list(event.entity_ids), json.dumps(chain),
-         event.created_at],
+         event.created_at, published_at],
     )
     return event
 
@@ -68,11 +75,12 @@ def pending_events(con: duckdb.DuckDBPyConnection, inputs: dict[str, frozenset[s
     if not waiting:
         return pending
     rows = con.execute(
-        """SELECT event_id, producer, game_dates, entity_ids, trigger_chain, created_at FROM ops.events
+        """SELECT event_id, producer, game_dates, entity_ids, trigger_chain, created_at, published_at FROM ops.events
         WHERE list_contains($ids, event_id) ORDER BY created_at, event_id""",
         {"ids": list({event_id for _, event_id in waiting})},
     ).fetchall()
-    events = [Event(r[0], r[1], tuple(r[2]), tuple(r[3]), tuple(json.loads(r[4]) if r[4] else ()), r[5]) for r in rows]
+    events = [Event(r[0], r[1], tuple(r[2]), tuple(r[3]), tuple(json.loads(r[4]) if r[4] else ()), r[5], r[6])
+              for r in rows]
     # each consumer once per id; an event stored twice is then pending twice, so the run sees the copy
     consumers_of: dict[str, dict[str, None]] = {}
     for consumer, event_id in waiting:

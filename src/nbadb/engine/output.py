@@ -11,7 +11,10 @@ The transform's rows wait in temp table `_out` (hashed, cut to the run's `_scope
    each stored row the new output no longer has moves to `<table>_history` with `superseded_at`
    (the run's clock), each new row is inserted with its `known_at` (no earlier than the clock when
    it restates a stored entity), and unchanged rows stay as they are; an as-of table has the
-   scoped entities' rows replaced.
+   scoped entities' rows replaced. A stored row known at or after the run's clock never held before
+   it was replaced (a backfill of an older window restating a newer one, a replay run again from an
+   earlier day): it is replaced, not kept as history, so the history is the one an in-order build
+   writes.
 """
 
 from __future__ import annotations
@@ -110,6 +113,20 @@ def hold_shrinking(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request:
     return held
 
 
+def published_at(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, clock: datetime) -> datetime:
+    """When what the run changed became known (its outbox event's publication instant, engine.events):
+    the latest publication time among its changed rows where the table records one (a raw or
+    current-truth table: a publication stamped later than its facts, as an ingest on the wall clock
+    is, still publishes them at their time), else the run's clock."""
+    if not spec.versioned:
+        return clock
+    latest = con.execute(
+        f"""SELECT max(o.{KNOWN_AT}) FROM _out o
+        JOIN _changes c ON {_entity(spec, 'o')} = c.entity_id AND o."{spec.date_column}" = c.game_date"""
+    ).fetchall()[0][0]
+    return latest or clock
+
+
 def write(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunRequest, clock: datetime) -> None:
     """Inside the run's transaction: put _out into the output table for the scoped entities."""
     table, date_col = spec.output_table, spec.date_column
@@ -123,7 +140,7 @@ def write(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunReque
         return
     gone = f"{scoped} AND NOT EXISTS (SELECT 1 FROM _out o WHERE o.row_hash = t.row_hash AND {_same_entity(spec, 'o', 't')})"
     execute(con, f"INSERT INTO {table}_history BY NAME SELECT t.*, $clock AS superseded_at, $run_id AS superseded_by "
-                 f"{gone}", params)
+                 f"{gone} AND t.{KNOWN_AT} < $clock", params)
     execute(con, f"DELETE FROM {table} WHERE rowid IN (SELECT t.rowid {gone})", params)
     execute(
         con,

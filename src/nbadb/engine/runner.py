@@ -432,7 +432,8 @@ class Engine:
                         ledger.advance_publication_clock(con)
                     if result.changes.count:
                         chain = list(request.trigger.chain) + [spec.name]
-                        result.event = events.append_event(con, spec.name, request.run_id, result.changes, chain)
+                        result.event = events.append_event(con, spec.name, request.run_id, result.changes, chain,
+                                                            output.published_at(con, spec, ctx.clock))
             if result.status != Status.FAILED and not (result.skip_reason and result.skip_reason.deferred):
                 events.mark_consumed(con, spec.name, request.trigger.event_ids, request.run_id)
             parts.record(con, ctx, result, self.settings)

@@ -330,7 +330,8 @@ _EVALUATION_TRANSFORM = f"""
                {_SIDE_ODDS.format(side='p.recommendation')} AS side_odds,
                {_CONSENSUS_SIDE} AS consensus_side, {_SIDE_ODDS.format(side=_CONSENSUS_SIDE)} AS consensus_odds,
                p.games_played_season,
-               EXISTS (SELECT 1 FROM {_SUMMARY}_history h WHERE h.player_id = a.player_id AND h.game_id = a.game_id)
+               EXISTS (SELECT 1 FROM {_SUMMARY}_history h WHERE h.player_id = a.player_id AND h.game_id = a.game_id
+                       AND {_per_target({t: f"h.{t}" for t in TARGETS}, "p.target")} IS DISTINCT FROM {_ACTUAL})
                    AS actual_revised,
                a.known_at
         FROM {PREDICTIONS_TABLE} p

@@ -385,6 +385,9 @@ MIGRATIONS += (
             known_at TIMESTAMP NOT NULL, {LINEAGE})""",
         *_history_of("raw.boxscore_players_v2"),
     )),
+    Migration(12, "an outbox event's publication instant (a pass takes only what was published by its clock)", (
+        "ALTER TABLE ops.events ADD COLUMN published_at TIMESTAMP",
+    )),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
