@@ -301,9 +301,9 @@ def test_a_correction_the_rules_refuse_is_not_stored(good_warehouse, copy_wareho
 
 def test_an_archive_correction_that_cannot_be_published_is_quarantined_once_and_the_rest_lands(
         good_archive, good_warehouse, copy_warehouse, run_cli, tmp_path):
-    """A corrections file with a good correction beside three that cannot be published: one naming a
+    """A corrections file with a good correction beside four that cannot be published: one naming a
     player the game does not have, one breaking a row rule, one published before the box score it
-    corrects was known. The ingest exits 0 with the good one published; each other one is in
+    corrects was known, one of a game no player-logs file has (it was recorded, waiting for ever). The ingest exits 0 with the good one published; each other one is in
     ops.quarantine once, with its reason, and the next ingest neither fails nor records it again."""
     warehouse = copy_warehouse(good_warehouse, tmp_path / "wh")
     with duckdb.connect(str(warehouse / "nba.duckdb"), read_only=True) as con:
@@ -315,9 +315,10 @@ def test_an_archive_correction_that_cannot_be_published_is_quarantined_once_and_
     late, early = datetime.combine(WINDOW[1], time(12)), datetime.combine(early_day, time(0))
     archive = _copy(good_archive, tmp_path)
     (archive / "corrections").mkdir()
-    pl.DataFrame({"GAME_ID": [game, game, game, early_game], "PLAYER_ID": [player, 999999999, player, early_player],
-                  "STAT": ["PTS", "PTS", "REB", "PTS"], "VALUE": [pts + 2.0, 10.0, -5.0, 1.0],
-                  "PUBLISHED_AT": [late, late, late, early]}).with_columns(
+    pl.DataFrame({"GAME_ID": [game, game, game, early_game, "0029999999"],
+                  "PLAYER_ID": [player, 999999999, player, early_player, player],
+                  "STAT": ["PTS", "PTS", "REB", "PTS", "PTS"], "VALUE": [pts + 2.0, 10.0, -5.0, 1.0, 3.0],
+                  "PUBLISHED_AT": [late, late, late, early, late]}).with_columns(
         pl.col("PUBLISHED_AT").dt.replace_time_zone("UTC")).write_parquet(archive / "corrections" / "fixes.parquet")
     for _ in range(2):
         result = _ingest(run_cli, warehouse, archive)
@@ -329,13 +330,15 @@ def test_an_archive_correction_that_cannot_be_published_is_quarantined_once_and_
                                     [game, player]).fetchall()[0][0]
             inverted = con.execute("SELECT count(*) FROM raw.player_boxscores_versions "
                                    "WHERE superseded_at < known_at").fetchall()[0][0]
-        assert corrected == pts + 2 and inverted == 0
+            recorded = con.execute("SELECT game_id FROM ops.source_corrections").fetchall()
+        assert corrected == pts + 2 and inverted == 0 and recorded == [(game,)]
         assert refused == [
             ("VALUE is a finite number, never negative", 1),
             (f"game {game} has no row of player 999999999", 1),
+            ("game 0029999999 is in no player-logs file of the archive", 1),
             (f"published at {early} before the box score it corrects was known ({early_known})", 1)], refused
     shown = run_cli(["quarantine", "--table", "ops.source_corrections", "--json"], warehouse)  # a user finds them
-    assert shown.exit_code == 0 and len(json.loads(shown.stdout)) == 3, shown.output
+    assert shown.exit_code == 0 and len(json.loads(shown.stdout)) == 4, shown.output
 
 
 def test_a_correction_that_changes_nothing_or_names_a_stat_twice_is_refused_and_publishes_nothing(

@@ -83,7 +83,7 @@ def test_gaps_finds_deleted_dates_and_fill_rebuilds_them_as_a_clean_replay(wareh
 
     filled = _json(run_cli, ["gaps", "--fill"], warehouse)
     assert filled["remaining"] == []
-    assert filled["filled"]["outcomes"] == {"success": len(GAP_DATES)}
+    assert filled["filled"]["outcomes"] == {"success": len(GAP_DATES)} and filled["filled"]["filled"] == len(GAP_DATES)
     assert [r["game_date"] for r in filled["filled"]["runs"]] == [str(d) for d in GAP_DATES]  # date order
     assert _json(run_cli, ["gaps"], warehouse) == []
     assert _table(db, warehouse, PROCESSOR) == _table(db, replayed, PROCESSOR)

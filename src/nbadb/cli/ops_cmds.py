@@ -148,7 +148,7 @@ def gaps(
         print_json({"filled": outcome.as_dict(), "remaining": [g.as_dict() for g in left]})
     else:
         counts = ", ".join(f"{k} {v}" for k, v in sorted(outcome.outcomes.items())) or "nothing to run"
-        console.print(f"filled {len(outcome.runs)} gaps: {counts}; {len(left)} gaps left")
+        console.print(f"{outcome.filled} of {len(outcome.runs)} gaps filled ({counts}); {len(left)} gaps left")
     if outcome.failed:
         raise typer.Exit(1)
 

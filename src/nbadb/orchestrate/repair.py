@@ -40,12 +40,18 @@ class FillOutcome:
         )
 
     @property
+    def filled(self) -> int:
+        """Gaps a run wrote (success or partial); a skipped one (a frozen date, say) is not filled."""
+        return sum(any(r.status in ("success", "partial") for r in results) for _, results in self.runs)
+
+    @property
     def failed(self) -> int:
         return sum(r.status == "failed" for _, results in self.runs for r in results)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "gaps": len(self.runs),
+            "filled": self.filled,
             "outcomes": dict(self.outcomes),
             "runs": [
                 {**gap.as_dict(), "run_id": r.run_id, "status": r.status, "skip_reason": r.skip_reason,

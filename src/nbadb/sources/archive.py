@@ -676,14 +676,19 @@ class ArchiveSource:
 
     def _correction_rows(self) -> list[tuple[str, str, str, int, str, float, datetime, list[str]]]:
         """Every row of the corrections files: (file, correction id, game id, player id, stat, value,
-        published at, the row rules it breaks)."""
+        published at, the row rules it breaks). A correction of a game no player-logs file of the
+        archive has breaks one too: nothing would ever publish it."""
         if not self.available("corrections"):
             return []
+        logged = ({g for _, rows in self.checked("player_logs") for g in rows["GAME_ID"].unique()}
+                  if self.available("player_logs") else None)
         out = []
         for path, rows in self.checked("corrections"):
             for game, player, stat, value, published, reasons in rows.select(
                     "GAME_ID", "PLAYER_ID", "STAT", "VALUE",
                     pl.col("PUBLISHED_AT").dt.replace_time_zone(None), "_reasons").iter_rows():
                 digest = hashlib.md5(f"{path.name}|{game}|{player}|{stat}|{value}|{published}".encode()).hexdigest()
+                if logged is not None and game not in logged:
+                    reasons = [*reasons, f"game {game} is in no player-logs file of the archive"]
                 out.append((path.name, digest[:16], game, player, stat, value, published, sorted(set(reasons))))
         return out
