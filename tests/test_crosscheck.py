@@ -68,6 +68,15 @@ def test_season_without_rows_is_reported_not_hidden(warehouse_2021_22, run_cli):
     assert any("ingest it first" in note for note in payload["notes"])
 
 
+def test_a_season_neither_the_warehouse_nor_the_archive_has_is_a_user_error_not_advice_to_ingest_it(
+        warehouse_2021_22, run_cli, no_traceback):
+    """It advised `nbadb ingest --season 2030-31`, which refuses a season the archive does not hold."""
+    result = run_cli(["crosscheck", "--season", "2030-31"], warehouse_2021_22)
+    assert result.exit_code == 2 and no_traceback(result)
+    assert " ".join(result.stderr.split()).startswith(
+        "error: nothing to compare: the warehouse has no rows of season 2030-31, and season 2030-31 is not in the archive")
+
+
 def test_a_season_only_one_side_has_is_nothing_to_compare_not_a_difference(warehouse_2023_24, run_cli):
     """2023-24 has game logs and no box-score file: the verdict read "DIFFERENCES FOUND: 0 of 26,401
     rows match", above ten examples of rows "only in game logs"."""

@@ -138,6 +138,11 @@ def crosscheck(
     check_season(season)
     with open_workspace(read_only=True) as ws:
         report = crosscheck_season(ws.con, season, examples=examples, boxscores=boxscores_relation(ws.graph))
+        if not report.game_log_rows and not report.boxscore_played_rows:
+            try:
+                ws.source.season_range(season)  # the note's advice (ingest it) holds only if the archive has it
+            except ConfigError as missing:
+                raise ConfigError(f"nothing to compare: the warehouse has no rows of season {season}, and {missing}")
     if as_json:
         print_json(report.as_dict())
         return

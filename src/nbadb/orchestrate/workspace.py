@@ -39,17 +39,21 @@ class Workspace:
     engine: Engine
     executor: Executor
     archive_dir: Path
+    read_only: bool = False
     _source: ArchiveSource | None = field(default=None, repr=False)
 
     @property
     def source(self) -> ArchiveSource:
+        """The archive, staged on a connection of its own (its temp tables are its own): a cursor of the
+        warehouse's session, or for a read-only workspace an in-memory database of its own and no
+        checked-files cache (a read-only command writes nothing)."""
         if self._source is None:
             from nbadb.sources.archive import ArchiveSource
 
-            # its own connection: its temp tables are its own
-            cursor = self.con.cursor()
+            cursor = duckdb.connect() if self.read_only else self.con.cursor()
             configure_session(cursor)
-            self._source = ArchiveSource(self.archive_dir, cursor, cache_dir=self.settings.checked_cache_dir)
+            self._source = ArchiveSource(self.archive_dir, cursor,
+                                         cache_dir=None if self.read_only else self.settings.checked_cache_dir)
         return self._source
 
     def close(self) -> None:
@@ -94,7 +98,7 @@ def open_workspace(archive: Path | None = None, *, settings: Settings | None = N
     executor = executor_for(engine, settings)
     if settings.manifests and not read_only:
         executor.add_listener(ManifestWriter(con, graph.specs, manifest_dir(settings.data_dir)))
-    return Workspace(con, settings, store, graph, engine, executor, archive or settings.archive_dir)
+    return Workspace(con, settings, store, graph, engine, executor, archive or settings.archive_dir, read_only)
 
 
 def _readable_path(settings: Settings) -> Path:
