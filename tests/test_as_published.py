@@ -110,6 +110,10 @@ def test_a_late_correction_restates_the_current_truth_and_no_snapshot(replayed_w
             """SELECT DISTINCT actual_value, actual_revised, predicted_value FROM predictions.evaluation
             WHERE player_id = ? AND game_id = ? AND target = 'pts' AND system = 'ensemble'""", [player, game]).fetchall()[0]
         assert (actual, revised) == (pts + 2, True)
+        assert not con.execute(
+            """SELECT bool_or(actual_revised) FROM predictions.evaluation
+            WHERE player_id = ? AND game_id = ? AND target <> 'pts'""", [player, game]).fetchall()[0][0], \
+            "his other targets' actuals were not revised"
         made = con.execute("SELECT predicted_value FROM predictions.player_prop_predictions WHERE player_id = ? "
                            "AND game_date = ? AND target = 'pts' AND system = 'ensemble'", [player, day]).fetchall()[0][0]
         assert predicted == made, "the prediction is judged as it was made"

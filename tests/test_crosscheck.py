@@ -148,3 +148,15 @@ def test_altered_copy_cli_reports_and_exits_zero(altered, run_cli):
     assert "mismatchesperstat:pts1" in flat
     assert changed["GAME_ID"] in flat and str(changed["PLAYER_ID"]) in flat
     assert str(dropped["PLAYER_ID"]) in flat
+
+
+def test_history_lists_a_players_row_in_the_box_scores_beside_the_game_logs(warehouse_2021_22, db, run_cli):
+    """`history` showed the game logs' and the summary's versions, not the box scores' (a correction
+    publishes both)."""
+    with db(warehouse_2021_22) as con:
+        game, player, pts = con.execute("SELECT game_id, player_id, pts FROM raw.boxscore_players "
+                                        "WHERE pts IS NOT NULL ORDER BY ALL LIMIT 1").fetchall()[0]
+    result = run_cli(["history", "--game", game, "--player", str(player), "--json"], warehouse_2021_22)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert {(v["table"], v["pts"]) for v in json.loads(result.stdout)} == {
+        ("raw.player_boxscores", pts), ("raw.boxscore_players", pts)}

@@ -14,7 +14,7 @@ import duckdb
 from nbadb.pipeline.point_in_time import versions
 
 _STATS = ("pts", "reb", "ast", "fg3m", "minutes")
-VERSIONED_PLAYER_ROWS = ("raw.player_boxscores", "analytics.player_game_summary")
+VERSIONED_PLAYER_ROWS = ("raw.player_boxscores", "raw.boxscore_players", "analytics.player_game_summary")
 
 
 def row_history(con: duckdb.DuckDBPyConnection, game_id: str, player_id: int) -> list[dict[str, Any]]:
