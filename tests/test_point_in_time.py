@@ -415,6 +415,20 @@ def test_predict_names_the_days_before_it_that_nothing_published(opening_days, c
     assert empty["unpublished_days"] == {"nothing_published": True, "days": 0, "ranges": []}
 
 
+def test_a_day_predicted_before_its_earlier_days_were_published_is_predicted_with_them_once_they_are(
+        tmp_path, run_cli) -> None:
+    """predict advised publishing the earlier days first, but it had frozen the day (its pass ran on the
+    clock of the day's own night): predicting again after the advice still gave nothing. And a predict
+    of a day before the archive's first made every later note name twelve years as unpublished."""
+    assert run_cli(["predict", "--date", "2010-01-01"], tmp_path).exit_code == 0
+    first = json.loads(run_cli(["predict", "--date", "2024-10-26", "--json"], tmp_path).stdout)
+    assert first["predictions"] == [] and first["unpublished_days"]["nothing_published"]
+    assert run_cli(["ingest", "--start", "2024-10-22", "--end", "2024-10-25"], tmp_path).exit_code == 0
+    again = json.loads(run_cli(["predict", "--date", "2024-10-26", "--json"], tmp_path).stdout)
+    assert again["unpublished_days"] is None
+    assert again["predictions_by_system"]["ensemble"] == len(again["predictions"]) > 500
+
+
 # -- declarations -------------------------------------------------------------------------------
 
 

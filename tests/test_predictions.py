@@ -279,8 +279,13 @@ def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     assert fg3m["shown_of"] == len(out["predictions"]) > len(fg3m["predictions"]) > 0
     assert json.loads(run_cli(["predict", "--date", str(PROP_DAY), "--call", "OVER", "--json"],
                               data_dir).stdout)["predictions"] == []
-    shown = " ".join(run_cli(["predict", "--date", str(PROP_DAY), "--target", "fg3m"], data_dir).output.split())
+    shown = " ".join(run_cli(["predict", "--date", str(PROP_DAY), "--target", "fg3m", "--limit", "1000"],
+                             data_dir).output.split())
     assert f"shown: {len(fg3m['predictions'])} of the {len(out['predictions'])} predictions (target fg3m)" in shown
+    # the table shows 40 rows unless told otherwise: it said "shown: <all fg3m rows>" beside 40 of them
+    cut = " ".join(run_cli(["predict", "--date", str(PROP_DAY), "--target", "fg3m"], data_dir).output.split())
+    assert (f"shown: 40 of the {len(fg3m['predictions'])} predictions with target fg3m, of the day's "
+            f"{len(out['predictions'])} (--limit 40)") in cut
 
 
 def test_predict_on_an_empty_warehouse_says_which_players_it_had_and_why_none_was_predicted(tmp_path: Path,

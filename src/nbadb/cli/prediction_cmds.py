@@ -44,11 +44,20 @@ def predict(
                     "filters": {"target": target, "call": call}})
     else:
         _render_predict(outcome, shown, limit)
-        if len(shown) < len(outcome.predictions):
-            chosen = ", ".join(f"{k} {v}" for k, v in (("target", target), ("call", call)) if v)
-            console.print(f"shown: {len(shown)} of the {len(outcome.predictions)} predictions ({chosen})")
+        if min(len(shown), limit) < len(outcome.predictions) and not outcome.no_game:
+            console.print(f"shown: {_shown(len(shown), limit, len(outcome.predictions), target=target, call=call)}")
     if any(r.status == "failed" for r in outcome.results):
         raise typer.Exit(1)
+
+
+def _shown(matching: int, limit: int, total: int, **filters: str | None) -> str:
+    """Which of the day's predictions the table shows: those the filters keep, the first `limit` of them."""
+    chosen = ", ".join(f"{k} {v}" for k, v in filters.items() if v)
+    if matching <= limit:
+        return f"{matching} of the {total} predictions ({chosen})"
+    if chosen:
+        return f"{limit} of the {matching} predictions with {chosen}, of the day's {total} (--limit {limit})"
+    return f"{limit} of the {total} predictions (--limit {limit})"
 
 
 def _render_predict(outcome, shown: list[dict], limit: int) -> None:
@@ -57,7 +66,8 @@ def _render_predict(outcome, shown: list[dict], limit: int) -> None:
         return
     if outcome.games is None:
         console.print("[yellow]note:[/] the archive has no schedule or team-log file: no game of the day is known")
-    table = DataTable(title=f"{outcome.system} predictions for {outcome.day} (real lines first, then by confidence)")
+    table = DataTable(title=f"{outcome.system} predictions for {outcome.day} (real lines first, calls before passes, "
+                            "then by confidence)")
     numbers = ("predicted", "line", "edge", "confidence", "odds", "EV %", "form age (days)")
     for col in ("player", "game", "target", "predicted", "line", "line source", "edge", "confidence", "call",
                 "odds", "EV %", "book", "form age (days)", "form quality"):

@@ -1,5 +1,9 @@
 """Predict one date: publish what the archive released that day, run the pipeline for it as of that
-day (upcoming context, form, features, predictions) and collect the predictions with their lines."""
+day (upcoming context, form, features, predictions) and collect the predictions with their lines.
+
+The pass runs at the day's pre-tip instant (or now, when that is earlier), as a replay's does: what
+it says is what was known before tip-off, and the day is not frozen by it, so a day predicted before
+its earlier days were published is predicted again, with them, once they are."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from nbadb.engine.calendar import LeagueCalendar
 from nbadb.engine.request import RunResult
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.ingest import publish
+from nbadb.orchestrate.replay import PRE_TIP_MARGIN
 from nbadb.orchestrate.workspace import Workspace
 from nbadb.pipeline.features import ML_FEATURE_STORE
 from nbadb.pipeline.predictions import PLAYER_PROP_PREDICTIONS
@@ -28,20 +33,23 @@ _PREDICTIONS = f"""
     ORDER BY p.line_source = 'prop_consensus' DESC, p.recommendation = 'PASS', p.confidence DESC NULLS LAST,
              c.player_name, p.target"""
 
+# The first day before $day with a published box score (a publication of days without games, such as
+# a predict of a day before the archive's first, starts nothing).
+_FIRST_PUBLISHED = "SELECT min(game_date) FROM raw.player_boxscores WHERE game_date < $day"
 # The box-score publications (ingest, replay, backfill) that covered days before $day.
 _COVERED = """SELECT start_date, least(end_date, $day - 1) AS end_date FROM ops.processor_runs
     WHERE processor = 'raw.player_boxscores' AND status <> 'failed' AND start_date < $day"""
-# The days from the first one a publication covered up to the day before $day that none covered.
+# The days from the first published box score up to the day before $day that no publication covered.
 _UNPUBLISHED = f"""
     WITH covered AS ({_COVERED}),
-    days AS (SELECT unnest(generate_series((SELECT min(start_date) FROM covered), $day - 1, INTERVAL 1 DAY))::DATE AS d)
+    days AS (SELECT unnest(generate_series(({_FIRST_PUBLISHED}), $day - 1, INTERVAL 1 DAY))::DATE AS d)
     SELECT d FROM days ANTI JOIN covered c ON d BETWEEN c.start_date AND c.end_date ORDER BY d"""
 
 
 @dataclass(frozen=True)
 class Unpublished:
     """What is unseen before a predicted day: the day ranges no publication covered since the first
-    one that did, or (`nothing`) no publication at all before it."""
+    published box score, or (`nothing`) no box score published before it."""
 
     nothing: bool
     ranges: tuple[tuple[date, date], ...] = ()
@@ -56,8 +64,9 @@ class Unpublished:
 
 
 def unpublished_before(ws: Workspace, day: date) -> Unpublished | None:
-    """What no box-score publication covered before `day` (None: every day since the first one is in)."""
-    if not ws.con.execute(f"SELECT count(*) FROM ({_COVERED})", {"day": day}).fetchall()[0][0]:
+    """What no box-score publication covered before `day`, from its first published box score on (None:
+    every day since then is in)."""
+    if ws.con.execute(_FIRST_PUBLISHED, {"day": day}).fetchall()[0][0] is None:
         return Unpublished(True)
     ranges: list[tuple[date, date]] = []
     for (d,) in ws.con.execute(_UNPUBLISHED, {"day": day}).fetchall():
@@ -109,7 +118,8 @@ def predict_date(ws: Workspace, day: date, system: str = "ensemble") -> PredictO
     `day` as today, and read back its predictions of `system` (and which earlier days are unpublished)."""
     unpublished = unpublished_before(ws, day)
     published = publish(ws, day, day)
-    results = published.results + run_pipeline(ws, (day, day), as_of=day)
+    pre_tip = min(ws.engine.now(), ws.engine.calendar().cutoff(day) - PRE_TIP_MARGIN)
+    results = published.results + run_pipeline(ws, (day, day), as_of=day, clock=pre_tip)
     cursor = ws.con.execute(_PREDICTIONS, {"day": day, "system": system})
     names = [d[0] for d in cursor.description]
     predictions = [dict(zip(names, row)) for row in cursor.fetchall()]
