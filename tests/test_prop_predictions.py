@@ -151,8 +151,13 @@ def _later_rows(data_dir: Path) -> list[tuple]:
 def test_the_ensemble_weights_of_a_date_use_only_errors_published_before_its_cutoff(built) -> None:
     with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
         cutoff = LeagueCalendar.load(con).cutoff(D)
-        weights = dict(con.execute(f"SELECT DISTINCT target, components FROM {PREDICTIONS_TABLE} "
-                                   "WHERE game_date = ? AND system = 'ensemble'", [D]).fetchall())
+        # the fitted weights are the components of a row every system predicted (a row's components are the
+        # weights it used: renormalised over the systems present)
+        weights = dict(con.execute(
+            f"""SELECT DISTINCT e.target, e.components FROM {PREDICTIONS_TABLE} e
+            WHERE e.game_date = ? AND e.system = 'ensemble'
+              AND (SELECT count(*) FROM {PREDICTIONS_TABLE} s WHERE s.player_id = e.player_id AND s.game_date = e.game_date
+                   AND s.target = e.target AND s.system <> 'ensemble') = 3""", [D]).fetchall())
         # independently: every weighting of the grid on the last 30 game days before D, results as known at the cutoff
         rows = con.execute(f"""
             WITH p AS (SELECT game_date, game_id, player_id, target,
@@ -182,10 +187,32 @@ def test_the_ensemble_weights_of_a_date_use_only_errors_published_before_its_cut
                     den = sum(x for x, _ in present)
                     if den > 0:
                         errors.append(abs(sum(x * v for x, v in present) / den - actual))
+                    elif present:  # every weight on systems absent: the ones present, equally
+                        errors.append(abs(sum(v for _, v in present) / len(present) - actual))
                 mae = sum(errors) / len(errors)
                 if best is None or mae < best[0] - 1e-9:
                     best = (mae, w)
         assert got == pytest.approx(best[1]), target
+
+
+def test_every_row_some_system_predicted_has_an_ensemble_at_the_weights_it_used(built) -> None:
+    """With the fitted weights all on a system absent from a row (the baseline on a player's first game
+    of a season), the row had no ensemble: the systems present now share the weight equally."""
+    with duckdb.connect(str(built / "nba.duckdb"), read_only=True) as con:
+        rows = con.execute(f"""
+            SELECT k.player_id, k.game_date, k.target, e.predicted_value, e.components, list(s.system),
+                   list(s.predicted_value)
+            FROM (SELECT DISTINCT player_id, game_date, target FROM {PREDICTIONS_TABLE} WHERE system <> 'ensemble') k
+            LEFT JOIN {PREDICTIONS_TABLE} e ON e.player_id = k.player_id AND e.game_date = k.game_date
+                 AND e.target = k.target AND e.system = 'ensemble'
+            JOIN {PREDICTIONS_TABLE} s ON s.player_id = k.player_id AND s.game_date = k.game_date
+                 AND s.target = k.target AND s.system <> 'ensemble'
+            GROUP BY ALL""").fetchall()
+    assert rows and all(r[3] is not None for r in rows), "every row some system predicted has an ensemble"
+    for *_, value, components, systems, values in rows:
+        used = {k: float(v) for k, v in (part.split(":") for part in components.split("+"))}
+        assert sum(used.values()) == pytest.approx(1, abs=0.02) and set(k for k, w in used.items() if w) <= set(systems)
+        assert value == pytest.approx(sum(used[s] * v for s, v in zip(systems, values)), abs=0.01 + 0.01 * abs(value))
 
 
 def test_a_call_is_never_made_on_an_estimated_line_or_without_a_positive_ev(built) -> None:

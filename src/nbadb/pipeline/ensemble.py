@@ -6,7 +6,8 @@ archive has no results for does not count), from rows of predictions.player_prop
 written before and this run's rows of earlier dates, each with the player's result in the version published before D's cutoff (a result
 published later is not there). Weights: the simplex grid with step 1/GRID_STEPS over SYSTEMS (no weight on a system
 with no prediction in the window) minimising the MAE of the weighted prediction (weights
-renormalised over the systems that predicted the row) on those rows, ties to the first in grid
+renormalised over the systems that predicted the row, equal among them where it put no weight on any:
+`effective_weights_sql`) on those rows, ties to the first in grid
 order; equal weights while fewer than MIN_DAYS game days have such rows.
 Spread: per system (and the ensemble with D's weights) and target, σ² = a + b·prediction, the least
 squares line of the squared residuals on the prediction over the same rows, floored at
@@ -53,12 +54,22 @@ def _grid() -> str:
     return f"(VALUES {values}) grid(position, {', '.join(f'w_{s}' for s in SYSTEMS)})"
 
 
+def effective_weights_sql(weights: str, rows: str) -> dict[str, str]:
+    """Per system, the weight its prediction in `rows` (columns named after SYSTEMS) gets from `weights`
+    (columns w_<system>): renormalised over the systems present; the systems present equally weighted
+    where every weight is on systems absent (a season's opening days, where the baseline has no season
+    average yet, with the weight all on it: the row had no ensemble); null with none present."""
+    present = {s: f"({rows}.{s} IS NOT NULL)::INTEGER" for s in SYSTEMS}
+    weighted = " + ".join(f"{weights}.w_{s} * {present[s]}" for s in SYSTEMS)
+    count = " + ".join(present.values())
+    return {s: f"coalesce({weights}.w_{s} * {present[s]} / nullif({weighted}, 0), {present[s]} / nullif({count}, 0))"
+            for s in SYSTEMS}
+
+
 def combined_sql(weights: str, rows: str) -> str:
-    """The weighted prediction of `rows` (columns named after SYSTEMS) with `weights` (columns w_<system>),
-    renormalised over the systems present; null with none."""
-    num = " + ".join(f"{weights}.w_{s} * coalesce({rows}.{s}, 0)" for s in SYSTEMS)
-    den = " + ".join(f"{weights}.w_{s} * ({rows}.{s} IS NOT NULL)::INTEGER" for s in SYSTEMS)
-    return f"({num}) / nullif({den}, 0)"
+    """The weighted prediction of `rows` with `weights` at their effective weights (`effective_weights_sql`)."""
+    effective = effective_weights_sql(weights, rows)
+    return "(" + " + ".join(f"{effective[s]} * coalesce({rows}.{s}, 0)" for s in SYSTEMS) + ")"
 
 
 def _actual(alias: str) -> str:

@@ -5,7 +5,8 @@ precompute.player_prop_features and each target (pts, reb, ast, fg3m), one row p
 systems baseline, heuristic and gbm (pipeline.systems) are processor parts: each runs behind its own
 durable breaker and a failing one leaves the others writing (the run is then `partial`). The
 ensemble is computed here, in SQL, with weights fitted as of D on past out-of-sample errors
-(pipeline.ensemble), renormalised over the systems that predicted the row.
+(pipeline.ensemble), renormalised over the systems that predicted the row (equal among them where
+the weights are all on systems that did not); its components are the weights each row used.
 
 The line: the served books' consensus (pipeline.served_lines), labelled `prop_consensus`, with the
 prices of a real book quoting it; without one an estimated line labelled `estimated`: floor(prior
@@ -165,7 +166,8 @@ _VERSIONS_IN_ORDER = ", ".join(
     for s in ensemble.SYSTEMS)
 _JUDGED_COLUMNS = ("game_date, game_id, player_id, target, system, line_value, line_source, model_p_over, market_p_over, "
                    "dist_mean, dist_sigma, dist_alpha")
-_COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', w.w_{s})" for s in ensemble.SYSTEMS)
+_COMPONENTS = " || '+' || ".join(f"'{s}:' || printf('%.2f', coalesce({w}, 0))"
+                                 for s, w in ensemble.effective_weights_sql("w", "t").items())
 
 _PREDICTIONS_TRANSFORM = f"""
     WITH {BENCH_CTES},
