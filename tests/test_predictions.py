@@ -257,6 +257,20 @@ def test_the_report_equals_an_independent_recomputation(replayed_window, db, run
     assert json.loads(result.output)["evaluated_rows"] == report.evaluated_rows
 
 
+def test_a_report_of_too_few_game_days_gives_no_interval_and_no_verdict(replayed_window, run_cli) -> None:
+    """A one-day window resampled one day: [+0.7, +0.7] intervals that never contain 0, labelled
+    "better" or "worse"."""
+    day = replayed_window.replayed[1]
+    one_day = json.loads(run_cli(["report", "predictions", "--start", str(day), "--end", str(day), "--json"],
+                                 replayed_window.data_dir).stdout)
+    judged = [r for r in one_day["accuracy"] if r["system"] != "baseline"]
+    assert judged and all(r["days"] == 1 and r["gain_pct"]["low"] is None and r["gain_pct"]["value"] is not None
+                          and r["label"] == "too few game days to tell (under 7)" for r in judged)
+    text = " ".join(run_cli(["report", "predictions", "--start", str(day), "--end", str(day)],
+                            replayed_window.data_dir).output.split())
+    assert "[-, -]" in text and " better " not in text and " worse " not in text
+
+
 def test_predict_gives_calls_against_real_lines_and_the_matching_rate(
     replayed_window, copy_warehouse, run_cli, tmp_path: Path
 ) -> None:

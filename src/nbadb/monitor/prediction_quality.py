@@ -7,7 +7,9 @@ season, dates, target and system:
   MAE, RMSE, bias of the system; the baseline's MAE on the same rows; gain % = 100·(1 − MAE /
   baseline MAE). 95 % intervals from a game-day block bootstrap (BOOTSTRAP_RESAMPLES resamples of
   game days with replacement, seed SEED; each statistic recomputed inside each resample). A gain
-  whose interval contains 0 is labelled "inside the noise".
+  whose interval contains 0 is labelled "inside the noise". Under MIN_BOOTSTRAP_DAYS game days there
+  is no interval (resampling one day gives that day back: a zero-width interval that never contains
+  0) and the label says so.
 - betting per system and target, on rows with a real line (line_source 'prop_consensus') and a
   result: bets (OVER/UNDER calls), hit rate (pushes excluded), ROI = profit / bets at the quoting
   book's real odds, with intervals; beside it "follow the consensus" (the market favourite's side) on
@@ -30,6 +32,8 @@ from nbadb.pipeline.ensemble import SYSTEMS
 
 BOOTSTRAP_RESAMPLES = 2000
 SEED = 0
+MIN_BOOTSTRAP_DAYS = 7  # fewer game days give no interval
+TOO_FEW_DAYS = f"too few game days to tell (under {MIN_BOOTSTRAP_DAYS})"
 CALIBRATION_BINS = 10
 # A system missing from game days whose prediction run recorded no reason for it: a run over several
 # seasons records a system as succeeded when it predicted any of its days (gbm before its first
@@ -50,6 +54,11 @@ class Interval:
     def contains_zero(self) -> bool:
         return self.low is not None and self.high is not None and self.low <= 0 <= self.high
 
+    @property
+    def measured(self) -> bool:
+        """Whether the estimate has an interval (enough game days to resample)."""
+        return self.low is not None
+
     def format(self, spec: str) -> str:
         return format_interval(self.value, self.low, self.high, spec)
 
@@ -60,9 +69,12 @@ MAE_FORMAT, GAIN_FORMAT, RATE_FORMAT, RETURN_FORMAT = ".3f", "+.1f", ".1f", "+.1
 
 
 def format_interval(value: float | None, low: float | None, high: float | None, spec: str) -> str:
-    """"4.441 [4.389, 4.493]": an estimate and its 95 % interval; "-" without an estimate."""
+    """"4.441 [4.389, 4.493]": an estimate and its 95 % interval; "-" without an estimate; "4.441 [-, -]"
+    without an interval (too few game days)."""
     if value is None:
         return "-"
+    if low is None or high is None:
+        return f"{value:{spec}} [-, -]"
     return f"{value:{spec}} [{low:{spec}}, {high:{spec}}]"
 
 
@@ -83,6 +95,8 @@ class AccuracyRow:
     def label(self) -> str:
         if self.system == "baseline":
             return "the baseline"
+        if not self.gain_pct.measured:
+            return TOO_FEW_DAYS
         return "inside the noise" if self.gain_pct.contains_zero else ("better" if self.gain_pct.value > 0 else "worse")
 
 
@@ -148,6 +162,7 @@ class _Resampler:
         rng = np.random.default_rng(SEED)
         draws = rng.integers(0, len(self.unique), size=(BOOTSTRAP_RESAMPLES, len(self.unique)))
         self.weights = np.stack([np.bincount(d, minlength=len(self.unique)) for d in draws]).astype(float)
+        self.enough = len(self.unique) >= MIN_BOOTSTRAP_DAYS
 
     def sums(self, values: np.ndarray) -> tuple[float, np.ndarray]:
         """(total, total in each resample) of per-row `values`."""
@@ -165,6 +180,8 @@ def _ratio(res: _Resampler, num: np.ndarray, den: np.ndarray, scale: float = 1.0
     total_den, boot_den = res.sums(den)
     if total_den == 0:
         return Interval(None, None, None)
+    if not res.enough:
+        return Interval(scale * total_num / total_den, None, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = scale * boot_num / boot_den
     low, high = np.nanpercentile(boot, [2.5, 97.5])
@@ -174,6 +191,8 @@ def _ratio(res: _Resampler, num: np.ndarray, den: np.ndarray, scale: float = 1.0
 def _gain(res: _Resampler, err: np.ndarray, base: np.ndarray) -> Interval:
     e, boot_e = res.sums(err)
     b, boot_b = res.sums(base)
+    if not res.enough:
+        return Interval(100 * (1 - e / b), None, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         boot = 100 * (1 - boot_e / boot_b)
     low, high = np.nanpercentile(boot, [2.5, 97.5])
