@@ -11,10 +11,10 @@ The transform's rows wait in temp table `_out` (hashed, cut to the run's `_scope
    each stored row the new output no longer has moves to `<table>_history` with `superseded_at`
    (the run's clock), each new row is inserted with its `known_at` (no earlier than the clock when
    it restates a stored entity), and unchanged rows stay as they are; an as-of table has the
-   scoped entities' rows replaced. A stored row known at or after the run's clock never held before
-   it was replaced (a backfill of an older window restating a newer one, a replay run again from an
-   earlier day): it is replaced, not kept as history, so the history is the one an in-order build
-   writes.
+   scoped entities' rows replaced. A stored row known after the run's clock never held before it
+   was replaced (a backfill of an older window restating a newer one): it is replaced, not kept as
+   history, so the history is the one an in-order build writes. (One known at the clock itself is
+   kept: a correction published the instant its box score was keeps the figure it corrects.)
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def write(con: duckdb.DuckDBPyConnection, spec: ProcessorSpec, request: RunReque
         return
     gone = f"{scoped} AND NOT EXISTS (SELECT 1 FROM _out o WHERE o.row_hash = t.row_hash AND {_same_entity(spec, 'o', 't')})"
     execute(con, f"INSERT INTO {table}_history BY NAME SELECT t.*, $clock AS superseded_at, $run_id AS superseded_by "
-                 f"{gone} AND t.{KNOWN_AT} < $clock", params)
+                 f"{gone} AND t.{KNOWN_AT} <= $clock", params)
     execute(con, f"DELETE FROM {table} WHERE rowid IN (SELECT t.rowid {gone})", params)
     execute(
         con,
