@@ -125,9 +125,9 @@ class CalibrationRow:
 
 @dataclass(frozen=True)
 class NotReady:
-    """A system with no prediction on `days` of the report's game days (first_day..last_day): `reason`
-    is what the latest prediction run of the latest such day recorded for it (engine.parts: no league
-    prior before a season's first previous season, no gbm model yet, ...)."""
+    """A system with no prediction on `days` of the report's game days (first_day..last_day) for one
+    `reason`: what the latest prediction run of each of those days recorded for it (engine.parts: no
+    league prior before a season's first previous season, no gbm model yet, no season average yet, ...)."""
 
     system: str
     days: int
@@ -273,8 +273,9 @@ def _calibration(con: duckdb.DuckDBPyConnection, where: str, params: dict) -> li
 
 def _not_ready(con: duckdb.DuckDBPyConnection, filters: dict[str, object]) -> list[NotReady]:
     """The systems with no evaluated prediction on some of the report's game days (its filters but the
-    system's), read from the predictions themselves, with the reason the latest prediction run of the
-    latest such day recorded for the system (NO_REASON_RECORDED when it recorded none)."""
+    system's), read from the predictions themselves: one note per system and reason, the reason being
+    what the latest prediction run of each such day recorded for the system (NO_REASON_RECORDED when
+    it recorded none)."""
     where, params = _where({**filters, "system": None})
     rows = con.execute(f"""
         WITH have AS (SELECT DISTINCT e.game_date AS day, e.system FROM predictions.evaluation e WHERE {where}),
@@ -288,11 +289,11 @@ def _not_ready(con: duckdb.DuckDBPyConnection, filters: dict[str, object]) -> li
             GROUP BY d.day),
         why AS (SELECT m.system, m.day, json_extract_string(l.errors, '$."' || m.system || '"') AS reason
                 FROM missing m LEFT JOIN latest l USING (day))
-        SELECT system, count(*), min(day), max(day), arg_max(reason, day) FILTER (WHERE reason IS NOT NULL)
+        SELECT system, count(*), min(day), max(day), coalesce(reason, $none) AS said
         FROM why WHERE $system IS NULL OR system = $system
-        GROUP BY system ORDER BY system""", {**params, "system": filters["system"], "systems": list(SYSTEMS)}).fetchall()
-    return [NotReady(system, days, first, last, reason or NO_REASON_RECORDED)
-            for system, days, first, last, reason in rows]
+        GROUP BY system, coalesce(reason, $none) ORDER BY system, min(day)""",
+        {**params, "system": filters["system"], "systems": list(SYSTEMS), "none": NO_REASON_RECORDED}).fetchall()
+    return [NotReady(system, days, first, last, reason) for system, days, first, last, reason in rows]
 
 
 def quality_report(con: duckdb.DuckDBPyConnection, *, season: str | None = None, start: date | None = None,
