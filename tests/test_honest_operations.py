@@ -527,3 +527,21 @@ def test_a_command_that_waits_for_another_writer_says_so_once_then_answers(repla
     assert waiting.returncode == 0 and json.loads(out), rest
     assert (said + rest).splitlines() == [f"{data_dir / 'nba.duckdb'} is held by another process (a replay, a run, "
                                           "`nbadb serve`): waiting up to 30 s for it"]
+
+
+def test_an_instant_with_an_offset_is_taken_in_utc_whatever_the_machines_time_zone(monkeypatch) -> None:
+    """`--at 2024-11-05T12:00Z` on a machine in New York was stored as 07:00 (the local time)."""
+    import time as clock
+    from datetime import datetime
+
+    from nbadb.cli.common import parse_instant
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    clock.tzset()
+    try:
+        assert parse_instant("2024-11-05T12:00Z", "at") == datetime(2024, 11, 5, 12)
+        assert parse_instant("2024-11-05T12:00-05:00", "at") == datetime(2024, 11, 5, 17)
+        assert parse_instant("2024-11-05T12:00", "at") == datetime(2024, 11, 5, 12)
+    finally:
+        monkeypatch.undo()
+        clock.tzset()

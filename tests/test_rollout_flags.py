@@ -52,6 +52,28 @@ def test_a_bad_flag_value_or_config_file_is_one_line_and_exit_2(run_cli, tmp_pat
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_config_file_that_is_not_utf8_is_one_line_and_exit_2(run_cli, tmp_path: Path, clean_flags, no_traceback,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """It ended in a UnicodeDecodeError traceback."""
+    config = tmp_path / "nbadb.toml"
+    config.write_bytes(b"\xff\xfe")
+    monkeypatch.setenv("NBADB_CONFIG_FILE", str(config))
+    result = run_cli(["flags"], tmp_path)
+    assert result.exit_code == 2 and no_traceback(result)
+    assert result.stderr.startswith(f"error: config file {config}: 'utf-8' codec can't decode")
+
+
+@pytest.mark.parametrize("share", ["\u00b2", "\u0663", "101", "-1", "50%"])
+def test_a_read_share_that_is_not_a_whole_percentage_is_a_config_error(monkeypatch: pytest.MonkeyPatch, share) -> None:
+    """'²' passed str.isdigit and ended in a ValueError traceback."""
+    from nbadb.errors import ConfigError
+    from nbadb.rollout.routing import READ_SHARE_VARIABLE, read_share
+
+    monkeypatch.setenv(READ_SHARE_VARIABLE, share)
+    with pytest.raises(ConfigError, match="give a whole percentage from 0 to 100"):
+        read_share()
+
+
 def test_a_config_file_with_an_unknown_flag_is_refused_naming_its_table_as_written(
         run_cli, tmp_path: Path, clean_flags, monkeypatch: pytest.MonkeyPatch) -> None:
     """The error said "unknown flag ... in ;": the console read "[strategic]" as a style tag."""

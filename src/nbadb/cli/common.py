@@ -15,7 +15,7 @@ import functools
 import json
 import re
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -104,7 +104,7 @@ def parse_instant(value: str | None, name: str) -> datetime | None:
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise ConfigError(f"--{name} {value!r} is not a date-time; use YYYY-MM-DDTHH:MM (UTC)") from None
-    return instant.replace(tzinfo=None) if instant.tzinfo is None else instant.astimezone(tz=None).replace(tzinfo=None)
+    return instant.replace(tzinfo=None) if instant.tzinfo is None else instant.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def check_season(season: str | None, name: str = "season") -> str | None:

@@ -82,7 +82,7 @@ def config_file(environ: dict[str, str] | os._Environ[str] = os.environ) -> Path
 def _from_file(path: Path) -> dict[str, object]:
     try:
         table = tomllib.loads(path.read_text()).get(CONFIG_TABLE, {})
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"config file {path}: {str(exc).splitlines()[0]}") from None
     if not isinstance(table, dict):
         raise ConfigError(f"config file {path}: [{CONFIG_TABLE}] must be a table of flag = true/false")

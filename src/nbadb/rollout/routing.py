@@ -45,7 +45,7 @@ def consumer_id() -> str:
 def read_share() -> int:
     """Percent of consumers whose reads go to the strategic store in phase 2 (0-100, default 0)."""
     text = os.environ.get(READ_SHARE_VARIABLE, "0")
-    if not text.isdigit() or int(text) > 100:
+    if not (text.isascii() and text.isdigit()) or int(text) > 100:
         raise ConfigError(f"{READ_SHARE_VARIABLE}={text!r}: give a whole percentage from 0 to 100")
     return int(text)
 
