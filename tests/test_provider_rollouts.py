@@ -370,3 +370,22 @@ def test_show_gives_the_telemetry_of_each_game_day_from_the_books_own_data(rolle
     assert any(d["hit_rate"] is not None and d["clv"] is not None for d in measured)  # results exist: outcomes too
     text = run_cli(["providers", "show", BOOK], rolled_out)
     assert text.exit_code == 0 and "criteria for shadow:" in text.stdout and "audit (append-only)" in text.stdout
+
+
+def test_an_ingest_after_a_later_transition_reads_the_lines_the_book_published_before_it(
+        run_cli, db, tmp_path) -> None:
+    """A book declared (disabled) from 2024-11-04 05:00, then 2024-11-03..04 ingested: the ingest staged
+    every line at its own clock (the warehouse's, after the transition) and read none of the book's,
+    where a replay of those days reads 11-03's. A line is read unless its book was disabled when it
+    published it."""
+    assert run_cli(["ingest", "--start", "2024-11-01", "--end", "2024-11-02"], tmp_path).exit_code == 0
+    declared = run_cli(["providers", "declare", "betonlineag", "--at", "2024-11-04T05:00", "--by", "ann"], tmp_path)
+    assert declared.exit_code == 0, declared.output
+    assert run_cli(["ingest", "--start", "2024-11-03", "--end", "2024-11-04"], tmp_path).exit_code == 0
+    with db(tmp_path) as con:
+        feed = con.execute("SELECT game_date, lines_offered > 0, lines_not_read = lines_offered FROM ops.provider_feed "
+                           "WHERE bookmaker = 'betonlineag' AND game_date >= DATE '2024-11-03' ORDER BY 1").fetchall()
+        read = con.execute("SELECT DISTINCT game_date FROM raw.prop_lines WHERE bookmaker = 'betonlineag' "
+                           "ORDER BY 1").fetchall()
+    assert feed == [(date(2024, 11, 3), True, False), (date(2024, 11, 4), True, True)]
+    assert read == [(date(2024, 11, 1),), (date(2024, 11, 2),), (date(2024, 11, 3),)]

@@ -22,7 +22,7 @@ from nbadb.engine.vocabulary import Status
 from nbadb.errors import ConfigError
 from nbadb.pipeline.provider_stages import SPORT
 from nbadb.pipeline.raw import SOURCE_KIND_OF
-from nbadb.rollout.providers.audit import unread_books
+from nbadb.rollout.providers.audit import disabled_spans
 from nbadb.sources.provider_feed import COUNTS_TABLE, FEED_TABLE
 from nbadb.warehouse.transactions import committed
 from nbadb.sources.archive import StageReport
@@ -73,10 +73,10 @@ class IngestOutcome:
 def stage(ws: Workspace, start: date, end: date, game_ids: list[str] | None = None,
           clock: datetime | None = None) -> StageReport:
     """Stage what the source published for [start, end] (corrections published by `clock` applied;
-    by the warehouse clock when None), without the prop lines of providers disabled at that clock
-    (rollout.providers). Nothing is written."""
+    by the warehouse clock when None), without the prop lines a provider published while it was
+    disabled (rollout.providers). Nothing is written."""
     clock = clock or ws.engine.now()
-    return ws.source.stage(start, end, game_ids, clock, unread_books=unread_books(ws.con, clock))
+    return ws.source.stage(start, end, game_ids, clock, disabled=disabled_spans(ws.con))
 
 
 def persist_staging(con: duckdb.DuckDBPyConnection, report: StageReport, start: date, end: date) -> None:

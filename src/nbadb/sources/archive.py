@@ -35,7 +35,7 @@ from nbadb.errors import ArchiveFileError, ConfigError
 from nbadb.sources.checked import check_file
 from nbadb.sources.files import KINDS, discover
 from nbadb.sources.names import match_players_sql, name_key_sql
-from nbadb.sources.provider_feed import COLUMNS as PROVIDER_COUNT_COLUMNS, COUNTS_TABLE, UNMATCHED_SQL, count_lines
+from nbadb.sources.provider_feed import COLUMNS as PROVIDER_COUNT_COLUMNS, COUNTS_TABLE, UNMATCHED_SQL, Spans, count_lines, unread
 from nbadb.warehouse.connection import STAGE_CATALOG
 from nbadb.warehouse.transactions import read_transaction
 
@@ -100,11 +100,11 @@ def _event_rows(start: date, end: date) -> Selection:
     return select
 
 
-def _books_read(select: Selection, unread_books: frozenset[str]) -> Selection:
-    """`select` without the rows of books that are not read (disabled providers)."""
-    if not unread_books:
+def _books_read(select: Selection, disabled: Spans) -> Selection:
+    """`select` without the lines a book published while disabled (sources.provider_feed.unread)."""
+    if not disabled:
         return select
-    return lambda frame: select(frame) & ~pl.col("BOOKMAKER").is_in(sorted(unread_books)).fill_null(False)
+    return lambda frame: select(frame) & ~unread(disabled)
 
 
 def _dated_rows(start: date, end: date, games: set[str] | None) -> Selection:
@@ -301,16 +301,16 @@ class ArchiveSource:
     # -- staging ---------------------------------------------------------------------------
 
     def stage(self, start: date, end: date, game_ids: list[str] | None = None,
-              clock: datetime | None = None, unread_books: frozenset[str] = frozenset()) -> StageReport:
+              clock: datetime | None = None, disabled: Spans | None = None) -> StageReport:
         """Create the stage_* tables with what was published in [start, end], with the corrections
-        published by `clock` (all of them when None) applied. The prop lines of `unread_books`
-        (providers disabled at `clock`) are not read, only counted per book (src_provider_lines,
+        published by `clock` (all of them when None) applied. The prop lines a book published while
+        `disabled` (its spans) are not read, only counted per book (src_provider_lines,
         sources.provider_feed) with every book's lines."""
         with read_transaction(self.con):  # some sixty statements, most on temp tables: on a lake one transaction, not sixty
-            return self._stage(start, end, game_ids, clock, unread_books)
+            return self._stage(start, end, game_ids, clock, disabled or {})
 
     def _stage(self, start: date, end: date, game_ids: list[str] | None, clock: datetime | None,
-               unread_books: frozenset[str]) -> StageReport:
+               disabled: Spans) -> StageReport:
         report = StageReport()
         for kind, found in KINDS.items():
             if not self.files[kind]:
@@ -332,8 +332,8 @@ class ArchiveSource:
         self._stage_schedule(self._read_kind("schedule", report, _dated_rows(start, end, games), dates))
         self._stage_players()
         self._stage_injuries(self._read_kind("injuries", report, _dated_rows(start, end, None), dates))
-        self._count_provider_lines(start, end, unread_books, clock)
-        self._stage_props(self._read_kind("props", report, _books_read(_event_rows(start, end), unread_books), dates),
+        self._count_provider_lines(start, end, disabled, clock)
+        self._stage_props(self._read_kind("props", report, _books_read(_event_rows(start, end), disabled), dates),
                           report)
         for table in ("stage_player_logs", "stage_team_logs", "stage_boxscores", "stage_schedule",
                       "stage_injuries", "stage_props"):
@@ -579,13 +579,12 @@ class ArchiveSource:
         self._stage_as("stage_injuries", match_players_sql(cleaned, "PLAYER", "d.team_name LIKE '%' || r.TEAM"))
         self.con.unregister("_frame")
 
-    def _count_provider_lines(self, start: date, end: date, unread_books: frozenset[str],
-                              clock: datetime | None) -> None:
+    def _count_provider_lines(self, start: date, end: date, disabled: Spans, clock: datetime | None) -> None:
         """Each book's lines among those the publication concerns, read or not (sources.provider_feed)."""
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {COUNTS_TABLE} ({PROVIDER_COUNT_COLUMNS})")
         if not self.available("props"):
             return
-        counts = count_lines(self._concerned("props", _event_rows(start, end), (start, end)), unread_books,
+        counts = count_lines(self._concerned("props", _event_rows(start, end), (start, end)), disabled,
                              clock or datetime.combine(start, datetime.min.time()), start)
         if counts.height:
             self.con.register("_counts", counts)

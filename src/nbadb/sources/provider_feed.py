@@ -1,7 +1,8 @@
 """What a publication's prop-line rows say about each provider's feed, counted as they are staged.
 
 Per (book, game day, snapshot date) among the rows a publication concerns: lines offered, lines not
-read because the book was disabled when the publication was staged, and among the lines read those a
+read because the book was disabled when it published them (its snapshot time inside one of the
+book's disabled spans, rollout.providers.audit.disabled_spans), and among the lines read those a
 row rule quarantined for unusable prices (contracts.source_contracts.ODDS_RULES) or for any other rule.
 Lines whose player name matches no NBA player are counted once names are matched
 (`UNMATCHED_SQL`). A game day is the US Eastern date of the line's tip-off (its snapshot date when
@@ -12,10 +13,12 @@ readable). Rows naming no book cannot be a provider's and are left to the quaran
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 if TYPE_CHECKING:
     import polars as pl
+
+Spans = Mapping[str, tuple[tuple[datetime, datetime | None], ...]]  # per book, [from, until) while disabled
 
 FEED_TABLE = "ops.provider_feed"  # where the counts are kept (orchestrate.ingest.persist_staging)
 COUNTS_TABLE = "src_provider_lines"  # a staging's counts, on the source's connection
@@ -23,7 +26,20 @@ COLUMNS = ("bookmaker VARCHAR, game_date DATE, snapshot_date DATE, known_at TIME
            "lines_not_read INTEGER, lines_bad_odds INTEGER, lines_other_rules INTEGER, lines_unmatched INTEGER")
 
 
-def count_lines(rows: pl.DataFrame, unread_books: frozenset[str], clock: datetime, start_date: object) -> pl.DataFrame:
+def unread(disabled: Spans) -> pl.Expr:
+    """True for a prop row its book published while disabled (its SNAPSHOT_TS inside one of its spans)."""
+    import polars as pl
+
+    published = pl.col("SNAPSHOT_TS").dt.replace_time_zone(None)
+    expr = pl.lit(False)
+    for book, spans in disabled.items():
+        for since, until in spans:
+            inside = published >= since if until is None else published.is_between(since, until, closed="left")
+            expr = expr | ((pl.col("BOOKMAKER") == book) & inside)
+    return expr.fill_null(False)
+
+
+def count_lines(rows: pl.DataFrame, disabled: Spans, clock: datetime, start_date: object) -> pl.DataFrame:
     """The counts of `rows` (checked prop rows with `_reasons` and `_date`), unmatched names still zero."""
     import polars as pl  # loaded by staging, not by the graph (which reads FEED_TABLE only)
 
@@ -31,7 +47,7 @@ def count_lines(rows: pl.DataFrame, unread_books: frozenset[str], clock: datetim
 
     if not rows.height:
         return pl.DataFrame()
-    read = ~pl.col("BOOKMAKER").is_in(sorted(unread_books))
+    read = ~unread(disabled)
     broken = pl.col("_reasons").list.len() > 0
     bad_odds = pl.col("_reasons").list.eval(pl.element().is_in(list(ODDS_RULES))).list.any()
     snapshot_date = pl.coalesce(pl.col("_date"), pl.lit(start_date, pl.Date))

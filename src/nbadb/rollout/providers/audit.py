@@ -131,10 +131,28 @@ def states_at(con: duckdb.DuckDBPyConnection, instant: datetime) -> dict[tuple[s
             for sport, book, s in rows}
 
 
-def unread_books(con: duckdb.DuckDBPyConnection, instant: datetime) -> frozenset[str]:
-    """The books of this pipeline's sport that are disabled at `instant`: their lines are not read."""
-    return frozenset(book for (sport, book), s in states_at(con, instant).items()
-                     if sport == SPORT and s.stage == Stage.DISABLED)
+DisabledSpans = dict[str, tuple[tuple[datetime, datetime | None], ...]]
+
+
+def disabled_spans(con: duckdb.DuckDBPyConnection) -> DisabledSpans:
+    """Per book of this pipeline's sport, the spans [from, until) its stage was disabled (until None:
+    disabled still). A line the book published inside one is not read (sources.provider_feed), at
+    whatever clock it is staged: a historical day's lines are read as they were when published."""
+    rows = con.execute(
+        f"""SELECT bookmaker, effective_at, to_stage FROM {AUDIT_TABLE}
+        WHERE sport = ? AND list_contains(?, action) ORDER BY bookmaker, effective_at, seq""",
+        [SPORT, [str(a) for a in TRANSITIONS]],
+    ).fetchall()
+    spans: dict[str, list[tuple[datetime, datetime | None]]] = {}
+    since: dict[str, datetime] = {}
+    for book, at, stage in rows:
+        if Stage.from_label(stage) == Stage.DISABLED:
+            since.setdefault(book, at)
+        elif book in since:
+            spans.setdefault(book, []).append((since.pop(book), at))
+    for book, at in since.items():
+        spans.setdefault(book, []).append((at, None))
+    return {book: tuple(found) for book, found in spans.items()}
 
 
 def latest_effective(con: duckdb.DuckDBPyConnection, sport: str, bookmaker: str) -> datetime | None:
