@@ -132,6 +132,10 @@ BAD_ARGUMENTS = [
     (["rollout", "repair", "serving", "--day", "2024-02-01", "--by", "ann"], 2, "serving is in phase 0"),
     (["rollout", "repair", "schema", "--day", "2024-02-01", "--by", "ann"], 2, "schema is in phase 0"),
     (["nonsense"], 2, "No such command"),
+    # out-of-range numbers were "the warehouse cannot be read: Conversion Error", exit 4
+    (["providers", "show", "draftkings", "--days", "99999999999999999999"], 2, "--days"),
+    (["providers", "set-criteria", "shadow", "coverage_games", ">=", "0.5", "--min-game-days", "10000000000"], 2,
+     "--min-game-days"),
 ]
 
 

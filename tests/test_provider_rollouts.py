@@ -290,6 +290,7 @@ def rolled_out(with_rollout, copy_warehouse, tmp_path) -> Path:
     (["advance", CORRUPTED, "--share", "0.3"], 2, "--share and --markets belong to partial_active"),
     (["advance", BOOK, "--at", "2024-10-20T00:00"], 2, "was served and is frozen since its cutoff"),
     (["advance", BOOK, "--at", "yesterday"], 2, "--at 'yesterday' is not a date-time"),
+    (["advance", BOOK, "--at", "2999-01-01T00:00"], 2, "--at 2999-01-01 00:00:00: later than now"),
     (["rollback", CORRUPTED, "--to", "shadow"], 2, "a rollback goes to an earlier stage, and shadow is not one"),
     (["rollback", CORRUPTED, "--to", "sideways"], 2, "--to 'sideways' is not a stage"),
     (["declare", BOOK], 2, "nba:betrivers is already declared"),

@@ -22,10 +22,12 @@ providers_app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
+MAX_GAME_DAYS = 10_000  # a bound on game-day counts given on the command line (a season has about 170)
 BookArgument = typer.Argument(..., help="The book as the feed names it, e.g. draftkings.")
 SportOption = typer.Option("nba", "--sport", help="The sport of the provider (nbadb reads nba lines only).")
 AtOption = typer.Option(None, "--at", help="When it takes effect, YYYY-MM-DDTHH:MM UTC (default: the warehouse "
-                        "clock); in a replay, the simulated instant. Never before the latest publication.")
+                        "clock); in a replay, the simulated instant. Never before the cutoff of a day already served and frozen, "
+                        "nor before the book's previous transition, nor later than now.")
 ByOption = typer.Option(None, "--by", help="Who does it (default: the login name); goes into the audit.")
 ReasonOption = typer.Option(None, "--reason", help="Why; goes into the audit.")
 
@@ -113,7 +115,7 @@ def list_providers(as_json: bool = JsonOption) -> None:
 def show(
     book: str = BookArgument,
     sport: str = SportOption,
-    days: int = typer.Option(14, "--days", min=1, help="Game days of telemetry shown, newest first."),
+    days: int = typer.Option(14, "--days", min=1, max=MAX_GAME_DAYS, help="Game days of telemetry shown, newest first."),
     as_json: bool = JsonOption,
 ) -> None:
     """One provider: stage, next stage's criteria with the measured values, telemetry per game day, audit."""
@@ -200,7 +202,7 @@ def advance(
     from nbadb.rollout.providers.service import advance as advance_provider
 
     sport, book = _names(sport, book)
-    scope = tuple(m.strip() for m in markets.split(",") if m.strip()) if markets is not None else None
+    scope = tuple(dict.fromkeys(m.strip() for m in markets.split(",") if m.strip())) if markets is not None else None
     if markets is not None and not scope:
         raise ConfigError(f"--markets {markets!r}: name markets separated by commas, e.g. player_threes")
     instant, actor = parse_instant(at, "at"), _actor(by)
@@ -239,7 +241,8 @@ def set_criteria(
                                  "those in force)."),
     comparator: Optional[str] = typer.Argument(None, help="One of >=, <=, >, < (not with --drop)."),
     threshold: Optional[float] = typer.Argument(None, help="The value the metric is compared with."),
-    min_game_days: Optional[int] = typer.Option(None, "--min-game-days", help="Game days the provider must have "
+    min_game_days: Optional[int] = typer.Option(None, "--min-game-days", max=MAX_GAME_DAYS,
+                                                help="Game days the provider must have "
                                                 "spent in its current stage (default: as before, else 1)."),
     drop: bool = typer.Option(False, "--drop", help="Remove the criterion instead."),
     by: Optional[str] = ByOption,

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from nbadb.engine.clock import eastern_date
-from nbadb.engine.request import RunRequest, RunResult, Trigger
+from nbadb.engine.request import RunRequest, RunResult, Trigger, utc_now
 from nbadb.errors import ConfigError, CriteriaNotMet
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.workspace import Workspace
@@ -72,8 +72,13 @@ def _served_until(ws: Workspace) -> tuple[date, datetime] | None:
 
 
 def _instant(ws: Workspace, at: datetime | None, sport: str | None = None, bookmaker: str | None = None) -> datetime:
-    """When the action takes effect: `at` or the warehouse clock, never inside what was already served."""
+    """When the action takes effect: `at` or the warehouse clock, never inside what was already served and
+    never later than now (a transition publishes at its instant: one in the future would move the
+    warehouse clock there for good, and the audit keeps it)."""
     instant = at or ws.engine.now()
+    if instant > (now := utc_now()):
+        raise ConfigError(f"--at {instant}: later than now ({now:%Y-%m-%d %H:%M} UTC); a transition takes effect "
+                          "when it is recorded or earlier")
     frozen = _served_until(ws)
     if frozen is not None and instant < frozen[1]:
         raise ConfigError(f"--at {instant}: {frozen[0]} was served and is frozen since its cutoff {frozen[1]}; a "
