@@ -549,3 +549,17 @@ def test_an_instant_with_an_offset_is_taken_in_utc_whatever_the_machines_time_zo
     finally:
         monkeypatch.undo()
         clock.tzset()
+
+
+def test_an_incident_is_resolved_once(run_cli, no_traceback, tmp_path):
+    """A second `rollout resolve` said "resolved" again and wrote a second resolve row."""
+    recorded = run_cli(["rollout", "incident", "storage", "--severity", "P2", "--note", "lake slow", "--by", "ann"],
+                       tmp_path)
+    assert recorded.exit_code == 0, recorded.output + recorded.stderr
+    incident_id = recorded.stdout.split("incident ")[1].split()[0]
+    assert run_cli(["rollout", "resolve", incident_id, "--by", "bob"], tmp_path).exit_code == 0
+    again = run_cli(["rollout", "resolve", incident_id, "--by", "bob"], tmp_path)
+    assert again.exit_code == 2 and no_traceback(again)
+    assert " ".join(again.stderr.split()).startswith(f"error: incident '{incident_id}' was resolved by bob at ")
+    audit = json.loads(run_cli(["rollout", "audit", "--json"], tmp_path).stdout)
+    assert [e["action"] for e in audit].count("resolve") == 1

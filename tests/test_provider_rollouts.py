@@ -380,8 +380,10 @@ def test_an_ingest_after_a_later_transition_reads_the_lines_the_book_published_b
     where a replay of those days reads 11-03's. A line is read unless its book was disabled when it
     published it."""
     assert run_cli(["ingest", "--start", "2024-11-01", "--end", "2024-11-02"], tmp_path).exit_code == 0
-    declared = run_cli(["providers", "declare", "betonlineag", "--at", "2024-11-04T05:00", "--by", "ann"], tmp_path)
+    declared = run_cli(["providers", "declare", "betonlineag", "--at", "2024-11-04T05:00", "--by", "ann", "--json"],
+                       tmp_path)
     assert declared.exit_code == 0, declared.output
+    assert json.loads(declared.stdout)["audit"]["recorded_at"] is not None, "the entry as stored (it said null)"
     assert run_cli(["ingest", "--start", "2024-11-03", "--end", "2024-11-04"], tmp_path).exit_code == 0
     with db(tmp_path) as con:
         feed = con.execute("SELECT game_date, lines_offered > 0, lines_not_read = lines_offered FROM ops.provider_feed "

@@ -159,8 +159,14 @@ def resolve(incident_id: str = typer.Argument(..., help="The incident's audit id
     with control.control(get_settings(), read_only=True) as con:  # a refused resolve creates no control plane
         rows = con.execute("SELECT track FROM ops.rollout_audit WHERE audit_id = ? AND action = 'incident'",
                            [incident_id]).fetchall()
+        resolved = rows and con.execute(
+            "SELECT actor, recorded_at FROM ops.rollout_audit WHERE action = 'resolve' AND resolves = ?",
+            [incident_id]).fetchall()
     if not rows:
-        raise ConfigError(f"no incident {incident_id!r}; see `nbadb rollout audit`")
+        raise ConfigError(f"no incident {incident_id!r}; see `nbadb rollout audit --json` (audit_id)")
+    if resolved:
+        actor_was, at = resolved[0]
+        raise ConfigError(f"incident {incident_id!r} was resolved by {actor_was} at {at:%Y-%m-%d %H:%M} UTC")
     with control.control(get_settings()) as con:
         control.record(con, actor=actor, action="resolve", track=rows[0][0], resolves=incident_id)
     console.print(f"incident {escape(incident_id)} resolved", highlight=False)

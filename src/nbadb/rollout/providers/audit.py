@@ -83,17 +83,19 @@ _COLUMNS = ("seq, action, sport, bookmaker, from_stage, to_stage, share, markets
             "effective_at, from_date, criteria, recorded_at")
 
 
-def append(con: duckdb.DuckDBPyConnection, entry: AuditEntry) -> int:
-    """Insert one row (inside the caller's transaction when it has one); returns its sequence number."""
+def append(con: duckdb.DuckDBPyConnection, entry: AuditEntry) -> AuditEntry:
+    """Insert one row (inside the caller's transaction when it has one); returns it as stored (its
+    sequence number and the time it was recorded)."""
     seq = con.execute(f"SELECT coalesce(max(seq), 0) + 1 FROM {AUDIT_TABLE}").fetchall()[0][0]
-    con.execute(
-        f"INSERT INTO {AUDIT_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP)",
+    recorded_at = con.execute(
+        f"INSERT INTO {AUDIT_TABLE} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now()::TIMESTAMP) "
+        "RETURNING recorded_at",
         [seq, str(entry.action), entry.sport, entry.bookmaker, _label(entry.from_stage), _label(entry.to_stage),
          entry.share, list(entry.markets) if entry.markets else None,
          entry.forced, entry.reason, entry.actor, entry.effective_at, entry.from_date,
          None if entry.criteria is None else json.dumps(entry.criteria, default=str)],
-    )
-    return seq
+    ).fetchall()[0][0]
+    return AuditEntry(**{**entry.__dict__, "seq": seq, "recorded_at": recorded_at})
 
 
 def _label(stage: Stage | None) -> str | None:

@@ -196,18 +196,14 @@ def set_criterion(ws: Workspace, stage: Stage, metric: str, comparator: Comparat
                                  "after": after and after.as_dict()})
     def write() -> AuditEntry:
         criteria.store(ws.con, stage, metric, after, actor, instant)
-        return _with_seq(entry, audit.append(ws.con, entry))
+        return audit.append(ws.con, entry)
 
     return Outcome(committed(ws.con, write))
 
 
-def _with_seq(entry: AuditEntry, seq: int) -> AuditEntry:
-    return AuditEntry(**{**entry.__dict__, "seq": seq})
-
-
 def _record(ws: Workspace, entry: AuditEntry) -> Outcome:
     """The audit row in its own transaction, then its publication and the pipeline pass it causes."""
-    entry = committed(ws.con, lambda: _with_seq(entry, audit.append(ws.con, entry)))
+    entry = committed(ws.con, lambda: audit.append(ws.con, entry))
     outcome = Outcome(entry)
     if entry.sport == SPORT:
         outcome.runs = _publish(ws, entry)
