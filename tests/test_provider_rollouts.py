@@ -295,6 +295,7 @@ def rolled_out(with_rollout, copy_warehouse, tmp_path) -> Path:
     (["rollback", CORRUPTED, "--to", "sideways"], 2, "--to 'sideways' is not a stage"),
     (["declare", BOOK], 2, "nba:betrivers is already declared"),
     (["declare", "draftkings", "--by", " "], 2, "--by: name who does it"),
+    (["declare", "draftkings", "--by", "a\nb"], 2, "--by 'a\\nb': give a name of 1-100 characters on one line"),
     (["set-criteria", "shadow", "nonsense", ">=", "1"], 2, "metric 'nonsense': use one of"),
     (["set-criteria", "disabled", "lines_offered", ">=", "1"], 2, "nothing enters disabled"),
     (["set-criteria", "shadow", "coverage_games", "=>", "1"], 2, "comparator '=>': use one of >=, <=, >, <"),

@@ -90,6 +90,7 @@ def test_a_config_file_with_an_unknown_flag_is_refused_naming_its_table_as_writt
     ["rollout", "signoff", "storage", "lunch", "--by", "ann"],
     ["rollout", "signoff", "storage", "plan", "--by", " "],
     ["rollout", "incident", "storage", "--severity", "P9", "--note", "x", "--by", "ann"],
+    ["rollout", "incident", "storage", "--severity", "P3", "--note", "", "--by", "ann"],
     ["rollout", "resolve", "nope", "--by", "ann"],
     ["rollout", "rollback", "storage", "--by", "ann"],
     ["rollout", "parity", "--track", "lake"],

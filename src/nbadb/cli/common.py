@@ -107,6 +107,17 @@ def parse_instant(value: str | None, name: str) -> datetime | None:
     return instant.replace(tzinfo=None) if instant.tzinfo is None else instant.astimezone(timezone.utc).replace(tzinfo=None)
 
 
+NAME_LIMIT, NOTE_LIMIT = 100, 500  # characters of an actor's name (--by) and of an incident's note
+
+
+def one_line(value: str, option: str, what: str, limit: int) -> str:
+    """`value` stripped: 1 to `limit` characters on one line (an actor's name, an incident's note)."""
+    text = value.strip()
+    if not text or len(text) > limit or any(c in text for c in "\n\r\t"):
+        raise ConfigError(f"{option} {value!r}: give {what} of 1-{limit} characters on one line")
+    return text
+
+
 def check_season(season: str | None, name: str = "season") -> str | None:
     """A season label such as 2023-24 (the second year follows the first)."""
     if season is None:

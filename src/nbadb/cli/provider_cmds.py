@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 from rich.markup import escape
 
-from nbadb.cli.common import DataTable, JsonOption, command, console, parse_instant, print_json
+from nbadb.cli.common import NAME_LIMIT, DataTable, JsonOption, command, console, one_line, parse_instant, print_json
 from nbadb.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -42,10 +42,10 @@ def _stage(label: str, option: str) -> Stage:
 
 
 def _actor(by: str | None) -> str:
-    actor = (by if by is not None else getpass.getuser()).strip()
-    if not actor:
+    actor = by if by is not None else getpass.getuser()
+    if not actor.strip():
         raise ConfigError("--by: name who does it")
-    return actor
+    return one_line(actor, "--by", "a name", NAME_LIMIT)
 
 
 def _names(sport: str, book: str) -> tuple[str, str]:

@@ -9,7 +9,8 @@ from typing import Any, Optional
 import typer
 from rich.markup import escape
 
-from nbadb.cli.common import DataTable, JsonOption, command, console, parse_date, print_json
+from nbadb.cli.common import (NAME_LIMIT, NOTE_LIMIT, DataTable, JsonOption, command, console, one_line, parse_date,
+                              print_json)
 from nbadb.errors import ConfigError
 
 rollout_app = typer.Typer(
@@ -22,10 +23,8 @@ rollout_app = typer.Typer(
 ByOption = typer.Option(..., "--by", help="Who does it (kept in the audit).")
 
 
-def _name(value: str, what: str) -> str:
-    if not value.strip() or len(value) > 100 or any(c in value for c in "\n\r\t"):
-        raise ConfigError(f"{what} {value!r}: give a name of 1-100 printable characters")
-    return value.strip()
+def _name(value: str, option: str) -> str:
+    return one_line(value, option, "a name", NAME_LIMIT)
 
 
 def flags(as_json: bool = JsonOption) -> None:
@@ -144,7 +143,7 @@ def incident(track: str = typer.Argument(...), severity: str = typer.Option(...,
     check_track(track)
     if severity not in control.SEVERITIES:
         raise ConfigError(f"--severity {severity!r}: use one of {', '.join(control.SEVERITIES)}")
-    actor, what = _name(by, "--by"), _name(note, "--note")
+    actor, what = _name(by, "--by"), one_line(note, "--note", "a note", NOTE_LIMIT)
     with control.control(get_settings()) as con:
         audit_id = control.record(con, actor=actor, action="incident", track=track, severity=severity, note=what)
     console.print(f"{track}: {severity} incident {audit_id} recorded", highlight=False)
