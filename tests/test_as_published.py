@@ -261,3 +261,18 @@ def test_a_pass_never_consumes_what_was_published_after_its_clock(replayed_windo
         clean = _published_tables(ws.con)
     assert rerun.keys() == clean.keys()
     assert [t for t in clean if rerun[t] != clean[t]] == []
+
+
+def test_a_correction_published_the_instant_its_box_score_was_keeps_the_figure_it_corrects(
+        replayed_window, copy_warehouse, run_cli, tmp_path) -> None:
+    """`nbadb correct` at the warehouse clock, on a game of the last replayed night (published at that
+    very instant): the corrected version replaced the original, which no `history` showed again."""
+    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
+    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
+        game, player, pts = con.execute("SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date = ? "
+                                        "ORDER BY pts DESC, game_id, player_id LIMIT 1", [LAST]).fetchall()[0]
+    corrected = run_cli(["correct", "--game", game, "--player", str(player), "--set", f"pts={pts + 1}"], data_dir)
+    assert corrected.exit_code == 0, corrected.output + corrected.stderr
+    history = json.loads(run_cli(["history", "--game", game, "--player", str(player), "--json"], data_dir).stdout)
+    raw = [v for v in history if v["table"] == "raw.player_boxscores"]
+    assert [v["pts"] for v in raw] == [pts, pts + 1] and raw[0]["superseded_at"] == raw[1]["known_at"]
