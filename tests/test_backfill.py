@@ -121,7 +121,7 @@ def test_a_backfill_of_an_older_window_after_a_newer_one_writes_the_history_of_a
     """The newer window's summaries are restated (their rest days now see the older games): the versions
     they replace were known no earlier than the restatement, so they never held and are not history;
     no box score changed, so no actual is revised."""
-    older, newer = (date(2023, 10, 24), date(2023, 11, 2)), (date(2023, 11, 3), date(2023, 11, 12))
+    older, newer = (date(2023, 10, 24), date(2023, 10, 29)), (date(2023, 10, 30), date(2023, 11, 4))
     tables = {}
     for name, windows in (("reverse", (newer, older)), ("in_order", (older, newer))):
         for first, last in windows:

@@ -25,7 +25,7 @@ def row_history(con: duckdb.DuckDBPyConnection, game_id: str, player_id: int) ->
             f"SELECT '{t}', known_at, superseded_at, {', '.join(_STATS)}, run_id, superseded_by "
             f"FROM {versions(t)} WHERE game_id = $game AND player_id = $player"
             for t in VERSIONED_PLAYER_ROWS
-        ) + " ORDER BY 1, 2",
+        ) + " ORDER BY 1, 2, 3 NULLS LAST",  # a version superseded the instant it was known comes first
         {"game": game_id, "player": player_id},
     ).fetchall()
     return [dict(zip(columns, r)) for r in rows]
