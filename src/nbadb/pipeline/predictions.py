@@ -32,8 +32,8 @@ his last game (capped at 30 by the features).
 predictions.evaluation [player_id, game_date]: every prediction of a player-game with a result
 (analytics.player_game_summary): actual, error, baseline on the same row (the season average so
 far), line, book, the called side's decimal odds and profit of 1 unit at them, and the "follow the
-consensus" side (the market favourite at the consensus line, by de-vigged probability), its odds
-and profit.
+consensus" side (the market favourite at the consensus line, by de-vigged probability; none at
+exactly 0.5, where the market has no favourite), its odds and profit.
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ _EVALUATION_SIGNATURE = f"""{_EVALUATED}
     WHERE f.game_date BETWEEN $start AND $end"""
 
 _ACTUAL = _per_target({t: f"a.{t}" for t in TARGETS}, "p.target")
-_CONSENSUS_SIDE = "CASE WHEN p.market_p_over IS NULL THEN NULL WHEN p.market_p_over >= 0.5 THEN 'OVER' ELSE 'UNDER' END"
+_CONSENSUS_SIDE = "CASE WHEN p.market_p_over > 0.5 THEN 'OVER' WHEN p.market_p_over < 0.5 THEN 'UNDER' END"
 _SIDE_ODDS = ("CASE {side} WHEN 'OVER' THEN " + decimal_odds_sql("p.over_odds") + " WHEN 'UNDER' THEN "
               + decimal_odds_sql("p.under_odds") + " END")
 
