@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from nbadb.pipeline.provider_stages import AUDIT_TABLE, SPORT, Stage
+from nbadb.sources.provider_feed import Spans
 
 
 class Action(StrEnum):
@@ -133,10 +134,7 @@ def states_at(con: duckdb.DuckDBPyConnection, instant: datetime) -> dict[tuple[s
             for sport, book, s in rows}
 
 
-DisabledSpans = dict[str, tuple[tuple[datetime, datetime | None], ...]]
-
-
-def disabled_spans(con: duckdb.DuckDBPyConnection) -> DisabledSpans:
+def disabled_spans(con: duckdb.DuckDBPyConnection) -> Spans:
     """Per book of this pipeline's sport, the spans [from, until) its stage was disabled (until None:
     disabled still). A line the book published inside one is not read (sources.provider_feed), at
     whatever clock it is staged: a historical day's lines are read as they were when published."""
