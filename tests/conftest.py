@@ -127,7 +127,7 @@ def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path
 # Test files by the time they took (longest first) in a whole run on 2 cores; the others follow in
 # their own order. Only the order changes: the workers take files in this order.
 LONGEST_FIRST = ("test_rollout_storage.py", "test_as_published.py", "test_prefect.py", "test_backfill.py",
-                 "test_serve_browser.py", "test_rollout_serving.py", "test_propagation.py", "test_lake.py", "test_provider_rollouts.py",
+                 "test_out_of_order.py", "test_serve_browser.py", "test_rollout_serving.py", "test_propagation.py", "test_lake.py", "test_provider_rollouts.py",
                  "test_prop_predictions.py", "test_patterns.py", "test_engine.py", "test_predictions.py")
 
 

@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nbadb.config import BUNDLED_ARCHIVE, Settings
-from nbadb.engine.clock import morning, night
+from nbadb.engine.clock import morning
 from nbadb.errors import ConfigError
 from nbadb.orchestrate.corrections import carry, publish_correction
 from nbadb.orchestrate.daily import run_pipeline
 from nbadb.orchestrate.ingest import publish
-from nbadb.orchestrate.replay import morning_of, replay, replay_day
+from nbadb.orchestrate.replay import replay, replay_day
 from nbadb.orchestrate.workspace import Workspace, open_workspace
 from nbadb.pipeline.registry import build_graph
 
@@ -228,51 +228,3 @@ def test_frozen_rows_never_change_and_the_current_truth_equals_a_rebuild(base, t
         for table in FACTS:
             assert ws.con.execute(f"SELECT * EXCLUDE (run_id, ingested_at, known_at) FROM {table} ORDER BY ALL"
                                   ).fetchall() == live[table], table
-
-
-# -- a replay run again after a kill inside a night publication -----------------------------------------
-
-
-def _published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    """Every table of the pipeline's schemas (their published versions included), lineage left out."""
-    names = [f"{s}.{t}" for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN "
-        "('raw', 'analytics', 'precompute', 'predictions')").fetchall()]
-    return {name: _rows(con, name) for name in sorted(names)}
-
-
-def test_a_pass_never_consumes_what_was_published_after_its_clock(replayed_window, tmp_path) -> None:
-    """From the base: one day replayed, the next one's morning and the first of its night publication's
-    runs (the box scores, not the team rows: a kill between them), then the replay run again from the
-    first day. Its passes before that night must leave the box scores' event waiting for the night's
-    pass (they summarised the game without its team rows, restated at night: another history); the end
-    equals the uninterrupted replay of the same days."""
-    day, killed = SPLIT + timedelta(days=1), SPLIT + timedelta(days=2)
-    rerun_dir, clean_dir = (shutil.copytree(replayed_window.midway_dir, tmp_path / name) for name in ("rerun", "clean"))
-    with _ws(rerun_dir) as ws:
-        assert not replay_day(ws, day).failed
-        morning_of(ws, killed)
-        assert not publish(ws, killed, killed, processors=frozenset({"raw.player_boxscores"}),
-                           clock=night(killed)).failed
-        assert not any(o.failed for o in replay(ws, day, killed))
-        rerun = _published_tables(ws.con)
-    with _ws(clean_dir) as ws:
-        assert not any(o.failed for o in replay(ws, day, killed))
-        clean = _published_tables(ws.con)
-    assert rerun.keys() == clean.keys()
-    assert [t for t in clean if rerun[t] != clean[t]] == []
-
-
-def test_a_correction_published_the_instant_its_box_score_was_keeps_the_figure_it_corrects(
-        replayed_window, copy_warehouse, run_cli, tmp_path) -> None:
-    """`nbadb correct` at the warehouse clock, on a game of the last replayed night (published at that
-    very instant): the corrected version replaced the original, which no `history` showed again."""
-    data_dir = copy_warehouse(replayed_window.data_dir, tmp_path / "wh")
-    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
-        game, player, pts = con.execute("SELECT game_id, player_id, pts FROM raw.player_boxscores WHERE game_date = ? "
-                                        "ORDER BY pts DESC, game_id, player_id LIMIT 1", [LAST]).fetchall()[0]
-    corrected = run_cli(["correct", "--game", game, "--player", str(player), "--set", f"pts={pts + 1}"], data_dir)
-    assert corrected.exit_code == 0, corrected.output + corrected.stderr
-    history = json.loads(run_cli(["history", "--game", game, "--player", str(player), "--json"], data_dir).stdout)
-    raw = [v for v in history if v["table"] == "raw.player_boxscores"]
-    assert [v["pts"] for v in raw] == [pts, pts + 1] and raw[0]["superseded_at"] == raw[1]["known_at"]

@@ -111,32 +111,6 @@ def test_a_backfill_writes_the_same_tables_whatever_its_batches_even_across_the_
         assert by_season[table] == cut[table], table
 
 
-def _rounded(rows: list[tuple]) -> list[tuple]:
-    """Rows with their floats to 9 places: a prediction restated by one ulp keeps its row hash, so the
-    evaluation that copied it is not redone (content hashes round), whichever order wrote it."""
-    return [tuple(round(v, 9) if isinstance(v, float) else v for v in row) for row in rows]
-
-
-def test_a_backfill_of_an_older_window_after_a_newer_one_writes_the_history_of_an_in_order_one(tmp_path) -> None:
-    """The newer window's summaries are restated (their rest days now see the older games): the versions
-    they replace were known no earlier than the restatement, so they never held and are not history;
-    no box score changed, so no actual is revised."""
-    older, newer = (date(2023, 10, 24), date(2023, 10, 29)), (date(2023, 10, 30), date(2023, 11, 4))
-    tables = {}
-    for name, windows in (("reverse", (newer, older)), ("in_order", (older, newer))):
-        for first, last in windows:
-            with _ws(tmp_path / name, BUNDLED_ARCHIVE) as ws:
-                plan = BackfillPlan(first, last, levels=frozenset({1}))
-                assert run_backfill(ws, start_backfill(ws, plan), plan).status == "finished"
-        tables[name] = _tables(tmp_path / name)
-    reverse, in_order = tables["reverse"], tables["in_order"]
-    with duckdb.connect(str(tmp_path / "reverse" / "nba.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*), count(*) FILTER (WHERE actual_revised) FROM predictions.evaluation"
-                           ).fetchall()[0] == (len(reverse["predictions.evaluation"]), 0)
-    assert reverse["predictions.evaluation"] and reverse["analytics.player_game_summary"]
-    assert [t for t in TABLES if _rounded(reverse[t]) != _rounded(in_order[t])] == []
-
-
 def _cli(data_dir: Path, archive: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
     """`nbadb backfill ARGS` in a process of its own (so that it can be killed)."""
     return subprocess.Popen([sys.executable, "-m", "nbadb.cli.app", "backfill", *args],
