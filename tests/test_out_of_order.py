@@ -22,10 +22,8 @@ from nbadb.orchestrate.backfill import BackfillPlan, run_backfill, start_backfil
 from nbadb.orchestrate.ingest import publish
 from nbadb.orchestrate.replay import morning_of, replay, replay_day
 from nbadb.orchestrate.workspace import Workspace, open_workspace
-from nbadb.pipeline.registry import build_graph
+from test_backfill import TABLES, _tables  # every table of every phase, lineage left out
 
-GRAPH = build_graph()
-TABLES = [s.name for s in GRAPH.specs.values()] + [f"{s.name}_history" for s in GRAPH.specs.values() if s.versioned]
 SPLIT = date(2023, 11, 9)  # the replayed window's midway day (conftest.WINDOW_MIDWAY)
 LAST = date(2023, 11, 14)  # its last day
 
@@ -36,17 +34,6 @@ def _ws(path: Path) -> Workspace:
 
 def _rows(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple]:
     return con.execute(f"SELECT * EXCLUDE (run_id, ingested_at) FROM {table} ORDER BY ALL").fetchall()
-
-
-def _tables(data_dir: Path) -> dict[str, list[tuple]]:
-    """Every table of every phase, lineage left out (run ids and write times differ by design)."""
-    with duckdb.connect(str(data_dir / "nba.duckdb"), read_only=True) as con:
-        out = {}
-        for table in TABLES:
-            columns = [c for (c, *_) in con.execute(f"DESCRIBE {table}").fetchall()
-                       if c not in ("run_id", "ingested_at", "superseded_by")]
-            out[table] = con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()
-        return out
 
 
 def _published_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
