@@ -14,7 +14,7 @@ stage here: the pipeline serves it as it always served every book (pipeline.prov
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -96,7 +96,7 @@ def append(con: duckdb.DuckDBPyConnection, entry: AuditEntry) -> AuditEntry:
          entry.forced, entry.reason, entry.actor, entry.effective_at, entry.from_date,
          None if entry.criteria is None else json.dumps(entry.criteria, default=str)],
     ).fetchall()[0][0]
-    return AuditEntry(**{**entry.__dict__, "seq": seq, "recorded_at": recorded_at})
+    return replace(entry, seq=seq, recorded_at=recorded_at)
 
 
 def _label(stage: Stage | None) -> str | None:
